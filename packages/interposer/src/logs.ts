@@ -1,0 +1,92 @@
+/**
+ * Reading the interposer's logs: one file per traced thread (`<pid>.<tid>.<n>.log`) plus the
+ * shared `status` page. The record format is described at the top of native/provmake.c.
+ */
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+export type RecordKind = 'R' | 'W' | 'A' | 'S' | 'D' | 'X' | 'U' | 'M' | 'K' | 'P';
+
+export interface LogRecord {
+  kind: RecordKind;
+  /** Global order of the event among all processes and threads of the trace. */
+  seq: number;
+  arg: string;
+  path: string;
+  /** Second path (rename target). */
+  path2?: string;
+  pid: number;
+}
+
+export interface TraceStatus {
+  /** Records the interposer could not write (full disk, size cap, re-entry from a signal handler). */
+  lost: number;
+  /** Processes that started under the interposer. */
+  processes: number;
+}
+
+const KINDS = new Set<string>(['R', 'W', 'A', 'S', 'D', 'X', 'U', 'M', 'K', 'P']);
+
+function unescapePath(s: string): string {
+  if (!s.includes('\\')) return s;
+  return s.replace(/\\(.)/g, (_, c: string) => (c === 'n' ? '\n' : c === 't' ? '\t' : c));
+}
+
+/** Parses one log's bytes. A record cut short by a kill (no final newline) is dropped. */
+export function parseLog(bytes: Buffer, pid: number, into: LogRecord[] = []): LogRecord[] {
+  let end = bytes.indexOf(0);
+  if (end < 0) end = bytes.length;
+  const text = bytes.toString('utf8', 0, end);
+  let start = 0;
+  for (;;) {
+    const nl = text.indexOf('\n', start);
+    if (nl < 0) break;
+    if (nl > start) {
+      const line = text.slice(start, nl);
+      const f = line.split('\t');
+      if (f.length >= 4 && KINDS.has(f[0])) {
+        const rec: LogRecord = { kind: f[0] as RecordKind, seq: Number(f[1]), arg: f[2], path: unescapePath(f[3]), pid };
+        if (f.length >= 5) rec.path2 = unescapePath(f[4]);
+        into.push(rec);
+      }
+    }
+    start = nl + 1;
+  }
+  return into;
+}
+
+export interface LogDirContents {
+  records: LogRecord[];
+  status: TraceStatus | null;
+  logFiles: number;
+}
+
+/** Reads every log in a trace's log folder; records come back in global event order. */
+export function readLogDir(dir: string): LogDirContents {
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return { records: [], status: null, logFiles: 0 };
+  }
+  const records: LogRecord[] = [];
+  let logFiles = 0;
+  for (const name of names) {
+    if (!name.endsWith('.log')) continue;
+    logFiles++;
+    const pid = Number(name.slice(0, name.indexOf('.')));
+    parseLog(readFileSync(join(dir, name)), pid, records);
+  }
+  records.sort((a, b) => a.seq - b.seq);
+  return { records, status: readStatus(dir), logFiles };
+}
+
+export function readStatus(dir: string): TraceStatus | null {
+  try {
+    const page = readFileSync(join(dir, 'status'));
+    if (page.length < 24) return null;
+    return { lost: Number(page.readBigUInt64LE(8)), processes: Number(page.readBigUInt64LE(16)) };
+  } catch {
+    return null;
+  }
+}

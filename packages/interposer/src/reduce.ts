@@ -1,0 +1,180 @@
+/**
+ * Reducing a trace's records to a step's dependencies (DESIGN section 2):
+ * inputs are files whose first access was a read; outputs are files the step created or changed
+ * that still exist at the end; temp files created and removed inside the step are neither;
+ * absent paths are lookups that failed and that the step did not create itself.
+ */
+import { lstatSync, realpathSync } from 'node:fs';
+import type { LogRecord } from './logs.js';
+import type { StepDependencies, UntracedProgram } from './types.js';
+
+/** What the reducer needs to know about the disk at the end of the step. */
+export interface DiskView {
+  /** 'file' | 'dir' | 'symlink' | 'other', or null when the path does not exist. */
+  kindOf(path: string): 'file' | 'dir' | 'symlink' | 'other' | null;
+  /** Fully resolved path (symlinks followed), or null when it cannot be resolved. */
+  realPath(path: string): string | null;
+}
+
+export const liveDisk: DiskView = {
+  kindOf(path) {
+    try {
+      const st = lstatSync(path);
+      return st.isFile() ? 'file' : st.isDirectory() ? 'dir' : st.isSymbolicLink() ? 'symlink' : 'other';
+    } catch {
+      return null;
+    }
+  },
+  realPath(path) {
+    try {
+      return realpathSync.native(path);
+    } catch {
+      return null;
+    }
+  },
+};
+
+export interface ReduceOptions {
+  /** Paths never to report (the tool's own state and logs, user ignore globs). */
+  ignore?: (path: string) => boolean;
+  disk?: DiskView;
+}
+
+interface PathState {
+  /** First access was a read of content or metadata that existed before the step. */
+  read: boolean;
+  /** The step wrote it (it will be an output if it still exists at the end). */
+  written: boolean;
+  /** The step brought it into existence (open with create or truncate, mkdir, link, rename into place). */
+  createdByStep: boolean;
+  /** The step removed a version that existed before it started. */
+  removedPreexisting: boolean;
+  /** Looked up and not found before the step created it. */
+  probedAbsent: boolean;
+  /** The step created it at some point (so a failed lookup of it is not an outside dependency). */
+  everCreated: boolean;
+}
+
+function fresh(): PathState {
+  return { read: false, written: false, createdByStep: false, removedPreexisting: false, probedAbsent: false, everCreated: false };
+}
+
+export function reduceRecords(records: readonly LogRecord[], options: ReduceOptions = {}): StepDependencies {
+  const disk = options.disk ?? liveDisk;
+  const ignore = options.ignore ?? (() => false);
+  const paths = new Map<string, PathState>();
+  const listed = new Set<string>();
+  const executed = new Set<string>();
+  const untraced = new Map<string, UntracedProgram>();
+
+  const stateOf = (p: string): PathState => {
+    let s = paths.get(p);
+    if (!s) paths.set(p, (s = fresh()));
+    return s;
+  };
+  const touched = (s: PathState) => s.read || s.written || s.createdByStep || s.removedPreexisting;
+
+  const remove = (s: PathState) => {
+    if (!s.createdByStep) s.removedPreexisting = true;
+    s.written = false;
+    s.createdByStep = false;
+  };
+
+  // A rename moves what the step knew of every path under the old name to the new one.
+  const rename = (from: string, to: string) => {
+    const moved: [string, PathState][] = [];
+    for (const [p, s] of paths) if (p === from || p.startsWith(from + '/')) moved.push([p, s]);
+    const source = stateOf(from);
+    // The new name holds the old one's content: a version that existed before is an input.
+    if (!touched(source)) source.read = true;
+    for (const [p, s] of moved) {
+      if (p !== from && s.written) {
+        const d = stateOf(to + p.slice(from.length));
+        d.written = true;
+        d.createdByStep = d.everCreated = s.createdByStep;
+      }
+      remove(s);
+    }
+    if (!moved.some(([p]) => p === from)) remove(source);
+    const target = stateOf(to);
+    target.written = true;
+    target.createdByStep = target.everCreated = true;
+  };
+
+  for (const r of records) {
+    switch (r.kind) {
+      case 'R':
+      case 'S': {
+        const s = stateOf(r.path);
+        if (!touched(s)) s.read = true;
+        break;
+      }
+      case 'W': {
+        // ARG letters (native/provmake.c): t truncated, d mkdir, n new link, e was empty: nothing
+        // of the old version survives; otherwise (append, read-write, metadata, partial
+        // overwrite) the old version is part of the result, so it is an input too.
+        const s = stateOf(r.path);
+        if (!touched(s) && !/[tdne]/.test(r.arg)) s.read = true;
+        s.written = true;
+        if (/[ctdn]/.test(r.arg)) s.createdByStep = s.everCreated = true;
+        break;
+      }
+      case 'A': {
+        const s = stateOf(r.path);
+        if (!touched(s)) s.probedAbsent = true;
+        break;
+      }
+      case 'D':
+        listed.add(r.path);
+        break;
+      case 'X':
+        executed.add(r.path);
+        break;
+      case 'U':
+        untraced.set(r.path, { path: r.path, reason: r.arg as UntracedProgram['reason'] });
+        break;
+      case 'K':
+        remove(stateOf(r.path));
+        break;
+      case 'M':
+        rename(r.path, r.path2!);
+        break;
+      case 'P':
+        break;
+    }
+  }
+
+  const reads = new Set<string>();
+  const writes = new Set<string>();
+  const deleted = new Set<string>();
+  const absent = new Set<string>();
+  for (const [p, s] of paths) {
+    const kind = disk.kindOf(p);
+    if (s.written && kind !== null) writes.add(p);
+    else if (s.removedPreexisting && kind === null) deleted.add(p);
+    if (s.read && kind !== 'dir') reads.add(p);
+    if (s.probedAbsent && !s.everCreated && !s.written && !s.removedPreexisting) absent.add(p);
+  }
+  // A symlink read is a read of the link and of what it points to.
+  for (const set of [reads, executed]) {
+    for (const p of [...set]) {
+      const real = disk.realPath(p);
+      if (real && real !== p && !writes.has(real)) {
+        if (disk.kindOf(real) !== 'dir') set.add(real);
+      }
+    }
+  }
+  // A program that ran is listed as executed, not also as read.
+  for (const p of executed) reads.delete(p);
+
+  const out = (set: Set<string>) => [...set].filter((p) => !ignore(p)).sort();
+  return {
+    reads: out(reads),
+    writes: out(writes),
+    deleted: out(deleted),
+    absent: out(absent),
+    listed: out(listed),
+    executed: out(executed),
+    untraced: [...untraced.values()].filter((u) => !ignore(u.path)).sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0)),
+  };
+}
