@@ -1,1 +1,46 @@
-export async function main(argv: string[]): Promise<number> { console.log(argv); return 0; }
+/** The `prov-make` command: a thin layer that parses arguments and calls the library. */
+import { EXIT_USAGE, SYNOPSIS, UsageError } from './usage.js';
+import { traceMain } from './commands/trace.js';
+
+type Command = (argv: string[]) => Promise<number>;
+
+const commands: Record<string, () => Promise<Command>> = {
+  trace: async () => traceMain,
+};
+
+export async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (!name || name === '--help' || name === '-h' || name === 'help') {
+    (name ? process.stdout : process.stderr).write(SYNOPSIS + '\n');
+    return name ? 0 : EXIT_USAGE;
+  }
+  if (name === '--version' || name === '-V') {
+    process.stdout.write('prov-make 0.1.0\n');
+    return 0;
+  }
+  const load = commands[name];
+  if (!load) {
+    process.stderr.write(`prov-make: unknown command "${name}"\n\n${SYNOPSIS}\n`);
+    return EXIT_USAGE;
+  }
+  try {
+    return await (await load())(rest);
+  } catch (err) {
+    return reportError(err);
+  }
+}
+
+export function reportError(err: unknown): number {
+  if (err instanceof UsageError || (err as { code?: string })?.code?.startsWith?.('ERR_PARSE_ARGS')) {
+    const e = err as UsageError;
+    process.stderr.write(`prov-make: error: ${e.message}\n`);
+    if (e.hint) process.stderr.write(`  hint: ${e.hint}\n`);
+    return EXIT_USAGE;
+  }
+  const formatted = (err as { format?: () => string })?.format;
+  if (typeof formatted === 'function') {
+    process.stderr.write(`${formatted.call(err)}\n`);
+    return EXIT_USAGE;
+  }
+  throw err;
+}

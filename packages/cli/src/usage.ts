@@ -1,0 +1,22 @@
+/** Usage errors: bad flags or arguments. Printed with the command's synopsis; exit code 2. */
+export class UsageError extends Error {
+  constructor(message: string, readonly hint?: string) {
+    super(message);
+    this.name = 'UsageError';
+  }
+}
+
+export const EXIT_OK = 0;
+export const EXIT_FAILED = 1;
+export const EXIT_USAGE = 2;
+
+export const SYNOPSIS = `usage: prov-make <command> [options]
+
+commands:
+  run [pipeline.yml] [STEP...] [-j N] [--force] [--json]   run what is out of date
+  status [pipeline.yml] [--json]                            what would run, and why
+  why FILE [--json] [--depth N] [--uses GLOB]               which step made FILE, from what; is it stale?
+  log [STEP]                                                past executions
+  trace [--json] [--all] -- COMMAND [ARG...]                trace any command; print what it read and wrote
+
+Run \`prov-make <command> --help\` for a command's options.`;
