@@ -6,6 +6,8 @@ type Command = (argv: string[]) => Promise<number>;
 
 const commands: Record<string, () => Promise<Command>> = {
   trace: async () => traceMain,
+  run: async () => (await import('./commands/run.js')).runMain,
+  status: async () => (await import('./commands/run.js')).statusMain,
 };
 
 export async function main(argv: string[]): Promise<number> {

@@ -1,0 +1,126 @@
+/**
+ * `prov-make run [pipeline.yml] [STEP...] [-j N] [--force] [--json]` and
+ * `prov-make status [pipeline.yml] [STEP...] [--json]`.
+ */
+import { parseArgs } from 'node:util';
+import { runPipeline, UnknownStepError } from '../engine/run.js';
+import type { RunReport } from '../engine/report.js';
+import { LockedError } from '../engine/workspace.js';
+import { formatPlan, formatSummary, plainEvents } from '../ui/plain.js';
+import { UsageError, EXIT_FAILED, EXIT_OK } from '../usage.js';
+import { pipelineAndRest } from './pipeline-args.js';
+
+export const RUN_HELP = `usage: prov-make run [pipeline.yml] [STEP...] [options]
+
+Runs the steps that are out of date, in file order (in parallel with -j where the past traces
+show they cannot touch each other's files). Named STEPs run with the steps they depend on.
+
+  -j, --jobs N        run up to N steps at once (default 1)
+  --force             run the steps even if up to date
+  --json              print one JSON object on stdout: {"ok", "steps": [{"name", "status", "reason", "durationMs"}]}
+  --cache-dir DIR     content cache folder (default .prov-make/cache; or PROV_MAKE_CACHE_DIR)
+  --no-wait           fail at once if another prov-make runs in this workspace
+  -f, --file FILE     the pipeline file (default ./pipeline.yml)
+Exit code: 0 all up to date or ran, 1 a step failed or a hazard was found, 2 bad usage or pipeline.`;
+
+export const STATUS_HELP = `usage: prov-make status [pipeline.yml] [STEP...] [--json]
+
+Says which steps would run, restore from the cache, or are up to date, and why. Runs nothing.`;
+
+function jsonReport(report: RunReport) {
+  return {
+    ok: report.ok,
+    steps: report.steps.map((s) => ({ name: s.name, status: s.status, reason: s.reason, durationMs: s.durationMs })),
+    ...(report.hazards.length ? { hazards: report.hazards } : {}),
+  };
+}
+
+export async function runMain(argv: string[]): Promise<number> {
+  return runOrStatus(argv, false);
+}
+
+export async function statusMain(argv: string[]): Promise<number> {
+  return runOrStatus(argv, true);
+}
+
+async function runOrStatus(argv: string[], plan: boolean): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    options: {
+      jobs: { type: 'string', short: 'j' },
+      force: { type: 'boolean' },
+      json: { type: 'boolean' },
+      'cache-dir': { type: 'string' },
+      'no-wait': { type: 'boolean' },
+      file: { type: 'string', short: 'f' },
+      help: { type: 'boolean', short: 'h' },
+    },
+    allowPositionals: true,
+    strict: true,
+  });
+  if (values.help) {
+    process.stdout.write((plan ? STATUS_HELP : RUN_HELP) + '\n');
+    return EXIT_OK;
+  }
+  let jobs = 1;
+  if (values.jobs !== undefined) {
+    jobs = Number(values.jobs);
+    if (!Number.isInteger(jobs) || jobs < 1) throw new UsageError(`-j expects a whole number of jobs (1 or more), not "${values.jobs}"`);
+  }
+  const { pipeline, rest: targets } = pipelineAndRest(positionals, values.file);
+  const json = Boolean(values.json);
+  const out = (s: string) => process.stderr.write(s);
+  const interactive = !json && !plan && Boolean(process.stdout.isTTY) && !process.env.CI;
+
+  const abort = new AbortController();
+  let signals = 0;
+  const onSigint = () => {
+    signals++;
+    if (signals === 1) {
+      if (!json) out('\nprov-make: interrupted: stopping running steps (Ctrl-C again to quit at once)\n');
+      abort.abort();
+    } else {
+      process.exit(130);
+    }
+  };
+  process.on('SIGINT', onSigint);
+  process.on('SIGTERM', onSigint);
+
+  let report: RunReport;
+  let ui: { events: import('../engine/report.js').RunEvents; finish(report: RunReport): Promise<void> } | null = null;
+  try {
+    if (interactive) {
+      const { inkRunView } = await import('../ui/ink-view.js');
+      ui = inkRunView(pipeline.steps.map((s) => s.name));
+    }
+    const events = json || plan ? {} : ui ? ui.events : plainEvents((s) => process.stdout.write(s), { streamOutput: jobs === 1 });
+    report = await runPipeline({
+      pipeline,
+      targets,
+      jobs,
+      force: Boolean(values.force),
+      plan,
+      cacheDir: values['cache-dir'],
+      waitForLock: !values['no-wait'],
+      events,
+      signal: abort.signal,
+    });
+  } catch (err) {
+    if (err instanceof UnknownStepError) throw new UsageError(err.message);
+    if (err instanceof LockedError) throw new UsageError(err.message, 'wait for it to finish, or run again without --no-wait to wait');
+    throw err;
+  } finally {
+    process.off('SIGINT', onSigint);
+    process.off('SIGTERM', onSigint);
+  }
+  if (ui) await ui.finish(report);
+  if (json) {
+    process.stdout.write(JSON.stringify(jsonReport(report)) + '\n');
+  } else if (plan) {
+    process.stdout.write(formatPlan(report));
+  } else if (!ui) {
+    process.stdout.write(formatSummary(report));
+  }
+  if (report.interrupted) return 130;
+  return report.ok ? EXIT_OK : EXIT_FAILED;
+}

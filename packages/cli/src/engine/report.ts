@@ -1,0 +1,39 @@
+/** What a run reports: one entry per step (DESIGN section 6), hazards, and the events a UI shows. */
+import type { Step } from '../pipeline/pipeline.js';
+
+export type RunStatus = 'ran' | 'skipped' | 'restored' | 'failed' | 'blocked';
+export type PlanStatus = 'would-run' | 'up-to-date' | 'would-restore';
+
+export interface StepReport {
+  name: string;
+  status: RunStatus | PlanStatus;
+  reason: string;
+  durationMs: number;
+  exitCode?: number | null;
+  /** Captured output of a failed step. */
+  output?: string;
+}
+
+export interface Hazard {
+  kind: 'two-writers' | 'read-before-write' | 'changed-while-running';
+  steps: string[];
+  path: string;
+  message: string;
+  fix: string;
+}
+
+export interface RunReport {
+  ok: boolean;
+  steps: StepReport[];
+  hazards: Hazard[];
+  interrupted: boolean;
+  durationMs: number;
+}
+
+export interface RunEvents {
+  waitingForLock?(pid: number): void;
+  stepStarted?(step: Step, reason: string): void;
+  stepLine?(step: Step, line: string): void;
+  stepFinished?(report: StepReport): void;
+  hazard?(hazard: Hazard): void;
+}

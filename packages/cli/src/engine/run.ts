@@ -1,0 +1,336 @@
+/**
+ * `prov-make run` and `status` as library calls: decide, step by step in file order, whether
+ * each step is up to date, restore or run it, and record what it did.
+ */
+import { join } from 'node:path';
+import picomatch from 'picomatch';
+import type { Pipeline, Step } from '../pipeline/pipeline.js';
+import { checkStep, TokenCache, type CheckContext, type RestoreItem, type Verdict } from './check.js';
+import { DepsLog, type StepState } from './deps-log.js';
+import { startStep, type ExecuteContext, type RunningStep, type StepOutcome } from './execute.js';
+import { stepDependencies, withDependencies } from './graph.js';
+import type { Hazard, RunEvents, RunReport, StepReport } from './report.js';
+import { openStores, type Stores } from './stores.js';
+import { absolutePath, isInside, openWorkspace, storedPath, WorkspaceLock, type Workspace } from './workspace.js';
+import { nowNs, statOf, tokenToRecord } from './version-token.js';
+
+export interface RunOptions {
+  pipeline: Pipeline;
+  /** Steps to bring up to date (with what they depend on); all when empty. */
+  targets?: string[];
+  jobs?: number;
+  force?: boolean;
+  /** `status`: decide only, run nothing. */
+  plan?: boolean;
+  cacheDir?: string;
+  /** Wait for another run in the same workspace (default) or fail at once. */
+  waitForLock?: boolean;
+  events?: RunEvents;
+  signal?: AbortSignal;
+}
+
+/** Caches, Python byte code: written as a side effect, never a step's real product. */
+const BUILTIN_IGNORES = ['**/__pycache__/**', '**/*.pyc'];
+
+export class UnknownStepError extends Error {}
+
+export async function runPipeline(options: RunOptions): Promise<RunReport> {
+  const started = Date.now();
+  const { pipeline } = options;
+  const ws = openWorkspace(pipeline.file, { cacheDir: options.cacheDir });
+  const lock = options.plan ? null : await WorkspaceLock.acquire(ws, { wait: options.waitForLock ?? true, onWait: options.events?.waitingForLock });
+  const log = DepsLog.open(join(ws.stateDir, 'deps'));
+  const stores = await openStores(ws);
+  try {
+    return await new Runner(ws, pipeline, log, stores, options).run(started);
+  } finally {
+    await stores.close();
+    await log.close();
+    lock?.release();
+  }
+}
+
+class Runner {
+  private readonly steps: Step[];
+  private readonly states: (StepState | undefined)[];
+  /** Stored path -> indexes of steps whose last execution wrote it. */
+  private readonly writers = new Map<string, Set<number>>();
+  private readonly tokens: TokenCache;
+  private readonly ignored: (abs: string) => boolean;
+  private readonly hazards: Hazard[] = [];
+  private readonly runId = `${Date.now()}-${process.pid}`;
+  private executionCounter = 0;
+
+  constructor(
+    private readonly ws: Workspace,
+    private readonly pipeline: Pipeline,
+    private readonly log: DepsLog,
+    private readonly stores: Stores,
+    private readonly options: RunOptions,
+  ) {
+    this.steps = pipeline.steps;
+    this.states = this.steps.map((s) => log.get(s.name));
+    this.states.forEach((st, i) => st && this.addWriter(st, i));
+    this.tokens = new TokenCache(ws, log);
+    const userIgnore = pipeline.ignore.length ? picomatch(pipeline.ignore, { dot: true }) : () => false;
+    const builtin = picomatch(BUILTIN_IGNORES, { dot: true });
+    this.ignored = (abs) => {
+      if (isInside(ws.stateDir, abs) || isInside(ws.cacheDir, abs)) return true;
+      const rel = storedPath(ws, abs);
+      return builtin(rel) || userIgnore(rel) || userIgnore(abs);
+    };
+  }
+
+  private addWriter(st: StepState, i: number) {
+    for (let k = 0; k < st.outputs.length; k += 2) {
+      const p = this.log.pathOf(st.outputs[k]);
+      let s = this.writers.get(p);
+      if (!s) this.writers.set(p, (s = new Set()));
+      s.add(i);
+    }
+  }
+
+  private removeWriter(st: StepState, i: number) {
+    for (let k = 0; k < st.outputs.length; k += 2) this.writers.get(this.log.pathOf(st.outputs[k]))?.delete(i);
+  }
+
+  private laterOutput = (i: number) => (abs: string) => {
+    const w = this.writers.get(storedPath(this.ws, abs));
+    if (!w) return false;
+    for (const j of w) if (j > i) return true;
+    return false;
+  };
+
+  private checkContext(): CheckContext {
+    return {
+      ws: this.ws,
+      log: this.log,
+      tokens: this.tokens,
+      hasher: this.stores.hasher,
+      hasBlob: (h) => this.stores.hasBlob(h),
+      laterOutput: this.laterOutput,
+    };
+  }
+
+  private executeContext(): ExecuteContext {
+    return {
+      ws: this.ws,
+      log: this.log,
+      hasher: this.stores.hasher,
+      storeBlob: (p, h) => this.stores.storeBlob(p, h),
+      storeBytes: (b) => this.stores.storeBytes(b),
+      ignored: this.ignored,
+      laterOutput: this.laterOutput,
+      runId: this.runId,
+      newExecutionId: () => `${String(Date.now()).padStart(15, '0')}-${process.pid}-${++this.executionCounter}`,
+    };
+  }
+
+  async run(started: number): Promise<RunReport> {
+    const { options } = this;
+    const deps = stepDependencies(this.steps, this.states, this.log);
+    const index = new Map(this.steps.map((s, i) => [s.name, i]));
+    let selected: Set<number>;
+    if (options.targets?.length) {
+      const unknown = options.targets.filter((t) => !index.has(t));
+      if (unknown.length) throw new UnknownStepError(`no step named "${unknown[0]}" in ${this.pipeline.file} (steps: ${this.steps.map((s) => s.name).join(', ')})`);
+      selected = withDependencies(options.targets.map((t) => index.get(t)!), deps);
+    } else {
+      selected = new Set(this.steps.keys());
+    }
+    const forced = (i: number) => Boolean(options.force) && (!options.targets?.length || options.targets.includes(this.steps[i].name));
+    const jobs = Math.max(1, options.jobs ?? 1);
+    const reports = new Map<number, StepReport>();
+    const willChange = new Set<number>(); // plan: steps that would run or restore
+    const running = new Map<number, Promise<void>>();
+    const live = new Map<number, RunningStep>();
+    let interrupted = false;
+    const onAbort = () => {
+      interrupted = true;
+      for (const r of live.values()) r.kill('SIGTERM');
+      setTimeout(() => { for (const r of live.values()) r.kill('SIGKILL'); }, 3000).unref();
+    };
+    options.signal?.addEventListener('abort', onAbort, { once: true });
+    if (options.signal?.aborted) onAbort();
+
+    const order = [...selected].sort((a, b) => a - b);
+    const pending = new Set(order);
+    const done = new Set<number>();
+    const failed = new Set<number>();
+
+    const finish = (i: number, report: StepReport) => {
+      reports.set(i, report);
+      done.add(i);
+      if (report.status === 'failed' || report.status === 'blocked') failed.add(i);
+      options.events?.stepFinished?.(report);
+    };
+
+    const process1 = async (i: number) => {
+      const step = this.steps[i];
+      const t0 = Date.now();
+      let verdict: Verdict = await checkStep(step, i, this.checkContext(), { force: forced(i) });
+      if (options.plan) {
+        const upstream = [...deps[i]].find((j) => willChange.has(j) && reports.get(j)?.status === 'would-run');
+        if (verdict.action === 'skip' && upstream !== undefined) {
+          verdict = { action: 'run', reason: `it may need to after ${this.steps[upstream].name} runs (its outputs are inputs here)` };
+        }
+        if (verdict.action !== 'skip') willChange.add(i);
+        const status = verdict.action === 'run' ? 'would-run' : verdict.action === 'restore' ? 'would-restore' : 'up-to-date';
+        finish(i, { name: step.name, status, reason: verdict.reason, durationMs: 0 });
+        return;
+      }
+      if (verdict.action === 'skip') {
+        finish(i, { name: step.name, status: 'skipped', reason: verdict.reason, durationMs: Date.now() - t0 });
+        return;
+      }
+      if (verdict.action === 'restore') {
+        try {
+          await this.restore(step, verdict.restore);
+          finish(i, { name: step.name, status: 'restored', reason: verdict.reason, durationMs: Date.now() - t0 });
+          return;
+        } catch (err) {
+          verdict = { action: 'run', reason: `restoring from the cache failed (${(err as Error).message})` };
+        }
+      }
+      options.events?.stepStarted?.(step, verdict.reason);
+      const handle = startStep(step, i, verdict.reason, this.executeContext(), (line) => options.events?.stepLine?.(step, line));
+      live.set(i, handle);
+      let outcome: StepOutcome;
+      try {
+        outcome = await handle.done;
+      } finally {
+        live.delete(i);
+      }
+      if (outcome.interrupted || interrupted) {
+        // Nothing is recorded for an interrupted step: next time it runs again.
+        finish(i, { name: step.name, status: 'failed', reason: 'interrupted', durationMs: Date.now() - t0, exitCode: outcome.execution.exitCode });
+        return;
+      }
+      this.record(i, outcome);
+      const ok = outcome.state.succeeded;
+      const report: StepReport = {
+        name: step.name,
+        status: ok ? 'ran' : 'failed',
+        reason: ok ? verdict.reason : `${outcome.execution.signal ? `killed by ${outcome.execution.signal}` : `exit code ${outcome.execution.exitCode}`} (it ran because ${verdict.reason})`,
+        durationMs: Date.now() - t0,
+        exitCode: outcome.execution.exitCode,
+      };
+      if (!ok) report.output = outcome.output.toString('utf8');
+      finish(i, report);
+    };
+
+    while ((pending.size || running.size) && !interrupted) {
+      for (const i of order) {
+        if (!pending.has(i) || running.size >= jobs || interrupted) continue;
+        const waitingOn = [...deps[i]].filter((j) => selected.has(j) && !done.has(j));
+        if (waitingOn.length) continue;
+        pending.delete(i);
+        const failedDep = [...deps[i]].find((j) => failed.has(j));
+        if (failedDep !== undefined && !options.plan) {
+          finish(i, { name: this.steps[i].name, status: 'blocked', reason: `it depends on ${this.steps[failedDep].name}, which ${reports.get(failedDep)?.status === 'blocked' ? 'was blocked' : 'failed'}`, durationMs: 0 });
+          continue;
+        }
+        const p = process1(i).finally(() => running.delete(i));
+        running.set(i, p);
+        if (jobs === 1) break;
+      }
+      if (running.size) await Promise.race(running.values());
+      else if (pending.size && !interrupted) {
+        // Cannot happen with acyclic dependencies; guard against a silent hang.
+        throw new Error(`internal: no runnable step among ${[...pending].map((i) => this.steps[i].name).join(', ')}`);
+      }
+    }
+    await Promise.allSettled(running.values());
+    options.signal?.removeEventListener('abort', onAbort);
+
+    if (!options.plan) this.checkOrderHazards();
+    const steps = order.filter((i) => reports.has(i)).map((i) => reports.get(i)!);
+    const ok = !interrupted && this.hazards.length === 0 && steps.every((s) => s.status !== 'failed' && s.status !== 'blocked');
+    return { ok, steps, hazards: this.hazards, interrupted, durationMs: Date.now() - started };
+  }
+
+  private async restore(step: Step, items: RestoreItem[]) {
+    for (const item of items) await this.stores.restoreBlob(item.hash, item.path, item.mode);
+    const st = this.log.get(step.name)!;
+    const outputs = Float64Array.from(st.outputs);
+    const now = nowNs();
+    for (let k = 0; k < outputs.length; k += 2) {
+      this.tokens.forget(outputs[k]);
+      outputs[k + 1] = tokenToRecord(statOf(absolutePath(this.ws, this.log.pathOf(outputs[k]))), now);
+    }
+    this.log.refreshTokens(step.name, st.inputs, outputs);
+  }
+
+  private record(i: number, outcome: StepOutcome) {
+    const step = this.steps[i];
+    const { execution, state, hashes } = outcome;
+    // History first: a kill between the two leaves the old state, so the step runs again.
+    this.stores.recordExecution(execution);
+    this.log.put(step.name, state, hashes);
+    const old = this.states[i];
+    if (old) this.removeWriter(old, i);
+    this.states[i] = state;
+    this.addWriter(state, i);
+    for (const p of [...outcome.trace.deps.writes, ...outcome.trace.deps.deleted]) {
+      const stored = storedPath(this.ws, p);
+      // Only forget ids already interned; new ones have no cached token.
+      this.tokens.forget(this.log.idOf(stored));
+    }
+    for (const out of execution.outputs) {
+      const others = [...(this.writers.get(out.path) ?? [])].filter((j) => j !== i);
+      const st = statOf(absolutePath(this.ws, out.path));
+      if (others.length && st && !st.isDirectory()) {
+        const other = this.steps[others[0]].name;
+        this.addHazard({
+          kind: 'two-writers',
+          steps: [other, step.name],
+          path: out.path,
+          message: `steps "${other}" and "${step.name}" both write ${out.path}`,
+          fix: `make only one of them write it, or have one write a different file and the other read that`,
+        });
+      }
+    }
+    if (execution.distrust?.includes('changed while the step ran')) {
+      const path = execution.distrust.replace(/^input (.*) changed while the step ran$/, '$1');
+      this.addHazard({
+        kind: 'changed-while-running',
+        steps: [step.name],
+        path,
+        message: `${path} changed while step "${step.name}" was running, so this execution is not trusted`,
+        fix: `make sure nothing else writes ${path} while prov-make runs; "${step.name}" runs again next time`,
+      });
+    }
+  }
+
+  /** A step that reads or probes a file a later step writes sees an old or missing version. */
+  private checkOrderHazards() {
+    this.states.forEach((st, i) => {
+      if (!st) return;
+      const seen = (id: number) => {
+        const p = this.log.pathOf(id);
+        for (const j of this.writers.get(p) ?? []) {
+          if (j > i) {
+            const reader = this.steps[i].name;
+            const writer = this.steps[j].name;
+            this.addHazard({
+              kind: 'read-before-write',
+              steps: [reader, writer],
+              path: p,
+              message: `step "${reader}" reads ${p}, which the later step "${writer}" writes`,
+              fix: `move "${writer}" above "${reader}" in ${this.pipeline.file} (and add \`needs: [${writer}]\` to "${reader}"), or stop "${reader}" from reading it`,
+            });
+            return;
+          }
+        }
+      };
+      for (let k = 0; k < st.inputs.length; k += 2) seen(st.inputs[k]);
+      for (let k = 0; k < st.absent.length; k++) seen(st.absent[k]);
+    });
+  }
+
+  private addHazard(h: Hazard) {
+    if (this.hazards.some((x) => x.kind === h.kind && x.path === h.path && x.steps.join() === h.steps.join())) return;
+    this.hazards.push(h);
+    this.options.events?.hazard?.(h);
+  }
+}

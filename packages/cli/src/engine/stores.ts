@@ -1,0 +1,44 @@
+/**
+ * The engine's view of @prov-make/cache: the hash state (stat -> hash memo), the content store
+ * of outputs and captured logs, and the provenance store keeping every execution.
+ */
+import type { BigIntStats } from 'node:fs';
+import { ContentStore, HashState, ProvenanceStore, versionFromStats } from '@prov-make/cache';
+import type { FileHasher } from './hasher.js';
+import type { Execution } from './execute.js';
+import type { Workspace } from './workspace.js';
+
+export interface Stores {
+  hasher: FileHasher;
+  hasBlob(hash: string): boolean;
+  storeBlob(absPath: string, hash: string): Promise<void>;
+  storeBytes(bytes: Buffer): Promise<string>;
+  restoreBlob(hash: string, absPath: string, mode: number): Promise<void>;
+  recordExecution(execution: Execution): void;
+  history: ProvenanceStore;
+  content: ContentStore;
+  close(): Promise<void>;
+}
+
+export async function openStores(ws: Workspace): Promise<Stores> {
+  const hashState = HashState.open(ws.stateDir);
+  const content = new ContentStore(ws.cacheDir);
+  const history = ProvenanceStore.open(ws.stateDir);
+  return {
+    hasher: { hashOf: (abs: string, st?: BigIntStats) => hashState.hashOf(abs, st ? versionFromStats(st) : undefined) },
+    hasBlob: (h) => content.hasSync(h),
+    storeBlob: async (p, h) => { await content.put(p, { hash: h }); },
+    storeBytes: (b) => content.putBytes(b),
+    restoreBlob: async (h, p, mode) => {
+      const version = await content.restore(h, p, { workspaceRoot: ws.root, mode });
+      await hashState.remember(p, version, h);
+    },
+    recordExecution: (e) => history.put(e),
+    history,
+    content,
+    close: async () => {
+      await hashState.close();
+      await history.close();
+    },
+  };
+}

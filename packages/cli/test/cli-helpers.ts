@@ -1,0 +1,89 @@
+/** Test helpers: temp workspaces and the real `prov-make` CLI as a child process. */
+import { spawn, spawnSync, type SpawnSyncReturns } from 'node:child_process';
+import { mkdirSync, mkdtempSync, realpathSync, writeFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll } from 'vitest';
+
+export const CLI = resolve(dirname(fileURLToPath(import.meta.url)), '..', 'bin', 'prov-make.js');
+
+const made: string[] = [];
+afterAll(() => {
+  for (const d of made) rmSync(d, { recursive: true, force: true });
+});
+
+/** A fresh workspace folder with the given files (path -> content). */
+export function workspace(files: Record<string, string> = {}): string {
+  const dir = realpathSync(mkdtempSync(join(tmpdir(), 'pm-cli-')));
+  made.push(dir);
+  for (const [p, content] of Object.entries(files)) write(dir, p, content);
+  return dir;
+}
+
+export function write(dir: string, p: string, content: string): void {
+  const abs = join(dir, p);
+  mkdirSync(dirname(abs), { recursive: true });
+  writeFileSync(abs, content);
+}
+
+export interface CliResult { code: number | null; stdout: string; stderr: string }
+
+export function cli(dir: string, args: string[], env: NodeJS.ProcessEnv = {}): CliResult {
+  const r: SpawnSyncReturns<string> = spawnSync(process.execPath, [CLI, ...args], {
+    cwd: dir,
+    encoding: 'utf8',
+    env: { ...process.env, CI: 'true', ...env },
+    timeout: 120_000,
+  });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+export interface StepJson { name: string; status: string; reason: string; durationMs: number }
+export interface RunJson { ok: boolean; steps: StepJson[]; hazards?: { kind: string; steps: string[]; path: string; message: string; fix: string }[] }
+
+/** `prov-make run --json` (or status): the parsed report, the exit code, and stderr. */
+export function runJson(dir: string, args: string[] = [], command = 'run', env: NodeJS.ProcessEnv = {}): RunJson & { code: number | null; stderr: string } {
+  const r = cli(dir, [command, ...args, '--json'], env);
+  let parsed: RunJson;
+  try {
+    parsed = JSON.parse(r.stdout);
+  } catch {
+    throw new Error(`prov-make ${command} did not print JSON (exit ${r.code}).\nstdout: ${r.stdout}\nstderr: ${r.stderr}`);
+  }
+  return { ...parsed, code: r.code, stderr: r.stderr };
+}
+
+/** name -> status of a report. */
+export function statuses(r: RunJson): Record<string, string> {
+  return Object.fromEntries(r.steps.map((s) => [s.name, s.status]));
+}
+
+export function reasonOf(r: RunJson, name: string): string {
+  return r.steps.find((s) => s.name === name)?.reason ?? '';
+}
+
+export function startCli(dir: string, args: string[], env: NodeJS.ProcessEnv = {}) {
+  const child = spawn(process.execPath, [CLI, ...args], { cwd: dir, env: { ...process.env, CI: 'true', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (b) => (stdout += b));
+  child.stderr.on('data', (b) => (stderr += b));
+  const done = new Promise<CliResult>((res) => child.on('close', (code) => res({ code, stdout, stderr })));
+  return { child, done, output: () => stdout + stderr };
+}
+
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Waits until `f` is true (polling), or fails after `ms`. */
+export async function until(f: () => boolean, ms = 20_000, what = 'condition'): Promise<void> {
+  const end = Date.now() + ms;
+  while (!f()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await sleep(25);
+  }
+}
+
+export function gccAvailable(): boolean {
+  return spawnSync('gcc', ['--version']).status === 0;
+}

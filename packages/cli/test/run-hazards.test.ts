@@ -1,0 +1,63 @@
+/** Hazards (DESIGN 3): errors naming both steps, the file and the fix. */
+import { appendFileSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { runJson, startCli, statuses, until, workspace } from './cli-helpers.js';
+import { existsSync } from 'node:fs';
+
+describe('prov-make run: hazards', () => {
+  it('two steps writing one file is an error naming both, the file and the fix', () => {
+    const ws = workspace({ 'pipeline.yml': 'steps:\n  one:\n    run: echo 1 > shared.txt\n  two:\n    run: echo 2 > shared.txt\n' });
+    const r = runJson(ws);
+    expect(r.code).toBe(1);
+    expect(r.ok).toBe(false);
+    const h = r.hazards!.find((x) => x.kind === 'two-writers')!;
+    expect(h.steps).toEqual(['one', 'two']);
+    expect(h.path).toBe('shared.txt');
+    expect(h.message).toBe('steps "one" and "two" both write shared.txt');
+    expect(h.fix).toMatch(/only one of them/);
+    expect(r.stderr + JSON.stringify(r)).toMatch(/shared\.txt/);
+  });
+
+  it('a step that reads a file a later step writes is an error with the fix', () => {
+    const ws = workspace({
+      'pipeline.yml': 'steps:\n  report:\n    run: cat summary.txt > report.txt || true\n  summarize:\n    run: echo total > summary.txt\n',
+    });
+    runJson(ws); // first run: report probes summary.txt (absent), summarize writes it
+    const r = runJson(ws);
+    const h = r.hazards!.find((x) => x.kind === 'read-before-write')!;
+    expect(r.code).toBe(1);
+    expect(h.steps).toEqual(['report', 'summarize']);
+    expect(h.path).toBe('summary.txt');
+    expect(h.message).toBe('step "report" reads summary.txt, which the later step "summarize" writes');
+    expect(h.fix).toMatch(/move "summarize" above "report"/);
+  });
+
+  it('a step that probes a path a later step creates is the same hazard', () => {
+    const ws = workspace({
+      'pipeline.yml': 'steps:\n  early:\n    run: test -e late.txt; echo $? > early.txt\n  late:\n    run: echo x > late.txt\n',
+    });
+    const r = runJson(ws);
+    expect(r.hazards!.map((h) => [h.kind, h.path])).toContainEqual(['read-before-write', 'late.txt']);
+  });
+
+  it('an input that changes while its step runs makes the execution untrusted: error now, rerun next time', async () => {
+    const ws = workspace({
+      'pipeline.yml': 'steps:\n  slow:\n    run: cat in.txt > out.txt; echo started > started.flag; sleep 1\n',
+      'in.txt': 'v1\n',
+    });
+    const run = startCli(ws, ['run', '--json']);
+    await until(() => existsSync(join(ws, 'started.flag')), 20_000, 'the step to start');
+    appendFileSync(join(ws, 'in.txt'), 'v2\n');
+    const done = await run.done;
+    expect(done.code).toBe(1);
+    const report = JSON.parse(done.stdout);
+    const h = report.hazards.find((x: { kind: string }) => x.kind === 'changed-while-running');
+    expect(h.path).toBe('in.txt');
+    expect(h.steps).toEqual(['slow']);
+    const next = runJson(ws);
+    expect(statuses(next).slow).toBe('ran');
+    expect(next.steps[0].reason).toMatch(/in\.txt changed while the step ran/);
+    expect(readFileSync(join(ws, 'out.txt'), 'utf8')).toBe('v1\nv2\n');
+  });
+});
