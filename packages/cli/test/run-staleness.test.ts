@@ -134,21 +134,33 @@ describe('prov-make run: staleness', () => {
   it('a failed step exits 1, blocks its consumers and runs again next time', () => {
     const ws = workspace({
       'pipeline.yml': 'steps:\n  gen:\n    run: cat source.txt > gen.txt && test -s gen.txt\n  use:\n    run: cat gen.txt > use.txt\n  free:\n    run: echo free > free.txt\n',
-      'source.txt': '',
+      'source.txt': 'v1\n',
     });
+    expect(statuses(runJson(ws))).toEqual({ gen: 'ran', use: 'ran', free: 'ran' });
+    write(ws, 'source.txt', '');
     const r = runJson(ws);
     expect(r.code).toBe(1);
     expect(r.ok).toBe(false);
-    expect(statuses(r)).toEqual({ gen: 'failed', use: 'blocked', free: 'ran' });
-    expect(reasonOf(r, 'gen')).toMatch(/exit code 1/);
+    expect(statuses(r)).toEqual({ gen: 'failed', use: 'blocked', free: 'skipped' });
+    expect(reasonOf(r, 'gen')).toMatch(/^exit code 1/);
     expect(reasonOf(r, 'use')).toBe('it depends on gen, which failed');
     const again = runJson(ws);
+    expect(again.code).toBe(1);
     expect(statuses(again).gen).toBe('failed');
     expect(reasonOf(again, 'gen')).toMatch(/its last run failed \(exit code 1\)/);
-    write(ws, 'source.txt', 'now it works\n');
+    write(ws, 'source.txt', 'v2\n');
     const fixed = runJson(ws);
     expect(fixed.code).toBe(0);
     expect(statuses(fixed)).toEqual({ gen: 'ran', use: 'ran', free: 'skipped' });
+    expect(readFileSync(join(ws, 'use.txt'), 'utf8')).toBe('v2\n');
+  });
+
+  it('on a first run, a failure blocks the later steps, since what they use is not known yet', () => {
+    const ws = workspace({ 'pipeline.yml': 'steps:\n  gen:\n    run: exit 4\n  later:\n    run: echo x > x.txt\n' });
+    const r = runJson(ws);
+    expect(r.code).toBe(1);
+    expect(statuses(r)).toEqual({ gen: 'failed', later: 'blocked' });
+    expect(reasonOf(r, 'later')).toBe('it has never run, so it may use what gen makes, and gen failed');
   });
 
   it('a failed step shows its output in plain mode', () => {

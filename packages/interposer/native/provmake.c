@@ -39,6 +39,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/auxv.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -67,6 +68,7 @@ static char g_env_logdir[PM_PATH_MAX + 24];    /* "PROVMAKE_LOG_DIR=..." */
 static char g_env_logmax[64];                  /* "PROVMAKE_LOG_MAX=..." or empty */
 static char g_self_path[PM_PATH_MAX];          /* this library's own file */
 static size_t g_log_max;                       /* per-thread log cap in bytes (0 = none) */
+static size_t g_page = 4096;                   /* mmap offsets are multiples of it */
 static struct status_page *g_status;
 static char g_cwd[PM_PATH_MAX];
 static size_t g_cwd_len;
@@ -89,9 +91,11 @@ static void *resolve_real(const char *name) {
 /* ---------------------------------------------------------------- per-thread log */
 
 struct thread_log {
-  int fd;                 /* -1 when not open */
+  int opened;             /* the file exists: <pid>.<tid>.<unique>.log */
   int broken;             /* growth failed: stop writing, loss already counted */
   int busy;               /* inside a record: a signal handler's call is not recorded */
+  uint32_t pid, tid;      /* the file's name */
+  uint64_t unique;
   char *window;           /* mapped part of the file */
   size_t window_size;
   size_t window_used;
@@ -99,8 +103,13 @@ struct thread_log {
   size_t total;           /* bytes written by this thread */
 };
 
-static __thread struct thread_log t_log __attribute__((tls_model("initial-exec"))) = { -1, 0, 0, 0, 0, 0, 0, 0 };
+/* No descriptor is kept open between growths: the program owns its descriptor table (a shell's
+ * `exec 3>out` dup2s over fd 3, a daemon closes every fd), and a reused number would make us
+ * extend and map the program's own file. */
+static __thread struct thread_log t_log __attribute__((tls_model("initial-exec")));
 static __thread int t_in_hook __attribute__((tls_model("initial-exec")));
+static pthread_key_t g_exit_key;   /* its destructor unmaps an exiting thread's window */
+static int g_exit_key_ok;
 
 #define WINDOW_FIRST (64u * 1024)
 #define WINDOW_MAX (8u * 1024 * 1024)
@@ -122,60 +131,93 @@ static char *fmt_u64(char *p, uint64_t v) {
   return p;
 }
 
-static int open_thread_log(void) {
-  char name[PM_PATH_MAX + 80];
+static void thread_log_name(char *name) {
   char *p = name;
   memcpy(p, g_log_dir, g_log_dir_len); p += g_log_dir_len;
   *p++ = '/';
-  p = fmt_u64(p, (uint64_t)syscall(SYS_getpid)); *p++ = '.';
-  p = fmt_u64(p, (uint64_t)syscall(SYS_gettid)); *p++ = '.';
-  uint64_t unique = g_status ? __atomic_fetch_add(&g_status->seq, 1, __ATOMIC_RELAXED) : 0;
-  p = fmt_u64(p, unique);
+  p = fmt_u64(p, t_log.pid); *p++ = '.';
+  p = fmt_u64(p, t_log.tid); *p++ = '.';
+  p = fmt_u64(p, t_log.unique);
   memcpy(p, ".log", 5);
-  long fd = raw_open(name, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-  if (fd < 0) return -1;
-  t_log.fd = (int)fd;
-  t_log.window = NULL;
-  t_log.window_size = 0;
-  t_log.window_used = 0;
-  t_log.file_offset = 0;
-  t_log.total = 0;
-  return 0;
 }
 
 /* Map the next window of the log. Space is reserved with fallocate so that a full disk is an
- * error here, not a SIGBUS in the traced program later. */
-static int grow_thread_log(void) {
+ * error here, not a SIGBUS in the traced program later. The file is opened only for this. */
+static int grow_thread_log(size_t need) {
   size_t next_offset = t_log.file_offset + t_log.window_size;
   size_t size = t_log.window_size ? t_log.window_size * 2 : WINDOW_FIRST;
   if (size > WINDOW_MAX) size = WINDOW_MAX;
-  if (g_log_max && next_offset + size > g_log_max) return -1;
+  if (g_log_max && next_offset + size > g_log_max) {
+    /* a capped log fills up to the cap */
+    size = g_log_max > next_offset ? (g_log_max - next_offset) & ~(g_page - 1) : 0;
+    if (size < need) return -1;
+  }
   if (t_log.window) {
     /* pad the unused tail with newlines: the reader skips empty lines and stops at NUL */
     memset(t_log.window + t_log.window_used, '\n', t_log.window_size - t_log.window_used);
     munmap(t_log.window, t_log.window_size);
     t_log.window = NULL;
   }
-  long rc = syscall(SYS_fallocate, t_log.fd, 0, (off_t)next_offset, (off_t)size);
-  if (rc != 0) {
-    if (errno != EOPNOTSUPP) return -1;
-    if (syscall(SYS_ftruncate, t_log.fd, (off_t)(next_offset + size)) != 0) return -1;
+  int flags = O_RDWR | O_CLOEXEC;
+  if (!t_log.opened) {
+    t_log.pid = (uint32_t)syscall(SYS_getpid);
+    t_log.tid = (uint32_t)syscall(SYS_gettid);
+    t_log.unique = g_status ? __atomic_fetch_add(&g_status->seq, 1, __ATOMIC_RELAXED) : 0;
+    flags |= O_CREAT | O_EXCL;
   }
-  void *w = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, t_log.fd, (off_t)next_offset);
+  char name[PM_PATH_MAX + 80];
+  thread_log_name(name);
+  long fd = raw_open(name, flags, 0644);
+  if (fd < 0) return -1;
+  t_log.opened = 1;
+  void *w = MAP_FAILED;
+  long rc = syscall(SYS_fallocate, fd, 0, (off_t)next_offset, (off_t)size);
+  if (rc != 0 && errno == EOPNOTSUPP) rc = syscall(SYS_ftruncate, fd, (off_t)(next_offset + size));
+  if (rc == 0) w = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, (int)fd, (off_t)next_offset);
+  syscall(SYS_close, fd);
   if (w == MAP_FAILED) return -1;
   t_log.window = w;
   t_log.window_size = size;
   t_log.window_used = 0;
   t_log.file_offset = next_offset;
+  if (g_exit_key_ok) pthread_setspecific(g_exit_key, (void *)1);
   return 0;
+}
+
+/* Give back what the log holds beyond its records: the window (a program that starts and ends
+ * threads by the thousand would otherwise run out of mappings, vm.max_map_count, and fail its
+ * own mmap) and the space fallocate reserved. The file keeps whole pages, the tail padded with
+ * newlines, so that a later record can map a new window right after. */
+static void finish_thread_log(void) {
+  if (!t_log.window || t_log.busy) return;
+  t_log.busy = 1;   /* a signal handler must not write into the window as it goes */
+  size_t kept = (t_log.window_used + g_page - 1) & ~(g_page - 1);
+  memset(t_log.window + t_log.window_used, '\n', kept - t_log.window_used);
+  size_t end = t_log.file_offset + kept;
+  char name[PM_PATH_MAX + 80];
+  thread_log_name(name);
+  long fd = raw_open(name, O_RDWR | O_CLOEXEC, 0);
+  if (fd >= 0) { syscall(SYS_ftruncate, fd, (off_t)end); syscall(SYS_close, fd); }
+  munmap(t_log.window, t_log.window_size);
+  t_log.window = NULL;
+  t_log.window_size = 0;
+  t_log.window_used = 0;
+  t_log.file_offset = end;
+  t_log.busy = 0;
+}
+
+static void thread_exit(void *unused) {
+  (void)unused;
+  int e = errno;
+  finish_thread_log();
+  errno = e;
 }
 
 /* Reserve `need` bytes in this thread's log; NULL when the record must be dropped. */
 static char *log_reserve(size_t need) {
   if (t_log.broken) { note_lost(); return NULL; }
-  if (t_log.fd < 0 && open_thread_log() != 0) { t_log.broken = 1; note_lost(); return NULL; }
   if (!t_log.window || t_log.window_size - t_log.window_used < need) {
-    if (grow_thread_log() != 0) { t_log.broken = 1; note_lost(); return NULL; }
+    if (grow_thread_log(need) != 0) { t_log.broken = 1; note_lost(); return NULL; }
   }
   return t_log.window + t_log.window_used;
 }
@@ -200,7 +242,9 @@ static char *put_escaped(char *p, const char *s) {
 /* ---------------------------------------------------------------- de-duplication */
 
 /* A process records each (kind, path) once: builds stat and open the same headers many times.
- * Lock-free open addressing over 64-bit hashes; when it fills up, records are simply kept. */
+ * Lock-free open addressing over 64-bit hashes; when it fills up, records are simply kept.
+ * Changes (W, M, K) are always kept: between two writes of a name, this or another process
+ * may have removed it (`echo a > f; rm f; echo b > f`), and the last one must be seen. */
 #define SEEN_SLOTS (1u << 16)
 static uint64_t g_seen[SEEN_SLOTS];
 static uint32_t g_seen_count;
@@ -273,6 +317,8 @@ static int fd_path(int fd, char *out) {
   long n = syscall(SYS_readlinkat, AT_FDCWD, link, out, PM_PATH_MAX - 1);
   if (n <= 0 || out[0] != '/') return -1;
   out[n] = 0;
+  /* an unlinked file (or an O_TMPFILE one) has no name to depend on */
+  if (n > 10 && !memcmp(out + n - 10, " (deleted)", 10)) return -1;
   return 0;
 }
 
@@ -338,13 +384,13 @@ static void write_record(char kind, const char *arg, const char *path, const cha
 static void record_at(char kind, const char *arg, int dirfd, const char *path) {
   char abs[PM_PATH_MAX];
   if (resolve_at(dirfd, path, abs) != 0 || is_ignored(abs)) return;
-  write_record(kind, arg, abs, NULL, kind != 'M' && kind != 'K');
+  write_record(kind, arg, abs, NULL, kind != 'W' && kind != 'M' && kind != 'K');
 }
 
 static void record_fd(char kind, const char *arg, int fd) {
   char abs[PM_PATH_MAX];
   if (fd_path(fd, abs) != 0 || is_ignored(abs)) return;
-  write_record(kind, arg, abs, NULL, 1);
+  write_record(kind, arg, abs, NULL, kind != 'W');
 }
 
 static int is_absent_errno(int e) { return e == ENOENT || e == ENOTDIR; }
@@ -379,6 +425,7 @@ static int is_write_open(int flags) {
 
 static void record_open(int dirfd, const char *path, int flags, int result, int err) {
   /* result: the new fd, NO_FD when the open happens later (spawn file actions), -1 failed */
+  if ((flags & __O_TMPFILE) == __O_TMPFILE) return;   /* no name until linkat gives it one */
   if (flags & O_PATH) {                   /* a handle, not a read: existence only */
     record_lookup(result >= 0, err, 'S', "-", dirfd, path);
     return;
@@ -531,7 +578,8 @@ WRAP_FOPEN(fopen64)
 WRAP_FREOPEN(freopen)
 WRAP_FREOPEN(freopen64)
 
-/* mkstemp and friends open inside libc, where our open wrapper cannot see them. */
+/* mkstemp and friends open inside libc, where our open wrapper cannot see them. The file is
+ * always new and empty (O_EXCL): "ce", nothing of an old version is read. */
 DECLARE_REAL(int, mkstemp, char *);
 DECLARE_REAL(int, mkstemp64, char *);
 DECLARE_REAL(int, mkostemp, char *, int);
@@ -544,14 +592,14 @@ DECLARE_REAL(char *, mkdtemp, char *);
 
 #define AFTER_MKSTEMP(r, tmpl, arg)                                   \
   if (ACTIVE() && (r) >= 0) { int e = errno; ENTER(); record_at('W', arg, AT_FDCWD, tmpl); LEAVE(); errno = e; }
-EXPORT int mkstemp(char *t) { RESOLVE(mkstemp); int r = REAL(mkstemp)(t); AFTER_MKSTEMP(r, t, "c"); return r; }
-EXPORT int mkstemp64(char *t) { RESOLVE(mkstemp64); int r = REAL(mkstemp64)(t); AFTER_MKSTEMP(r, t, "c"); return r; }
-EXPORT int mkostemp(char *t, int f) { RESOLVE(mkostemp); int r = REAL(mkostemp)(t, f); AFTER_MKSTEMP(r, t, "c"); return r; }
-EXPORT int mkostemp64(char *t, int f) { RESOLVE(mkostemp64); int r = REAL(mkostemp64)(t, f); AFTER_MKSTEMP(r, t, "c"); return r; }
-EXPORT int mkstemps(char *t, int s) { RESOLVE(mkstemps); int r = REAL(mkstemps)(t, s); AFTER_MKSTEMP(r, t, "c"); return r; }
-EXPORT int mkstemps64(char *t, int s) { RESOLVE(mkstemps64); int r = REAL(mkstemps64)(t, s); AFTER_MKSTEMP(r, t, "c"); return r; }
-EXPORT int mkostemps(char *t, int s, int f) { RESOLVE(mkostemps); int r = REAL(mkostemps)(t, s, f); AFTER_MKSTEMP(r, t, "c"); return r; }
-EXPORT int mkostemps64(char *t, int s, int f) { RESOLVE(mkostemps64); int r = REAL(mkostemps64)(t, s, f); AFTER_MKSTEMP(r, t, "c"); return r; }
+EXPORT int mkstemp(char *t) { RESOLVE(mkstemp); int r = REAL(mkstemp)(t); AFTER_MKSTEMP(r, t, "ce"); return r; }
+EXPORT int mkstemp64(char *t) { RESOLVE(mkstemp64); int r = REAL(mkstemp64)(t); AFTER_MKSTEMP(r, t, "ce"); return r; }
+EXPORT int mkostemp(char *t, int f) { RESOLVE(mkostemp); int r = REAL(mkostemp)(t, f); AFTER_MKSTEMP(r, t, "ce"); return r; }
+EXPORT int mkostemp64(char *t, int f) { RESOLVE(mkostemp64); int r = REAL(mkostemp64)(t, f); AFTER_MKSTEMP(r, t, "ce"); return r; }
+EXPORT int mkstemps(char *t, int s) { RESOLVE(mkstemps); int r = REAL(mkstemps)(t, s); AFTER_MKSTEMP(r, t, "ce"); return r; }
+EXPORT int mkstemps64(char *t, int s) { RESOLVE(mkstemps64); int r = REAL(mkstemps64)(t, s); AFTER_MKSTEMP(r, t, "ce"); return r; }
+EXPORT int mkostemps(char *t, int s, int f) { RESOLVE(mkostemps); int r = REAL(mkostemps)(t, s, f); AFTER_MKSTEMP(r, t, "ce"); return r; }
+EXPORT int mkostemps64(char *t, int s, int f) { RESOLVE(mkostemps64); int r = REAL(mkostemps64)(t, s, f); AFTER_MKSTEMP(r, t, "ce"); return r; }
 EXPORT char *mkdtemp(char *t) { RESOLVE(mkdtemp); char *r = REAL(mkdtemp)(t); AFTER_MKSTEMP(r ? 0 : -1, t, "d"); return r; }
 
 /* ---------------------------------------------------------------- stat, access, readlink */
@@ -941,19 +989,31 @@ EXPORT int futimens(int fd, const struct timespec *t) { RESOLVE(futimens); int r
 
 /* ---------------------------------------------------------------- programs and libraries */
 
+/* The vDSO is the object whose program headers are those of the image the kernel mapped. */
+static int is_vdso(const struct dl_phdr_info *info) {
+  const ElfW(Ehdr) *vdso = (const ElfW(Ehdr) *)getauxval(AT_SYSINFO_EHDR);
+  return vdso && (const char *)info->dlpi_phdr == (const char *)vdso + vdso->e_phoff;
+}
+
 static int record_loaded_object(struct dl_phdr_info *info, size_t size, void *data) {
   (void)size; (void)data;
   const char *name = info->dlpi_name;
-  if (!name || name[0] != '/') return 0;          /* the main program (""), the vDSO */
+  /* the main program (""), the vDSO (named "linux-vdso.so.1", no file); a relative name (found
+   * through a relative or empty LD_LIBRARY_PATH entry) is resolved like any path */
+  if (!name || !name[0] || is_vdso(info)) return 0;
   if (!strcmp(name, g_self_path)) return 0;
   record_at('X', "l", AT_FDCWD, name);
   return 0;
 }
 
-/* Why a program would escape LD_PRELOAD, or NULL when it will be traced. */
-static const char *untraced_reason(const char *path, int depth) {
+/* Why a program would escape LD_PRELOAD, or NULL when it will be traced. *exists is cleared
+ * when there is no such file. */
+static const char *untraced_reason(const char *path, int depth, int *exists) {
   long fd = raw_open(path, O_RDONLY | O_CLOEXEC, 0);
-  if (fd < 0) return NULL;
+  if (fd < 0) {
+    if (exists && is_absent_errno(errno)) *exists = 0;
+    return NULL;
+  }
   struct stat st;
   unsigned char head[1024];
   const char *reason = NULL;
@@ -972,7 +1032,7 @@ static const char *untraced_reason(const char *path, int depth) {
     while (i < (size_t)n && (head[i] == ' ' || head[i] == '\t')) i++;
     while (i < (size_t)n && j < sizeof interp - 1 && head[i] != ' ' && head[i] != '\t' && head[i] != '\n') interp[j++] = (char)head[i++];
     interp[j] = 0;
-    return j ? untraced_reason(interp, depth + 1) : NULL;
+    return j ? untraced_reason(interp, depth + 1, NULL) : NULL;
   }
   if (memcmp(head, ELFMAG, SELFMAG) != 0) return NULL;
   int has_interp = 0, has_dynamic = 0;
@@ -1006,8 +1066,10 @@ static const char *untraced_reason(const char *path, int depth) {
 static void record_exec_target(const char *path) {
   char abs[PM_PATH_MAX];
   if (resolve_at(AT_FDCWD, path, abs) != 0 || is_ignored(abs)) return;
+  int exists = 1;
+  const char *why = untraced_reason(abs, 0, &exists);
+  if (!exists) return;   /* the exec fails: nothing ran, and the caller records the absence */
   write_record('X', "p", abs, NULL, 1);
-  const char *why = untraced_reason(abs, 0);
   if (why) write_record('U', why, abs, NULL, 1);
 }
 
@@ -1101,6 +1163,7 @@ static int do_execve(const char *path, char *const argv[], char *const envp[]) {
   ENTER();
   record_exec_target(path);
   char *const *e = traced_env(envp, &env);
+  finish_thread_log();
   LEAVE();
   int r = REAL(execve)(path, argv, e);
   int err = errno;
@@ -1118,6 +1181,7 @@ static int do_execvpe(const char *file, char *const argv[], char *const envp[]) 
   ENTER();
   if (search_path(file, found) == 0) record_exec_target(found);
   char *const *e = traced_env(envp, &env);
+  finish_thread_log();
   LEAVE();
   int r = REAL(execvpe)(file, argv, e);
   int err = errno;
@@ -1152,6 +1216,7 @@ EXPORT int execveat(int dirfd, const char *path, char *const argv[], char *const
   ENTER();
   if (resolve_at(dirfd, path, abs) == 0) record_exec_target(abs);
   char *const *e = traced_env(envp, &env);
+  finish_thread_log();
   LEAVE();
   int r = REAL(execveat)(dirfd, path, argv, e, flags);
   int err = errno; free_env(&env); errno = err;
@@ -1166,6 +1231,7 @@ EXPORT int fexecve(int fd, char *const argv[], char *const envp[]) {
   ENTER();
   if (fd_path(fd, abs) == 0) record_exec_target(abs);
   char *const *e = traced_env(envp, &env);
+  finish_thread_log();
   LEAVE();
   int r = REAL(fexecve)(fd, argv, e);
   int err = errno; free_env(&env); errno = err;
@@ -1183,6 +1249,7 @@ EXPORT int posix_spawn(pid_t *pid, const char *path, const posix_spawn_file_acti
   LEAVE();
   int r = REAL(posix_spawn)(pid, path, fa, attr, argv, e);
   free_env(&env);
+  if (is_absent_errno(r)) { int err = errno; ENTER(); record_at('A', "-", AT_FDCWD, path); LEAVE(); errno = err; }
   return r;
 }
 
@@ -1234,9 +1301,7 @@ static void after_fork_child(void) {
   if (!g_enabled) return;
   /* the inherited mapping belongs to the parent's log: drop it without writing */
   if (t_log.window) munmap(t_log.window, t_log.window_size);
-  if (t_log.fd >= 0) syscall(SYS_close, t_log.fd);
-  t_log.fd = -1; t_log.window = NULL; t_log.window_size = 0; t_log.window_used = 0;
-  t_log.file_offset = 0; t_log.total = 0; t_log.broken = 0; t_log.busy = 0;
+  memset(&t_log, 0, sizeof t_log);
   /* the child's log is created by its first record: a fork that only execs costs nothing */
 }
 
@@ -1260,6 +1325,8 @@ __attribute__((constructor)) static void provmake_init(void) {
   const char *preload = getenv("LD_PRELOAD");
   copy_env_entry(g_env_preload, sizeof g_env_preload, "LD_PRELOAD", preload && strstr(preload, g_self_path) ? preload : g_self_path);
   copy_env_entry(g_env_logdir, sizeof g_env_logdir, "PROVMAKE_LOG_DIR", g_log_dir);
+  long page = sysconf(_SC_PAGESIZE);
+  if (page > 0) g_page = (size_t)page;
   const char *max = getenv("PROVMAKE_LOG_MAX");
   if (max && *max) {
     g_log_max = strtoull(max, NULL, 10);
@@ -1290,4 +1357,18 @@ __attribute__((constructor)) static void provmake_init(void) {
   dl_iterate_phdr(record_loaded_object, NULL);
   LEAVE();
   pthread_atfork(NULL, NULL, after_fork_child);
+  /* keys past the first block (32) make pthread_setspecific allocate: then do without */
+  if (pthread_key_create(&g_exit_key, thread_exit) == 0) {
+    if (g_exit_key < 32) g_exit_key_ok = 1;
+    else pthread_key_delete(g_exit_key);
+  }
+}
+
+/* exit() and the end of main: the main thread's log gives back its reserved space too
+ * (each exec does the same before the program image goes). */
+__attribute__((destructor)) static void provmake_fini(void) {
+  if (!g_enabled) return;
+  int e = errno;
+  ENTER(); finish_thread_log(); LEAVE();
+  errno = e;
 }

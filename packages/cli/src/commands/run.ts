@@ -93,7 +93,7 @@ async function runOrStatus(argv: string[], plan: boolean): Promise<number> {
       const { inkRunView } = await import('../ui/ink-view.js');
       ui = inkRunView(pipeline.steps.map((s) => s.name));
     }
-    const events = json || plan ? {} : ui ? ui.events : plainEvents((s) => process.stdout.write(s), { streamOutput: jobs === 1 });
+    const events = json || plan ? {} : ui ? ui.events : plainEvents((s) => process.stdout.write(s), { streamOutput: true });
     report = await runPipeline({
       pipeline,
       targets,

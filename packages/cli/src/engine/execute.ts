@@ -35,6 +35,8 @@ export interface ExecuteContext {
 }
 
 export interface RunningStep {
+  /** Process id of the step's shell, also its process group id. */
+  pid: number | undefined;
   /** Stops the step's whole process tree. */
   kill(signal?: NodeJS.Signals): void;
   done: Promise<StepOutcome>;
@@ -93,7 +95,7 @@ export function startStep(
     const outcome = await recordExecution(step, stepIndex, reason, trace, ctx, capture.bytes(), annotations);
     return { ...outcome, output: capture.bytes(), trace, interrupted };
   });
-  return { kill, done };
+  return { pid: child.pid, kill, done };
 }
 
 function readAnnotations(file: string): string[] {

@@ -8,7 +8,14 @@ import { dirname } from 'node:path';
 import type { Step } from '../pipeline/pipeline.js';
 import type { DepsLog, StepState } from './deps-log.js';
 
-export function stepDependencies(steps: readonly Step[], states: readonly (StepState | undefined)[], log: DepsLog): Set<number>[] {
+export interface StepDependencies {
+  /** Earlier steps to wait for before checking this one (conservative for steps never traced). */
+  waitFor: Set<number>[];
+  /** Earlier steps that may produce something this one uses (`needs`, a past trace, or every earlier step when it was never traced): if one fails, this one is blocked. */
+  uses: Set<number>[];
+}
+
+export function stepDependencies(steps: readonly Step[], states: readonly (StepState | undefined)[], log: DepsLog): StepDependencies {
   const index = new Map(steps.map((s, i) => [s.name, i]));
   const writers = new Map<number, number[]>();     // file id -> steps writing it
   const touchers = new Map<number, number[]>();    // file id -> steps touching it
@@ -27,23 +34,32 @@ export function stepDependencies(steps: readonly Step[], states: readonly (StepS
     for (const id of touchedIds(st)) add(touchers, id, i);
   });
 
-  return steps.map((step, i) => {
-    const deps = new Set<number>();
+  const uses: Set<number>[] = [];
+  const waitFor = steps.map((step, i) => {
+    const known = new Set<number>();
     for (const n of step.needs) {
       const j = index.get(n);
-      if (j !== undefined && j !== i) deps.add(j);
+      if (j !== undefined && j !== i) known.add(j);
     }
     const st = states[i];
-    if (!st) {
-      for (let j = 0; j < i; j++) deps.add(j);
-      return deps;
+    if (st) {
+      for (const id of touchedIds(st)) for (const j of writers.get(id) ?? []) if (j < i) known.add(j);
+      for (let k = 0; k < st.listed.length; k += 2) for (const j of dirWriters.get(log.pathOf(st.listed[k])) ?? []) if (j < i) known.add(j);
     }
-    for (let j = 0; j < i; j++) if (!states[j]) deps.add(j);
-    for (const id of touchedIds(st)) for (const j of writers.get(id) ?? []) if (j < i) deps.add(j);
-    for (let k = 0; k < st.outputs.length; k += 2) for (const j of touchers.get(st.outputs[k]) ?? []) if (j < i) deps.add(j);
-    for (let k = 0; k < st.listed.length; k += 2) for (const j of dirWriters.get(log.pathOf(st.listed[k])) ?? []) if (j < i) deps.add(j);
-    return deps;
+    const wait = new Set(known);
+    if (!st) {
+      // Never traced: it may use anything an earlier step makes.
+      for (let j = 0; j < i; j++) wait.add(j);
+      uses.push(wait);
+      return wait;
+    }
+    uses.push(known);
+    for (let j = 0; j < i; j++) if (!states[j]) wait.add(j);
+    // Writing what an earlier step touched: wait for it too (write-after-read).
+    for (let k = 0; k < st.outputs.length; k += 2) for (const j of touchers.get(st.outputs[k]) ?? []) if (j < i) wait.add(j);
+    return wait;
   });
+  return { waitFor, uses };
 }
 
 function* touchedIds(st: StepState): Iterable<number> {

@@ -2,6 +2,7 @@
  * `prov-make run` and `status` as library calls: decide, step by step in file order, whether
  * each step is up to date, restore or run it, and record what it did.
  */
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import picomatch from 'picomatch';
 import type { Pipeline, Step } from '../pipeline/pipeline.js';
@@ -42,6 +43,7 @@ export async function runPipeline(options: RunOptions): Promise<RunReport> {
   const log = DepsLog.open(join(ws.stateDir, 'deps'));
   const stores = await openStores(ws);
   try {
+    if (lock) killLeftoverSteps(ws);
     return await new Runner(ws, pipeline, log, stores, options).run(started);
   } finally {
     await stores.close();
@@ -50,7 +52,34 @@ export async function runPipeline(options: RunOptions): Promise<RunReport> {
   }
 }
 
+/**
+ * Steps run in process groups of their own. If a run was killed (kill -9), its steps may still be
+ * running and writing: the next run, once it holds the lock, stops them before it looks at any file.
+ */
+function killLeftoverSteps(ws: Workspace): void {
+  let text = '';
+  try {
+    text = readFileSync(join(ws.runDir, 'process-groups'), 'utf8');
+  } catch {
+    return;
+  }
+  for (const pgid of text.split('\n').map(Number).filter((n) => n > 1)) {
+    try {
+      process.kill(-pgid, 'SIGKILL');
+    } catch {
+      /* already gone */
+    }
+  }
+  writeFileSync(join(ws.runDir, 'process-groups'), '');
+}
+
 class Runner {
+  private readonly liveGroups = new Set<number>();
+
+  private noteGroups(): void {
+    writeFileSync(join(this.ws.runDir, 'process-groups'), [...this.liveGroups].join('\n'));
+  }
+
   private readonly steps: Step[];
   private readonly states: (StepState | undefined)[];
   /** Stored path -> indexes of steps whose last execution wrote it. */
@@ -128,13 +157,13 @@ class Runner {
 
   async run(started: number): Promise<RunReport> {
     const { options } = this;
-    const deps = stepDependencies(this.steps, this.states, this.log);
+    const { waitFor: deps, uses } = stepDependencies(this.steps, this.states, this.log);
     const index = new Map(this.steps.map((s, i) => [s.name, i]));
     let selected: Set<number>;
     if (options.targets?.length) {
       const unknown = options.targets.filter((t) => !index.has(t));
       if (unknown.length) throw new UnknownStepError(`no step named "${unknown[0]}" in ${this.pipeline.file} (steps: ${this.steps.map((s) => s.name).join(', ')})`);
-      selected = withDependencies(options.targets.map((t) => index.get(t)!), deps);
+      selected = withDependencies(options.targets.map((t) => index.get(t)!), uses);
     } else {
       selected = new Set(this.steps.keys());
     }
@@ -170,7 +199,7 @@ class Runner {
       const t0 = Date.now();
       let verdict: Verdict = await checkStep(step, i, this.checkContext(), { force: forced(i) });
       if (options.plan) {
-        const upstream = [...deps[i]].find((j) => willChange.has(j) && reports.get(j)?.status === 'would-run');
+        const upstream = [...uses[i]].find((j) => willChange.has(j) && reports.get(j)?.status === 'would-run');
         if (verdict.action === 'skip' && upstream !== undefined) {
           verdict = { action: 'run', reason: `it may need to after ${this.steps[upstream].name} runs (its outputs are inputs here)` };
         }
@@ -195,11 +224,19 @@ class Runner {
       options.events?.stepStarted?.(step, verdict.reason);
       const handle = startStep(step, i, verdict.reason, this.executeContext(), (line) => options.events?.stepLine?.(step, line));
       live.set(i, handle);
+      if (handle.pid) {
+        this.liveGroups.add(handle.pid);
+        this.noteGroups();
+      }
       let outcome: StepOutcome;
       try {
         outcome = await handle.done;
       } finally {
         live.delete(i);
+        if (handle.pid) {
+          this.liveGroups.delete(handle.pid);
+          this.noteGroups();
+        }
       }
       if (outcome.interrupted || interrupted) {
         // Nothing is recorded for an interrupted step: next time it runs again.
@@ -225,9 +262,13 @@ class Runner {
         const waitingOn = [...deps[i]].filter((j) => selected.has(j) && !done.has(j));
         if (waitingOn.length) continue;
         pending.delete(i);
-        const failedDep = [...deps[i]].find((j) => failed.has(j));
+        const failedDep = [...uses[i]].find((j) => failed.has(j));
         if (failedDep !== undefined && !options.plan) {
-          finish(i, { name: this.steps[i].name, status: 'blocked', reason: `it depends on ${this.steps[failedDep].name}, which ${reports.get(failedDep)?.status === 'blocked' ? 'was blocked' : 'failed'}`, durationMs: 0 });
+          const what = reports.get(failedDep)?.status === 'blocked' ? 'was blocked' : 'failed';
+          const reason = this.states[i]
+            ? `it depends on ${this.steps[failedDep].name}, which ${what}`
+            : `it has never run, so it may use what ${this.steps[failedDep].name} makes, and ${this.steps[failedDep].name} ${what}`;
+          finish(i, { name: this.steps[i].name, status: 'blocked', reason, durationMs: 0 });
           continue;
         }
         const p = process1(i).finally(() => running.delete(i));

@@ -26,7 +26,7 @@ export async function openStores(ws: Workspace): Promise<Stores> {
   const history = ProvenanceStore.open(ws.stateDir);
   return {
     hasher: { hashOf: (abs: string, st?: BigIntStats) => hashState.hashOf(abs, st ? versionFromStats(st) : undefined) },
-    hasBlob: (h) => content.hasSync(h),
+    hasBlob: (h) => content.has(h),
     storeBlob: async (p, h) => { await content.put(p, { hash: h }); },
     storeBytes: (b) => content.putBytes(b),
     restoreBlob: async (h, p, mode) => {
