@@ -35,6 +35,7 @@ export function cli(dir: string, args: string[], env: NodeJS.ProcessEnv = {}): C
     encoding: 'utf8',
     env: { ...process.env, CI: 'true', ...env },
     timeout: 120_000,
+    maxBuffer: 256 * 1024 * 1024,
   });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
