@@ -1,0 +1,153 @@
+// Content hashing. Local identity uses xxh64 (fast, 16 hex chars); SHA-256 is for keys that leave the
+// machine (remote cache), where a crafted collision must be infeasible (DESIGN §4).
+import { createHash } from 'node:crypto';
+import fs from 'node:fs';
+import xxhash from 'xxhash-wasm';
+import { errnoCode, NotARegularFileError } from './errors.js';
+import { sameVersion, versionFromStats, type FileVersion } from './version.js';
+
+type XXHashAPI = Awaited<ReturnType<typeof xxhash>>;
+
+/** 128 KiB reads: 1 MiB chunks measured slower on this machine (cache-unfriendly copies into wasm memory). */
+export const HASH_CHUNK_BYTES = 128 * 1024;
+
+/** A local content hash: 16 lowercase hex digits of xxh64. */
+export const CONTENT_HASH_RE = /^[0-9a-f]{16}$/;
+export const SHA256_RE = /^[0-9a-f]{64}$/;
+
+// Different seeds per kind of "content", so a symlink whose target is "x", a directory listing and a
+// file holding the bytes "x" hash differently. A prefix alone would not do: a file can hold any prefix.
+const FILE_SEED = 0n;
+const SYMLINK_SEED = 0x73796d6c696e6b00n; // "symlink\0"
+const LISTING_SEED = 0x6c697374696e6700n; // "listing\0"
+const SPECIAL_SEED = 0x7370656369616c00n; // "special\0"
+
+// Instantiate the wasm module once per process; every caller shares the promise.
+let api: Promise<XXHashAPI> | undefined;
+function xx(): Promise<XXHashAPI> {
+  return (api ??= xxhash());
+}
+
+function hex64(n: bigint): string {
+  return n.toString(16).padStart(16, '0');
+}
+
+export function isContentHash(value: unknown): value is string {
+  return typeof value === 'string' && CONTENT_HASH_RE.test(value);
+}
+
+/** xxh64 of bytes, or of a string's UTF-8 bytes (same result as hashing the encoded buffer). */
+export async function hashBytes(data: Uint8Array | string): Promise<string> {
+  const h = await xx();
+  return typeof data === 'string' ? hex64(h.h64(data, FILE_SEED)) : hex64(h.h64Raw(data, FILE_SEED));
+}
+
+/** The hash a symlink with this target gets: its "content" is the target string. */
+export async function hashSymlinkTarget(target: string): Promise<string> {
+  return hex64((await xx()).h64(`symlink\0${target}`, SYMLINK_SEED));
+}
+
+/**
+ * Hash of a directory's entry names (sorted by code unit, NUL-separated). A listing dependency only
+ * cares which names exist; the entries' contents are dependencies of their own.
+ */
+export async function hashListing(names: readonly string[]): Promise<string> {
+  const sorted = [...names].sort();
+  return hex64((await xx()).h64(`listing\0${sorted.join('\0')}`, LISTING_SEED));
+}
+
+/** hashListing of what is in `dir` now. */
+export async function hashDirectoryListing(dir: string): Promise<string> {
+  return hashListing(await fs.promises.readdir(dir));
+}
+
+/**
+ * A stand-in hash for devices, FIFOs and sockets: reading them would block or never end, and their
+ * "content" is not a build input anyway. Depends only on the file type bits.
+ */
+export async function hashSpecialFile(mode: number): Promise<string> {
+  return hex64((await xx()).h64(`special\0${mode & 0o170000}`, SPECIAL_SEED));
+}
+
+export interface HashedFile {
+  hash: string;
+  /** The version of the very file that was read (fstat on the open descriptor, or lstat for a symlink). */
+  version: FileVersion;
+  /** False when the file's tuple or ctime moved while it was being read: the hash may mix two versions. */
+  stable: boolean;
+}
+
+// O_NOFOLLOW: a symlink opens with ELOOP, so we learn it is one without an extra lstat on every file.
+// O_NONBLOCK: opening a FIFO must not wait for a writer (it has no effect on regular files).
+const OPEN_FLAGS = fs.constants.O_RDONLY | (fs.constants.O_NOFOLLOW ?? 0) | (fs.constants.O_NONBLOCK ?? 0);
+
+async function hashSymlink(path: string): Promise<HashedFile> {
+  const before = versionFromStats(await fs.promises.lstat(path, { bigint: true }));
+  if (before.kind !== 'symlink') throw new NotARegularFileError(path, before.kind);
+  const target = await fs.promises.readlink(path);
+  const after = versionFromStats(await fs.promises.lstat(path, { bigint: true }));
+  return { hash: await hashSymlinkTarget(target), version: before, stable: sameVersion(before, after) };
+}
+
+/**
+ * Stream-hash a regular file (or take a symlink's target as its content) and report which version was
+ * read. Throws NotARegularFileError for directories and special files, ENOENT when missing.
+ */
+export async function hashFileVersioned(path: string): Promise<HashedFile> {
+  let fh: fs.promises.FileHandle;
+  try {
+    fh = await fs.promises.open(path, OPEN_FLAGS);
+  } catch (err) {
+    if (errnoCode(err) === 'ELOOP' || errnoCode(err) === 'EMLINK') return hashSymlink(path);
+    throw err;
+  }
+  try {
+    const st = await fh.stat({ bigint: true });
+    const version = versionFromStats(st);
+    if (version.kind !== 'file') throw new NotARegularFileError(path, version.kind);
+    const hasher = (await xx()).create64(FILE_SEED);
+    const buf = Buffer.allocUnsafe(HASH_CHUNK_BYTES);
+    for (;;) {
+      const { bytesRead } = await fh.read(buf, 0, buf.length, null);
+      if (bytesRead === 0) break;
+      hasher.update(buf.subarray(0, bytesRead)); // update copies into wasm memory, so buf can be reused
+    }
+    const after = await fh.stat({ bigint: true });
+    const stable = sameVersion(version, versionFromStats(after)) && after.ctimeNs === st.ctimeNs;
+    return { hash: hex64(hasher.digest()), version, stable };
+  } finally {
+    await fh.close();
+  }
+}
+
+/** xxh64 of a file's content (a symlink's content is its target). 16 hex chars. */
+export async function hashFile(path: string): Promise<string> {
+  return (await hashFileVersioned(path)).hash;
+}
+
+/** SHA-256 hex of bytes or a string's UTF-8 bytes. */
+export function sha256Bytes(data: Uint8Array | string): string {
+  return createHash('sha256').update(data).digest('hex');
+}
+
+/**
+ * SHA-256 hex of a file's bytes, following symlinks: remote CAS blobs are plain bytes (Bazel's layout),
+ * so the key must be exactly the hash of what is uploaded.
+ */
+export async function sha256File(path: string): Promise<string> {
+  const fh = await fs.promises.open(path, fs.constants.O_RDONLY | (fs.constants.O_NONBLOCK ?? 0));
+  try {
+    const st = await fh.stat();
+    if (!st.isFile()) throw new NotARegularFileError(path, st.isDirectory() ? 'dir' : 'other');
+    const hasher = createHash('sha256');
+    const buf = Buffer.allocUnsafe(HASH_CHUNK_BYTES);
+    for (;;) {
+      const { bytesRead } = await fh.read(buf, 0, buf.length, null);
+      if (bytesRead === 0) break;
+      hasher.update(buf.subarray(0, bytesRead));
+    }
+    return hasher.digest('hex');
+  } finally {
+    await fh.close();
+  }
+}

@@ -1,0 +1,314 @@
+// Every execution ever recorded, with indexes for the engine's no-op check and for `why` (DESIGN §5).
+// One LMDB environment, one write transaction per put: a kill -9 leaves the old state or the new one.
+import fs from 'node:fs';
+import path from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { open, type Database, type Key, type RootDatabase } from 'lmdb';
+import { KEY_MAX, pathKey } from './db-key.js';
+import type { StepDefinition } from './definition.js';
+import type { FileVersion } from './version.js';
+
+export interface RecordedFile {
+  /** Relative to the workspace when inside it, absolute otherwise (the caller decides; stored as is). */
+  path: string;
+  version: FileVersion | null;
+  hash: string | null;
+}
+
+export type ExecutionStatus = 'succeeded' | 'failed' | 'interrupted';
+
+export interface ExecutionRecord {
+  /** Unique and sortable by time: see newExecutionId. */
+  id: string;
+  /** The `prov-make run` invocation it belongs to. */
+  runId: string;
+  step: string;
+  definitionHash: string;
+  definition: StepDefinition;
+  /** ms since the epoch. */
+  startedAt: number;
+  finishedAt: number;
+  exitCode: number | null;
+  signal: string | null;
+  status: ExecutionStatus;
+  /** Why it ran (the first failing up-to-date check). */
+  reason: string;
+  fullyObserved: boolean;
+  inputs: RecordedFile[];
+  executed: RecordedFile[];
+  outputs: RecordedFile[];
+  absent: string[];
+  listed: { path: string; entriesHash: string }[];
+  deleted: string[];
+  untraced: { path: string; reason: string }[];
+  annotations: string[];
+  /** Captured stdout+stderr, stored in the ContentStore. */
+  outputLogHash: string | null;
+}
+
+export interface ProvenanceStoreOptions {
+  readOnly?: boolean;
+}
+
+export const PROVENANCE_FILE = 'provenance.lmdb';
+
+/** Step names become keys; LMDB keys are at most 1978 bytes. */
+const MAX_STEP_BYTES = 1000;
+
+let lastIdMs = 0;
+let idCounter = 0;
+
+/**
+ * `<ms, 15 digits>-<counter, 6 digits>-<6 random hex>`: string order is time order within a process
+ * (the counter restarts each millisecond and the clock is never allowed to step back); the random tail
+ * keeps ids from two processes in the same millisecond distinct.
+ */
+export function newExecutionId(nowMs: number = Date.now()): string {
+  if (nowMs > lastIdMs) {
+    lastIdMs = nowMs;
+    idCounter = 0;
+  } else {
+    idCounter++;
+  }
+  return `${String(lastIdMs).padStart(15, '0')}-${String(idCounter).padStart(6, '0')}-${randomBytes(3).toString('hex')}`;
+}
+
+export class ProvenanceStore {
+  private constructor(
+    private readonly root: RootDatabase,
+    /** id -> record */
+    private readonly executions: Database<ExecutionRecord, string>,
+    /** step -> id of its newest execution */
+    private readonly latest: Database<string, string>,
+    /** step -> id of its newest succeeded execution: the no-op check's one direct get */
+    private readonly latestOk: Database<string, string>,
+    /** [step, id] -> status */
+    private readonly byStep: Database<ExecutionStatus, Key>,
+    /** [path, hash, id] -> 1: who produced this exact content at this path */
+    private readonly producers: Database<number, Key>,
+    /** [path, id] -> output hash ('' for none): who wrote this path, in time order */
+    private readonly writers: Database<string, Key>,
+    /** [path, id] -> 1: who read or executed this path */
+    private readonly readers: Database<number, Key>,
+    private readonly meta: Database<unknown, string>,
+  ) {}
+
+  /** Open (creating if needed) `<stateDir>/provenance.lmdb`. */
+  static open(stateDir: string, options: ProvenanceStoreOptions = {}): ProvenanceStore {
+    if (!options.readOnly) fs.mkdirSync(stateDir, { recursive: true });
+    const root = open({ path: path.join(stateDir, PROVENANCE_FILE), maxDbs: 16, readOnly: options.readOnly ?? false });
+    return new ProvenanceStore(
+      root,
+      // Records list hundreds of library paths with long common prefixes: LZ4 shrinks them well.
+      root.openDB<ExecutionRecord, string>({ name: 'executions', compression: true }),
+      root.openDB<string, string>({ name: 'latest' }),
+      root.openDB<string, string>({ name: 'latest-succeeded' }),
+      root.openDB<ExecutionStatus, Key>({ name: 'by-step' }),
+      root.openDB<number, Key>({ name: 'producers' }),
+      root.openDB<string, Key>({ name: 'writers' }),
+      root.openDB<number, Key>({ name: 'readers' }),
+      root.openDB<unknown, string>({ name: 'meta' }),
+    );
+  }
+
+  /**
+   * Store a record and update every index in one synchronous write transaction: committed (and safe
+   * from a kill -9) on return, and flushed to disk. Putting an existing id replaces that record and
+   * its index entries.
+   */
+  put(record: ExecutionRecord): void {
+    this.putMany([record]);
+  }
+
+  /**
+   * Store several records in one transaction. The disk flush dominates a put (a few ms), so an engine
+   * that finishes several steps at once saves time by committing them together.
+   */
+  putMany(records: readonly ExecutionRecord[]): void {
+    for (const r of records) validate(r);
+    this.root.transactionSync(() => {
+      for (const record of records) {
+        const previous = this.executions.get(record.id);
+        if (previous) this.unindex(previous);
+        this.executions.put(record.id, record);
+        this.index(record);
+        if (previous) {
+          // Rare (a record rewritten): recompute the pointers rather than reason about what changed.
+          this.recomputePointers(previous.step);
+          this.recomputePointers(record.step);
+        } else {
+          this.advancePointers(record);
+        }
+      }
+    });
+  }
+
+  get(id: string): ExecutionRecord | undefined {
+    return this.executions.get(id);
+  }
+
+  latestForStep(step: string): ExecutionRecord | undefined {
+    const id = this.latest.get(step);
+    return id === undefined ? undefined : this.executions.get(id);
+  }
+
+  /** Newest succeeded execution of `step`: two direct key gets. */
+  latestSuccessfulForStep(step: string): ExecutionRecord | undefined {
+    const id = this.latestOk.get(step);
+    return id === undefined ? undefined : this.executions.get(id);
+  }
+
+  /** Every execution of `step`, oldest first. */
+  executionsForStep(step: string): ExecutionRecord[] {
+    const ids: string[] = [];
+    for (const { key } of this.byStep.getRange({ start: [step], end: [step, KEY_MAX] })) {
+      const [s, id] = key as [string, string];
+      if (s === step) ids.push(id);
+    }
+    return this.records(ids);
+  }
+
+  /** Every execution, oldest first. */
+  allExecutions(): ExecutionRecord[] {
+    return [...this.executions.getRange().map(({ value }) => value)];
+  }
+
+  /** Number of stored executions. */
+  count(): number {
+    return this.executions.getCount();
+  }
+
+  /** Names of all steps that ever ran, sorted. */
+  steps(): string[] {
+    return [...this.latest.getKeys()];
+  }
+
+  /**
+   * The newest execution that wrote `path` (as stored: relative or absolute), or the newest that wrote
+   * exactly the content `hash` there.
+   */
+  producerOf(path: string, hash?: string): ExecutionRecord | undefined {
+    const k = pathKey(path);
+    if (hash === undefined) {
+      const id = this.lastIdUnder(this.writers, [k], 1);
+      return id === undefined ? undefined : this.executions.get(id);
+    }
+    const id = this.lastIdUnder(this.producers, [k, hash], 2);
+    return id === undefined ? undefined : this.executions.get(id);
+  }
+
+  /** Every execution that wrote `path`, oldest first. */
+  writersOf(path: string): ExecutionRecord[] {
+    return this.records(this.idsUnder(this.writers, pathKey(path)));
+  }
+
+  /** Every execution whose inputs or executed programs include `path`, oldest first. */
+  readersOf(path: string): ExecutionRecord[] {
+    return this.records(this.idsUnder(this.readers, pathKey(path)));
+  }
+
+  getMeta<T = unknown>(key: string): T | undefined {
+    return this.meta.get(key) as T | undefined;
+  }
+
+  /** Small durable settings, e.g. the last run id. */
+  setMeta(key: string, value: unknown): void {
+    this.meta.putSync(key, value);
+  }
+
+  async close(): Promise<void> {
+    await this.root.close();
+  }
+
+  private index(r: ExecutionRecord): void {
+    this.byStep.put([r.step, r.id], r.status);
+    for (const o of r.outputs) {
+      const k = pathKey(o.path);
+      this.writers.put([k, r.id], o.hash ?? '');
+      if (o.hash) this.producers.put([k, o.hash, r.id], 1);
+    }
+    for (const k of readKeys(r)) this.readers.put([k, r.id], 1);
+  }
+
+  private unindex(r: ExecutionRecord): void {
+    this.byStep.remove([r.step, r.id]);
+    for (const o of r.outputs) {
+      const k = pathKey(o.path);
+      this.writers.remove([k, r.id]);
+      if (o.hash) this.producers.remove([k, o.hash, r.id]);
+    }
+    for (const k of readKeys(r)) this.readers.remove([k, r.id]);
+  }
+
+  // Ids sort by time, so a pointer only moves forward; an older record put late does not win.
+  private advancePointers(r: ExecutionRecord): void {
+    const latest = this.latest.get(r.step);
+    if (latest === undefined || r.id >= latest) this.latest.put(r.step, r.id);
+    if (r.status === 'succeeded') {
+      const ok = this.latestOk.get(r.step);
+      if (ok === undefined || r.id >= ok) this.latestOk.put(r.step, r.id);
+    }
+  }
+
+  private recomputePointers(step: string): void {
+    let newest: string | undefined;
+    let newestOk: string | undefined;
+    for (const { key, value } of this.byStep.getRange({ start: [step, KEY_MAX], end: [step], reverse: true })) {
+      const [s, id] = key as [string, string];
+      if (s !== step) continue;
+      newest ??= id;
+      if (value === 'succeeded') {
+        newestOk = id;
+        break;
+      }
+    }
+    if (newest === undefined) this.latest.remove(step);
+    else this.latest.put(step, newest);
+    if (newestOk === undefined) this.latestOk.remove(step);
+    else this.latestOk.put(step, newestOk);
+  }
+
+  /** Ids of keys [first, id]. The equality check guards against ordered-binary prefix quirks. */
+  private idsUnder(db: Database<unknown, Key>, first: string): string[] {
+    const ids: string[] = [];
+    for (const key of db.getKeys({ start: [first], end: [first, KEY_MAX] })) {
+      const parts = key as string[];
+      if (parts.length === 2 && parts[0] === first) ids.push(parts[1]);
+    }
+    return ids;
+  }
+
+  /** The greatest id among keys [...prefix, id]. */
+  private lastIdUnder(db: Database<unknown, Key>, prefix: string[], idIndex: number): string | undefined {
+    for (const key of db.getKeys({ start: [...prefix, KEY_MAX], end: prefix, reverse: true })) {
+      const parts = key as string[];
+      if (parts.length === idIndex + 1 && prefix.every((p, i) => parts[i] === p)) return parts[idIndex];
+    }
+    return undefined;
+  }
+
+  private records(ids: string[]): ExecutionRecord[] {
+    const out: ExecutionRecord[] = [];
+    for (const id of ids) {
+      const r = this.executions.get(id);
+      if (r) out.push(r);
+    }
+    return out;
+  }
+}
+
+function readKeys(r: ExecutionRecord): Set<string> {
+  const keys = new Set<string>();
+  for (const f of r.inputs) keys.add(pathKey(f.path));
+  for (const f of r.executed) keys.add(pathKey(f.path));
+  return keys;
+}
+
+function validate(r: ExecutionRecord): void {
+  if (typeof r.id !== 'string' || r.id === '' || Buffer.byteLength(r.id) > 200) {
+    throw new TypeError(`execution id must be a non-empty string of at most 200 bytes: ${JSON.stringify(r.id)}`);
+  }
+  if (typeof r.step !== 'string' || r.step === '' || Buffer.byteLength(r.step) > MAX_STEP_BYTES) {
+    throw new TypeError(`step name must be a non-empty string of at most ${MAX_STEP_BYTES} bytes`);
+  }
+}

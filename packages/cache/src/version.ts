@@ -1,0 +1,143 @@
+// A file version is what one stat says about a file. The fast tuple (dev, ino, mtime ns, size) decides
+// "unchanged" without reading the file; the content hash confirms when the tuple differs (DESIGN §3).
+import fs from 'node:fs';
+import type { BigIntStats } from 'node:fs';
+import { errnoCode } from './errors.js';
+
+export type FileKind = 'file' | 'dir' | 'symlink' | 'other';
+
+export interface FileVersion {
+  dev: number;
+  /** Inode number as a decimal string: inodes can exceed 2^53 (btrfs, network filesystems). */
+  ino: string;
+  /** Nanoseconds since the epoch as a decimal string (a JS number only holds microseconds exactly). */
+  mtimeNs: string;
+  ctimeNs: string;
+  size: number;
+  mode: number;
+  kind: FileKind;
+}
+
+export interface StatOptions {
+  /** Describe what a symlink points to rather than the link itself. Default false: a link is its own file. */
+  followSymlinks?: boolean;
+}
+
+/**
+ * How close to the recording moment an mtime must be for a same-tuple match to need a hash (racy clean).
+ * 2 s: FAT/exFAT store mtimes in 2 s steps, ext3/HFS+/some NFS and SMB mounts in 1 s, and even
+ * "nanosecond" ext4/xfs/btrfs stamp files from the kernel's coarse clock (one tick, 1-10 ms), so two
+ * writes a few ms apart can share an mtime. We cannot cheaply tell the filesystem, and a wide window
+ * costs little: a file modified in the 2 s before we recorded it is hashed once more on the next check,
+ * which then records it as clean. The window also covers modest clock skew with a file server.
+ */
+export const RACY_WINDOW_NS = 2_000_000_000n;
+
+/** Build a FileVersion from stats taken with `{ bigint: true }` (also for callers who already stat'ed). */
+export function versionFromStats(st: BigIntStats): FileVersion {
+  return {
+    dev: Number(st.dev),
+    ino: st.ino.toString(),
+    mtimeNs: st.mtimeNs.toString(),
+    ctimeNs: st.ctimeNs.toString(),
+    size: Number(st.size),
+    mode: Number(st.mode),
+    kind: st.isFile() ? 'file' : st.isDirectory() ? 'dir' : st.isSymbolicLink() ? 'symlink' : 'other',
+  };
+}
+
+// ENOENT and ENOTDIR both mean "no such path" (the interposer records them as absent-file dependencies).
+function isAbsence(err: unknown): boolean {
+  const code = errnoCode(err);
+  return code === 'ENOENT' || code === 'ENOTDIR';
+}
+
+/** The version of `path`, or null when it does not exist. Does not follow a final symlink unless asked. */
+export async function statVersion(path: string, options: StatOptions = {}): Promise<FileVersion | null> {
+  try {
+    const st = options.followSymlinks
+      ? await fs.promises.stat(path, { bigint: true })
+      : await fs.promises.lstat(path, { bigint: true });
+    return versionFromStats(st);
+  } catch (err) {
+    if (isAbsence(err)) return null;
+    throw err;
+  }
+}
+
+/**
+ * Synchronous statVersion, for the no-op check: thousands of stats in a loop are faster without a
+ * promise and a thread-pool hop each. `throwIfNoEntry: false` avoids building an exception for ENOENT.
+ */
+export function statVersionSync(path: string, options: StatOptions = {}): FileVersion | null {
+  try {
+    const st = options.followSymlinks
+      ? fs.statSync(path, { bigint: true, throwIfNoEntry: false })
+      : fs.lstatSync(path, { bigint: true, throwIfNoEntry: false });
+    return st ? versionFromStats(st) : null;
+  } catch (err) {
+    if (isAbsence(err)) return null;
+    throw err;
+  }
+}
+
+/** Same fast tuple: the file is taken as unchanged (subject to the racy-clean rule). */
+export function sameVersion(a: FileVersion | null | undefined, b: FileVersion | null | undefined): boolean {
+  if (!a || !b) return false;
+  return a.dev === b.dev && a.ino === b.ino && a.mtimeNs === b.mtimeNs && a.size === b.size;
+}
+
+/** Wall-clock now in ns as a decimal string, comparable with mtimeNs (ms precision is plenty for a 2 s window). */
+export function nowNs(): string {
+  return (BigInt(Date.now()) * 1_000_000n).toString();
+}
+
+/**
+ * True when `version` was recorded so soon after its mtime (or its mtime is in the recorder's future)
+ * that a later write could have kept the same tuple; such a record must be confirmed by hash next time.
+ * Git's rule is "mtime >= index write time"; we widen it by the granularity window (see RACY_WINDOW_NS).
+ * `recordedAtNs` must be taken before the file was stat'ed and read, so any write that followed the read
+ * happened after it.
+ */
+export function isRacilyClean(
+  version: FileVersion,
+  recordedAtNs: string | bigint,
+  windowNs: bigint = RACY_WINDOW_NS,
+): boolean {
+  return BigInt(version.mtimeNs) >= BigInt(recordedAtNs) - windowNs;
+}
+
+/** Human size in SI units, as `ls -h --si` and most GUIs print it: 10200 -> "10.2 kB". */
+export function formatBytes(bytes: number): string {
+  if (bytes < 1000) return `${bytes} B`;
+  const units = ['kB', 'MB', 'GB', 'TB', 'PB'];
+  let value = bytes;
+  let unit = -1;
+  while (value >= 1000 && unit < units.length - 1) {
+    value /= 1000;
+    unit++;
+  }
+  // One decimal below 100 keeps three significant digits without printing "123.4 MB".
+  const text = value >= 100 ? Math.round(value).toString() : value.toFixed(1).replace(/\.0$/, '');
+  return `${text} ${units[unit]}`;
+}
+
+function pad(n: number): string {
+  return n.toString().padStart(2, '0');
+}
+
+/** Local time "YYYY-MM-DD HH:MM:SS" of an mtime in ns. */
+export function formatMtime(mtimeNs: string): string {
+  const d = new Date(Number(BigInt(mtimeNs) / 1_000_000n));
+  return (
+    `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())} ` +
+    `${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}`
+  );
+}
+
+/** One line for humans: "10.2 kB, modified 2026-11-22 23:14:05" (kinds other than files are named). */
+export function describeVersion(v: FileVersion): string {
+  const what =
+    v.kind === 'file' ? formatBytes(v.size) : v.kind === 'dir' ? 'directory' : v.kind === 'symlink' ? 'symlink' : 'special file';
+  return `${what}, modified ${formatMtime(v.mtimeNs)}`;
+}

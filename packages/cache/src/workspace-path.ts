@@ -1,0 +1,80 @@
+// Where a restore may write. A cache entry (possibly from a shared remote cache) names the paths it
+// restores, so a crafted or stale entry must never make us write outside the workspace (DESIGN §4):
+// no `..`, nothing outside the root, and no symlinked folder on the way that could point elsewhere.
+import fs from 'node:fs';
+import path from 'node:path';
+import { errnoCode, UnsafePathError } from './errors.js';
+
+// A relative path leaves its base when it climbs (a file named "..data" does not).
+function escapes(rel: string): boolean {
+  return rel === '..' || rel.startsWith(`..${path.sep}`) || path.isAbsolute(rel);
+}
+
+/**
+ * How paths are stored in records: relative to the workspace when inside it (so keys survive a clone
+ * at another path), absolute otherwise.
+ */
+export function toWorkspaceKey(workspaceRoot: string, absPath: string): string {
+  const rel = path.relative(workspaceRoot, absPath);
+  if (rel === '') return '.';
+  return escapes(rel) ? path.normalize(absPath) : rel;
+}
+
+/** Inverse of toWorkspaceKey. */
+export function fromWorkspaceKey(workspaceRoot: string, key: string): string {
+  return path.isAbsolute(key) ? key : path.join(workspaceRoot, key);
+}
+
+/**
+ * Lexical checks only: dest is absolute, has no `..` segment, and is strictly inside the root after
+ * normalisation. Returns the path relative to the root.
+ */
+export function checkRestorePath(workspaceRoot: string, destAbsPath: string): string {
+  if (!path.isAbsolute(workspaceRoot)) throw new UnsafePathError(destAbsPath, 'the workspace root is not absolute');
+  if (!path.isAbsolute(destAbsPath)) throw new UnsafePathError(destAbsPath, 'the path is not absolute');
+  // Refuse `..` outright, even when it would normalise back inside: it only appears in crafted entries.
+  if (destAbsPath.split(/[\\/]/).includes('..')) throw new UnsafePathError(destAbsPath, 'the path contains ".."');
+  if (destAbsPath.includes('\0')) throw new UnsafePathError(destAbsPath, 'the path contains a NUL byte');
+  const rel = path.relative(path.resolve(workspaceRoot), path.resolve(destAbsPath));
+  if (rel === '' || escapes(rel)) {
+    throw new UnsafePathError(destAbsPath, `it is not inside the workspace ${workspaceRoot}`);
+  }
+  return rel;
+}
+
+/**
+ * Make sure every folder between the workspace root and `destAbsPath` is a real directory (creating
+ * missing ones one level at a time) and none is a symlink. Returns the normalised destination.
+ * The root itself is trusted and may be reached through symlinks. A process racing us to swap a folder
+ * for a symlink between this check and the write is outside what Node's API lets us prevent (no openat).
+ */
+export async function prepareRestorePath(workspaceRoot: string, destAbsPath: string): Promise<string> {
+  const rel = checkRestorePath(workspaceRoot, destAbsPath);
+  const root = path.resolve(workspaceRoot);
+  const rootStat = await fs.promises.stat(root).catch(() => null);
+  if (!rootStat?.isDirectory()) throw new UnsafePathError(destAbsPath, `the workspace ${workspaceRoot} is not a directory`);
+
+  const segments = rel.split(path.sep);
+  let dir = root;
+  for (const segment of segments.slice(0, -1)) {
+    dir = path.join(dir, segment);
+    let st: fs.Stats | null = null;
+    try {
+      st = await fs.promises.lstat(dir);
+    } catch (err) {
+      if (errnoCode(err) !== 'ENOENT') throw err;
+    }
+    if (st === null) {
+      try {
+        await fs.promises.mkdir(dir); // one level: never creates through a symlink someone else made
+        continue;
+      } catch (err) {
+        if (errnoCode(err) !== 'EEXIST') throw err;
+        st = await fs.promises.lstat(dir); // lost a race with another creator: check what is there
+      }
+    }
+    if (st.isSymbolicLink()) throw new UnsafePathError(destAbsPath, `${dir} is a symlink`);
+    if (!st.isDirectory()) throw new UnsafePathError(destAbsPath, `${dir} is not a directory`);
+  }
+  return path.join(root, rel);
+}

@@ -1,0 +1,132 @@
+import { spawnSync } from 'node:child_process';
+import { lstatSync, mkdirSync, utimesSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { afterEach, describe, expect, it } from 'vitest';
+import { hashBytes, HashState, sameVersion, statVersion } from '../src/index.js';
+import { tempDir } from './helpers.js';
+
+const DIST = pathToFileURL(resolve(dirname(fileURLToPath(import.meta.url)), '..', 'dist', 'index.js')).href;
+
+const open: HashState[] = [];
+afterEach(async () => {
+  for (const s of open.splice(0)) await s.close();
+});
+function openState(dir: string): HashState {
+  const s = HashState.open(join(dir, 'state'));
+  open.push(s);
+  return s;
+}
+
+/** Rewrite a file in place (same inode, same size) and put its mtime back: the fast tuple is unchanged. */
+async function swapContentKeepingTuple(file: string, content: string, mtimeSec: number): Promise<void> {
+  const before = await statVersion(file);
+  writeFileSync(file, content);
+  utimesSync(file, mtimeSec, mtimeSec);
+  expect(sameVersion(before, await statVersion(file))).toBe(true);
+}
+
+describe('HashState', () => {
+  it('answers from the memo, without reading, when the tuple is unchanged and the entry was not racy', async () => {
+    const dir = tempDir();
+    const file = join(dir, 'a.txt');
+    writeFileSync(file, 'hello');
+    const old = Math.floor(Date.now() / 1000) - 3600; // an hour before we record it: not racily clean
+    utimesSync(file, old, old);
+    const state = openState(dir);
+
+    expect(await state.hashOf(file)).toBe(await hashBytes('hello'));
+    // Different bytes behind an identical tuple: only an answer from the memo can still say "hello".
+    await swapContentKeepingTuple(file, 'world', old);
+    expect(await state.hashOf(file)).toBe(await hashBytes('hello'));
+    expect(state.peek(file, (await statVersion(file))!)).toBe(await hashBytes('hello'));
+
+    // A real change of the tuple is noticed and re-hashed.
+    utimesSync(file, old + 1, old + 1);
+    expect(await state.hashOf(file)).toBe(await hashBytes('world'));
+  });
+
+  it('re-hashes an entry that was racily clean when recorded', async () => {
+    const dir = tempDir();
+    const file = join(dir, 'b.txt');
+    writeFileSync(file, 'hello');
+    const recent = Math.floor(Date.now() / 1000); // within the 2 s window of the recording
+    utimesSync(file, recent, recent);
+    const state = openState(dir);
+
+    expect(await state.hashOf(file)).toBe(await hashBytes('hello'));
+    expect(state.entry(file)?.hash).toBe(await hashBytes('hello')); // it was stored...
+    await swapContentKeepingTuple(file, 'world', recent);
+    expect(state.peek(file, (await statVersion(file))!)).toBeNull(); // ...but is not trusted
+    expect(await state.hashOf(file)).toBe(await hashBytes('world'));
+  });
+
+  it('takes a version or bigint lstat from the caller, and returns null for missing paths', async () => {
+    const dir = tempDir();
+    const file = join(dir, 'c.txt');
+    writeFileSync(file, 'abc');
+    const state = openState(dir);
+    expect(await state.hashOf(file, lstatSync(file, { bigint: true }))).toBe(await hashBytes('abc'));
+    expect(await state.hashOf(file, await statVersion(file))).toBe(await hashBytes('abc'));
+    expect(await state.hashOf(join(dir, 'missing'))).toBeNull();
+    expect(await state.hashOf(join(dir, 'c.txt', 'under-a-file'))).toBeNull();
+    await expect(state.hashOf('relative/path')).rejects.toThrow(/absolute/);
+  });
+
+  it('hashes folders by listing and remembers files written by the caller', async () => {
+    const dir = tempDir();
+    const sub = join(dir, 'sub');
+    mkdirSync(sub);
+    writeFileSync(join(sub, 'x'), '');
+    const state = openState(dir);
+    const listing = await state.hashOf(sub);
+    writeFileSync(join(sub, 'y'), '');
+    expect(await state.hashOf(sub)).not.toBe(listing);
+
+    const out = join(dir, 'out.bin');
+    writeFileSync(out, 'produced');
+    const old = Math.floor(Date.now() / 1000) - 3600;
+    utimesSync(out, old, old);
+    const v = (await statVersion(out))!;
+    await state.remember(out, v, await hashBytes('produced'));
+    // Just recorded, but its mtime is an hour old: trusted at once.
+    expect(state.peek(out, v)).toBe(await hashBytes('produced'));
+    // Recorded within the window of its mtime: not trusted until confirmed.
+    await state.remember(out, v, await hashBytes('produced'), String(BigInt(old) * 1_000_000_000n));
+    expect(state.peek(out, v)).toBeNull();
+  });
+
+  it('persists across reopen and is readable by another process', async () => {
+    const dir = tempDir();
+    const file = join(dir, 'd.txt');
+    writeFileSync(file, 'persist');
+    const old = Math.floor(Date.now() / 1000) - 3600;
+    utimesSync(file, old, old);
+    const state = openState(dir);
+    await state.hashOf(file);
+    await state.flush();
+
+    const child = spawnSync(
+      process.execPath,
+      [
+        '--input-type=module',
+        '-e',
+        `const { HashState, statVersion } = await import(${JSON.stringify(DIST)});
+         const s = HashState.open(process.argv[1], { readOnly: true });
+         const f = process.argv[2];
+         console.log(s.peek(f, await statVersion(f)));
+         await s.close();`,
+        join(dir, 'state'),
+        file,
+      ],
+      { encoding: 'utf8' },
+    );
+    expect(child.stderr).toBe('');
+    expect(child.stdout.trim()).toBe(await hashBytes('persist'));
+
+    await state.close();
+    open.splice(open.indexOf(state), 1);
+    const again = openState(dir);
+    expect(again.peek(file, (await statVersion(file))!)).toBe(await hashBytes('persist'));
+  });
+});
