@@ -8,6 +8,7 @@ const commands: Record<string, () => Promise<Command>> = {
   trace: async () => traceMain,
   run: async () => (await import('./commands/run.js')).runMain,
   status: async () => (await import('./commands/run.js')).statusMain,
+  why: async () => (await import('./commands/why.js')).whyMain,
 };
 
 export async function main(argv: string[]): Promise<number> {

@@ -51,6 +51,7 @@ export class DepsLog {
   private readonly paths: string[] = [''];
   private readonly ids = new Map<string, number>();
   private pendingFiles: [string, number][] = [];
+  private pendingRefresh = new Map<string, { inputs: Float64Array; outputs: Float64Array }>();
 
   private constructor(
     private readonly root: RootDatabase,
@@ -97,7 +98,14 @@ export class DepsLog {
   get(step: string): StepState | undefined {
     const s = this.steps.get(step);
     if (!s) return undefined;
-    return { ...s, inputs: toFloats(s.inputs), outputs: toFloats(s.outputs), absent: toFloats(s.absent), listed: toFloats(s.listed) };
+    const refreshed = this.pendingRefresh.get(step);
+    return {
+      ...s,
+      inputs: refreshed?.inputs ?? toFloats(s.inputs),
+      outputs: refreshed?.outputs ?? toFloats(s.outputs),
+      absent: toFloats(s.absent),
+      listed: toFloats(s.listed),
+    };
   }
 
   getHashes(step: string): StepHashes | undefined {
@@ -110,6 +118,7 @@ export class DepsLog {
 
   /** Records a step's new state atomically (with any paths it interned). */
   put(step: string, state: StepState, hashes: StepHashes): void {
+    this.pendingRefresh.delete(step);
     const pending = this.pendingFiles;
     this.pendingFiles = [];
     this.root.transactionSync(() => {
@@ -125,15 +134,27 @@ export class DepsLog {
     });
   }
 
-  /** Refreshes tokens after a hash confirmed the content is unchanged (so the next check is one stat). */
+  /**
+   * Refreshes tokens after a hash confirmed the content is unchanged (so the next check is one
+   * stat). Queued and written by flush() in one transaction: each commit waits for the disk, and a
+   * refresh lost to a kill only costs one more hash next time.
+   */
   refreshTokens(step: string, inputs: Float64Array, outputs: Float64Array): void {
-    const s = this.steps.get(step);
-    if (!s) return;
+    this.pendingRefresh.set(step, { inputs, outputs });
+  }
+
+  flush(): void {
+    if (this.pendingRefresh.size === 0 && this.pendingFiles.length === 0) return;
+    const refresh = this.pendingRefresh;
     const pending = this.pendingFiles;
+    this.pendingRefresh = new Map();
     this.pendingFiles = [];
     this.root.transactionSync(() => {
       for (const [p, id] of pending) this.files.putSync(p, id);
-      this.steps.putSync(step, { ...s, inputs: toBytes(inputs), outputs: toBytes(outputs) });
+      for (const [step, { inputs, outputs }] of refresh) {
+        const s = this.steps.get(step);
+        if (s) this.steps.putSync(step, { ...s, inputs: toBytes(inputs), outputs: toBytes(outputs) });
+      }
     });
   }
 
@@ -145,6 +166,7 @@ export class DepsLog {
   }
 
   close(): Promise<void> {
+    this.flush();
     return this.root.close();
   }
 }

@@ -1,0 +1,99 @@
+/** `prov-make why FILE [--json] [--depth N] [--uses GLOB] [--all] [--prov|--dot]`. */
+import { resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { explainFile, usesChains, whyJson } from '../provenance/why.js';
+import { formatWhy } from '../provenance/why-format.js';
+import { runPipeline } from '../engine/run.js';
+import { storedPath } from '../engine/workspace.js';
+import { UsageError, EXIT_FAILED, EXIT_OK } from '../usage.js';
+import { findPipelineFile, openReadContext } from './context.js';
+import { loadPipeline } from '../pipeline/pipeline.js';
+import { lineageToDot, lineageToProv } from '../provenance/export.js';
+
+export const WHY_HELP = `usage: prov-make why FILE [options]
+
+Which step and command made FILE, from which input versions, down to the sources; whether it is up
+to date now, and if not, which change made it stale.
+
+  --depth N        expand at most N levels of steps
+  --all            list system files (compilers, interpreters, libraries) instead of grouping them
+  --uses GLOB      exit 0 and print the chain if FILE derives from a file matching GLOB, else exit 1
+  --json           one JSON object on stdout
+  --prov           W3C PROV-JSON of FILE's lineage
+  --dot            Graphviz DOT of FILE's lineage
+  -f, --file FILE  the pipeline file (default: ./pipeline.yml or the nearest in a parent folder)
+Exit code: 0 answered, 1 no record of FILE (or --uses found nothing), 2 bad usage.`;
+
+export async function whyMain(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    options: {
+      depth: { type: 'string' },
+      all: { type: 'boolean' },
+      uses: { type: 'string' },
+      json: { type: 'boolean' },
+      prov: { type: 'boolean' },
+      dot: { type: 'boolean' },
+      file: { type: 'string', short: 'f' },
+      help: { type: 'boolean', short: 'h' },
+    },
+    allowPositionals: true,
+    strict: true,
+  });
+  if (values.help) {
+    process.stdout.write(WHY_HELP + '\n');
+    return EXIT_OK;
+  }
+  if (positionals.length !== 1) throw new UsageError(positionals.length ? 'why takes one FILE' : 'which file? usage: prov-make why FILE');
+  let depth: number | undefined;
+  if (values.depth !== undefined) {
+    depth = Number(values.depth);
+    if (!Number.isInteger(depth) || depth < 0) throw new UsageError(`--depth expects a whole number, not "${values.depth}"`);
+  }
+  // The engine's plan first: it opens the same stores, and lmdb wants one opener at a time here.
+  const planReasons = await planFor(findPipelineFile(process.cwd(), values.file));
+  const ctx = await openReadContext(values.file);
+  try {
+    const stored = storedPath(ctx.ws, resolve(positionals[0]));
+    const answer = await explainFile(ctx, stored, { planReasons });
+    if (!answer.known && !answer.exists) {
+      process.stderr.write(`prov-make: no record of ${stored}: no step of ${ctx.ws.pipelineFile} read or wrote it, and it does not exist\n`);
+      return EXIT_FAILED;
+    }
+    if (!answer.known) {
+      process.stderr.write(`prov-make: no record of ${stored}: no step read or wrote it\n`);
+      if (!values.json) return EXIT_FAILED;
+    }
+    if (values.uses !== undefined) {
+      const chains = usesChains(answer, values.uses);
+      if (values.json) process.stdout.write(JSON.stringify({ path: stored, uses: values.uses, found: chains.length > 0, chains }) + '\n');
+      else if (chains.length) for (const c of chains) process.stdout.write(c.join(' -> ') + '\n');
+      else process.stdout.write(`${stored} does not derive from anything matching ${values.uses}\n`);
+      return chains.length ? EXIT_OK : EXIT_FAILED;
+    }
+    if (values.prov) process.stdout.write(JSON.stringify(lineageToProv([answer.lineage]), null, 2) + '\n');
+    else if (values.dot) process.stdout.write(lineageToDot([answer.lineage]));
+    else if (values.json) process.stdout.write(JSON.stringify(whyJson(answer, depth)) + '\n');
+    else process.stdout.write(formatWhy(answer, { all: values.all, depth }));
+    return answer.known ? EXIT_OK : EXIT_FAILED;
+  } finally {
+    await ctx.close();
+  }
+}
+
+/** Reasons the engine would run steps now (absent paths that appeared, listings, failures…). */
+async function planFor(pipelineFile: string): Promise<Map<string, string>> {
+  const reasons = new Map<string, string>();
+  let pipeline;
+  try {
+    pipeline = loadPipeline(pipelineFile);
+  } catch {
+    return reasons; // answered from history alone
+  }
+  const report = await runPipeline({ pipeline, plan: true });
+  for (const s of report.steps) {
+    // input changes are described better by the lineage walk itself
+    if (s.status === 'would-run' && !/^input |^it may need to after|^program or library /.test(s.reason)) reasons.set(s.name, s.reason);
+  }
+  return reasons;
+}

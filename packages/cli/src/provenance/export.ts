@@ -1,0 +1,150 @@
+/**
+ * Graph exports of recorded provenance: W3C PROV-JSON (an activity per execution, an entity per
+ * file version, used / wasGeneratedBy / wasDerivedFrom / wasInformedBy, prov-make as the agent)
+ * and Graphviz DOT. Identifiers are limited to [A-Za-z0-9._-] after the prefix.
+ */
+import { isAbsolute } from 'node:path';
+import type { ExecutionRecord, RecordedFile } from '@prov-make/cache';
+import { cyrb53 } from '../engine/version-token.js';
+import { walk, type LineageNode } from './lineage.js';
+
+export const PROV_NAMESPACE = 'urn:prov-make:';
+const VERSION = '0.1.0';
+
+const safe = (s: string) => s.replace(/[^A-Za-z0-9._-]/g, '_');
+const hex8 = (s: string) => cyrb53(s).toString(16).padStart(14, '0').slice(-8);
+
+export function entityId(path: string, hash: string | null): string {
+  return `pm:f.${safe(path).slice(-60)}.${hex8(path)}.${hash ?? 'none'}`;
+}
+
+export function activityId(e: ExecutionRecord): string {
+  return `pm:x.${safe(e.step)}.${safe(e.id)}`;
+}
+
+interface FileVersionRef {
+  path: string;
+  hash: string | null;
+  size: number | null;
+  mtimeNs: string | null;
+}
+
+const ref = (f: RecordedFile): FileVersionRef => ({ path: f.path, hash: f.hash, size: f.version?.size ?? null, mtimeNs: f.version?.mtimeNs ?? null });
+
+/** PROV-JSON of a set of executions (and any extra file versions, e.g. a source asked about). */
+export function executionsToProv(executions: ExecutionRecord[], extra: FileVersionRef[] = []) {
+  const doc = {
+    prefix: { pm: PROV_NAMESPACE },
+    agent: { 'pm:prov-make': { 'prov:type': 'prov:SoftwareAgent', 'prov:label': `prov-make ${VERSION}` } } as Record<string, unknown>,
+    activity: {} as Record<string, unknown>,
+    entity: {} as Record<string, unknown>,
+    used: {} as Record<string, unknown>,
+    wasGeneratedBy: {} as Record<string, unknown>,
+    wasDerivedFrom: {} as Record<string, unknown>,
+    wasInformedBy: {} as Record<string, unknown>,
+    wasAssociatedWith: {} as Record<string, unknown>,
+  };
+  let n = 0;
+  const rel = (kind: keyof typeof doc, body: Record<string, unknown>) => {
+    (doc[kind] as Record<string, unknown>)[`_:${kind}${++n}`] = body;
+  };
+  const addEntity = (f: FileVersionRef) => {
+    const id = entityId(f.path, f.hash);
+    if (!doc.entity[id]) {
+      const attrs: Record<string, unknown> = { 'prov:label': f.path, 'pm:path': f.path, 'pm:system': isAbsolute(f.path) };
+      if (f.hash) attrs['pm:hash'] = f.hash;
+      if (f.size !== null) attrs['pm:size'] = f.size;
+      if (f.mtimeNs !== null) attrs['pm:mtimeNs'] = String(f.mtimeNs);
+      doc.entity[id] = attrs;
+    }
+    return id;
+  };
+  for (const f of extra) addEntity(f);
+  const generatedBy = new Map<string, string>(); // entity -> activity
+  const sorted = [...executions].sort((a, b) => (a.id < b.id ? -1 : 1));
+  for (const e of sorted) {
+    const act = activityId(e);
+    const attrs: Record<string, unknown> = {
+      'prov:label': e.step,
+      'prov:startTime': new Date(e.startedAt).toISOString(),
+      'prov:endTime': new Date(e.finishedAt).toISOString(),
+      'pm:step': e.step,
+      'pm:command': e.definition.run,
+      'pm:status': e.status,
+      'pm:reason': e.reason,
+      'pm:fullyObserved': e.fullyObserved,
+    };
+    if (e.exitCode !== null) attrs['pm:exitCode'] = e.exitCode;
+    if (e.annotations.length) attrs['pm:annotations'] = e.annotations;
+    doc.activity[act] = attrs;
+    rel('wasAssociatedWith', { 'prov:activity': act, 'prov:agent': 'pm:prov-make' });
+    for (const o of e.outputs) generatedBy.set(addEntity(ref(o)), act);
+  }
+  for (const e of sorted) {
+    const act = activityId(e);
+    const used = [...e.inputs, ...e.executed];
+    const informants = new Set<string>();
+    for (const f of used) {
+      const ent = addEntity(ref(f));
+      rel('used', { 'prov:activity': act, 'prov:entity': ent });
+      const by = generatedBy.get(ent);
+      if (by && by !== act) informants.add(by);
+    }
+    for (const o of e.outputs) {
+      const out = entityId(o.path, o.hash);
+      rel('wasGeneratedBy', { 'prov:entity': out, 'prov:activity': act, 'prov:time': new Date(e.finishedAt).toISOString() });
+      // derivations from the workspace's own files (system files are used, not derived from)
+      for (const f of e.inputs) {
+        if (!isAbsolute(f.path)) rel('wasDerivedFrom', { 'prov:generatedEntity': out, 'prov:usedEntity': entityId(f.path, f.hash), 'prov:activity': act });
+      }
+    }
+    for (const informant of informants) rel('wasInformedBy', { 'prov:informed': act, 'prov:informant': informant });
+  }
+  return doc;
+}
+
+function lineageExecutions(roots: LineageNode[]): { executions: ExecutionRecord[]; extra: FileVersionRef[] } {
+  const executions = new Map<string, ExecutionRecord>();
+  const extra: FileVersionRef[] = [];
+  for (const root of roots) {
+    if (!root.producedBy) extra.push({ path: root.path, hash: root.current?.hash ?? null, size: root.current?.size ?? null, mtimeNs: root.current?.mtimeNs ?? null });
+    for (const { node } of walk(root)) if (node.producedBy) executions.set(node.producedBy.execution.id, node.producedBy.execution);
+  }
+  return { executions: [...executions.values()], extra };
+}
+
+export function lineageToProv(roots: LineageNode[]) {
+  const { executions, extra } = lineageExecutions(roots);
+  return executionsToProv(executions, extra);
+}
+
+export function lineageToDot(roots: LineageNode[]): string {
+  const { executions, extra } = lineageExecutions(roots);
+  return executionsToDot(executions, extra.map((e) => e.path));
+}
+
+const q = (s: string) => `"${s.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n')}"`;
+
+/** DOT: steps as boxes, workspace files as ellipses, system files left out; arrows follow the data. */
+export function executionsToDot(executions: ExecutionRecord[], extraFiles: string[] = [], options: { system?: boolean } = {}): string {
+  const lines = ['digraph provenance {', '  rankdir=LR;', '  node [fontname="Helvetica", fontsize=10];'];
+  const files = new Set<string>(extraFiles);
+  const edges: string[] = [];
+  for (const e of [...executions].sort((a, b) => (a.id < b.id ? -1 : 1))) {
+    const act = `step:${e.step}:${e.id}`;
+    const label = `${e.step}\\n${e.definition.run.length > 60 ? e.definition.run.slice(0, 57) + '...' : e.definition.run}`;
+    lines.push(`  ${q(act)} [shape=box, style="rounded,filled", fillcolor="${e.status === 'succeeded' ? '#dbeafe' : '#fecaca'}", label=${q(label).replace(/\\\\n/g, '\\n')}];`);
+    for (const f of [...e.inputs, ...e.executed]) {
+      if (isAbsolute(f.path) && !options.system) continue;
+      files.add(f.path);
+      edges.push(`  ${q(`file:${f.path}`)} -> ${q(act)};`);
+    }
+    for (const o of e.outputs) {
+      files.add(o.path);
+      edges.push(`  ${q(act)} -> ${q(`file:${o.path}`)};`);
+    }
+  }
+  for (const f of [...files].sort()) lines.push(`  ${q(`file:${f}`)} [shape=ellipse, label=${q(f)}];`);
+  lines.push(...[...new Set(edges)], '}');
+  return lines.join('\n') + '\n';
+}

@@ -1,0 +1,150 @@
+/**
+ * Lineage: from a file back to its sources through the recorded executions (DESIGN section 5).
+ * Each node is a file version; each producer is the execution that wrote that exact content.
+ */
+import { isAbsolute } from 'node:path';
+import type { ExecutionRecord, HashState, ProvenanceStore, RecordedFile } from '@prov-make/cache';
+import { statVersion } from '@prov-make/cache';
+import type { Pipeline } from '../pipeline/pipeline.js';
+import { definitionHash } from '../engine/definition.js';
+import { absolutePath, type Workspace } from '../engine/workspace.js';
+
+export interface VersionInfo {
+  size: number | null;
+  mtimeNs: string | null;
+  hash: string | null;
+}
+
+export interface LineageNode {
+  /** As stored: relative to the workspace inside it, absolute outside. */
+  path: string;
+  /** Outside the workspace (compilers, interpreters, libraries, system headers). */
+  system: boolean;
+  /** A program or library the step executed, rather than a file it read. */
+  executed: boolean;
+  /** The version this node stands for: the one on disk (the root) or the one a step used. */
+  version: VersionInfo | null;
+  /** What is on disk now (null when the file is gone). */
+  current: VersionInfo | null;
+  /** The version used differs from the one on disk now. */
+  changed: boolean;
+  producedBy: ProducerNode | null;
+}
+
+export interface ProducerNode {
+  execution: ExecutionRecord;
+  step: string;
+  command: string;
+  /** null: the step is in pipeline.yml as it ran; 'edited' or 'removed': answered from history. */
+  history: null | 'edited' | 'removed';
+  inputs: LineageNode[];
+}
+
+export interface LineageContext {
+  ws: Workspace;
+  history: ProvenanceStore;
+  hashState: HashState;
+  pipeline: Pipeline | null;
+}
+
+export async function currentVersion(ctx: LineageContext, stored: string): Promise<VersionInfo | null> {
+  const abs = absolutePath(ctx.ws, stored);
+  const v = await statVersion(abs);
+  if (!v) return null;
+  const hash = v.kind === 'dir' ? null : await ctx.hashState.hashOf(abs, v);
+  return { size: v.size, mtimeNs: v.mtimeNs, hash };
+}
+
+function versionOf(r: RecordedFile): VersionInfo {
+  return { size: r.version?.size ?? null, mtimeNs: r.version?.mtimeNs ?? null, hash: r.hash };
+}
+
+/** The execution that wrote exactly `hash` at `path`, the newest finished before `before` (ms). */
+export function producerOf(history: ProvenanceStore, path: string, hash: string | null, before = Infinity): ExecutionRecord | undefined {
+  if (hash === null) return undefined;
+  const writers = history.writersOf(path);
+  for (let i = writers.length - 1; i >= 0; i--) {
+    const w = writers[i];
+    if (w.finishedAt <= before && w.status === 'succeeded' && w.outputs.some((o) => o.path === path && o.hash === hash)) return w;
+  }
+  return undefined;
+}
+
+function historyMark(ctx: LineageContext, e: ExecutionRecord): ProducerNode['history'] {
+  if (!ctx.pipeline) return null;
+  const step = ctx.pipeline.steps.find((s) => s.name === e.step);
+  if (!step) return 'removed';
+  return definitionHash(step) === e.definitionHash ? null : 'edited';
+}
+
+export async function buildLineage(ctx: LineageContext, stored: string): Promise<LineageNode> {
+  const current = await currentVersion(ctx, stored);
+  const producer = current?.hash ? producerOf(ctx.history, stored, current.hash) : undefined;
+  const root: LineageNode = {
+    path: stored,
+    system: isAbsolute(stored),
+    executed: false,
+    version: current,
+    current,
+    changed: false,
+    producedBy: null,
+  };
+  const memo = new Map<string, ProducerNode>();
+  if (producer) root.producedBy = await expand(ctx, producer, memo, new Set());
+  return root;
+}
+
+async function expand(
+  ctx: LineageContext,
+  e: ExecutionRecord,
+  memo: Map<string, ProducerNode>,
+  visiting: Set<string>,
+): Promise<ProducerNode> {
+  const known = memo.get(e.id);
+  if (known) return known;
+  const node: ProducerNode = {
+    execution: e,
+    step: e.step,
+    command: e.definition.run,
+    history: historyMark(ctx, e),
+    inputs: [],
+  };
+  memo.set(e.id, node);
+  if (visiting.has(e.id)) return node;
+  visiting.add(e.id);
+  const files: [RecordedFile, boolean][] = [...e.inputs.map((f) => [f, false] as [RecordedFile, boolean]), ...e.executed.map((f) => [f, true] as [RecordedFile, boolean])];
+  for (const [f, executed] of files) {
+    const system = isAbsolute(f.path);
+    const current = system ? null : await currentVersion(ctx, f.path);
+    const version = versionOf(f);
+    const child: LineageNode = {
+      path: f.path,
+      system,
+      executed,
+      version,
+      current,
+      changed: !system && (current === null || current.hash !== version.hash),
+      producedBy: null,
+    };
+    if (!system) {
+      const p = producerOf(ctx.history, f.path, f.hash, e.startedAt);
+      if (p && p.id !== e.id) child.producedBy = await expand(ctx, p, memo, visiting);
+    }
+    node.inputs.push(child);
+  }
+  visiting.delete(e.id);
+  return node;
+}
+
+/** Every node in the tree, depth first (each producer once). */
+export function* walk(root: LineageNode): Iterable<{ node: LineageNode; parent: ProducerNode | null }> {
+  const seen = new Set<string>();
+  function* visit(node: LineageNode, parent: ProducerNode | null): Iterable<{ node: LineageNode; parent: ProducerNode | null }> {
+    yield { node, parent };
+    const p = node.producedBy;
+    if (!p || seen.has(p.execution.id)) return;
+    seen.add(p.execution.id);
+    for (const child of p.inputs) yield* visit(child, p);
+  }
+  yield* visit(root, null);
+}
