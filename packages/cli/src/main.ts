@@ -9,6 +9,10 @@ const commands: Record<string, () => Promise<Command>> = {
   run: async () => (await import('./commands/run.js')).runMain,
   status: async () => (await import('./commands/run.js')).statusMain,
   why: async () => (await import('./commands/why.js')).whyMain,
+  log: async () => (await import('./commands/log.js')).logMain,
+  show: async () => (await import('./commands/log.js')).showMain,
+  diff: async () => (await import('./commands/log.js')).diffMain,
+  graph: async () => (await import('./commands/graph.js')).graphMain,
 };
 
 export async function main(argv: string[]): Promise<number> {

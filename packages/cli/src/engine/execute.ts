@@ -20,6 +20,9 @@ import { versionFromStats, type ExecutionRecord, type RecordedFile } from '@prov
 /** An execution as kept in history, plus whether the engine may trust it. */
 export type Execution = ExecutionRecord & { trusted: boolean; distrust: string | null };
 
+/** Workspace inputs up to this size are kept in the content cache (documented in the README). */
+export const KEEP_INPUTS_UP_TO = 256n * 1024n;
+
 export interface ExecuteContext {
   ws: Workspace;
   log: DepsLog;
@@ -148,6 +151,9 @@ async function recordExecution(
     inputs[2 * i + 1] = tokenToRecord(st, recordedAt);
     const hash = st && !st.isDirectory() ? await ctx.hasher.hashOf(abs, st) : null;
     inputHashes.push(hash);
+    // Small workspace inputs (scripts, configs) are kept, so `prov-make show` can print the exact
+    // version that made an output.
+    if (hash && st?.isFile() && st.size <= KEEP_INPUTS_UP_TO && !stored.startsWith('/')) await ctx.storeBlob(abs, hash);
     (executedAbs.has(abs) ? recordedExecuted : recordedInputs).push(recorded(stored, st, hash));
     if (st && st.ctimeNs >= startedAtNs && !distrust) {
       distrust = `input ${stored} changed while the step ran`;

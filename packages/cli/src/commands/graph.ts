@@ -1,0 +1,48 @@
+/** `prov-make graph [--dot|--prov|--json] [--all-history]`: the recorded provenance graph. */
+import { parseArgs } from 'node:util';
+import type { ExecutionRecord } from '@prov-make/cache';
+import { executionsToDot, executionsToProv } from '../provenance/export.js';
+import { UsageError, EXIT_OK } from '../usage.js';
+import { openReadContext } from './context.js';
+
+export const GRAPH_HELP = `usage: prov-make graph [--dot | --prov | --json] [--all-history] [--system]
+
+The provenance graph of the last execution of every step in pipeline.yml (or of every execution
+ever recorded, with --all-history): DOT for Graphviz (default), W3C PROV-JSON, or plain JSON.
+--system includes compilers, interpreters and libraries in the DOT graph.`;
+
+export async function graphMain(argv: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      dot: { type: 'boolean' }, prov: { type: 'boolean' }, json: { type: 'boolean' },
+      'all-history': { type: 'boolean' }, system: { type: 'boolean' },
+      file: { type: 'string', short: 'f' }, help: { type: 'boolean', short: 'h' },
+    },
+    strict: true,
+  });
+  if (values.help) return void process.stdout.write(GRAPH_HELP + '\n'), EXIT_OK;
+  if ([values.dot, values.prov, values.json].filter(Boolean).length > 1) throw new UsageError('choose one of --dot, --prov, --json');
+  const ctx = await openReadContext(values.file);
+  try {
+    let executions: ExecutionRecord[];
+    if (values['all-history'] || !ctx.pipeline) executions = ctx.history.allExecutions();
+    else executions = ctx.pipeline.steps.map((s) => ctx.history.latestSuccessfulForStep(s.name)).filter((e): e is ExecutionRecord => Boolean(e));
+    if (values.prov) process.stdout.write(JSON.stringify(executionsToProv(executions), null, 2) + '\n');
+    else if (values.json) {
+      process.stdout.write(JSON.stringify({
+        executions: executions.map((e) => ({
+          id: e.id, step: e.step, command: e.definition.run, status: e.status,
+          startedAt: new Date(e.startedAt).toISOString(), finishedAt: new Date(e.finishedAt).toISOString(),
+          inputs: e.inputs.map((f) => ({ path: f.path, hash: f.hash })),
+          executed: e.executed.map((f) => ({ path: f.path, hash: f.hash })),
+          outputs: e.outputs.map((f) => ({ path: f.path, hash: f.hash })),
+          annotations: e.annotations,
+        })),
+      }) + '\n');
+    } else process.stdout.write(executionsToDot(executions, [], { system: values.system }));
+    return EXIT_OK;
+  } finally {
+    await ctx.close();
+  }
+}
