@@ -93,7 +93,7 @@ export async function showMain(argv: string[]): Promise<number> {
       hash = [...e.inputs, ...e.executed].find((f) => f.path === file)?.hash ?? null;
       user = `execution ${e.id} (step ${e.step})`;
     } else {
-      const output = storedPath(ctx.ws, resolve(values.for));
+      const output = storedPath(ctx.ws, resolve(values.for!));
       const lineage = await buildLineage(ctx, output);
       if (!lineage.producedBy) {
         process.stderr.write(`prov-make: no step made the version of ${output} on disk, so nothing it was made from is recorded\n`);
