@@ -57,3 +57,5 @@ export * from './workspace-path.js';
 export * from './definition.js';
 export * from './provenance-store.js';
 export * from './errors.js';
+export * from './action-cache.js';
+export * from './remote-cache.js';

@@ -13,6 +13,7 @@ const commands: Record<string, () => Promise<Command>> = {
   show: async () => (await import('./commands/log.js')).showMain,
   diff: async () => (await import('./commands/log.js')).diffMain,
   graph: async () => (await import('./commands/graph.js')).graphMain,
+  cache: async () => (await import('./commands/cache.js')).cacheMain,
 };
 
 export async function main(argv: string[]): Promise<number> {

@@ -20,6 +20,7 @@ commands:
   show FILE --for OUTPUT                                    the exact bytes of the FILE version OUTPUT was made from
   diff [RUN_A RUN_B]                                        the first step whose inputs differed between two runs
   graph [--dot|--prov|--json]                               the provenance graph (Graphviz, W3C PROV-JSON)
+  cache stats | verify | gc --max-size SIZE                 the content cache
   trace [--json] [--all] -- COMMAND [ARG...]                trace any command; print what it read and wrote
 
 Run \`prov-make <command> --help\` for a command's options.`;

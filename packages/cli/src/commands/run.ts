@@ -9,6 +9,7 @@ import { LockedError } from '../engine/workspace.js';
 import { formatPlan, formatSummary, plainEvents } from '../ui/plain.js';
 import { UsageError, EXIT_FAILED, EXIT_OK } from '../usage.js';
 import { pipelineAndRest } from './pipeline-args.js';
+import type { RemoteCacheOptions } from '@prov-make/cache';
 
 export const RUN_HELP = `usage: prov-make run [pipeline.yml] [STEP...] [options]
 
@@ -19,6 +20,10 @@ show they cannot touch each other's files). Named STEPs run with the steps they 
   --force             run the steps even if up to date
   --json              print one JSON object on stdout: {"ok", "steps": [{"name", "status", "reason", "durationMs"}]}
   --cache-dir DIR     content cache folder (default .prov-make/cache; or PROV_MAKE_CACHE_DIR)
+  --remote URL        remote cache with Bazel's HTTP layout (/ac/, /cas/); or PROV_MAKE_REMOTE
+                      auth: PROV_MAKE_REMOTE_TOKEN (bearer), or user:password in the URL, or
+                      PROV_MAKE_REMOTE_USER and PROV_MAKE_REMOTE_PASSWORD (basic)
+  --remote-read-only  use the remote cache but never upload (untrusted jobs); or PROV_MAKE_REMOTE_READ_ONLY=1
   --no-wait           fail at once if another prov-make runs in this workspace
   -f, --file FILE     the pipeline file (default ./pipeline.yml)
 Exit code: 0 all up to date or ran, 1 a step failed or a hazard was found, 2 bad usage or pipeline.`;
@@ -52,6 +57,8 @@ async function runOrStatus(argv: string[], plan: boolean): Promise<number> {
       json: { type: 'boolean' },
       'cache-dir': { type: 'string' },
       'no-wait': { type: 'boolean' },
+      remote: { type: 'string' },
+      'remote-read-only': { type: 'boolean' },
       file: { type: 'string', short: 'f' },
       help: { type: 'boolean', short: 'h' },
     },
@@ -68,6 +75,7 @@ async function runOrStatus(argv: string[], plan: boolean): Promise<number> {
     if (!Number.isInteger(jobs) || jobs < 1) throw new UsageError(`-j expects a whole number of jobs (1 or more), not "${values.jobs}"`);
   }
   const { pipeline, rest: targets } = pipelineAndRest(positionals, values.file);
+  const remote = remoteOptions(values.remote, Boolean(values['remote-read-only']));
   const json = Boolean(values.json);
   const out = (s: string) => process.stderr.write(s);
   const interactive = !json && !plan && Boolean(process.stdout.isTTY) && !process.env.CI;
@@ -102,6 +110,7 @@ async function runOrStatus(argv: string[], plan: boolean): Promise<number> {
       plan,
       cacheDir: values['cache-dir'],
       waitForLock: !values['no-wait'],
+      remote,
       events,
       signal: abort.signal,
     });
@@ -123,4 +132,25 @@ async function runOrStatus(argv: string[], plan: boolean): Promise<number> {
   }
   if (report.interrupted) return 130;
   return report.ok ? EXIT_OK : EXIT_FAILED;
+}
+
+/** The remote cache from flags and environment (PROV_MAKE_REMOTE*), or undefined. */
+export function remoteOptions(flag: string | undefined, readOnlyFlag: boolean): RemoteCacheOptions | undefined {
+  const url = flag ?? process.env.PROV_MAKE_REMOTE;
+  if (!url) return undefined;
+  try {
+    new URL(url);
+  } catch {
+    throw new UsageError(`--remote expects an http(s) URL, not "${url}"`, 'example: --remote http://127.0.0.1:8080/cache');
+  }
+  const env = process.env;
+  const timeout = Number(env.PROV_MAKE_REMOTE_TIMEOUT_MS);
+  return {
+    url,
+    token: env.PROV_MAKE_REMOTE_TOKEN || undefined,
+    user: env.PROV_MAKE_REMOTE_USER || undefined,
+    password: env.PROV_MAKE_REMOTE_PASSWORD || undefined,
+    readOnly: readOnlyFlag || /^(1|true|yes)$/i.test(env.PROV_MAKE_REMOTE_READ_ONLY ?? ''),
+    timeoutMs: Number.isFinite(timeout) && timeout > 0 ? timeout : undefined,
+  };
 }

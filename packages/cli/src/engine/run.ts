@@ -12,6 +12,10 @@ import { startStep, type ExecuteContext, type RunningStep, type StepOutcome } fr
 import { stepDependencies, withDependencies } from './graph.js';
 import type { Hazard, RunEvents, RunReport, StepReport } from './report.js';
 import { openStores, type Stores } from './stores.js';
+import type { RemoteCacheOptions } from '@prov-make/cache';
+import type { CacheHit } from './shared-cache.js';
+import type { StepHashes } from './deps-log.js';
+import { listingToken } from './listing.js';
 import { absolutePath, isInside, openWorkspace, storedPath, WorkspaceLock, type Workspace } from './workspace.js';
 import { nowNs, statOf, tokenToRecord } from './version-token.js';
 
@@ -28,6 +32,10 @@ export interface RunOptions {
   waitForLock?: boolean;
   events?: RunEvents;
   signal?: AbortSignal;
+  /** A remote cache (Bazel HTTP layout). */
+  remote?: RemoteCacheOptions;
+  /** Where cache warnings go (default stderr). */
+  warn?: (message: string) => void;
 }
 
 /** Caches, Python byte code: written as a side effect, never a step's real product. */
@@ -41,7 +49,7 @@ export async function runPipeline(options: RunOptions): Promise<RunReport> {
   const ws = openWorkspace(pipeline.file, { cacheDir: options.cacheDir });
   const lock = options.plan ? null : await WorkspaceLock.acquire(ws, { wait: options.waitForLock ?? true, onWait: options.events?.waitingForLock });
   const log = DepsLog.open(join(ws.stateDir, 'deps'));
-  const stores = await openStores(ws);
+  const stores = await openStores(ws, { remote: options.remote, warn: options.warn });
   try {
     if (lock) killLeftoverSteps(ws);
     return await new Runner(ws, pipeline, log, stores, options).run(started);
@@ -221,6 +229,18 @@ class Runner {
           verdict = { action: 'run', reason: `restoring from the cache failed (${(err as Error).message})` };
         }
       }
+      if (!forced(i)) {
+        const hit = await this.stores.shared.lookup(step, this.laterOutput(i));
+        if (hit && (await this.stores.shared.fetchBlobs(hit))) {
+          try {
+            await this.adopt(step, i, hit);
+            finish(i, { name: step.name, status: 'restored', reason: `${verdict.reason}; restored its outputs from the ${hit.from === 'remote' ? 'remote ' : ''}cache`, durationMs: Date.now() - t0 });
+            return;
+          } catch (err) {
+            (options.warn ?? ((m: string) => process.stderr.write(`prov-make: warning: ${m}\n`)))(`could not restore step ${step.name} from the cache (${(err as Error).message}); running it`);
+          }
+        }
+      }
       options.events?.stepStarted?.(step, verdict.reason);
       const handle = startStep(step, i, verdict.reason, this.executeContext(), (line) => options.events?.stepLine?.(step, line));
       live.set(i, handle);
@@ -245,6 +265,7 @@ class Runner {
       }
       this.record(i, outcome);
       const ok = outcome.state.succeeded;
+      if (ok) await this.stores.shared.store(step, outcome.execution, this.laterOutput(i));
       const report: StepReport = {
         name: step.name,
         status: ok ? 'ran' : 'failed',
@@ -300,6 +321,66 @@ class Runner {
       outputs[k + 1] = tokenToRecord(statOf(absolutePath(this.ws, this.log.pathOf(outputs[k]))), now);
     }
     this.log.refreshTokens(step.name, st.inputs, outputs);
+  }
+
+  /** Takes a cached execution as this step's own: its outputs restored, its dependencies as they are now. */
+  private async adopt(step: Step, i: number, hit: CacheHit) {
+    for (const o of hit.entry.outputs) await this.stores.restoreBlob(o.hash, absolutePath(this.ws, o.path), o.mode);
+    const now = nowNs();
+    const set = hit.pathSet;
+    const inputs = new Float64Array(set.inputs.length * 2);
+    const hashes: StepHashes = { inputs: [], outputs: [], outputModes: [] };
+    for (let k = 0; k < set.inputs.length; k++) {
+      const abs = absolutePath(this.ws, set.inputs[k]);
+      const st = statOf(abs);
+      inputs[2 * k] = this.log.idOf(set.inputs[k]);
+      inputs[2 * k + 1] = tokenToRecord(st, now);
+      hashes.inputs.push(st && !st.isDirectory() ? await this.stores.hasher.hashOf(abs, st) : null);
+    }
+    const outputs = new Float64Array(hit.entry.outputs.length * 2);
+    hit.entry.outputs.forEach((o, k) => {
+      outputs[2 * k] = this.log.idOf(o.path);
+      outputs[2 * k + 1] = tokenToRecord(statOf(absolutePath(this.ws, o.path)), now);
+      this.tokens.forget(outputs[2 * k]);
+      hashes.outputs.push(o.hash);
+      hashes.outputModes.push(o.mode);
+    });
+    const later = this.laterOutput(i);
+    const listed = new Float64Array(set.listed.length * 2);
+    set.listed.forEach((p, k) => {
+      listed[2 * k] = this.log.idOf(p);
+      listed[2 * k + 1] = listingToken(absolutePath(this.ws, p), later);
+    });
+    const original = hit.entry.execution;
+    const execution = {
+      ...original,
+      id: this.executeContext().newExecutionId(),
+      runId: this.runId,
+      reason: `restored from the cache (made by execution ${original.id})`,
+      trusted: true,
+      distrust: null,
+    };
+    const state: StepState = {
+      definitionHash: original.definitionHash,
+      definition: original.definition,
+      executionId: execution.id,
+      succeeded: true,
+      trusted: true,
+      distrust: null,
+      startedAt: original.startedAt,
+      finishedAt: original.finishedAt,
+      exitCode: 0,
+      inputs,
+      outputs,
+      absent: Float64Array.from(set.absent.map((p) => this.log.idOf(p))),
+      listed,
+    };
+    this.stores.recordExecution(execution);
+    this.log.put(step.name, state, hashes);
+    const old = this.states[i];
+    if (old) this.removeWriter(old, i);
+    this.states[i] = state;
+    this.addWriter(state, i);
   }
 
   private record(i: number, outcome: StepOutcome) {

@@ -3,7 +3,8 @@
  * of outputs and captured logs, and the provenance store keeping every execution.
  */
 import type { BigIntStats } from 'node:fs';
-import { ContentStore, HashState, ProvenanceStore, versionFromStats } from '@prov-make/cache';
+import { ContentStore, HashState, LocalActionCache, ProvenanceStore, RemoteCache, versionFromStats, type RemoteCacheOptions } from '@prov-make/cache';
+import { SharedCache } from './shared-cache.js';
 import type { FileHasher } from './hasher.js';
 import type { Execution } from './execute.js';
 import type { Workspace } from './workspace.js';
@@ -17,13 +18,17 @@ export interface Stores {
   recordExecution(execution: Execution): void;
   history: ProvenanceStore;
   content: ContentStore;
+  shared: SharedCache;
   close(): Promise<void>;
 }
 
-export async function openStores(ws: Workspace): Promise<Stores> {
+export async function openStores(ws: Workspace, options: { remote?: RemoteCacheOptions; warn?: (m: string) => void } = {}): Promise<Stores> {
   const hashState = HashState.open(ws.stateDir);
   const content = new ContentStore(ws.cacheDir);
   const history = ProvenanceStore.open(ws.stateDir);
+  const warn = options.warn ?? ((m: string) => process.stderr.write(`prov-make: warning: ${m}\n`));
+  const remote = options.remote ? new RemoteCache({ ...options.remote, warn }) : null;
+  const shared = new SharedCache(ws, new LocalActionCache(ws.cacheDir), content, remote, warn);
   return {
     hasher: { hashOf: (abs: string, st?: BigIntStats) => hashState.hashOf(abs, st ? versionFromStats(st) : undefined) },
     hasBlob: (h) => content.has(h),
@@ -36,6 +41,7 @@ export async function openStores(ws: Workspace): Promise<Stores> {
     recordExecution: (e) => history.put(e),
     history,
     content,
+    shared,
     close: async () => {
       await hashState.close();
       await history.close();

@@ -1,0 +1,51 @@
+// The local action cache: small JSON documents (cache entries and path-set indexes) under
+// `<cacheDir>/ac/<key[0..2]>/<key>`, beside the content store's objects, so the whole cache is one
+// plain folder that CI can save and restore. Keys are SHA-256 hex, as on the remote (Bazel layout).
+import fs from 'node:fs';
+import path from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { SHA256_RE } from './hash.js';
+import { InvalidHashError } from './errors.js';
+
+export class LocalActionCache {
+  constructor(readonly dir: string) {}
+
+  private file(key: string): string {
+    if (!SHA256_RE.test(key)) throw new InvalidHashError(key);
+    return path.join(this.dir, 'ac', key.slice(0, 2), key);
+  }
+
+  get(key: string): Buffer | null {
+    try {
+      return fs.readFileSync(this.file(key));
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+      throw err;
+    }
+  }
+
+  /** Atomic: a reader sees the old document or the new one, never a part. */
+  put(key: string, bytes: Uint8Array | string): void {
+    const dest = this.file(key);
+    fs.mkdirSync(path.dirname(dest), { recursive: true });
+    const tmp = `${dest}.${randomBytes(6).toString('hex')}.tmp`;
+    fs.writeFileSync(tmp, bytes);
+    fs.renameSync(tmp, dest);
+  }
+
+  /** Number of documents and their total size. */
+  stats(): { entries: number; bytes: number } {
+    let entries = 0;
+    let bytes = 0;
+    const root = path.join(this.dir, 'ac');
+    if (!fs.existsSync(root)) return { entries, bytes };
+    for (const sub of fs.readdirSync(root)) {
+      for (const name of fs.readdirSync(path.join(root, sub))) {
+        if (name.endsWith('.tmp')) continue;
+        entries++;
+        bytes += fs.statSync(path.join(root, sub, name)).size;
+      }
+    }
+    return { entries, bytes };
+  }
+}

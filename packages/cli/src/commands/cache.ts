@@ -1,0 +1,76 @@
+/** `prov-make cache stats | verify | gc --max-size SIZE` on the content cache folder. */
+import { parseArgs } from 'node:util';
+import { ContentStore, LocalActionCache } from '@prov-make/cache';
+import { formatSize } from '../provenance/describe.js';
+import { UsageError, EXIT_OK } from '../usage.js';
+import { openWorkspace } from '../engine/workspace.js';
+import { findPipelineFile } from './context.js';
+import { DepsLog } from '../engine/deps-log.js';
+import { join } from 'node:path';
+import { existsSync } from 'node:fs';
+
+export const CACHE_HELP = `usage: prov-make cache stats
+       prov-make cache verify
+       prov-make cache gc --max-size SIZE        (SIZE like 500M, 2G, 100000)
+
+The content cache: stats counts objects and entries; verify re-hashes every object and drops
+corrupt ones; gc removes least recently used objects until the cache fits in SIZE, keeping the
+outputs of every step's last execution.
+  --cache-dir DIR   the cache folder (default .prov-make/cache; or PROV_MAKE_CACHE_DIR)
+  -f, --file FILE   the pipeline file`;
+
+export function parseSize(text: string): number {
+  const m = /^(\d+(?:\.\d+)?)\s*([kmgt]?)i?b?$/i.exec(text.trim());
+  if (!m) throw new UsageError(`--max-size expects a size like 500M or 2G, not "${text}"`);
+  const mult = { '': 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3, t: 1024 ** 4 }[m[2].toLowerCase() as '' | 'k' | 'm' | 'g' | 't'];
+  return Math.floor(Number(m[1]) * mult);
+}
+
+export async function cacheMain(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    options: { 'max-size': { type: 'string' }, 'cache-dir': { type: 'string' }, json: { type: 'boolean' }, file: { type: 'string', short: 'f' }, help: { type: 'boolean', short: 'h' } },
+    allowPositionals: true,
+    strict: true,
+  });
+  const sub = positionals[0];
+  if (values.help || !sub) {
+    process.stdout.write(CACHE_HELP + '\n');
+    return values.help ? EXIT_OK : 2;
+  }
+  const ws = openWorkspace(findPipelineFile(process.cwd(), values.file), { cacheDir: values['cache-dir'] });
+  const store = new ContentStore(ws.cacheDir);
+  const out = (s: string) => process.stdout.write(s + '\n');
+  switch (sub) {
+    case 'stats': {
+      const s = await store.stats();
+      const ac = new LocalActionCache(ws.cacheDir).stats();
+      if (values.json) out(JSON.stringify({ dir: ws.cacheDir, objects: s.objects, bytes: s.bytes, entries: ac.entries }));
+      else out(`${ws.cacheDir}: ${s.objects} objects, ${formatSize(s.bytes)}; ${ac.entries} cache entries`);
+      return EXIT_OK;
+    }
+    case 'verify': {
+      const removed = await store.verify();
+      if (values.json) out(JSON.stringify({ removed }));
+      else out(removed.length ? `removed ${removed.length} corrupt object(s): ${removed.join(', ')}` : 'every object matches its hash');
+      return EXIT_OK;
+    }
+    case 'gc': {
+      if (!values['max-size']) throw new UsageError('cache gc needs --max-size SIZE', 'example: prov-make cache gc --max-size 2G');
+      const max = parseSize(values['max-size']);
+      const keep = new Set<string>();
+      const depsDir = join(ws.stateDir, 'deps');
+      if (existsSync(depsDir)) {
+        const log = DepsLog.open(depsDir);
+        for (const name of log.stepNames()) for (const h of log.getHashes(name)?.outputs ?? []) if (h) keep.add(h);
+        await log.close();
+      }
+      const r = await store.gc(max, keep);
+      if (values.json) out(JSON.stringify(r));
+      else out(`removed ${r.removed.length} object(s), freed ${formatSize(r.freedBytes)}; ${r.objects} object(s), ${formatSize(r.bytes)} left`);
+      return EXIT_OK;
+    }
+    default:
+      throw new UsageError(`unknown cache command "${sub}"`, 'use stats, verify or gc');
+  }
+}
