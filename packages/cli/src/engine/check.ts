@@ -55,7 +55,7 @@ export interface CheckContext {
   /** Whether the content store holds a blob. */
   hasBlob(hash: string): boolean;
   /** For listings: true for outputs of steps after `stepIndex`. */
-  laterOutput(stepIndex: number): (absPath: string) => boolean;
+  notListed(stepIndex: number): (absPath: string) => boolean;
 }
 
 export async function checkStep(step: Step, stepIndex: number, ctx: CheckContext, options: { force?: boolean } = {}): Promise<Verdict> {
@@ -76,7 +76,7 @@ export async function checkStep(step: Step, stepIndex: number, ctx: CheckContext
       return { action: 'run', reason: `${ctx.log.pathOf(id)} appeared (it looked for it and it was absent)` };
     }
   }
-  const later = ctx.laterOutput(stepIndex);
+  const later = ctx.notListed(stepIndex);
   for (let i = 0; i < state.listed.length; i += 2) {
     const dir = ctx.log.pathOf(state.listed[i]);
     if (listingToken(absolutePath(ctx.ws, dir), later) !== state.listed[i + 1]) {

@@ -32,7 +32,7 @@ export interface ExecuteContext {
   storeBytes(bytes: Buffer): Promise<string>;
   /** Paths never treated as dependencies (state folder, ignore globs). */
   ignored(absPath: string): boolean;
-  laterOutput(stepIndex: number): (absPath: string) => boolean;
+  notListed(stepIndex: number): (absPath: string) => boolean;
   runId: string;
   newExecutionId(): string;
 }
@@ -183,7 +183,9 @@ async function recordExecution(
 
   const absentStored = deps.absent.filter(keep).map((p) => storedPath(ws, p));
   const absent = Float64Array.from(absentStored.map((p) => log.idOf(p)));
-  const later = ctx.laterOutput(stepIndex);
+  const notListed = ctx.notListed(stepIndex);
+  // its own outputs may not be in the writers map yet (first run)
+  const later = (abs: string) => outputSet.has(abs) || notListed(abs);
   const listedAbs = deps.listed.filter(keep);
   const listed = new Float64Array(listedAbs.length * 2);
   listedAbs.forEach((abs, i) => {

@@ -131,10 +131,15 @@ class Runner {
     for (let k = 0; k < st.outputs.length; k += 2) this.writers.get(this.log.pathOf(st.outputs[k]))?.delete(i);
   }
 
-  private laterOutput = (i: number) => (abs: string) => {
+  /**
+   * Files left out of step i's folder listings: the outputs of step i itself and of later steps.
+   * A listing is compared before the step runs (and in a fresh clone its own outputs do not exist
+   * yet); later steps' outputs are the read-before-write hazard, not a reason to rerun.
+   */
+  private notListed = (i: number) => (abs: string) => {
     const w = this.writers.get(storedPath(this.ws, abs));
     if (!w) return false;
-    for (const j of w) if (j > i) return true;
+    for (const j of w) if (j >= i) return true;
     return false;
   };
 
@@ -145,7 +150,7 @@ class Runner {
       tokens: this.tokens,
       hasher: this.stores.hasher,
       hasBlob: (h) => this.stores.hasBlob(h),
-      laterOutput: this.laterOutput,
+      notListed: this.notListed,
     };
   }
 
@@ -157,7 +162,7 @@ class Runner {
       storeBlob: (p, h) => this.stores.storeBlob(p, h),
       storeBytes: (b) => this.stores.storeBytes(b),
       ignored: this.ignored,
-      laterOutput: this.laterOutput,
+      notListed: this.notListed,
       runId: this.runId,
       newExecutionId: () => `${String(Date.now()).padStart(15, '0')}-${process.pid}-${++this.executionCounter}`,
     };
@@ -230,7 +235,7 @@ class Runner {
         }
       }
       if (!forced(i)) {
-        const hit = await this.stores.shared.lookup(step, this.laterOutput(i));
+        const hit = await this.stores.shared.lookup(step, this.notListed(i));
         if (hit && (await this.stores.shared.fetchBlobs(hit))) {
           try {
             await this.adopt(step, i, hit);
@@ -265,7 +270,7 @@ class Runner {
       }
       this.record(i, outcome);
       const ok = outcome.state.succeeded;
-      if (ok) await this.stores.shared.store(step, outcome.execution, this.laterOutput(i));
+      if (ok) await this.stores.shared.store(step, outcome.execution, this.notListed(i));
       const report: StepReport = {
         name: step.name,
         status: ok ? 'ran' : 'failed',
@@ -345,7 +350,7 @@ class Runner {
       hashes.outputs.push(o.hash);
       hashes.outputModes.push(o.mode);
     });
-    const later = this.laterOutput(i);
+    const later = this.notListed(i);
     const listed = new Float64Array(set.listed.length * 2);
     set.listed.forEach((p, k) => {
       listed[2 * k] = this.log.idOf(p);

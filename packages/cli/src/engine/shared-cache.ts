@@ -96,12 +96,12 @@ export class SharedCache {
     return h;
   }
 
-  private strongKey(weak: string, set: PathSet, laterOutput: (abs: string) => boolean): string | null {
+  private strongKey(weak: string, set: PathSet, notListed: (abs: string) => boolean): string | null {
     for (const p of set.absent) {
       if (this.contentSha(absolutePath(this.ws, p)) !== null) return null; // it appeared: this path set cannot match
     }
     const inputs = set.inputs.map((p) => this.contentSha(absolutePath(this.ws, p)) ?? '-');
-    const listed = set.listed.map((p) => listingToken(absolutePath(this.ws, p), laterOutput));
+    const listed = set.listed.map((p) => listingToken(absolutePath(this.ws, p), notListed));
     return sha256(JSON.stringify(['prov-make/strong/v1', weak, set.id, inputs, listed]));
   }
 
@@ -124,10 +124,10 @@ export class SharedCache {
   }
 
   /** A cached execution of this step that matches the files as they are now, or null. */
-  async lookup(step: Step, laterOutput: (abs: string) => boolean): Promise<CacheHit | null> {
+  async lookup(step: Step, notListed: (abs: string) => boolean): Promise<CacheHit | null> {
     const weak = this.weakKey(step);
     for (const set of await this.pathSets(weak)) {
-      const strong = this.strongKey(weak, set, laterOutput);
+      const strong = this.strongKey(weak, set, notListed);
       if (!strong) continue;
       let from: CacheHit['from'] = 'local';
       let entry = this.parse<CacheEntry>(this.local.get(strong), 'entry');
@@ -181,13 +181,14 @@ export class SharedCache {
   }
 
   /** Records a successful, fully observed execution locally and on the remote. */
-  async store(step: Step, execution: Execution, laterOutput: (abs: string) => boolean): Promise<void> {
+  async store(step: Step, execution: Execution, notListed: (abs: string) => boolean): Promise<void> {
     if (!execution.trusted || execution.status !== 'succeeded') return;
     const paths = (list: { path: string }[]) => [...new Set(list.map((f) => f.path))].sort();
     const body = { inputs: paths([...execution.inputs, ...execution.executed]), absent: [...execution.absent].sort(), listed: execution.listed.map((l) => l.path).sort() };
     const set: PathSet = { id: sha256(JSON.stringify(body)), ...body };
     const weak = this.weakKey(step);
-    const strong = this.strongKey(weak, set, laterOutput);
+    const own = new Set(execution.outputs.map((o) => absolutePath(this.ws, o.path)));
+    const strong = this.strongKey(weak, set, (abs) => own.has(abs) || notListed(abs));
     if (!strong) return;
     const outputs: CacheEntry['outputs'] = [];
     for (const o of execution.outputs) {
