@@ -53,7 +53,8 @@ function RunView({ state }: { state: ViewState }) {
   const now = Date.now();
   return (
     <>
-      <Static items={state.finished}>{(item) => <FinishedLine key={item.key} item={item} />}</Static>
+      {/* a new array each render: Static memoises on the array itself */}
+      <Static items={[...state.finished]}>{(item) => <FinishedLine key={item.key} item={item} />}</Static>
       {state.waitingFor !== null && !state.report && <Text color="yellow">waiting for another prov-make (pid {state.waitingFor}) in this workspace…</Text>}
       {[...state.running.values()].map((r) => (
         <Box key={r.name} flexDirection="column">
@@ -103,7 +104,9 @@ export function inkRunView(_names: string[]): { events: RunEvents; finish(report
     events,
     async finish(report) {
       state.report = report;
-      state.changed();
+      // Draw the final state (finished lines, no running ones) before ink lets go of the terminal.
+      app.rerender(<RunView state={state} />);
+      await new Promise((r) => setTimeout(r, 30));
       app.unmount();
       await app.waitUntilExit();
       for (const r of report.steps) {
