@@ -20,7 +20,8 @@ export type Verdict =
 
 export interface RestoreItem {
   path: string; // absolute
-  hash: string;
+  /** null for a folder: it is made again, empty (the files in it are outputs of their own). */
+  hash: string | null;
   mode: number;
 }
 
@@ -133,10 +134,16 @@ async function checkOutputs(state: StepState, ctx: CheckContext, step: Step): Pr
       continue;
     }
     const what = st ? 'was modified' : 'was deleted';
+    const mode = hashes?.outputModes?.[i / 2] ?? 0o100644;
+    if (!st && (mode & 0o170000) === 0o040000) {
+      restore.push({ path: abs, hash: null, mode });
+      damaged.push(`${stored}/ ${what}`);
+      continue;
+    }
     if (recorded === null || !ctx.hasBlob(recorded)) {
       return { action: 'run', reason: `output ${stored} ${what} and the cache does not hold its last version` };
     }
-    restore.push({ path: abs, hash: recorded, mode: hashes?.outputModes?.[i / 2] ?? 0o644 });
+    restore.push({ path: abs, hash: recorded, mode });
     damaged.push(`${stored} ${what}`);
   }
   if (restore.length === 0) {
@@ -144,7 +151,8 @@ async function checkOutputs(state: StepState, ctx: CheckContext, step: Step): Pr
     state.outputs = refreshed;
     return { action: 'skip', reason: 'up to date' };
   }
-  return { action: 'restore', reason: `output ${damaged.join(', ')}; restored from the cache`, restore };
+  const what = damaged.length > 2 ? `${damaged[0]} (and ${damaged.length - 1} more)` : damaged.join(', ');
+  return { action: 'restore', reason: `output ${what}; restored from the cache`, restore };
 }
 
 function describeInput(stored: string): string {

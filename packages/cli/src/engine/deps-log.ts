@@ -33,7 +33,7 @@ export interface StepState {
 export interface StepHashes {
   inputs: (string | null)[];
   outputs: (string | null)[];
-  /** Permission bits of each output, to restore it as it was. */
+  /** st_mode of each output (type and permission bits), to restore it as it was. */
   outputModes: number[];
 }
 

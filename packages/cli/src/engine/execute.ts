@@ -177,7 +177,7 @@ async function recordExecution(
       if (hash && st.isFile() && !distrust && trace.exitCode === 0) await ctx.storeBlob(abs, hash);
     }
     outputHashes.push(hash);
-    outputModes.push(st ? Number(st.mode) & 0o7777 : 0o644);
+    outputModes.push(st ? Number(st.mode) : 0o100644); // with the type bits: a folder is re-made, not restored
     recordedOutputs.push(recorded(stored, st, hash));
   }
 

@@ -2,7 +2,8 @@
  * `prov-make run` and `status` as library calls: decide, step by step in file order, whether
  * each step is up to date, restore or run it, and record what it did.
  */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { checkRestorePath } from '@prov-make/cache';
 import { join } from 'node:path';
 import picomatch from 'picomatch';
 import type { Pipeline, Step } from '../pipeline/pipeline.js';
@@ -317,7 +318,15 @@ class Runner {
   }
 
   private async restore(step: Step, items: RestoreItem[]) {
-    for (const item of items) await this.stores.restoreBlob(item.hash, item.path, item.mode);
+    // parents first: a deleted folder is made again before the files that go in it
+    for (const item of [...items].sort((a, b) => (a.path < b.path ? -1 : 1))) {
+      if (item.hash === null) {
+        checkRestorePath(this.ws.root, item.path);
+        mkdirSync(item.path, { recursive: true, mode: item.mode & 0o7777 });
+      } else {
+        await this.stores.restoreBlob(item.hash, item.path, item.mode);
+      }
+    }
     const st = this.log.get(step.name)!;
     const outputs = Float64Array.from(st.outputs);
     const now = nowNs();
@@ -348,7 +357,7 @@ class Runner {
       outputs[2 * k + 1] = tokenToRecord(statOf(absolutePath(this.ws, o.path)), now);
       this.tokens.forget(outputs[2 * k]);
       hashes.outputs.push(o.hash);
-      hashes.outputModes.push(o.mode);
+      hashes.outputModes.push(0o100000 | o.mode);
     });
     const later = this.notListed(i);
     const listed = new Float64Array(set.listed.length * 2);
