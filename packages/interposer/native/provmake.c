@@ -107,11 +107,13 @@ struct thread_log {
  * `exec 3>out` dup2s over fd 3, a daemon closes every fd), and a reused number would make us
  * extend and map the program's own file. */
 static __thread struct thread_log t_log __attribute__((tls_model("initial-exec")));
-static __thread int t_in_hook __attribute__((tls_model("initial-exec")));
+/* volatile: it guards against signal handlers, and the optimiser would otherwise drop the
+ * increments around code it can see does not read it */
+static __thread volatile int t_in_hook __attribute__((tls_model("initial-exec")));
 static pthread_key_t g_exit_key;   /* its destructor unmaps an exiting thread's window */
 static int g_exit_key_ok;
 
-#define WINDOW_FIRST (64u * 1024)
+#define WINDOW_FIRST (16u * 1024)   /* most processes write a few hundred bytes */
 #define WINDOW_MAX (8u * 1024 * 1024)
 #define RECORD_MAX (2 * PM_PATH_MAX * 2 + 128)   /* two escaped paths and the fields */
 
@@ -169,6 +171,8 @@ static int grow_thread_log(size_t need) {
   thread_log_name(name);
   long fd = raw_open(name, flags, 0644);
   if (fd < 0) return -1;
+  /* the program's umask (`umask 777`) must not make the log unreadable, or unopenable to grow */
+  if (!t_log.opened) syscall(SYS_fchmod, fd, 0644);
   t_log.opened = 1;
   void *w = MAP_FAILED;
   long rc = syscall(SYS_fallocate, fd, 0, (off_t)next_offset, (off_t)size);
@@ -184,20 +188,17 @@ static int grow_thread_log(size_t need) {
   return 0;
 }
 
-/* Give back what the log holds beyond its records: the window (a program that starts and ends
- * threads by the thousand would otherwise run out of mappings, vm.max_map_count, and fail its
- * own mmap) and the space fallocate reserved. The file keeps whole pages, the tail padded with
- * newlines, so that a later record can map a new window right after. */
+/* Give back the window (a program that starts and ends threads by the thousand would otherwise
+ * run out of mappings, vm.max_map_count, and fail its own mmap). The space fallocate reserved is
+ * not trimmed: an ftruncate of reserved blocks measured 0.5 ms per process on ext4, and the
+ * launcher deletes the logs when the step ends. The tail is padded with newlines up to a page so
+ * that a later record (an atexit handler after us) maps a new window right after. */
 static void finish_thread_log(void) {
   if (!t_log.window || t_log.busy) return;
   t_log.busy = 1;   /* a signal handler must not write into the window as it goes */
   size_t kept = (t_log.window_used + g_page - 1) & ~(g_page - 1);
   memset(t_log.window + t_log.window_used, '\n', kept - t_log.window_used);
   size_t end = t_log.file_offset + kept;
-  char name[PM_PATH_MAX + 80];
-  thread_log_name(name);
-  long fd = raw_open(name, O_RDWR | O_CLOEXEC, 0);
-  if (fd >= 0) { syscall(SYS_ftruncate, fd, (off_t)end); syscall(SYS_close, fd); }
   munmap(t_log.window, t_log.window_size);
   t_log.window = NULL;
   t_log.window_size = 0;
@@ -401,7 +402,9 @@ static void record_lookup(int ok, int err, char kind, const char *arg, int dirfd
   else if (is_absent_errno(err)) record_at('A', "-", dirfd, path);
 }
 
-#define ACTIVE() (g_enabled && !t_in_hook)
+/* Inside a hook our own code calls nothing wrapped: a nested call is a signal handler's, and
+ * what it does cannot be recorded (the log is mid-record), so it counts as lost. */
+#define ACTIVE() (g_enabled && (!t_in_hook || (note_lost(), 0)))
 #define ENTER() (t_in_hook++)
 #define LEAVE() (t_in_hook--)
 
@@ -897,7 +900,7 @@ static void record_rename(int fd1, const char *from, int fd2, const char *to) {
   if (resolve_at(fd1, from, a) != 0 || resolve_at(fd2, to, b) != 0) return;
   int ia = is_ignored(a), ib = is_ignored(b);
   if (ia && ib) return;
-  if (ia) { write_record('W', "c", b, NULL, 0); return; }    /* moved in from an ignored place */
+  if (ia) { write_record('W', "ct", b, NULL, 0); return; }   /* moved in from an ignored place: new content */
   if (ib) { write_record('K', "f", a, NULL, 0); return; }    /* moved out to an ignored place */
   write_record('M', "-", a, b, 0);
 }
@@ -1069,8 +1072,12 @@ static void record_exec_target(const char *path) {
   int exists = 1;
   const char *why = untraced_reason(abs, 0, &exists);
   if (!exists) return;   /* the exec fails: nothing ran, and the caller records the absence */
-  write_record('X', "p", abs, NULL, 1);
-  if (why) write_record('U', why, abs, NULL, 1);
+  /* A traced program records itself (AT_EXECFN, in its constructor): writing here would make
+   * every fork-then-exec child create a log of its own. Only programs that escape are written. */
+  if (why) {
+    write_record('X', "p", abs, NULL, 1);
+    write_record('U', why, abs, NULL, 1);
+  }
 }
 
 /* Find `file` on PATH as execvp does, recording the places it is absent from; copies the hit. */
@@ -1153,6 +1160,8 @@ DECLARE_REAL(int, posix_spawnp, pid_t *, const char *, const posix_spawn_file_ac
 DECLARE_REAL(int, posix_spawn_file_actions_addopen, posix_spawn_file_actions_t *, int, const char *, int, mode_t);
 DECLARE_REAL(pid_t, fork, void);
 DECLARE_REAL(void *, dlopen, const char *, int);
+DECLARE_REAL(int, system, const char *);
+DECLARE_REAL(FILE *, popen, const char *, const char *);
 
 extern char **environ;
 
@@ -1276,6 +1285,44 @@ EXPORT int posix_spawn_file_actions_addopen(posix_spawn_file_actions_t *fa, int 
   return r;
 }
 
+/* system and popen start /bin/sh inside libc, with `environ`, where no exec wrapper sees it: a
+ * program that dropped LD_PRELOAD from its environment would run the shell untraced. Lend them
+ * a traced environment for the call. (Another thread's setenv meanwhile keeps pointers into it:
+ * then it is not given back.) */
+static char **lend_traced_environ(struct exec_env *env) {
+  char **saved = environ;
+  ENTER();
+  char *const *e = traced_env(environ, env);
+  LEAVE();
+  environ = (char **)e;
+  return saved;
+}
+
+static void give_back_environ(char **saved, struct exec_env *env) {
+  if (!env->mem) return;   /* the environment was traced already: nothing lent */
+  if (environ == env->envp) { environ = saved; free_env(env); }
+}
+
+EXPORT int system(const char *cmd) {
+  RESOLVE(system);
+  if (!g_enabled || !cmd) return REAL(system)(cmd);
+  struct exec_env env;
+  char **saved = lend_traced_environ(&env);
+  int r = REAL(system)(cmd);
+  int e = errno; give_back_environ(saved, &env); errno = e;
+  return r;
+}
+
+EXPORT FILE *popen(const char *cmd, const char *mode) {
+  RESOLVE(popen);
+  if (!g_enabled) return REAL(popen)(cmd, mode);
+  struct exec_env env;
+  char **saved = lend_traced_environ(&env);
+  FILE *f = REAL(popen)(cmd, mode);
+  int e = errno; give_back_environ(saved, &env); errno = e;
+  return f;
+}
+
 /* vfork shares memory with the parent until exec, which our wrappers would corrupt: fork instead
  * (as PROBE does). fork's child handler (pthread_atfork) gives the child its own log. */
 EXPORT pid_t vfork(void) {
@@ -1354,6 +1401,9 @@ __attribute__((constructor)) static void provmake_init(void) {
   exe[n > 0 ? n : 0] = 0;
   write_record('P', ppid, exe, NULL, 0);
   if (exe[0] == '/') write_record('X', "p", exe, NULL, 1);
+  /* The name it was started by (a symlink such as /bin/sh, or the script for #! programs). */
+  const char *execfn = (const char *)getauxval(AT_EXECFN);
+  if (execfn) record_at('X', "p", AT_FDCWD, execfn);
   dl_iterate_phdr(record_loaded_object, NULL);
   LEAVE();
   pthread_atfork(NULL, NULL, after_fork_child);

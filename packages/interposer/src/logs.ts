@@ -59,6 +59,8 @@ export interface LogDirContents {
   records: LogRecord[];
   status: TraceStatus | null;
   logFiles: number;
+  /** Logs that could not be read (replaced by a folder, no permission): their records are missing. */
+  unreadable: string[];
 }
 
 /** Reads every log in a trace's log folder; records come back in global event order. */
@@ -67,18 +69,27 @@ export function readLogDir(dir: string): LogDirContents {
   try {
     names = readdirSync(dir);
   } catch {
-    return { records: [], status: null, logFiles: 0 };
+    return { records: [], status: null, logFiles: 0, unreadable: [] };
   }
   const records: LogRecord[] = [];
+  const unreadable: string[] = [];
   let logFiles = 0;
   for (const name of names) {
     if (!name.endsWith('.log')) continue;
     logFiles++;
     const pid = Number(name.slice(0, name.indexOf('.')));
-    parseLog(readFileSync(join(dir, name)), pid, records);
+    let bytes: Buffer;
+    try {
+      bytes = readFileSync(join(dir, name));
+    } catch {
+      // the traced command can do anything to its log folder: report, never throw
+      unreadable.push(name);
+      continue;
+    }
+    parseLog(bytes, pid, records);
   }
   records.sort((a, b) => a.seq - b.seq);
-  return { records, status: readStatus(dir), logFiles };
+  return { records, status: readStatus(dir), logFiles, unreadable };
 }
 
 export function readStatus(dir: string): TraceStatus | null {

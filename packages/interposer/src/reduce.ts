@@ -19,7 +19,9 @@ export interface DiskView {
 export const liveDisk: DiskView = {
   kindOf(path) {
     try {
-      const st = lstatSync(path);
+      // no throw for a missing path: a trace can hold a million absent paths, and an exception each cost ~10 us
+      const st = lstatSync(path, { throwIfNoEntry: false });
+      if (!st) return null;
       return st.isFile() ? 'file' : st.isDirectory() ? 'dir' : st.isSymbolicLink() ? 'symlink' : 'other';
     } catch {
       return null;
@@ -53,15 +55,21 @@ interface PathState {
   probedAbsent: boolean;
   /** The step created it at some point (so a failed lookup of it is not an outside dependency). */
   everCreated: boolean;
+  /** Written by an open, which follows symlinks: what the name leads to was written. */
+  writtenThrough: boolean;
 }
 
 function fresh(): PathState {
-  return { read: false, written: false, createdByStep: false, removedPreexisting: false, probedAbsent: false, everCreated: false };
+  return { read: false, written: false, createdByStep: false, removedPreexisting: false, probedAbsent: false, everCreated: false, writtenThrough: false };
 }
+
+/** Kernel and device trees are never dependencies: the interposer skips them, but a symlink followed here can lead there. */
+const isSystemPath = (p: string) => /^\/(?:proc|sys|dev)(?:\/|$)/.test(p);
 
 export function reduceRecords(records: readonly LogRecord[], options: ReduceOptions = {}): StepDependencies {
   const disk = options.disk ?? liveDisk;
-  const ignore = options.ignore ?? (() => false);
+  const userIgnore = options.ignore;
+  const ignore = (p: string) => isSystemPath(p) || (userIgnore ? userIgnore(p) : false);
   const paths = new Map<string, PathState>();
   const listed = new Set<string>();
   const executed = new Set<string>();
@@ -117,6 +125,7 @@ export function reduceRecords(records: readonly LogRecord[], options: ReduceOpti
         if (!touched(s) && !/[tdne]/.test(r.arg)) s.read = true;
         s.written = true;
         if (/[ctdn]/.test(r.arg)) s.createdByStep = s.everCreated = true;
+        if (!/[dnm]/.test(r.arg)) s.writtenThrough = true;
         break;
       }
       case 'A': {
@@ -125,7 +134,8 @@ export function reduceRecords(records: readonly LogRecord[], options: ReduceOpti
         break;
       }
       case 'D':
-        listed.add(r.path);
+        // A folder the step made holds only what the step put there: not an outside dependency.
+        if (!paths.get(r.path)?.createdByStep) listed.add(r.path);
         break;
       case 'X':
         executed.add(r.path);
@@ -149,7 +159,8 @@ export function reduceRecords(records: readonly LogRecord[], options: ReduceOpti
   const deleted = new Set<string>();
   const absent = new Set<string>();
   for (const [p, s] of paths) {
-    const kind = disk.kindOf(p);
+    // a path only probed needs no look at the disk
+    const kind = s.read || s.written || s.removedPreexisting ? disk.kindOf(p) : null;
     if (s.written && kind !== null) writes.add(p);
     else if (s.removedPreexisting && kind === null) deleted.add(p);
     if (s.read && kind !== 'dir') reads.add(p);
@@ -163,6 +174,12 @@ export function reduceRecords(records: readonly LogRecord[], options: ReduceOpti
         if (disk.kindOf(real) !== 'dir') set.add(real);
       }
     }
+  }
+  // A write through a symlink (or a symlinked folder) is a write of the file it leads to.
+  for (const [p, s] of paths) {
+    if (!s.writtenThrough || !writes.has(p)) continue;
+    const real = disk.realPath(p);
+    if (real && real !== p && disk.kindOf(real) === 'file') writes.add(real);
   }
   // A program that ran is listed as executed, not also as read.
   for (const p of executed) reads.delete(p);

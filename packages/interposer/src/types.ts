@@ -11,7 +11,7 @@ export interface StepDependencies {
   deleted: string[];
   /** Paths looked up and not found (ENOENT/ENOTDIR), that the command did not create itself. */
   absent: string[];
-  /** Folders whose entries the command read (opendir, scandir, getdents, glob). */
+  /** Folders whose entries the command read (opendir, scandir, getdents, glob), unless it had made them itself. */
   listed: string[];
   /** Programs executed and shared libraries loaded (start-up DT_NEEDED and dlopen). */
   executed: string[];
