@@ -129,6 +129,62 @@ describe('portable cache: a fresh copy elsewhere restores instead of running', (
   });
 });
 
+describe('portable cache: what a hit restores', () => {
+  it('restored outputs keep their permission bits; a path A found absent that exists in B is a miss', () => {
+    const cache = workspace();
+    const a = workspace({
+      'pipeline.yml': `steps:
+  exe:
+    run: mkdir -p build && printf '#!/bin/sh\\necho hi\\n' > build/tool.sh && chmod 755 build/tool.sh
+  opt:
+    run: mkdir -p build && (cat src/opt.txt 2>/dev/null || echo none) > build/opt.out
+`,
+      'src/keep.txt': 'k\n',
+    });
+    expect(statuses(runJson(a, ['--cache-dir', cache]))).toEqual({ exe: 'ran', opt: 'ran' });
+    const b = cloneSources(a, ['build']);
+    write(b, 'src/opt.txt', 'present in b\n');
+    const r = runJson(b, ['--cache-dir', cache]);
+    expect(statuses(r)).toEqual({ exe: 'restored', opt: 'ran' });
+    expect(statSync(join(b, 'build/tool.sh')).mode & 0o777).toBe(0o755);
+    expect(readFileSync(join(b, 'build/opt.out'), 'utf8')).toBe('present in b\n');
+  });
+
+  it('a step whose outputs include a symlink and an empty folder: a hit re-creates them too (or the step runs)', () => {
+    const cache = workspace();
+    const a = workspace({
+      'pipeline.yml': `steps:
+  links:
+    run: mkdir -p build/empty && cat src/a.txt > build/real.txt && ln -sf real.txt build/link.txt
+`,
+      'src/a.txt': 'a\n',
+    });
+    expect(statuses(runJson(a, ['--cache-dir', cache]))).toEqual({ links: 'ran' });
+    expect(readFileSync(join(a, 'build/link.txt'), 'utf8')).toBe('a\n');
+
+    const b = cloneSources(a, ['build']);
+    const r = runJson(b, ['--cache-dir', cache]);
+    expect(r.code, r.stderr).toBe(0);
+    // Whether restored or run, B must end up with what A has.
+    expect(files(join(b, 'build'))).toEqual(files(join(a, 'build')));
+    expect(existsSync(join(b, 'build/link.txt')), 'build/link.txt (a symlink the step made) is missing in B').toBe(true);
+    expect(readFileSync(join(b, 'build/link.txt'), 'utf8')).toBe('a\n');
+    expect(existsSync(join(b, 'build/empty')), 'build/empty (a folder the step made) is missing in B').toBe(true);
+  });
+
+  it('status in a fresh clone says which steps would restore from the cache (it does not claim they would run)', () => {
+    const cache = workspace();
+    const a = workspace(SHELL_SOURCES);
+    runJson(a, ['--cache-dir', cache]);
+    const b = cloneSources(a, ['build']);
+    write(b, 'src/b.txt', 'changed\n');
+    const plan = runJson(b, ['--cache-dir', cache], 'status');
+    expect(plan.code, plan.stderr).toBe(0);
+    expect(existsSync(join(b, 'build'))).toBe(false); // nothing ran, nothing restored
+    expect(statuses(plan)).toEqual({ upper: 'would-restore', listing: 'would-restore', count: 'would-restore', other: 'would-run' });
+  });
+});
+
 describe('PROV_MAKE_CACHE_DIR and `prov-make cache`', () => {
   it('PROV_MAKE_CACHE_DIR works like --cache-dir, and cache stats reports that folder', () => {
     const cache = workspace();

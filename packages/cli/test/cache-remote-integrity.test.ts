@@ -139,6 +139,20 @@ describe('remote cache integrity', () => {
     expect(readFileSync(join(b, 'build/files.txt'), 'utf8')).toBe('a.txt\nb.txt\n');
   });
 
+  it('an honest entry restored over a symlink the clone has at the output path replaces the link, never writes through it', () => {
+    const { a, url } = upload('lastlink');
+    const outside = workspace({ 'precious.txt': 'precious\n' });
+    const { ws: b } = clone(a);
+    mkdirSync(join(b, 'build'));
+    symlinkSync(join(outside, 'precious.txt'), join(b, 'build/other.txt'));
+    const r = runJson(b, ['--remote', url, '--cache-dir', workspace()]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(statuses(r).other).toBe('restored');
+    expect(readFileSync(join(outside, 'precious.txt'), 'utf8')).toBe('precious\n');
+    expect(readdirSync(outside)).toEqual(['precious.txt']);
+    expect(readFileSync(join(b, 'build/other.txt'), 'utf8')).toBe('an unrelated input\n'.repeat(2));
+  });
+
   it('an ac document that is not JSON, or names another definition, is ignored with a warning; the steps run', () => {
     const { a, url } = upload('junk');
     const upper = remoteEntry('junk', 'upper');

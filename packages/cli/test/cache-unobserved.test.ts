@@ -106,3 +106,26 @@ describe('an execution that was not fully observed is never cached', () => {
     expect(statuses(runJson(d, ['--cache-dir', shared]))).toEqual({ observed: 'restored', static: 'ran' });
   });
 });
+
+describe('a failed execution is never cached', () => {
+  it('a step that writes its output and then fails is not stored; a fresh clone runs it (and it fails) again', () => {
+    const cache = workspace();
+    const a = workspace({
+      'pipeline.yml': `steps:
+  ok:
+    run: mkdir -p build && cp src/a.txt build/ok.txt
+  bad:
+    run: mkdir -p build && cp src/a.txt build/bad.txt && exit 3
+`,
+      'src/a.txt': 'a\n',
+    });
+    const first = runJson(a, ['--cache-dir', cache]);
+    expect(first.code).toBe(1);
+    expect(statuses(first)).toEqual({ ok: 'ran', bad: 'failed' });
+    expect(acDocuments(join(cache, 'ac')).filter((d) => d.doc.step).map((d) => d.doc.step)).toEqual(['ok']);
+    const b = clone(a);
+    const r = runJson(b, ['--cache-dir', cache]);
+    expect(r.code).toBe(1);
+    expect(statuses(r)).toEqual({ ok: 'restored', bad: 'failed' });
+  });
+});

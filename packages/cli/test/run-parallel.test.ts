@@ -1,6 +1,6 @@
 /** -j N, Ctrl-C, kill -9 of prov-make, and a second run in the same workspace. */
 import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { cli, runJson, sleep, startCli, statuses, until, workspace } from './cli-helpers.js';
@@ -74,17 +74,21 @@ describe('prov-make run: parallel, interrupted, killed', () => {
   });
 
   it('a second run in the same workspace waits, or says clearly that one is running', async () => {
-    const ws = workspace({ 'pipeline.yml': 'steps:\n  slow:\n    run: echo go > started.flag; sleep 1.5; echo ok > slow.txt\n' });
+    // The step holds the lock until the test releases it, so the timing is the test's own.
+    const ws = workspace({
+      'pipeline.yml': 'ignore: [release]\nsteps:\n  slow:\n    run: echo go > started.flag; while [ ! -e release ]; do sleep 0.05; done; echo ok > slow.txt\n',
+    });
     const first = startCli(ws, ['run']);
-    await until(() => existsSync(join(ws, 'started.flag')), 20_000, 'the first run to start');
+    await until(() => existsSync(join(ws, 'started.flag')), 30_000, 'the first run to start');
     const refused = cli(ws, ['run', '--no-wait']);
     expect(refused.code).toBe(2);
     expect(refused.stderr).toMatch(/another prov-make \(pid \d+\) is running in this workspace/);
     const waiting = startCli(ws, ['run']);
-    const second = await waiting.done;
+    await until(() => /waiting for it to finish/.test(waiting.output()), 30_000, 'the second run to wait');
+    writeFileSync(join(ws, 'release'), '');
     expect((await first.done).code).toBe(0);
+    const second = await waiting.done;
     expect(second.code).toBe(0);
-    expect(second.stdout).toMatch(/waiting for it to finish/);
     expect(second.stdout).toMatch(/\[slow\] up to date/);
   });
 });
