@@ -27,6 +27,8 @@ export class RemoteCache {
   private readonly base: string;
   private readonly headers: Record<string, string> = {};
   private disabled = false;
+  /** Blobs this process found corrupt on the remote: uploaded again without asking whether it has them. */
+  private readonly rejected = new Set<string>();
   readonly readOnly: boolean;
   private readonly timeoutMs: number;
   private readonly warn: (m: string) => void;
@@ -103,6 +105,7 @@ export class RemoteCache {
     if (!bytes) return null;
     const actual = createHash('sha256').update(bytes).digest('hex');
     if (actual !== sha256) {
+      this.rejected.add(sha256);
       this.warn(`remote cache blob cas/${sha256.slice(0, 12)}… is corrupt (its content hashes to ${actual.slice(0, 12)}…); rejected`);
       return null;
     }
@@ -127,8 +130,10 @@ export class RemoteCache {
   /** Uploads a blob unless the remote already has it. */
   async putBlobFile(sha256: string, file: string): Promise<boolean> {
     if (this.readOnly || this.disabled) return false;
-    const head = await this.request('HEAD', this.url('cas', sha256));
-    if (head?.status === 200) return true;
+    if (!this.rejected.has(sha256)) {
+      const head = await this.request('HEAD', this.url('cas', sha256));
+      if (head?.status === 200) return true;
+    }
     return this.put('cas', sha256, fs.readFileSync(file));
   }
 }

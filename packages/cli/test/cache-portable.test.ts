@@ -3,7 +3,7 @@
  * folder that a fresh copy of the sources elsewhere (new absolute path, every mtime new) restores
  * from without running anything; PROV_MAKE_CACHE_DIR; `prov-make cache stats | verify | gc`.
  */
-import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync, appendFileSync, chmodSync } from 'node:fs';
+import { cpSync, existsSync, readdirSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync, appendFileSync, chmodSync } from 'node:fs';
 import { basename, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
@@ -226,7 +226,7 @@ describe('PROV_MAKE_CACHE_DIR and `prov-make cache`', () => {
     const a = workspace(SHELL_SOURCES);
     runJson(a, ['--cache-dir', cache]);
     const entry = acDocuments(join(cache, 'ac')).find((d) => d.doc.step === 'other')!;
-    const hash = entry.doc.outputs![0].hash;
+    const hash = entry.doc.outputs!.filter((o) => o.kind === 'file')[0].hash;
     const object = join(cache, 'objects', hash.slice(0, 2), hash);
     expect(existsSync(object)).toBe(true);
     chmodSync(object, 0o644);
@@ -252,7 +252,7 @@ describe('PROV_MAKE_CACHE_DIR and `prov-make cache`', () => {
     const cache = workspace();
     const a = workspace(SHELL_SOURCES);
     runJson(a, ['--cache-dir', cache]);
-    const hashes = acDocuments(join(cache, 'ac')).filter((d) => d.doc.step === 'upper' || d.doc.step === 'listing').map((d) => d.doc.outputs![0].hash).sort();
+    const hashes = acDocuments(join(cache, 'ac')).filter((d) => d.doc.step === 'upper' || d.doc.step === 'listing').map((d) => d.doc.outputs!.filter((o) => o.kind === 'file')[0].hash).sort();
     expect(hashes).toHaveLength(2);
     for (const h of hashes) {
       const f = join(cache, 'objects', h.slice(0, 2), h);
@@ -319,7 +319,7 @@ describe('PROV_MAKE_CACHE_DIR and `prov-make cache`', () => {
     const cache = workspace();
     const a = workspace(SHELL_SOURCES);
     runJson(a, ['--cache-dir', cache]);
-    const keep = acDocuments(join(cache, 'ac')).filter((d) => d.doc.outputs).map((d) => d.doc.outputs![0].hash);
+    const keep = acDocuments(join(cache, 'ac')).filter((d) => d.doc.outputs).flatMap((d) => d.doc.outputs!.filter((o) => o.kind === 'file').map((o) => o.hash));
     const r = cli(a, ['cache', 'gc', '--max-size', '0', '--json', '--cache-dir', cache]);
     expect(r.code, r.stderr).toBe(0);
     for (const h of keep) expect(existsSync(join(cache, 'objects', h.slice(0, 2), h)), h).toBe(true);

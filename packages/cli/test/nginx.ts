@@ -78,6 +78,7 @@ function config(prefix: string, root: string, port: number, dropDirectives: Set<
     `  default_type application/octet-stream;`,
     `  server {`,
     `    listen 127.0.0.1:${port};`,
+    `    location = /__prefix { default_type text/plain; return 200 "${prefix}"; }`,
     `    location /cache/ { root ${root}; ${dav} }`,
     `    location /bearer/ {`,
     `      if ($http_authorization != "Bearer ${BEARER_TOKEN}") { return 401; }`,
@@ -120,7 +121,7 @@ export async function startNginx(): Promise<Nginx> {
     child.stderr?.on('data', (b) => (stderr += b));
     let exited = false;
     child.on('exit', () => (exited = true));
-    const ready = await waitReady(port, () => exited, 10_000);
+    const ready = await waitReady(port, prefix, () => exited, 10_000);
     if (ready) return handle(child, prefix, root, port);
     child.kill('SIGKILL');
     lastError = stderr + (existsSync(join(prefix, 'logs/error.log')) ? readFileSync(join(prefix, 'logs/error.log'), 'utf8') : '');
@@ -128,13 +129,13 @@ export async function startNginx(): Promise<Nginx> {
   throw new Error(`nginx did not start:\n${lastError}`);
 }
 
-async function waitReady(port: number, exited: () => boolean, ms: number): Promise<boolean> {
+/** Ready when the server on the port is this nginx (not another test file's that won the port). */
+async function waitReady(port: number, prefix: string, exited: () => boolean, ms: number): Promise<boolean> {
   const end = Date.now() + ms;
   while (Date.now() < end && !exited()) {
     try {
-      const res = await fetch(`http://127.0.0.1:${port}/cache/`, { method: 'HEAD', signal: AbortSignal.timeout(1000) });
-      await res.arrayBuffer();
-      if (res.headers.get('server')?.startsWith('nginx')) return true;
+      const res = await fetch(`http://127.0.0.1:${port}/__prefix`, { signal: AbortSignal.timeout(1000) });
+      if ((await res.text()) === prefix && !exited()) return true;
     } catch {
       /* not yet */
     }
@@ -203,7 +204,7 @@ export const SHELL_OUTPUTS: Record<string, string> = {
 };
 
 /** Every JSON document of an action cache folder (`<dir>/ac/..`): entries carry `step` and `outputs`. */
-export function acDocuments(acRoot: string): { rel: string; file: string; doc: { step?: string; outputs?: { path: string; hash: string; sha256: string }[]; pathSets?: unknown[] } }[] {
+export function acDocuments(acRoot: string): { rel: string; file: string; doc: { step?: string; outputs?: { kind: string; path: string; hash: string; sha256: string }[]; pathSets?: unknown[] } }[] {
   return walk(acRoot)
     .filter((rel) => !rel.endsWith('.tmp'))
     .map((rel) => ({ rel, file: join(acRoot, rel), doc: JSON.parse(readFileSync(join(acRoot, rel), 'utf8')) }));

@@ -48,6 +48,9 @@ const input = (p: WhyProducer, path: string) => {
 
 describe('prov-make why on the example pipeline', () => {
   let ws: string;
+  /** `why out.csv` and `why out.csv --json` right after the run (the read-only tests share them). */
+  let tree: ReturnType<typeof cli>;
+  let treeJson: WhyJson;
   const pipelineText = () => readFileSync(join(ws, 'pipeline.yml'), 'utf8');
 
   beforeAll(() => {
@@ -55,10 +58,12 @@ describe('prov-make why on the example pipeline', () => {
     const r = runJson(ws);
     expect(r.code, r.stderr).toBe(0);
     expect(statuses(r)).toEqual({ clean: 'ran', split: 'ran', top_products: 'ran', stats: 'ran', report: 'ran' });
+    tree = cli(ws, ['why', 'out.csv']);
+    treeJson = whyJson(ws, 'out.csv');
   });
 
   it('after a run: up to date, with the tree of steps, commands, inputs and sources', () => {
-    const r = cli(ws, ['why', 'out.csv']);
+    const r = tree;
     expect(r.code, r.stderr).toBe(0);
     const lines = r.stdout.split('\n');
     expect(lines[0]).toBe('out.csv: up to date');
@@ -95,13 +100,13 @@ describe('prov-make why on the example pipeline', () => {
     expect(lines.some((l) => /─ build\/clean\.csv  \S+ k?B  [0-9a-f]{8}$/.test(l))).toBe(true);
 
     // the short hash is the start of the recorded one
-    const j = whyJson(ws, 'out.csv');
+    const j = treeJson;
     const rawHash = input(input(input(j.producedBy!, 'build/regions/west.csv').producedBy!, 'build/clean.csv').producedBy!, 'data/raw.csv').hash!;
     expect(rawLine).toContain(`  ${rawHash.slice(0, 8)}  `);
   });
 
   it('system files (interpreter, libraries) are grouped, and --all lists them', () => {
-    const r = cli(ws, ['why', 'out.csv']);
+    const r = tree;
     const lines = r.stdout.split('\n');
     const grouped = lines.filter((l) => /─ \d+ system files( \(.*\))?: --all lists them$/.test(l));
     expect(grouped.length, r.stdout).toBe(3); // one per step: stats, split, clean
@@ -117,7 +122,7 @@ describe('prov-make why on the example pipeline', () => {
   });
 
   it('--json has the documented shape, nested down to the sources', () => {
-    const j = whyJson(ws, 'out.csv');
+    const j = treeJson;
     expect(j).toMatchObject({ path: 'out.csv', exists: true, upToDate: true, staleBecause: [] });
     const stats = j.producedBy!;
     expect(stats.step).toBe('stats');

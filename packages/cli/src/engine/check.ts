@@ -55,6 +55,8 @@ export interface CheckContext {
   hasher: FileHasher;
   /** Whether the content store holds a blob. */
   hasBlob(hash: string): boolean;
+  /** status: files that steps planned to restore would bring back (absolute path -> xxh64 hash). */
+  planned?: Map<string, string | null>;
   /** For listings: true for outputs of steps after `stepIndex`. */
   notListed(stepIndex: number): (absPath: string) => boolean;
 }
@@ -100,13 +102,18 @@ async function checkInputs(step: Step, state: StepState, ctx: CheckContext): Pro
   for (const i of mismatched) {
     const stored = ctx.log.pathOf(ins[i]);
     const abs = absolutePath(ctx.ws, stored);
+    const recorded = hashes?.inputs[i / 2] ?? null;
+    if (ctx.planned?.has(abs)) {
+      if (ctx.planned.get(abs) === recorded) continue; // an upstream restore brings this version back
+      return `${describeInput(stored)} ${stored} changed`;
+    }
     const st = statOf(abs);
     if (!st) return `${describeInput(stored)} ${stored} was deleted`;
-    const recorded = hashes?.inputs[i / 2] ?? null;
     const current = st.isDirectory() ? null : await ctx.hasher.hashOf(abs, st);
     if (recorded === null || current !== recorded) return `${describeInput(stored)} ${stored} changed`;
     refreshed[i + 1] = tokenToRecord(st, now);
   }
+  if (ctx.planned) return null; // status writes nothing
   ctx.log.refreshTokens(step.name, refreshed, state.outputs);
   state.inputs = refreshed;
   return null;

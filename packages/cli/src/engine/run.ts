@@ -2,8 +2,8 @@
  * `prov-make run` and `status` as library calls: decide, step by step in file order, whether
  * each step is up to date, restore or run it, and record what it did.
  */
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { checkRestorePath } from '@prov-make/cache';
+import { mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { checkRestorePath, prepareRestorePath } from '@prov-make/cache';
 import { join } from 'node:path';
 import picomatch from 'picomatch';
 import type { Pipeline, Step } from '../pipeline/pipeline.js';
@@ -144,8 +144,13 @@ class Runner {
     return false;
   };
 
+  /** status: what the restores it plans would bring back (xxh64 for the deps log, SHA-256 for the cache). */
+  private readonly plannedXxh = new Map<string, string | null>();
+  private readonly plannedSha = new Map<string, string>();
+
   private checkContext(): CheckContext {
     return {
+      planned: this.options.plan ? this.plannedXxh : undefined,
       ws: this.ws,
       log: this.log,
       tokens: this.tokens,
@@ -213,6 +218,14 @@ class Runner {
       const t0 = Date.now();
       let verdict: Verdict = await checkStep(step, i, this.checkContext(), { force: forced(i) });
       if (options.plan) {
+        if (verdict.action === 'run' && !forced(i)) {
+          const hit = await this.stores.shared.wouldHit(step, this.notListed(i), this.plannedSha);
+          if (hit) {
+            verdict = { action: 'restore', reason: `${verdict.reason}; its outputs are in the cache`, restore: [] };
+            for (const o of hit.entry.outputs) if (o.kind === 'file') this.plannedXxh.set(absolutePath(this.ws, o.path), o.hash);
+          }
+        }
+        if (verdict.action === 'restore') for (const r of verdict.restore) if (r.hash) this.plannedXxh.set(r.path, r.hash);
         const upstream = [...uses[i]].find((j) => willChange.has(j) && reports.get(j)?.status === 'would-run');
         if (verdict.action === 'skip' && upstream !== undefined) {
           verdict = { action: 'run', reason: `it may need to after ${this.steps[upstream].name} runs (its outputs are inputs here)` };
@@ -339,7 +352,20 @@ class Runner {
 
   /** Takes a cached execution as this step's own: its outputs restored, its dependencies as they are now. */
   private async adopt(step: Step, i: number, hit: CacheHit) {
-    for (const o of hit.entry.outputs) await this.stores.restoreBlob(o.hash, absolutePath(this.ws, o.path), o.mode);
+    // parents first: folders are made before what goes in them
+    for (const o of [...hit.entry.outputs].sort((a, b) => (a.path < b.path ? -1 : 1))) {
+      const abs = absolutePath(this.ws, o.path);
+      if (o.kind === 'file') await this.stores.restoreBlob(o.hash, abs, o.mode);
+      else {
+        checkRestorePath(this.ws.root, abs);
+        await prepareRestorePath(this.ws.root, abs); // refuses a symlinked folder on the way
+        if (o.kind === 'dir') mkdirSync(abs, { recursive: true, mode: o.mode });
+        else {
+          rmSync(abs, { force: true });
+          symlinkSync(o.target, abs);
+        }
+      }
+    }
     const now = nowNs();
     const set = hit.pathSet;
     const inputs = new Float64Array(set.inputs.length * 2);
@@ -352,13 +378,16 @@ class Runner {
       hashes.inputs.push(st && !st.isDirectory() ? await this.stores.hasher.hashOf(abs, st) : null);
     }
     const outputs = new Float64Array(hit.entry.outputs.length * 2);
-    hit.entry.outputs.forEach((o, k) => {
+    for (let k = 0; k < hit.entry.outputs.length; k++) {
+      const o = hit.entry.outputs[k];
+      const abs = absolutePath(this.ws, o.path);
+      const st = statOf(abs);
       outputs[2 * k] = this.log.idOf(o.path);
-      outputs[2 * k + 1] = tokenToRecord(statOf(absolutePath(this.ws, o.path)), now);
+      outputs[2 * k + 1] = tokenToRecord(st, now);
       this.tokens.forget(outputs[2 * k]);
-      hashes.outputs.push(o.hash);
-      hashes.outputModes.push(0o100000 | o.mode);
-    });
+      hashes.outputs.push(o.kind === 'file' ? o.hash : o.kind === 'symlink' ? await this.stores.hasher.hashOf(abs, st) : null);
+      hashes.outputModes.push(o.kind === 'file' ? 0o100000 | o.mode : o.kind === 'dir' ? 0o040000 | o.mode : 0o120777);
+    }
     const later = this.notListed(i);
     const listed = new Float64Array(set.listed.length * 2);
     set.listed.forEach((p, k) => {

@@ -48,10 +48,16 @@ export interface CacheEntry {
   step: string;
   definitionHash: string;
   pathSetId: string;
-  outputs: { path: string; hash: string; sha256: string; size: number; mode: number }[];
+  /** Files (restored from blobs), folders (made again) and symlinks (made again from their target). */
+  outputs: CachedOutput[];
   /** The execution that made the outputs, for the restoring workspace's history. */
   execution: ExecutionRecord;
 }
+
+export type CachedOutput =
+  | { kind: 'file'; path: string; hash: string; sha256: string; size: number; mode: number }
+  | { kind: 'dir'; path: string; mode: number }
+  | { kind: 'symlink'; path: string; target: string };
 
 export interface CacheHit {
   entry: CacheEntry;
@@ -79,7 +85,9 @@ export class SharedCache {
   }
 
   /** SHA-256 of a file's content (a symlink: of its target), memoised on its stat tuple for this run. */
-  private contentSha(abs: string): string | null {
+  private contentSha(abs: string, planned?: Map<string, string>): string | null {
+    const promised = planned?.get(abs);
+    if (promised !== undefined) return promised;
     let st;
     try {
       st = lstatSync(abs, { bigint: true });
@@ -96,11 +104,11 @@ export class SharedCache {
     return h;
   }
 
-  private strongKey(weak: string, set: PathSet, notListed: (abs: string) => boolean): string | null {
+  private strongKey(weak: string, set: PathSet, notListed: (abs: string) => boolean, planned?: Map<string, string>): string | null {
     for (const p of set.absent) {
-      if (this.contentSha(absolutePath(this.ws, p)) !== null) return null; // it appeared: this path set cannot match
+      if (this.contentSha(absolutePath(this.ws, p), planned) !== null) return null; // it appeared: this path set cannot match
     }
-    const inputs = set.inputs.map((p) => this.contentSha(absolutePath(this.ws, p)) ?? '-');
+    const inputs = set.inputs.map((p) => this.contentSha(absolutePath(this.ws, p), planned) ?? '-');
     const listed = set.listed.map((p) => listingToken(absolutePath(this.ws, p), notListed));
     return sha256(JSON.stringify(['prov-make/strong/v1', weak, set.id, inputs, listed]));
   }
@@ -124,10 +132,10 @@ export class SharedCache {
   }
 
   /** A cached execution of this step that matches the files as they are now, or null. */
-  async lookup(step: Step, notListed: (abs: string) => boolean): Promise<CacheHit | null> {
+  async lookup(step: Step, notListed: (abs: string) => boolean, planned?: Map<string, string>): Promise<CacheHit | null> {
     const weak = this.weakKey(step);
     for (const set of await this.pathSets(weak)) {
-      const strong = this.strongKey(weak, set, notListed);
+      const strong = this.strongKey(weak, set, notListed, planned);
       if (!strong) continue;
       let from: CacheHit['from'] = 'local';
       let entry = this.parse<CacheEntry>(this.local.get(strong), 'entry');
@@ -151,7 +159,10 @@ export class SharedCache {
     if (entry?.version !== 1 || !Array.isArray(entry.outputs) || !entry.execution) return 'it is not a prov-make cache entry';
     if (entry.definitionHash !== definitionHash(step)) return 'it was made by another definition';
     for (const o of entry.outputs) {
-      if (typeof o.path !== 'string' || typeof o.hash !== 'string' || !/^[0-9a-f]{64}$/.test(String(o.sha256))) return 'an output is malformed';
+      if (typeof o.path !== 'string') return 'an output is malformed';
+      if (o.kind === 'file' && (typeof o.hash !== 'string' || !/^[0-9a-f]{64}$/.test(String(o.sha256)))) return 'an output is malformed';
+      if (o.kind === 'symlink' && (typeof o.target !== 'string' || o.target.includes('\0'))) return 'an output is malformed';
+      if (o.kind !== 'file' && o.kind !== 'dir' && o.kind !== 'symlink') return 'an output is malformed';
       if (isAbsolute(o.path)) return `output ${o.path} is an absolute path`;
       try {
         checkRestorePath(this.ws.root, absolutePath(this.ws, o.path));
@@ -162,10 +173,25 @@ export class SharedCache {
     return null;
   }
 
+  /**
+   * `status`: is there a cached execution for the files as they would be after the steps planned
+   * so far? `planned` maps absolute paths to the SHA-256 a planned restore would give them; a hit
+   * adds its own outputs to it. Downloads nothing.
+   */
+  async wouldHit(step: Step, notListed: (abs: string) => boolean, planned: Map<string, string>): Promise<CacheHit | null> {
+    const hit = await this.lookup(step, notListed, planned);
+    if (hit) {
+      for (const o of hit.entry.outputs) {
+        planned.set(absolutePath(this.ws, o.path), o.kind === 'file' ? o.sha256 : o.kind === 'dir' ? 'dir' : sha256(`symlink\0${o.target}`));
+      }
+    }
+    return hit;
+  }
+
   /** Brings every blob of a hit into the local content store (verified); false if one is missing. */
   async fetchBlobs(hit: CacheHit): Promise<boolean> {
     for (const o of hit.entry.outputs) {
-      if (this.content.has(o.hash)) continue;
+      if (o.kind !== 'file' || this.content.has(o.hash)) continue;
       const bytes = this.remote?.usable ? await this.remote.getBlob(o.sha256) : null;
       if (!bytes) {
         this.warn(`the cache entry for ${o.path} names content the cache does not hold; the step runs instead`);
@@ -192,10 +218,13 @@ export class SharedCache {
     if (!strong) return;
     const outputs: CacheEntry['outputs'] = [];
     for (const o of execution.outputs) {
-      if (!o.hash || o.version?.kind !== 'file') continue; // folders and links are re-made by running
       const abs = absolutePath(this.ws, o.path);
-      if (!isInside(this.ws.root, abs)) return; // an output outside the workspace cannot be restored elsewhere
-      outputs.push({ path: o.path, hash: o.hash, sha256: await sha256File(abs), size: o.version.size, mode: o.version.mode & 0o7777 });
+      if (!isInside(this.ws.root, abs) || !o.version) return; // an output outside the workspace cannot be restored elsewhere
+      const kind = o.version.kind;
+      if (kind === 'file' && o.hash) outputs.push({ kind, path: o.path, hash: o.hash, sha256: await sha256File(abs), size: o.version.size, mode: o.version.mode & 0o7777 });
+      else if (kind === 'dir') outputs.push({ kind, path: o.path, mode: o.version.mode & 0o7777 });
+      else if (kind === 'symlink') outputs.push({ kind, path: o.path, target: readlinkSync(abs) });
+      else return; // a device or socket cannot be cached: the step runs
     }
     const entry: CacheEntry = { version: 1, step: step.name, definitionHash: execution.definitionHash, pathSetId: set.id, outputs, execution: { ...execution } };
     const json = JSON.stringify(entry);
@@ -207,7 +236,7 @@ export class SharedCache {
     };
     this.local.put(indexKey, merge(this.parse<WeakIndex>(this.local.get(indexKey), 'path-set index')));
     if (this.remote?.usable && !this.remote.readOnly) {
-      for (const o of outputs) await this.remote.putBlobFile(o.sha256, this.content.objectPath(o.hash));
+      for (const o of outputs) if (o.kind === 'file') await this.remote.putBlobFile(o.sha256, this.content.objectPath(o.hash));
       await this.remote.putEntry(strong, json);
       await this.remote.putEntry(indexKey, merge(this.parse<WeakIndex>(await this.remote.getEntry(indexKey), 'path-set index')));
     }

@@ -31,11 +31,17 @@ interface FileVersionRef {
 
 const ref = (f: RecordedFile): FileVersionRef => ({ path: f.path, hash: f.hash, size: f.version?.size ?? null, mtimeNs: f.version?.mtimeNs ?? null });
 
-/** PROV-JSON of a set of executions (and any extra file versions, e.g. a source asked about). */
+/**
+ * PROV-JSON of a set of executions (and any extra file versions, e.g. a source asked about).
+ * An entity is one file version: an output's entity is named after the execution that generated
+ * it (so each entity has one generation), and an input is linked to the entity of the execution
+ * that wrote that content last before the reader started (as `why` does); otherwise it is a source
+ * version named by path, hash and mtime.
+ */
 export function executionsToProv(executions: ExecutionRecord[], extra: FileVersionRef[] = []) {
   const doc = {
     prefix: { pm: PROV_NAMESPACE },
-    agent: { 'pm:prov-make': { 'prov:type': 'prov:SoftwareAgent', 'prov:label': `prov-make ${VERSION}` } } as Record<string, unknown>,
+    agent: { 'pm:prov-make': { 'prov:type': { $: 'prov:SoftwareAgent', type: 'xsd:QName' }, 'prov:label': `prov-make ${VERSION}` } } as Record<string, unknown>,
     activity: {} as Record<string, unknown>,
     entity: {} as Record<string, unknown>,
     used: {} as Record<string, unknown>,
@@ -48,8 +54,7 @@ export function executionsToProv(executions: ExecutionRecord[], extra: FileVersi
   const rel = (kind: keyof typeof doc, body: Record<string, unknown>) => {
     (doc[kind] as Record<string, unknown>)[`_:${kind}${++n}`] = body;
   };
-  const addEntity = (f: FileVersionRef) => {
-    const id = entityId(f.path, f.hash);
+  const addEntity = (id: string, f: FileVersionRef) => {
     if (!doc.entity[id]) {
       const attrs: Record<string, unknown> = { 'prov:label': f.path, 'pm:path': f.path, 'pm:system': isAbsolute(f.path) };
       if (f.hash) attrs['pm:hash'] = f.hash;
@@ -59,9 +64,27 @@ export function executionsToProv(executions: ExecutionRecord[], extra: FileVersi
     }
     return id;
   };
-  for (const f of extra) addEntity(f);
-  const generatedBy = new Map<string, string>(); // entity -> activity
+  const sourceId = (f: FileVersionRef) => `${entityId(f.path, f.hash)}.m${f.mtimeNs ?? '0'}`;
+  const outputId = (f: FileVersionRef, e: ExecutionRecord) => `${entityId(f.path, f.hash)}.by.${safe(e.id)}`;
+  for (const f of extra) addEntity(sourceId(f), f);
   const sorted = [...executions].sort((a, b) => (a.id < b.id ? -1 : 1));
+  // path -> executions writing it, in time order, to find each input's producer
+  const writers = new Map<string, ExecutionRecord[]>();
+  for (const e of sorted) {
+    for (const o of e.outputs) {
+      const list = writers.get(o.path) ?? [];
+      list.push(e);
+      writers.set(o.path, list);
+    }
+  }
+  const producer = (f: RecordedFile, reader: ExecutionRecord): ExecutionRecord | undefined => {
+    const list = writers.get(f.path) ?? [];
+    for (let i = list.length - 1; i >= 0; i--) {
+      const w = list[i];
+      if (w !== reader && w.finishedAt <= reader.startedAt && w.outputs.some((o) => o.path === f.path && o.hash === f.hash)) return w;
+    }
+    return undefined;
+  };
   for (const e of sorted) {
     const act = activityId(e);
     const attrs: Record<string, unknown> = {
@@ -78,24 +101,25 @@ export function executionsToProv(executions: ExecutionRecord[], extra: FileVersi
     if (e.annotations.length) attrs['pm:annotations'] = e.annotations;
     doc.activity[act] = attrs;
     rel('wasAssociatedWith', { 'prov:activity': act, 'prov:agent': 'pm:prov-make' });
-    for (const o of e.outputs) generatedBy.set(addEntity(ref(o)), act);
+    for (const o of e.outputs) addEntity(outputId(ref(o), e), ref(o));
   }
   for (const e of sorted) {
     const act = activityId(e);
-    const used = [...e.inputs, ...e.executed];
     const informants = new Set<string>();
-    for (const f of used) {
-      const ent = addEntity(ref(f));
-      rel('used', { 'prov:activity': act, 'prov:entity': ent });
-      const by = generatedBy.get(ent);
-      if (by && by !== act) informants.add(by);
+    const usedIds = new Map<RecordedFile, string>();
+    for (const f of [...e.inputs, ...e.executed]) {
+      const p = producer(f, e);
+      const id = p ? outputId(ref(f), p) : addEntity(sourceId(ref(f)), ref(f));
+      usedIds.set(f, id);
+      rel('used', { 'prov:activity': act, 'prov:entity': id });
+      if (p) informants.add(activityId(p));
     }
     for (const o of e.outputs) {
-      const out = entityId(o.path, o.hash);
+      const out = outputId(ref(o), e);
       rel('wasGeneratedBy', { 'prov:entity': out, 'prov:activity': act, 'prov:time': new Date(e.finishedAt).toISOString() });
       // derivations from the workspace's own files (system files are used, not derived from)
       for (const f of e.inputs) {
-        if (!isAbsolute(f.path)) rel('wasDerivedFrom', { 'prov:generatedEntity': out, 'prov:usedEntity': entityId(f.path, f.hash), 'prov:activity': act });
+        if (!isAbsolute(f.path)) rel('wasDerivedFrom', { 'prov:generatedEntity': out, 'prov:usedEntity': usedIds.get(f)!, 'prov:activity': act });
       }
     }
     for (const informant of informants) rel('wasInformedBy', { 'prov:informed': act, 'prov:informant': informant });
@@ -123,7 +147,8 @@ export function lineageToDot(roots: LineageNode[]): string {
   return executionsToDot(executions, extra.map((e) => e.path));
 }
 
-const q = (s: string) => `"${s.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n')}"`;
+const escapeDot = (s: string) => s.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n');
+const q = (s: string) => `"${escapeDot(s)}"`;
 
 /** DOT: steps as boxes, workspace files as ellipses, system files left out; arrows follow the data. */
 export function executionsToDot(executions: ExecutionRecord[], extraFiles: string[] = [], options: { system?: boolean } = {}): string {
@@ -132,8 +157,10 @@ export function executionsToDot(executions: ExecutionRecord[], extraFiles: strin
   const edges: string[] = [];
   for (const e of [...executions].sort((a, b) => (a.id < b.id ? -1 : 1))) {
     const act = `step:${e.step}:${e.id}`;
-    const label = `${e.step}\\n${e.definition.run.length > 60 ? e.definition.run.slice(0, 57) + '...' : e.definition.run}`;
-    lines.push(`  ${q(act)} [shape=box, style="rounded,filled", fillcolor="${e.status === 'succeeded' ? '#dbeafe' : '#fecaca'}", label=${q(label).replace(/\\\\n/g, '\\n')}];`);
+    const command = e.definition.run.length > 60 ? e.definition.run.slice(0, 57) + '...' : e.definition.run;
+    // escaped separately, joined by DOT's own line break: a "\n" inside the command stays as written
+    const label = `"${escapeDot(e.step)}\\n${escapeDot(command)}"`;
+    lines.push(`  ${q(act)} [shape=box, style="rounded,filled", fillcolor="${e.status === 'succeeded' ? '#dbeafe' : '#fecaca'}", label=${label}];`);
     for (const f of [...e.inputs, ...e.executed]) {
       if (isAbsolute(f.path) && !options.system) continue;
       files.add(f.path);
