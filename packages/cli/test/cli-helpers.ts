@@ -1,6 +1,6 @@
 /** Test helpers: temp workspaces and the real `prov-make` CLI as a child process. */
 import { spawn, spawnSync, type SpawnSyncReturns } from 'node:child_process';
-import { mkdirSync, mkdtempSync, realpathSync, writeFileSync, rmSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, realpathSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -18,6 +18,16 @@ export function workspace(files: Record<string, string> = {}): string {
   const dir = realpathSync(mkdtempSync(join(tmpdir(), 'pm-cli-')));
   made.push(dir);
   for (const [p, content] of Object.entries(files)) write(dir, p, content);
+  return dir;
+}
+
+export const EXAMPLE = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'fixtures', 'example');
+const GENERATED = /^[/\\]?(\.prov-make|build|out\.csv|report\.txt)([/\\]|$)/;
+
+/** A fresh copy of fixtures/example, without anything a run left there. */
+export function exampleWorkspace(): string {
+  const dir = workspace();
+  cpSync(EXAMPLE, dir, { recursive: true, filter: (src) => !GENERATED.test(src.slice(EXAMPLE.length)) });
   return dir;
 }
 

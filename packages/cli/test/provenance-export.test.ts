@@ -5,21 +5,13 @@
  * rendered by Graphviz.
  */
 import { spawnSync } from 'node:child_process';
-import { cpSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { cli, runJson, statuses, workspace } from './cli-helpers.js';
+import { cli, runJson, statuses, workspace, exampleWorkspace } from './cli-helpers.js';
 import { checkProvConstraints, describeIssues, isXsdDateTime, validateProvJson, type ProvIssue } from './prov-json-validator.js';
 
-const FIXTURE = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'fixtures', 'example');
-const GENERATED = /^[/\\]?(\.prov-make|build|out\.csv|report\.txt)([/\\]|$)/;
-
-function example(): string {
-  const dir = workspace();
-  cpSync(FIXTURE, dir, { recursive: true, filter: (src) => !GENERATED.test(src.slice(FIXTURE.length)) });
-  return dir;
-}
+const example = exampleWorkspace;
 
 // ---------------------------------------------------------------------------------------------
 // The validator, on documents written by hand

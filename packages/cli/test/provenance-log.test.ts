@@ -3,20 +3,12 @@
  * inputs are kept with their bytes) through the real CLI on the bundled example pipeline.
  * The runs build on each other: run 1; edit scripts/clean.py and append to data/raw.csv; run 2.
  */
-import { appendFileSync, cpSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { appendFileSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { cli, runJson, statuses, workspace } from './cli-helpers.js';
+import { cli, runJson, statuses, workspace, exampleWorkspace } from './cli-helpers.js';
 
-const FIXTURE = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'fixtures', 'example');
-const GENERATED = /^[/\\]?(\.prov-make|build|out\.csv|report\.txt)([/\\]|$)/;
-
-function example(): string {
-  const dir = workspace();
-  cpSync(FIXTURE, dir, { recursive: true, filter: (src) => !GENERATED.test(src.slice(FIXTURE.length)) });
-  return dir;
-}
+const example = exampleWorkspace;
 
 function size(bytes: number): string {
   return bytes < 1000 ? `${bytes} B` : `${(bytes / 1000).toFixed(1)} kB`;

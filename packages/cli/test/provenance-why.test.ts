@@ -4,21 +4,12 @@
  * staleness answer with the exact change, answers from history, source files, --uses and --json.
  * One workspace, run once; tests that edit it put it back.
  */
-import { appendFileSync, cpSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { appendFileSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { cli, runJson, statuses, workspace } from './cli-helpers.js';
+import { cli, runJson, statuses, workspace, exampleWorkspace } from './cli-helpers.js';
 
-const FIXTURE = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'fixtures', 'example');
-const GENERATED = /^[/\\]?(\.prov-make|build|out\.csv|report\.txt)([/\\]|$)/;
-
-/** A fresh copy of fixtures/example (without anything a run left there). */
-function example(): string {
-  const dir = workspace();
-  cpSync(FIXTURE, dir, { recursive: true, filter: (src) => !GENERATED.test(src.slice(FIXTURE.length)) });
-  return dir;
-}
+const example = exampleWorkspace;
 
 /** describe.ts's wording of sizes, written out independently. */
 function size(bytes: number): string {

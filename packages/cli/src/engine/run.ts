@@ -9,7 +9,7 @@ import picomatch from 'picomatch';
 import type { Pipeline, Step } from '../pipeline/pipeline.js';
 import { checkStep, TokenCache, type CheckContext, type RestoreItem, type Verdict } from './check.js';
 import { DepsLog, type StepState } from './deps-log.js';
-import { startStep, type ExecuteContext, type RunningStep, type StepOutcome } from './execute.js';
+import { startStep, type Execution, type ExecuteContext, type RunningStep, type StepOutcome } from './execute.js';
 import { stepDependencies, withDependencies } from './graph.js';
 import type { Hazard, RunEvents, RunReport, StepReport } from './report.js';
 import { openStores, type Stores } from './stores.js';
@@ -418,8 +418,13 @@ class Runner {
       absent: Float64Array.from(set.absent.map((p) => this.log.idOf(p))),
       listed,
     };
+    this.commit(i, execution, state, hashes);
+  }
+
+  /** History first: a kill between the two writes leaves the old state, so the step runs again. */
+  private commit(i: number, execution: Execution, state: StepState, hashes: StepHashes) {
     this.stores.recordExecution(execution);
-    this.log.put(step.name, state, hashes);
+    this.log.put(this.steps[i].name, state, hashes);
     const old = this.states[i];
     if (old) this.removeWriter(old, i);
     this.states[i] = state;
@@ -429,13 +434,7 @@ class Runner {
   private record(i: number, outcome: StepOutcome) {
     const step = this.steps[i];
     const { execution, state, hashes } = outcome;
-    // History first: a kill between the two leaves the old state, so the step runs again.
-    this.stores.recordExecution(execution);
-    this.log.put(step.name, state, hashes);
-    const old = this.states[i];
-    if (old) this.removeWriter(old, i);
-    this.states[i] = state;
-    this.addWriter(state, i);
+    this.commit(i, execution, state, hashes);
     for (const p of [...outcome.trace.deps.writes, ...outcome.trace.deps.deleted]) {
       const stored = storedPath(this.ws, p);
       // Only forget ids already interned; new ones have no cached token.
