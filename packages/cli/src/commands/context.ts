@@ -5,7 +5,8 @@
 import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { HashState, ProvenanceStore, ContentStore } from '@prov-make/cache';
-import { DEFAULT_PIPELINE_FILE, loadPipeline, type Pipeline } from '../pipeline/pipeline.js';
+import { DEFAULT_PIPELINE_FILE, type Pipeline } from '../pipeline/pipeline.js';
+import { loadPipelineCached } from './pipeline-args.js';
 import { openWorkspace, STATE_DIR_NAME, type Workspace } from '../engine/workspace.js';
 import { UsageError } from '../usage.js';
 import type { LineageContext } from '../provenance/lineage.js';
@@ -35,7 +36,7 @@ export async function openReadContext(file?: string, cacheDir?: string): Promise
   const ws = openWorkspace(pipelineFile, { cacheDir });
   let pipeline: Pipeline | null = null;
   try {
-    pipeline = loadPipeline(pipelineFile);
+    pipeline = loadPipelineCached(pipelineFile);
   } catch {
     pipeline = null; // a broken pipeline file must not hide the history
   }

@@ -1,16 +1,52 @@
 /** Arguments shared by the commands that read a pipeline. */
-import { existsSync, statSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { createHash, randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import { DEFAULT_PIPELINE_FILE, loadPipeline, type Pipeline } from '../pipeline/pipeline.js';
+import { definitionHash } from '../engine/definition.js';
+import { STATE_DIR_NAME } from '../engine/workspace.js';
 
 /** Splits positionals into the pipeline file (first one naming a .yml/.yaml or an existing file) and the rest. */
 export function pipelineAndRest(positionals: string[], fileFlag?: string): { pipeline: Pipeline; rest: string[] } {
   let file = fileFlag;
   const rest = [...positionals];
   if (!file && rest.length && (/\.ya?ml$/.test(rest[0]) || isFile(rest[0]))) file = rest.shift();
-  return { pipeline: loadPipeline(resolve(file ?? DEFAULT_PIPELINE_FILE)), rest };
+  return { pipeline: loadPipelineCached(resolve(file ?? DEFAULT_PIPELINE_FILE)), rest };
 }
 
 function isFile(p: string): boolean {
   return existsSync(p) && statSync(p).isFile();
+}
+
+/**
+ * The parsed pipeline, kept in .prov-make/ under the hash of the file's bytes: a large generated
+ * pipeline.yml (5,000 steps, 14 MB) took 0.5 s to parse on every no-op run; the JSON, a tenth.
+ * Step definition hashes are kept with it. Errors are never cached: a bad file is parsed again.
+ */
+export function loadPipelineCached(file: string): Pipeline {
+  let bytes: Buffer;
+  try {
+    bytes = readFileSync(file);
+  } catch {
+    return loadPipeline(file); // it reports the missing file
+  }
+  const key = createHash('sha256').update(file).update('\0').update(bytes).digest('hex');
+  const cacheFile = join(dirname(file), STATE_DIR_NAME, 'pipeline.json');
+  try {
+    const cached = JSON.parse(readFileSync(cacheFile, 'utf8')) as { key: string; pipeline: Pipeline };
+    if (cached.key === key) return cached.pipeline;
+  } catch {
+    /* no cache yet, or a stale or broken one */
+  }
+  const pipeline = loadPipeline(file);
+  for (const step of pipeline.steps) step.definitionHash = definitionHash(step);
+  try {
+    mkdirSync(dirname(cacheFile), { recursive: true });
+    const tmp = `${cacheFile}.${randomBytes(4).toString('hex')}.tmp`;
+    writeFileSync(tmp, JSON.stringify({ key, pipeline }));
+    renameSync(tmp, cacheFile);
+  } catch {
+    /* a read-only workspace: parse every time */
+  }
+  return pipeline;
 }

@@ -7,7 +7,7 @@ import { runPipeline } from '../engine/run.js';
 import { storedPath } from '../engine/workspace.js';
 import { UsageError, EXIT_FAILED, EXIT_OK } from '../usage.js';
 import { findPipelineFile, openReadContext } from './context.js';
-import { loadPipeline } from '../pipeline/pipeline.js';
+import { loadPipelineCached } from './pipeline-args.js';
 import { lineageToDot, lineageToProv } from '../provenance/export.js';
 
 export const WHY_HELP = `usage: prov-make why FILE [options]
@@ -86,7 +86,7 @@ async function planFor(pipelineFile: string): Promise<Map<string, string>> {
   const reasons = new Map<string, string>();
   let pipeline;
   try {
-    pipeline = loadPipeline(pipelineFile);
+    pipeline = loadPipelineCached(pipelineFile);
   } catch {
     return reasons; // answered from history alone
   }

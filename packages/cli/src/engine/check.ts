@@ -27,25 +27,28 @@ export interface RestoreItem {
 
 /** Current tokens of files, shared by every check of one run; invalidated when a step writes. */
 export class TokenCache {
-  private readonly tokens = new Map<number, number>();
+  /** Indexed by file id; NaN: not looked at yet in this run. */
+  private tokens = new Float64Array(0);
   constructor(private readonly ws: Workspace, private readonly log: DepsLog) {}
 
   current(id: number): number {
-    let t = this.tokens.get(id);
-    if (t === undefined) {
+    if (id >= this.tokens.length) {
+      const grown = new Float64Array(Math.max(id + 1, this.log.fileCount + 1, this.tokens.length * 2)).fill(NaN);
+      grown.set(this.tokens);
+      this.tokens = grown;
+    }
+    let t = this.tokens[id];
+    if (t !== t) {
       t = tokenOf(statOf(absolutePath(this.ws, this.log.pathOf(id))));
-      this.tokens.set(id, t);
+      this.tokens[id] = t;
     }
     return t;
   }
 
   forget(id: number): void {
-    this.tokens.delete(id);
+    if (id < this.tokens.length) this.tokens[id] = NaN;
   }
 
-  clear(): void {
-    this.tokens.clear();
-  }
 }
 
 export interface CheckContext {
@@ -61,8 +64,14 @@ export interface CheckContext {
   notListed(stepIndex: number): (absPath: string) => boolean;
 }
 
-export async function checkStep(step: Step, stepIndex: number, ctx: CheckContext, options: { force?: boolean } = {}): Promise<Verdict> {
-  const state = ctx.log.get(step.name);
+export async function checkStep(
+  step: Step,
+  stepIndex: number,
+  ctx: CheckContext,
+  options: { force?: boolean; state?: StepState } = {},
+): Promise<Verdict> {
+  // The runner passes the state it already decoded: decoding a million dependencies twice shows.
+  const state = options.state ?? ctx.log.get(step.name);
   if (!state) return { action: 'run', reason: 'it has never run' };
   if (options.force) return { action: 'run', reason: 'forced (--force)' };
   const defHash = definitionHash(step);

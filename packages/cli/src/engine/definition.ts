@@ -4,7 +4,7 @@ import { canonicalDefinition, definitionOf, type Step, type StepDefinition } fro
 import type { DepsLog } from './deps-log.js';
 
 export function definitionHash(step: Step): string {
-  return createHash('sha256').update(canonicalDefinition(step)).digest('hex');
+  return (step.definitionHash ??= createHash('sha256').update(canonicalDefinition(step)).digest('hex'));
 }
 
 /** What changed between the definition of the last execution and the one in the file. */

@@ -176,13 +176,16 @@ class Runner {
 
   async run(started: number): Promise<RunReport> {
     const { options } = this;
-    const { waitFor: deps, uses } = stepDependencies(this.steps, this.states, this.log);
+    // The graph of who uses whose files: built only when something needs it (-j, named steps, a
+    // failure to block on, a plan that will run something); a sequential no-op run never does.
+    let graph: ReturnType<typeof stepDependencies> | null = null;
+    const dependencies = () => (graph ??= stepDependencies(this.steps, this.states, this.log));
     const index = new Map(this.steps.map((s, i) => [s.name, i]));
     let selected: Set<number>;
     if (options.targets?.length) {
       const unknown = options.targets.filter((t) => !index.has(t));
       if (unknown.length) throw new UnknownStepError(`no step named "${unknown[0]}" in ${this.pipeline.file} (steps: ${this.steps.map((s) => s.name).join(', ')})`);
-      selected = withDependencies(options.targets.map((t) => index.get(t)!), uses);
+      selected = withDependencies(options.targets.map((t) => index.get(t)!), dependencies().uses);
     } else {
       selected = new Set(this.steps.keys());
     }
@@ -216,7 +219,7 @@ class Runner {
     const process1 = async (i: number) => {
       const step = this.steps[i];
       const t0 = Date.now();
-      let verdict: Verdict = await checkStep(step, i, this.checkContext(), { force: forced(i) });
+      let verdict: Verdict = await checkStep(step, i, this.checkContext(), { force: forced(i), state: this.states[i] });
       if (options.plan) {
         if (verdict.action === 'run' && !forced(i)) {
           const hit = await this.stores.shared.wouldHit(step, this.notListed(i), this.plannedSha);
@@ -226,7 +229,7 @@ class Runner {
           }
         }
         if (verdict.action === 'restore') for (const r of verdict.restore) if (r.hash) this.plannedXxh.set(r.path, r.hash);
-        const upstream = [...uses[i]].find((j) => willChange.has(j) && reports.get(j)?.status === 'would-run');
+        const upstream = willChange.size ? [...dependencies().uses[i]].find((j) => willChange.has(j) && reports.get(j)?.status === 'would-run') : undefined;
         if (verdict.action === 'skip' && upstream !== undefined) {
           verdict = { action: 'run', reason: `it may need to after ${this.steps[upstream].name} runs (its outputs are inputs here)` };
         }
@@ -296,28 +299,73 @@ class Runner {
       finish(i, report);
     };
 
-    while ((pending.size || running.size) && !interrupted) {
+    /** A step whose producers failed is not run: it is blocked, with the reason. */
+    const blockedBy = (i: number): boolean => {
+      if (options.plan || failed.size === 0) return false;
+      const failedDep = [...dependencies().uses[i]].find((j) => failed.has(j));
+      if (failedDep === undefined) return false;
+      const what = reports.get(failedDep)?.status === 'blocked' ? 'was blocked' : 'failed';
+      const reason = this.states[i]
+        ? `it depends on ${this.steps[failedDep].name}, which ${what}`
+        : `it has never run, so it may use what ${this.steps[failedDep].name} makes, and ${this.steps[failedDep].name} ${what}`;
+      finish(i, { name: this.steps[i].name, status: 'blocked', reason, durationMs: 0 });
+      return true;
+    };
+
+    if (jobs === 1) {
+      // In file order, one at a time: every earlier step is done when a step is looked at.
       for (const i of order) {
-        if (!pending.has(i) || running.size >= jobs || interrupted) continue;
-        const waitingOn = [...deps[i]].filter((j) => selected.has(j) && !done.has(j));
-        if (waitingOn.length) continue;
+        if (interrupted) break;
         pending.delete(i);
-        const failedDep = [...uses[i]].find((j) => failed.has(j));
-        if (failedDep !== undefined && !options.plan) {
-          const what = reports.get(failedDep)?.status === 'blocked' ? 'was blocked' : 'failed';
-          const reason = this.states[i]
-            ? `it depends on ${this.steps[failedDep].name}, which ${what}`
-            : `it has never run, so it may use what ${this.steps[failedDep].name} makes, and ${this.steps[failedDep].name} ${what}`;
-          finish(i, { name: this.steps[i].name, status: 'blocked', reason, durationMs: 0 });
-          continue;
-        }
-        const p = process1(i).finally(() => running.delete(i));
+        if (blockedBy(i)) continue;
+        const p = process1(i);
         running.set(i, p);
-        if (jobs === 1) break;
+        await p.finally(() => running.delete(i));
       }
-      if (running.size) await Promise.race(running.values());
-      else if (pending.size && !interrupted) {
-        // Cannot happen with acyclic dependencies; guard against a silent hang.
+    } else {
+      // A step is ready when every selected step it waits for is done; ready steps start in file order.
+      const { waitFor } = dependencies();
+      const remaining = new Map<number, number>();
+      const dependents = new Map<number, number[]>();
+      for (const i of order) {
+        let n = 0;
+        for (const j of waitFor[i]) {
+          if (!selected.has(j)) continue;
+          n++;
+          const list = dependents.get(j);
+          if (list) list.push(i);
+          else dependents.set(j, [i]);
+        }
+        remaining.set(i, n);
+      }
+      const ready = order.filter((i) => remaining.get(i) === 0);
+      const release = (i: number) => {
+        for (const d of dependents.get(i) ?? []) {
+          const left = remaining.get(d)! - 1;
+          remaining.set(d, left);
+          if (left === 0) {
+            let at = ready.length;
+            while (at > 0 && ready[at - 1] > d) at--;
+            ready.splice(at, 0, d);
+          }
+        }
+      };
+      while ((ready.length || running.size) && !interrupted) {
+        while (ready.length && running.size < jobs && !interrupted) {
+          const i = ready.shift()!;
+          pending.delete(i);
+          if (blockedBy(i)) {
+            release(i);
+            continue;
+          }
+          running.set(i, process1(i).finally(() => {
+            running.delete(i);
+            release(i);
+          }));
+        }
+        if (running.size) await Promise.race(running.values());
+      }
+      if (pending.size && !interrupted && !running.size) {
         throw new Error(`internal: no runnable step among ${[...pending].map((i) => this.steps[i].name).join(', ')}`);
       }
     }
@@ -468,29 +516,40 @@ class Runner {
 
   /** A step that reads or probes a file a later step writes sees an old or missing version. */
   private checkOrderHazards() {
+    // Writers by file id: a million recorded reads are checked with one numeric lookup each.
+    const writersById = new Map<number, number[]>();
+    this.states.forEach((st, j) => {
+      if (!st) return;
+      for (let k = 0; k < st.outputs.length; k += 2) {
+        const list = writersById.get(st.outputs[k]);
+        if (list) list.push(j);
+        else writersById.set(st.outputs[k], [j]);
+      }
+    });
+    if (writersById.size === 0) return;
     this.states.forEach((st, i) => {
       if (!st) return;
       const seen = (id: number) => {
+        const writers = writersById.get(id);
+        if (!writers) return;
+        const j = writers.find((w) => w > i);
+        if (j === undefined) return;
         const p = this.log.pathOf(id);
-        for (const j of this.writers.get(p) ?? []) {
-          if (j > i) {
-            const reader = this.steps[i].name;
-            const writer = this.steps[j].name;
-            this.addHazard({
-              kind: 'read-before-write',
-              steps: [reader, writer],
-              path: p,
-              message: `step "${reader}" reads ${p}, which the later step "${writer}" writes`,
-              fix: `move "${writer}" above "${reader}" in ${this.pipeline.file} (and add \`needs: [${writer}]\` to "${reader}"), or stop "${reader}" from reading it`,
-            });
-            return;
-          }
-        }
+        const reader = this.steps[i].name;
+        const writer = this.steps[j].name;
+        this.addHazard({
+          kind: 'read-before-write',
+          steps: [reader, writer],
+          path: p,
+          message: `step "${reader}" reads ${p}, which the later step "${writer}" writes`,
+          fix: `move "${writer}" above "${reader}" in ${this.pipeline.file} (and add \`needs: [${writer}]\` to "${reader}"), or stop "${reader}" from reading it`,
+        });
       };
       for (let k = 0; k < st.inputs.length; k += 2) seen(st.inputs[k]);
       for (let k = 0; k < st.absent.length; k++) seen(st.absent[k]);
     });
   }
+
 
   private addHazard(h: Hazard) {
     if (this.hazards.some((x) => x.kind === h.kind && x.path === h.path && x.steps.join() === h.steps.join())) return;

@@ -39,6 +39,8 @@ export interface Step {
   needs: string[];
   /** Where the step's name is written in the file. */
   location: SourcePosition;
+  /** SHA-256 of definitionOf(step), when already computed (kept with a cached parse). */
+  definitionHash?: string;
 }
 
 export interface Pipeline {
