@@ -6,27 +6,32 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const here = dirname(fileURLToPath(import.meta.url));
-const source = join(here, '..', 'native', 'provmake.c');
-const output = join(here, '..', 'native', 'build', 'libprovmake.so');
-mkdirSync(dirname(output), { recursive: true });
+const native = join(here, '..', 'native');
+mkdirSync(join(native, 'build'), { recursive: true });
+const common = ['-O2', '-g', '-std=gnu11', '-Wall', '-Wextra', '-D_GNU_SOURCE'];
+const targets = [
+  // the interposer itself
+  { source: 'provmake.c', output: 'libprovmake.so', args: [...common, '-Wno-array-parameter', '-Wno-nonnull-compare', '-fPIC', '-shared', '-fvisibility=hidden'], libs: ['-ldl'] },
+  // the no-op fast path's file check (packages/cli/src/engine/up-to-date-snapshot.ts)
+  { source: 'pm-check.c', output: 'pm-check', args: common, libs: [] },
+];
 
-const upToDate = (() => {
+const mtime = (p) => {
   try {
-    return statSync(output).mtimeMs >= statSync(source).mtimeMs && statSync(output).mtimeMs >= statSync(fileURLToPath(import.meta.url)).mtimeMs;
+    return statSync(p).mtimeMs;
   } catch {
-    return false;
+    return -1;
   }
-})();
-if (!upToDate) {
-  const cc = process.env.CC || 'cc';
-  const args = [
-    '-O2', '-g', '-std=gnu11', '-Wall', '-Wextra', '-Wno-array-parameter', '-Wno-nonnull-compare',
-    '-fPIC', '-shared', '-fvisibility=hidden', '-D_GNU_SOURCE', '-o', output, source, '-ldl',
-  ];
+};
+const cc = process.env.CC || 'cc';
+for (const t of targets) {
+  const source = join(native, t.source);
+  const output = join(native, 'build', t.output);
+  if (mtime(output) >= mtime(source) && mtime(output) >= mtime(fileURLToPath(import.meta.url))) continue;
   try {
-    execFileSync(cc, args, { stdio: 'inherit' });
+    execFileSync(cc, [...t.args, '-o', output, source, ...t.libs], { stdio: 'inherit' });
   } catch {
-    console.error(`prov-make: could not compile the interposer (${source}) with ${cc}. Install a C compiler (gcc), then run \`pnpm install\` again.`);
+    console.error(`prov-make: could not compile ${source} with ${cc}. Install a C compiler (gcc), then run \`pnpm install\` again.`);
     process.exit(1);
   }
 }

@@ -12,6 +12,7 @@ export { parseLog, readLogDir, readStatus } from './logs.js';
 export { reduceRecords, liveDisk, type DiskView, type ReduceOptions } from './reduce.js';
 export {
   interposerLibrary,
+  fileCheckProgram,
   startTrace,
   traceCommand,
   tracedEnv,

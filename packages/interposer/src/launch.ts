@@ -13,6 +13,9 @@ import type { StepDependencies, TraceProblem, TraceResult, UntracedProgram } fro
 /** Absolute path of the compiled interposer (built at install by scripts/build-native.mjs). */
 export const interposerLibrary = resolve(dirname(fileURLToPath(import.meta.url)), '..', 'native', 'build', 'libprovmake.so');
 
+/** The no-op fast path's file checker (native/pm-check.c), built with the interposer. */
+export const fileCheckProgram = resolve(dirname(fileURLToPath(import.meta.url)), '..', 'native', 'build', 'pm-check');
+
 export interface TraceOptions {
   /** Working folder of the command. */
   cwd: string;

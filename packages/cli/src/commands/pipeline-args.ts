@@ -34,11 +34,11 @@ export function loadPipelineCached(file: string): Pipeline {
   const cacheFile = join(dirname(file), STATE_DIR_NAME, 'pipeline.json');
   try {
     const cached = JSON.parse(readFileSync(cacheFile, 'utf8')) as { key: string; pipeline: Pipeline };
-    if (cached.key === key) return cached.pipeline;
+    if (cached.key === key) return { ...cached.pipeline, contentKey: key };
   } catch {
     /* no cache yet, or a stale or broken one */
   }
-  const pipeline = loadPipeline(file);
+  const pipeline: Pipeline = { ...loadPipeline(file), contentKey: key };
   for (const step of pipeline.steps) step.definitionHash = definitionHash(step);
   try {
     mkdirSync(dirname(cacheFile), { recursive: true });

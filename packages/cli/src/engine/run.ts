@@ -2,7 +2,7 @@
  * `prov-make run` and `status` as library calls: decide, step by step in file order, whether
  * each step is up to date, restore or run it, and record what it did.
  */
-import { mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { checkRestorePath, prepareRestorePath } from '@prov-make/cache';
 import { join } from 'node:path';
 import picomatch from 'picomatch';
@@ -17,6 +17,7 @@ import type { RemoteCacheOptions } from '@prov-make/cache';
 import type { CacheHit } from './shared-cache.js';
 import type { StepHashes } from './deps-log.js';
 import { listingToken } from './listing.js';
+import { everythingUpToDate, forgetSnapshot, recordSnapshot } from './up-to-date-snapshot.js';
 import { absolutePath, isInside, openWorkspace, storedPath, WorkspaceLock, type Workspace } from './workspace.js';
 import { nowNs, statOf, tokenToRecord } from './version-token.js';
 
@@ -49,16 +50,31 @@ export async function runPipeline(options: RunOptions): Promise<RunReport> {
   const { pipeline } = options;
   const ws = openWorkspace(pipeline.file, { cacheDir: options.cacheDir });
   const lock = options.plan ? null : await WorkspaceLock.acquire(ws, { wait: options.waitForLock ?? true, onWait: options.events?.waitingForLock });
-  const log = DepsLog.open(join(ws.stateDir, 'deps'));
-  const stores = await openStores(ws, { remote: options.remote, warn: options.warn });
   try {
     if (lock) killLeftoverSteps(ws);
-    return await new Runner(ws, pipeline, log, stores, options).run(started);
+    if (!options.force && !options.targets?.length && everythingUpToDate(ws, pipeline)) {
+      return allUpToDate(pipeline, options, started);
+    }
+    if (!options.plan) forgetSnapshot(ws); // a run killed from here on leaves no snapshot behind
+    const log = DepsLog.open(join(ws.stateDir, 'deps'));
+    const stores = await openStores(ws, { remote: options.remote, warn: options.warn });
+    try {
+      return await new Runner(ws, pipeline, log, stores, options).run(started);
+    } finally {
+      await stores.close();
+      await log.close();
+    }
   } finally {
-    await stores.close();
-    await log.close();
     lock?.release();
   }
+}
+
+/** The report of a run the snapshot proved to be a no-op. */
+function allUpToDate(pipeline: Pipeline, options: RunOptions, started: number): RunReport {
+  const status = options.plan ? 'up-to-date' : 'skipped';
+  const steps = pipeline.steps.map((s) => ({ name: s.name, status, reason: 'up to date', durationMs: 0 }) as StepReport);
+  for (const r of steps) options.events?.stepFinished?.(r);
+  return { ok: true, steps, hazards: [], interrupted: false, durationMs: Date.now() - started };
 }
 
 /**
@@ -375,6 +391,19 @@ class Runner {
     if (!options.plan) this.checkOrderHazards();
     const steps = order.filter((i) => reports.has(i)).map((i) => reports.get(i)!);
     const ok = !interrupted && this.hazards.length === 0 && steps.every((s) => s.status !== 'failed' && s.status !== 'blocked');
+    if (!options.plan) {
+      this.log.flush();
+      recordSnapshot(this.ws, this.pipeline, this.states, this.log, ok && steps.length === this.steps.length, (i, absDir) => {
+        let names: string[] = [];
+        try {
+          names = readdirSync(absDir);
+        } catch {
+          /* a folder that is gone */
+        }
+        const left = this.notListed(i);
+        return names.filter((n) => left(join(absDir, n)));
+      });
+    }
     return { ok, steps, hazards: this.hazards, interrupted, durationMs: Date.now() - started };
   }
 

@@ -54,6 +54,8 @@ export interface Pipeline {
   ignore: string[];
   /** In file order: the order steps run in. */
   steps: Step[];
+  /** SHA-256 of the file's path and bytes, when loaded through the parse cache: names this exact pipeline. */
+  contentKey?: string;
 }
 
 /** What makes a step's identity: a change to any of it makes the step stale (DESIGN.md 3, check 1). */

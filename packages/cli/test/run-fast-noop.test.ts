@@ -1,0 +1,78 @@
+/**
+ * The no-op fast path: once a run leaves every step up to date, a snapshot of every dependency's
+ * version proves the next no-op without opening the stores. Any change must still be seen.
+ */
+import { existsSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { reasonOf, runJson, sleep, statuses, workspace, write } from './cli-helpers.js';
+
+const PIPELINE = `steps:
+  pick:
+    run: if [ -e extra.txt ]; then cat extra.txt; else echo none; fi > picked.txt
+  glob:
+    run: cat data/*.csv > all.csv
+  upper:
+    run: tr a-z A-Z < all.csv > upper.csv
+`;
+
+/** A workspace whose snapshot exists: the second run confirms racily clean files, then writes it. */
+async function snapshotted(): Promise<string> {
+  const ws = workspace({ 'pipeline.yml': PIPELINE, 'data/a.csv': 'a\n', 'data/b.csv': 'b\n' });
+  const old = new Date(Date.now() - 3600_000);
+  for (const f of ['pipeline.yml', 'data/a.csv', 'data/b.csv']) utimesSync(join(ws, f), old, old);
+  expect(runJson(ws).code).toBe(0);
+  await sleep(1100); // outputs leave the racily clean window
+  expect(statuses(runJson(ws))).toEqual({ pick: 'skipped', glob: 'skipped', upper: 'skipped' });
+  expect(existsSync(join(ws, '.prov-make', 'up-to-date.json'))).toBe(true);
+  return ws;
+}
+
+describe('no-op fast path', () => {
+  it('a proven no-op reports every step up to date, and so does status', async () => {
+    const ws = await snapshotted();
+    const r = runJson(ws);
+    expect(r.code).toBe(0);
+    expect(r.steps.map((s) => [s.name, s.status, s.reason])).toEqual([['pick', 'skipped', 'up to date'], ['glob', 'skipped', 'up to date'], ['upper', 'skipped', 'up to date']]);
+    expect(statuses(runJson(ws, [], 'status'))).toEqual({ pick: 'up-to-date', glob: 'up-to-date', upper: 'up-to-date' });
+  });
+
+  it('an input edited within the same second and size still reruns', async () => {
+    const ws = await snapshotted();
+    writeFileSync(join(ws, 'data/a.csv'), 'x\n');
+    const r = runJson(ws);
+    expect(statuses(r)).toEqual({ pick: 'skipped', glob: 'ran', upper: 'ran' });
+    expect(reasonOf(r, 'glob')).toBe('input data/a.csv changed');
+  });
+
+  it('a path that was absent and appears reruns the step that looked for it', async () => {
+    const ws = await snapshotted();
+    write(ws, 'extra.txt', 'extra\n');
+    expect(statuses(runJson(ws)).pick).toBe('ran');
+  });
+
+  it('a new file in a listed folder reruns the step that listed it', async () => {
+    const ws = await snapshotted();
+    write(ws, 'data/c.csv', 'c\n');
+    const r = runJson(ws);
+    expect(statuses(r).glob).toBe('ran');
+    expect(reasonOf(r, 'glob')).toMatch(/entries of folder data\/ changed/);
+  });
+
+  it('a deleted output is restored, an edited command reruns, and --force runs everything', async () => {
+    const ws = await snapshotted();
+    rmSync(join(ws, 'upper.csv'));
+    expect(statuses(runJson(ws)).upper).toBe('restored');
+    write(ws, 'pipeline.yml', PIPELINE.replace('tr a-z A-Z', 'tr a-y A-Y'));
+    expect(statuses(runJson(ws)).upper).toBe('ran');
+    expect(statuses(runJson(ws, ['--force']))).toEqual({ pick: 'ran', glob: 'ran', upper: 'ran' });
+  });
+
+  it('a failed run leaves no snapshot behind', async () => {
+    const ws = await snapshotted();
+    write(ws, 'pipeline.yml', PIPELINE + '  broken:\n    run: exit 3\n');
+    expect(runJson(ws).code).toBe(1);
+    expect(existsSync(join(ws, '.prov-make', 'up-to-date.json'))).toBe(false);
+    expect(statuses(runJson(ws)).broken).toBe('failed');
+  });
+});
