@@ -5,7 +5,8 @@
 import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { HashState, ProvenanceStore, ContentStore } from '@prov-make/cache';
-import { DEFAULT_PIPELINE_FILE, type Pipeline } from '../pipeline/pipeline.js';
+import { DEFAULT_PIPELINE_FILE } from '../pipeline/definition.js';
+import type { Pipeline } from '../pipeline/pipeline.js';
 import { loadPipelineCached } from './pipeline-args.js';
 import { openWorkspace, STATE_DIR_NAME, type Workspace } from '../engine/workspace.js';
 import { UsageError } from '../usage.js';
@@ -36,7 +37,7 @@ export async function openReadContext(file?: string, cacheDir?: string): Promise
   const ws = openWorkspace(pipelineFile, { cacheDir });
   let pipeline: Pipeline | null = null;
   try {
-    pipeline = loadPipelineCached(pipelineFile);
+    pipeline = await loadPipelineCached(pipelineFile);
   } catch {
     pipeline = null; // a broken pipeline file must not hide the history
   }

@@ -2,16 +2,17 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { DEFAULT_PIPELINE_FILE, loadPipeline, type Pipeline } from '../pipeline/pipeline.js';
+import { DEFAULT_PIPELINE_FILE } from '../pipeline/definition.js';
+import type { Pipeline } from '../pipeline/pipeline.js';
 import { definitionHash } from '../engine/definition.js';
 import { STATE_DIR_NAME } from '../engine/workspace.js';
 
 /** Splits positionals into the pipeline file (first one naming a .yml/.yaml or an existing file) and the rest. */
-export function pipelineAndRest(positionals: string[], fileFlag?: string): { pipeline: Pipeline; rest: string[] } {
+export async function pipelineAndRest(positionals: string[], fileFlag?: string): Promise<{ pipeline: Pipeline; rest: string[] }> {
   let file = fileFlag;
   const rest = [...positionals];
   if (!file && rest.length && (/\.ya?ml$/.test(rest[0]) || isFile(rest[0]))) file = rest.shift();
-  return { pipeline: loadPipelineCached(resolve(file ?? DEFAULT_PIPELINE_FILE)), rest };
+  return { pipeline: await loadPipelineCached(resolve(file ?? DEFAULT_PIPELINE_FILE)), rest };
 }
 
 function isFile(p: string): boolean {
@@ -23,12 +24,14 @@ function isFile(p: string): boolean {
  * pipeline.yml (5,000 steps, 14 MB) took 0.5 s to parse on every no-op run; the JSON, a tenth.
  * Step definition hashes are kept with it. Errors are never cached: a bad file is parsed again.
  */
-export function loadPipelineCached(file: string): Pipeline {
+export async function loadPipelineCached(file: string): Promise<Pipeline> {
+  // The parser (and the yaml package) load only when the cache cannot answer.
+  const parse = async () => (await import('../pipeline/pipeline.js')).loadPipeline(file);
   let bytes: Buffer;
   try {
     bytes = readFileSync(file);
   } catch {
-    return loadPipeline(file); // it reports the missing file
+    return parse(); // it reports the missing file
   }
   const key = createHash('sha256').update(file).update('\0').update(bytes).digest('hex');
   const cacheFile = join(dirname(file), STATE_DIR_NAME, 'pipeline.json');
@@ -38,7 +41,7 @@ export function loadPipelineCached(file: string): Pipeline {
   } catch {
     /* no cache yet, or a stale or broken one */
   }
-  const pipeline: Pipeline = { ...loadPipeline(file), contentKey: key };
+  const pipeline: Pipeline = { ...(await parse()), contentKey: key };
   for (const step of pipeline.steps) step.definitionHash = definitionHash(step);
   try {
     mkdirSync(dirname(cacheFile), { recursive: true });

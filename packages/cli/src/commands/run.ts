@@ -74,7 +74,7 @@ async function runOrStatus(argv: string[], plan: boolean): Promise<number> {
     jobs = Number(values.jobs);
     if (!Number.isInteger(jobs) || jobs < 1) throw new UsageError(`-j expects a whole number of jobs (1 or more), not "${values.jobs}"`);
   }
-  const { pipeline, rest: targets } = pipelineAndRest(positionals, values.file);
+  const { pipeline, rest: targets } = await pipelineAndRest(positionals, values.file);
   const remote = remoteOptions(values.remote, Boolean(values['remote-read-only']));
   const json = Boolean(values.json);
   const out = (s: string) => process.stderr.write(s);

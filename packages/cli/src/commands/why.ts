@@ -86,7 +86,7 @@ async function planFor(pipelineFile: string): Promise<Map<string, string>> {
   const reasons = new Map<string, string>();
   let pipeline;
   try {
-    pipeline = loadPipelineCached(pipelineFile);
+    pipeline = await loadPipelineCached(pipelineFile);
   } catch {
     return reasons; // answered from history alone
   }

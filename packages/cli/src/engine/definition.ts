@@ -1,6 +1,7 @@
 /** A step's identity (DESIGN 3.1): its command, working folder and declared env values. */
 import { createHash } from 'node:crypto';
-import { canonicalDefinition, definitionOf, type Step, type StepDefinition } from '../pipeline/pipeline.js';
+import { canonicalDefinition, definitionOf, type StepDefinition } from '../pipeline/definition.js';
+import type { Step } from '../pipeline/pipeline.js';
 import type { DepsLog } from './deps-log.js';
 
 export function definitionHash(step: Step): string {

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import type { BigIntStats } from 'node:fs';
 import { startTrace, type TraceResult } from '@prov-make/interposer';
 import type { Step } from '../pipeline/pipeline.js';
-import { definitionOf } from '../pipeline/pipeline.js';
+import { definitionOf } from '../pipeline/definition.js';
 import type { DepsLog, StepHashes, StepState } from './deps-log.js';
 import { definitionHash } from './definition.js';
 import type { FileHasher } from './hasher.js';
