@@ -4,15 +4,31 @@ import { existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSyn
 import { dirname, join, resolve } from 'node:path';
 import { DEFAULT_PIPELINE_FILE } from '../pipeline/definition.js';
 import type { Pipeline } from '../pipeline/pipeline.js';
+import type { PipelineSource } from '../engine/run.js';
 import { definitionHash } from '../engine/definition.js';
 import { STATE_DIR_NAME } from '../engine/workspace.js';
 
 /** Splits positionals into the pipeline file (first one naming a .yml/.yaml or an existing file) and the rest. */
-export async function pipelineAndRest(positionals: string[], fileFlag?: string): Promise<{ pipeline: Pipeline; rest: string[] }> {
+export function pipelineFileAndRest(positionals: string[], fileFlag?: string): { file: string; rest: string[] } {
   let file = fileFlag;
   const rest = [...positionals];
   if (!file && rest.length && (/\.ya?ml$/.test(rest[0]) || isFile(rest[0]))) file = rest.shift();
-  return { pipeline: await loadPipelineCached(resolve(file ?? DEFAULT_PIPELINE_FILE)), rest };
+  return { file: resolve(file ?? DEFAULT_PIPELINE_FILE), rest };
+}
+
+/** The pipeline as a source: its content key now, the parse only if the engine asks for it. */
+export function pipelineSource(file: string): PipelineSource {
+  let contentKey: string | undefined;
+  try {
+    contentKey = contentKeyOf(file, readFileSync(file));
+  } catch {
+    contentKey = undefined; // load() reports the problem
+  }
+  return { file, contentKey, load: () => loadPipelineCached(file) };
+}
+
+function contentKeyOf(file: string, bytes: Buffer): string {
+  return createHash('sha256').update(file).update('\0').update(bytes).digest('hex');
 }
 
 function isFile(p: string): boolean {
@@ -33,7 +49,7 @@ export async function loadPipelineCached(file: string): Promise<Pipeline> {
   } catch {
     return parse(); // it reports the missing file
   }
-  const key = createHash('sha256').update(file).update('\0').update(bytes).digest('hex');
+  const key = contentKeyOf(file, bytes);
   const cacheFile = join(dirname(file), STATE_DIR_NAME, 'pipeline.json');
   try {
     const cached = JSON.parse(readFileSync(cacheFile, 'utf8')) as { key: string; pipeline: Pipeline };

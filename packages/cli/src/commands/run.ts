@@ -8,7 +8,7 @@ import type { RunReport } from '../engine/report.js';
 import { LockedError } from '../engine/workspace.js';
 import { formatPlan, formatSummary, plainEvents } from '../ui/plain.js';
 import { UsageError, EXIT_FAILED, EXIT_OK } from '../usage.js';
-import { pipelineAndRest } from './pipeline-args.js';
+import { pipelineFileAndRest, pipelineSource } from './pipeline-args.js';
 import type { RemoteCacheOptions } from '@prov-make/cache';
 
 export const RUN_HELP = `usage: prov-make run [pipeline.yml] [STEP...] [options]
@@ -74,7 +74,8 @@ async function runOrStatus(argv: string[], plan: boolean): Promise<number> {
     jobs = Number(values.jobs);
     if (!Number.isInteger(jobs) || jobs < 1) throw new UsageError(`-j expects a whole number of jobs (1 or more), not "${values.jobs}"`);
   }
-  const { pipeline, rest: targets } = await pipelineAndRest(positionals, values.file);
+  const { file: pipelineFile, rest: targets } = pipelineFileAndRest(positionals, values.file);
+  const pipeline = pipelineSource(pipelineFile);
   const remote = remoteOptions(values.remote, Boolean(values['remote-read-only']));
   const json = Boolean(values.json);
   const out = (s: string) => process.stderr.write(s);
@@ -99,7 +100,7 @@ async function runOrStatus(argv: string[], plan: boolean): Promise<number> {
   try {
     if (interactive) {
       const { inkRunView } = await import('../ui/ink-view.js');
-      ui = inkRunView(pipeline.steps.map((s) => s.name));
+      ui = inkRunView();
     }
     const events = json || plan ? {} : ui ? ui.events : plainEvents((s) => process.stdout.write(s), { streamOutput: true });
     report = await runPipeline({

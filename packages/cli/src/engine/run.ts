@@ -10,8 +10,15 @@ import type { RunEvents, RunReport, StepReport } from './report.js';
 import { everythingUpToDate, forgetSnapshot } from './up-to-date-snapshot.js';
 import { openWorkspace, WorkspaceLock, type Workspace } from './workspace.js';
 
+/** A pipeline not parsed yet: the no-op fast path needs only the content key of its bytes. */
+export interface PipelineSource {
+  file: string;
+  contentKey: string | undefined;
+  load(): Promise<Pipeline>;
+}
+
 export interface RunOptions {
-  pipeline: Pipeline;
+  pipeline: Pipeline | PipelineSource;
   /** Steps to bring up to date (with what they depend on); all when empty. */
   targets?: string[];
   jobs?: number;
@@ -33,14 +40,16 @@ export class UnknownStepError extends Error {}
 
 export async function runPipeline(options: RunOptions): Promise<RunReport> {
   const started = Date.now();
-  const { pipeline } = options;
-  const ws = openWorkspace(pipeline.file, { cacheDir: options.cacheDir });
+  const source = options.pipeline;
+  // A file that cannot even be read is reported before anything is made on disk.
+  const parsed = 'steps' in source ? source : source.contentKey === undefined ? await source.load() : null;
+  const ws = openWorkspace(source.file, { cacheDir: options.cacheDir });
   const lock = options.plan ? null : await WorkspaceLock.acquire(ws, { wait: options.waitForLock ?? true, onWait: options.events?.waitingForLock });
   try {
     if (lock) killLeftoverSteps(ws);
-    if (!options.force && !options.targets?.length && everythingUpToDate(ws, pipeline)) {
-      return allUpToDate(pipeline, options, started);
-    }
+    const upToDate = !options.force && !options.targets?.length ? everythingUpToDate(ws, source.contentKey, parsed?.steps) : null;
+    if (upToDate) return allUpToDate(upToDate, options, started);
+    const pipeline = parsed ?? (await (source as PipelineSource).load());
     if (!options.plan) forgetSnapshot(ws); // a run killed from here on leaves no snapshot behind
     // The engine proper (lmdb, the stores, the tracer) loads only when the snapshot cannot answer.
     const [{ Runner }, { DepsLog }, { openStores }] = await Promise.all([import('./runner.js'), import('./deps-log.js'), import('./stores.js')]);
@@ -58,9 +67,9 @@ export async function runPipeline(options: RunOptions): Promise<RunReport> {
 }
 
 /** The report of a run the snapshot proved to be a no-op. */
-function allUpToDate(pipeline: Pipeline, options: RunOptions, started: number): RunReport {
+function allUpToDate(names: string[], options: RunOptions, started: number): RunReport {
   const status = options.plan ? 'up-to-date' : 'skipped';
-  const steps = pipeline.steps.map((s) => ({ name: s.name, status, reason: 'up to date', durationMs: 0 }) as StepReport);
+  const steps = names.map((name) => ({ name, status, reason: 'up to date', durationMs: 0 }) as StepReport);
   for (const r of steps) options.events?.stepFinished?.(r);
   return { ok: true, steps, hazards: [], interrupted: false, durationMs: Date.now() - started };
 }

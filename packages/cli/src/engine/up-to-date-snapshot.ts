@@ -11,7 +11,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { fileCheckProgram } from '@prov-make/interposer';
 import { join } from 'node:path';
-import type { Pipeline } from '../pipeline/pipeline.js';
+import type { Pipeline, Step } from '../pipeline/pipeline.js';
 import type { DepsLog, StepState } from './deps-log.js';
 import { definitionHash } from './definition.js';
 import { absolutePath, type Workspace } from './workspace.js';
@@ -54,24 +54,30 @@ function filesUnchanged(ws: Workspace): boolean {
   return true;
 }
 
-/** True when the snapshot proves every step of this exact pipeline is up to date now. */
-export function everythingUpToDate(ws: Workspace, pipeline: Pipeline): boolean {
-  if (!pipeline.contentKey) return false;
+/**
+ * The names of the steps, in file order, when the snapshot proves every step of the pipeline whose
+ * bytes have this content key is up to date now; null otherwise. The key names the exact file, so
+ * the steps need not be parsed; when they are at hand they are checked too.
+ */
+export function everythingUpToDate(ws: Workspace, contentKey: string | undefined, steps?: readonly Step[]): string[] | null {
+  if (!contentKey) return null;
   let snap: Snapshot;
   try {
     snap = JSON.parse(readFileSync(join(ws.stateDir, FILE), 'utf8')) as Snapshot;
   } catch {
-    return false;
+    return null;
   }
-  if (snap.version !== 2 || snap.pipelineKey !== pipeline.contentKey || snap.steps.length !== pipeline.steps.length) return false;
-  for (let i = 0; i < pipeline.steps.length; i++) {
-    const step = pipeline.steps[i];
-    if (snap.steps[i][0] !== step.name || snap.steps[i][1] !== definitionHash(step)) return false;
+  if (snap.version !== 2 || snap.pipelineKey !== contentKey) return null;
+  if (steps) {
+    if (snap.steps.length !== steps.length) return null;
+    for (let i = 0; i < steps.length; i++) {
+      if (snap.steps[i][0] !== steps[i].name || snap.steps[i][1] !== definitionHash(steps[i])) return null;
+    }
   }
   for (const [dir, left, token] of snap.listings) {
-    if (listingTokenWithout(absolutePath(ws, dir), new Set(left)) !== token) return false;
+    if (listingTokenWithout(absolutePath(ws, dir), new Set(left)) !== token) return null;
   }
-  return filesUnchanged(ws);
+  return filesUnchanged(ws) ? snap.steps.map(([name]) => name) : null;
 }
 
 function listingTokenWithout(absDir: string, left: Set<string>): number {

@@ -75,7 +75,7 @@ function RunView({ state }: { state: ViewState }) {
   );
 }
 
-export function inkRunView(_names: string[]): { events: RunEvents; finish(report: RunReport): Promise<void> } {
+export function inkRunView(): { events: RunEvents; finish(report: RunReport): Promise<void> } {
   const state = new ViewState();
   const app = render(<RunView state={state} />, { exitOnCtrlC: false, patchConsole: false });
   let n = 0;
