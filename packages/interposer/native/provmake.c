@@ -260,7 +260,16 @@ static uint64_t hash_record(char kind, const char *arg, const char *path) {
 }
 
 /* True when the record was seen before in this process. */
+/* Records a process writes before it starts de-duplicating: a short-lived process gains nothing
+ * from the table, and each record would touch (page-fault) a random page of it. */
+#define DEDUP_AFTER 64
+static uint32_t g_records;
+
 static int seen_before(uint64_t h) {
+  if (__atomic_load_n(&g_records, __ATOMIC_RELAXED) < DEDUP_AFTER) {
+    __atomic_fetch_add(&g_records, 1, __ATOMIC_RELAXED);
+    return 0;
+  }
   if (__atomic_load_n(&g_seen_count, __ATOMIC_RELAXED) > SEEN_SLOTS / 2) return 0;
   uint32_t i = (uint32_t)(h ^ (h >> 32)) & (SEEN_SLOTS - 1);
   for (;;) {
