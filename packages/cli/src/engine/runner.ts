@@ -197,7 +197,7 @@ export class Runner {
         const hit = await this.stores.shared.lookup(step, this.notListed(i));
         if (hit && (await this.stores.shared.fetchBlobs(hit))) {
           try {
-            await this.adopt(step, i, hit);
+            await this.adopt(i, hit);
             finish(i, { name: step.name, status: 'restored', reason: `${verdict.reason}; restored its outputs from the ${hit.from === 'remote' ? 'remote ' : ''}cache`, durationMs: Date.now() - t0 });
             return;
           } catch (err) {
@@ -354,7 +354,7 @@ export class Runner {
   }
 
   /** Takes a cached execution as this step's own: its outputs restored, its dependencies as they are now. */
-  private async adopt(step: Step, i: number, hit: CacheHit) {
+  private async adopt(i: number, hit: CacheHit) {
     // parents first: folders are made before what goes in them
     for (const o of [...hit.entry.outputs].sort((a, b) => (a.path < b.path ? -1 : 1))) {
       const abs = absolutePath(this.ws, o.path);

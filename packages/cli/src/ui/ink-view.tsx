@@ -2,7 +2,7 @@
  * The terminal view of a run (ink): finished steps scroll above, running steps stay below with
  * their elapsed time, then the counts; failed steps' output and the summary come at the end.
  */
-import React, { useEffect, useState } from 'react';
+import { useEffect, useState } from 'react';
 import { Box, Static, Text, render } from 'ink';
 import type { Hazard, RunEvents, RunReport, StepReport } from '../engine/report.js';
 import { formatDuration, formatSummary } from './plain.js';
