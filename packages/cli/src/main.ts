@@ -34,8 +34,21 @@ export async function main(argv: string[]): Promise<number> {
   try {
     return await (await load())(rest);
   } catch (err) {
-    return reportError(err);
+    return reportError(friendlier(err, name));
   }
+}
+
+/** Node's parseArgs messages, said the way the rest of the tool speaks. */
+function friendlier(err: unknown, command: string): unknown {
+  const e = err as { code?: string; message?: string };
+  const hint = `see \`prov-make ${command} --help\``;
+  if (e?.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') {
+    const option = /option '([^']+)'/.exec(e.message ?? '')?.[1] ?? 'that option';
+    return new UsageError(`prov-make ${command} has no option ${option}`, hint);
+  }
+  if (e?.code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE') return new UsageError((e.message ?? '').replace(/^Option /, 'option '), hint);
+  if (e?.code === 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL') return new UsageError(`prov-make ${command} takes no such argument (${e.message})`, hint);
+  return err;
 }
 
 export function reportError(err: unknown): number {
