@@ -8,14 +8,15 @@
  */
 import { randomBytes } from 'node:crypto';
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { fileCheckProgram } from '@prov-make/interposer';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
+import { listingToken } from './listing.js';
 import type { Pipeline, Step } from '../pipeline/pipeline.js';
 import type { DepsLog, StepState } from './deps-log.js';
 import { definitionHash } from './definition.js';
 import { absolutePath, type Workspace } from './workspace.js';
-import { ABSENT, UNTRUSTED, cyrb53, statOf, tokenOf } from './version-token.js';
+import { ABSENT, UNTRUSTED, statOf, tokenOf } from './version-token.js';
 
 interface Snapshot {
   version: 2;
@@ -75,21 +76,12 @@ export function everythingUpToDate(ws: Workspace, contentKey: string | undefined
     }
   }
   for (const [dir, left, token] of snap.listings) {
-    if (listingTokenWithout(absolutePath(ws, dir), new Set(left)) !== token) return null;
+    const names = new Set(left);
+    if (listingToken(absolutePath(ws, dir), (abs) => names.has(basename(abs))) !== token) return null;
   }
   return filesUnchanged(ws) ? snap.steps.map(([name]) => name) : null;
 }
 
-function listingTokenWithout(absDir: string, left: Set<string>): number {
-  let names: string[];
-  try {
-    names = readdirSync(absDir);
-  } catch {
-    return ABSENT;
-  }
-  names.sort();
-  return cyrb53(names.filter((n) => !left.has(n)).join('\0')) || 1;
-}
 
 /**
  * Writes the snapshot after a run, or removes it when the run does not prove everything up to
