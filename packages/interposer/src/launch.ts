@@ -2,7 +2,8 @@
  * Starting a command under the interposer, waiting for it, and reducing its logs.
  */
 import { spawn, type ChildProcess, type StdioOptions } from 'node:child_process';
-import { closeSync, existsSync, fstatSync, mkdirSync, mkdtempSync, openSync, readSync, realpathSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { closeSync, existsSync, fstatSync, mkdirSync, mkdtempSync, openSync, readFileSync, readSync, realpathSync, renameSync, rmSync, statfsSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -40,11 +41,30 @@ export interface RunningTrace {
   result: Promise<TraceResult>;
 }
 
+/**
+ * The library as LD_PRELOAD can name it: ld.so splits the variable at spaces and colons, so an
+ * install path holding either is loaded from a copy under a plain name.
+ */
+let preloadable: string | undefined;
+function preloadablePath(): string {
+  if (preloadable) return preloadable;
+  if (!/[ :]/.test(interposerLibrary)) return (preloadable = interposerLibrary);
+  const bytes = readFileSync(interposerLibrary);
+  const copy = join(tmpdir(), `prov-make-${createHash('sha256').update(bytes).digest('hex').slice(0, 16)}.so`);
+  if (!existsSync(copy)) {
+    const tmp = `${copy}.${process.pid}.tmp`;
+    writeFileSync(tmp, bytes, { mode: 0o755 });
+    renameSync(tmp, copy);
+  }
+  return (preloadable = copy);
+}
+
 /** The environment that makes a command traced. */
 export function tracedEnv(base: NodeJS.ProcessEnv, logDir: string, logMaxBytes?: number): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { ...base };
-  const others = (base.LD_PRELOAD ?? '').split(/[: ]/).filter((p) => p && p !== interposerLibrary);
-  env.LD_PRELOAD = [interposerLibrary, ...others].join(':');
+  const library = preloadablePath();
+  const others = (base.LD_PRELOAD ?? '').split(/[: ]/).filter((p) => p && p !== interposerLibrary && p !== library);
+  env.LD_PRELOAD = [library, ...others].join(':');
   env.PROVMAKE_LOG_DIR = logDir;
   if (logMaxBytes) env.PROVMAKE_LOG_MAX = String(logMaxBytes);
   else delete env.PROVMAKE_LOG_MAX;
@@ -61,7 +81,9 @@ export function logBase(): string {
   if (chosen) return chosen;
   try {
     const st = statSync('/dev/shm');
-    if (st.isDirectory() && (st.mode & 0o002) !== 0) return '/dev/shm';
+    // Only with room to spare (Docker gives containers 64 MiB): a full log is a lost trace.
+    const fs = statfsSync('/dev/shm');
+    if (st.isDirectory() && (st.mode & 0o002) !== 0 && fs.bavail * fs.bsize >= 512 * 1024 * 1024) return '/dev/shm';
   } catch {
     /* no /dev/shm */
   }
@@ -138,7 +160,7 @@ export function collectTrace(logDir: string, options: Pick<TraceOptions, 'ignore
     problems.push({ kind: 'log-missing', message: 'the command left no trace log: it ran without the interposer, or its logs could not be created' });
   }
   const userIgnore = options.ignore;
-  const ignore = (p: string) => p === interposerLibrary || p === logDir || p.startsWith(logDir + '/') || (userIgnore ? userIgnore(p) : false);
+  const ignore = (p: string) => p === interposerLibrary || p === preloadablePath() || p === logDir || p.startsWith(logDir + '/') || (userIgnore ? userIgnore(p) : false);
   return { deps: reduceRecords(records, { ignore, disk: options.disk }), problems };
 }
 
