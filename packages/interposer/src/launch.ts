@@ -3,7 +3,8 @@
  */
 import { spawn, type ChildProcess, type StdioOptions } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { closeSync, existsSync, fstatSync, mkdirSync, mkdtempSync, openSync, readFileSync, readSync, realpathSync, renameSync, rmSync, statfsSync, statSync, writeFileSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
+import { closeSync, existsSync, fstatSync, mkdirSync, mkdtempSync, openSync, readFileSync, readSync, realpathSync, renameSync, statfsSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -132,7 +133,8 @@ export function startTrace(command: string | readonly string[], options: TraceOp
       } catch (err) {
         reject(err);
       } finally {
-        if (!options.keepLogs) rmSync(logDir, { recursive: true, force: true });
+        // off the critical path: the next step starts while the logs go (Node waits for it at exit)
+        if (!options.keepLogs) rm(logDir, { recursive: true, force: true }).catch(() => undefined);
       }
     });
   });
