@@ -21,8 +21,8 @@
  *       S metadata read (stat/access/readlink), D folder listed, X executed (ARG p program,
  *       l library), U untraced program (ARG reason), M rename (PATH -> PATH2), K removed
  *       (ARG f file, d folder), P process start (ARG parent pid, PATH the executable).
- * SEQ is a global sequence number shared by every process of the step (atomic counter in the
- * status page), so the reducer can order events across processes and threads.
+ * SEQ is the monotonic clock in ns (vDSO, no system call), so the reducer can order events across
+ * processes and threads; one thread's records also keep their order in its log.
  */
 #include <dirent.h>
 #include <dlfcn.h>
@@ -55,9 +55,9 @@
 /* ---------------------------------------------------------------- configuration */
 
 struct status_page {          /* <logdir>/status, created zeroed by the launcher, shared by all */
-  uint64_t seq;               /* global event sequence */
+  uint64_t unused;            /* was an event counter; events are ordered by the monotonic clock */
   uint64_t lost;              /* records that could not be written */
-  uint64_t processes;         /* processes that started traced */
+  uint64_t processes;         /* unused: kept so the launcher's layout stays the same */
 };
 
 static int g_enabled;
@@ -121,8 +121,36 @@ static long raw_open(const char *path, int flags, int mode) {
   return syscall(SYS_openat, AT_FDCWD, path, flags, mode);
 }
 
+/* The status page is mapped only when there is a loss to count: a process that loses nothing
+ * (nearly all) saves an open, an mmap, a close and a page fault. Raw system calls: this also runs
+ * in signal handlers. */
+static void map_status(void) {
+  char status_path[PM_PATH_MAX];
+  memcpy(status_path, g_log_dir, g_log_dir_len);
+  memcpy(status_path + g_log_dir_len, "/status", 8);
+  long fd = raw_open(status_path, O_RDWR | O_CLOEXEC, 0);
+  if (fd < 0) return;
+  void *p = (void *)syscall(SYS_mmap, NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+  if (p != MAP_FAILED) {
+    struct status_page *expected = NULL;
+    if (!__atomic_compare_exchange_n(&g_status, &expected, (struct status_page *)p, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+      syscall(SYS_munmap, p, 4096);   /* another thread mapped it first */
+  }
+  syscall(SYS_close, fd);
+}
+
 static void note_lost(void) {
-  if (g_status) __atomic_fetch_add(&g_status->lost, 1, __ATOMIC_RELAXED);
+  if (!__atomic_load_n(&g_status, __ATOMIC_ACQUIRE)) map_status();
+  struct status_page *st = __atomic_load_n(&g_status, __ATOMIC_ACQUIRE);
+  if (st) __atomic_fetch_add(&st->lost, 1, __ATOMIC_RELAXED);
+}
+
+/* Event order across every process and thread of the trace: the monotonic clock (vDSO, no system
+ * call). Records of one thread keep their order in its log even at equal times. */
+static uint64_t event_time(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
 static char *fmt_u64(char *p, uint64_t v) {
@@ -164,7 +192,7 @@ static int grow_thread_log(size_t need) {
   if (!t_log.opened) {
     t_log.pid = (uint32_t)syscall(SYS_getpid);
     t_log.tid = (uint32_t)syscall(SYS_gettid);
-    t_log.unique = g_status ? __atomic_fetch_add(&g_status->seq, 1, __ATOMIC_RELAXED) : 0;
+    t_log.unique = event_time();
     flags |= O_CREAT | O_EXCL;
   }
   char name[PM_PATH_MAX + 80];
@@ -378,7 +406,7 @@ static void write_record(char kind, const char *arg, const char *path, const cha
   char *p = log_reserve(need);
   if (p) {
     *p++ = kind; *p++ = '\t';
-    p = fmt_u64(p, g_status ? __atomic_fetch_add(&g_status->seq, 1, __ATOMIC_RELAXED) : 0);
+    p = fmt_u64(p, event_time());
     *p++ = '\t';
     for (const char *a = arg; *a; a++) *p++ = *a;
     *p++ = '\t';
@@ -1387,20 +1415,10 @@ __attribute__((constructor)) static void provmake_init(void) {
     copy_env_entry(g_env_logmax, sizeof g_env_logmax, "PROVMAKE_LOG_MAX", max);
   }
 
-  char status_path[PM_PATH_MAX];
-  memcpy(status_path, g_log_dir, g_log_dir_len);
-  memcpy(status_path + g_log_dir_len, "/status", 8);
-  long fd = raw_open(status_path, O_RDWR | O_CLOEXEC, 0);
-  if (fd >= 0) {
-    void *p = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, (int)fd, 0);
-    if (p != MAP_FAILED) g_status = p;
-    syscall(SYS_close, fd);
-  }
   refresh_cwd();
   g_enabled = 1;
 
   ENTER();
-  if (g_status) __atomic_fetch_add(&g_status->processes, 1, __ATOMIC_RELAXED);
   char ppid[24];
   fmt_u64(ppid, (uint64_t)syscall(SYS_getppid))[0] = 0;
   char exe[PM_PATH_MAX];
