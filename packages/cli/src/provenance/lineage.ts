@@ -13,6 +13,8 @@ export interface VersionInfo {
   size: number | null;
   mtimeNs: string | null;
   hash: string | null;
+  /** 'symlink' for a link: its size is its target's name, not the file it leads to. */
+  kind?: 'file' | 'dir' | 'symlink' | 'other';
 }
 
 export interface LineageNode {
@@ -56,7 +58,7 @@ export async function currentVersion(ctx: LineageContext, stored: string): Promi
 }
 
 function versionOf(r: RecordedFile): VersionInfo {
-  return { size: r.version?.size ?? null, mtimeNs: r.version?.mtimeNs ?? null, hash: r.hash };
+  return { size: r.version?.size ?? null, mtimeNs: r.version?.mtimeNs ?? null, hash: r.hash, kind: r.version?.kind };
 }
 
 /** The execution that wrote exactly `hash` at `path`, the newest finished before `before` (ms). */

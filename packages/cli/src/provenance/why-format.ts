@@ -66,7 +66,8 @@ function producer(p: ProducerNode, indent: string, lines: string[], options: { a
 
 function nodeLine(n: LineageNode): string {
   const v = n.version;
-  const kind = n.executed ? 'program' : n.producedBy ? '' : n.system ? '' : 'source';
+  const kind = n.executed ? (/\.so(\.|$)/.test(n.path) ? 'library' : 'program') : n.producedBy ? '' : n.system ? '' : 'source';
   const change = n.changed ? (n.current ? `  CHANGED since: now ${formatSize(n.current.size)}` : '  DELETED since') : '';
-  return `${n.path}  ${formatSize(v?.size ?? null)}  ${shortHash(v?.hash)}${kind ? `  ${kind}` : ''}${change}`;
+  const size = v?.kind === 'symlink' ? 'symlink' : formatSize(v?.size ?? null); // its target is listed beside it
+  return `${n.path}  ${size}  ${shortHash(v?.hash)}${kind ? `  ${kind}` : ''}${change}`;
 }

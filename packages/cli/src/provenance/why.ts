@@ -80,7 +80,9 @@ export function whyJson(a: WhyAnswer, depth = Infinity) {
       durationMs: p.execution.finishedAt - p.execution.startedAt,
       history: p.history,
       annotations: p.execution.annotations,
-      inputs: p.inputs.map((n) => ({
+      // As in the text: the step beyond --depth is named, its inputs are not listed.
+      ...(level > depth ? { truncated: true } : {}),
+      inputs: (level > depth ? [] : p.inputs).map((n) => ({
         path: n.path,
         system: n.system,
         executed: n.executed,
@@ -88,7 +90,7 @@ export function whyJson(a: WhyAnswer, depth = Infinity) {
         mtimeNs: n.version?.mtimeNs ?? null,
         hash: n.version?.hash ?? null,
         changed: n.changed,
-        producedBy: level < depth ? producer(n.producedBy, level + 1) : null,
+        producedBy: producer(n.producedBy, level + 1),
       })),
     };
   return {
