@@ -163,6 +163,15 @@ describe('prov-make run: staleness', () => {
     expect(reasonOf(r, 'later')).toBe('it has never run, so it may use what gen makes, and gen failed');
   });
 
+  it('every execution\'s output is kept: log STEP --output prints it later', () => {
+    const ws = workspace({ 'pipeline.yml': 'steps:\n  talk:\n    run: echo hello; echo oops >&2\n  bad:\n    run: echo failing; exit 3\n' });
+    expect(runJson(ws).code).toBe(1);
+    const talk = cli(ws, ['log', 'talk', '--output']);
+    expect(talk.code).toBe(0);
+    expect(talk.stdout).toBe('hello\noops\n');
+    expect(cli(ws, ['log', 'bad', '--output']).stdout).toBe('failing\n');
+  });
+
   it('a failed step shows its output in plain mode', () => {
     const ws = workspace({ 'pipeline.yml': 'steps:\n  bad:\n    run: echo "something broke" >&2; exit 3\n' });
     const r = cli(ws, ['run']);

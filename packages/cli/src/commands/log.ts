@@ -14,9 +14,11 @@ import { UsageError, EXIT_FAILED, EXIT_OK } from '../usage.js';
 import { openReadContext } from './context.js';
 
 export const LOG_HELP = `usage: prov-make log [STEP] [--json] [--runs]
+       prov-make log STEP --output [--execution ID]
 
 Lists past executions, oldest first: when, step, status, why it ran, how long, and notes the step
-attached ($PROV_MAKE_ANNOTATE). --runs lists the runs instead (ids for \`prov-make diff\`).`;
+attached ($PROV_MAKE_ANNOTATE). --runs lists the runs instead (ids for \`prov-make diff\`).
+--output prints what the step printed (stdout and stderr) in its last execution, or in execution ID.`;
 
 export const SHOW_HELP = `usage: prov-make show FILE --for OUTPUT
        prov-make show FILE --execution ID
@@ -46,11 +48,22 @@ function runsOf(all: ExecutionRecord[]): RunSummary[] {
 }
 
 export async function logMain(argv: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({ args: argv, options: { ...COMMON, runs: { type: 'boolean' } }, allowPositionals: true, strict: true });
+  const { values, positionals } = parseArgs({ args: argv, options: { ...COMMON, runs: { type: 'boolean' }, output: { type: 'boolean' }, execution: { type: 'string' } }, allowPositionals: true, strict: true });
   if (values.help) return void process.stdout.write(LOG_HELP + '\n'), EXIT_OK;
   const ctx = await openReadContext(values.file);
   try {
     const step = positionals[0];
+    if (values.output) {
+      const e = values.execution ? ctx.history.get(values.execution) : step ? ctx.history.latestForStep(step) : undefined;
+      if (!e) throw new UsageError(values.execution ? `no execution with id ${values.execution}` : step ? `no execution of a step named "${step}" is recorded` : 'log --output needs a STEP (or --execution ID)');
+      if (!e.outputLogHash) return void process.stderr.write(`prov-make: step ${e.step} printed nothing in execution ${e.id}\n`), EXIT_OK;
+      if (!ctx.content.has(e.outputLogHash)) {
+        process.stderr.write(`prov-make: the output of execution ${e.id} is no longer in the cache (removed by \`cache gc\`?)\n`);
+        return EXIT_FAILED;
+      }
+      process.stdout.write(await ctx.content.read(e.outputLogHash));
+      return EXIT_OK;
+    }
     const all = step ? ctx.history.executionsForStep(step) : ctx.history.allExecutions();
     if (step && all.length === 0) throw new UsageError(`no execution of a step named "${step}" is recorded`, `steps with history: ${ctx.history.steps().join(', ') || 'none'}`);
     if (values.runs) {
