@@ -16,7 +16,7 @@ commands:
   run [pipeline.yml] [STEP...] [-j N] [--force] [--json]   run what is out of date
   status [pipeline.yml] [--json]                            what would run, and why
   why FILE [--json] [--depth N] [--uses GLOB]               which step made FILE, from what; is it stale?
-  log [STEP] [--runs]                                       past executions (or runs)
+  log [STEP] [--runs] [--output]                            past executions (or runs, or a step's output)
   show FILE --for OUTPUT                                    the exact bytes of the FILE version OUTPUT was made from
   diff [RUN_A RUN_B]                                        the first step whose inputs differed between two runs
   graph [--dot|--prov|--json]                               the provenance graph (Graphviz, W3C PROV-JSON)
