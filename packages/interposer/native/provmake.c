@@ -115,7 +115,6 @@ static int g_exit_key_ok;
 
 #define WINDOW_FIRST (16u * 1024)   /* most processes write a few hundred bytes */
 #define WINDOW_MAX (8u * 1024 * 1024)
-#define RECORD_MAX (2 * PM_PATH_MAX * 2 + 128)   /* two escaped paths and the fields */
 
 static long raw_open(const char *path, int flags, int mode) {
   return syscall(SYS_openat, AT_FDCWD, path, flags, mode);

@@ -158,13 +158,6 @@ export class DepsLog {
     });
   }
 
-  remove(step: string): void {
-    this.root.transactionSync(() => {
-      this.steps.removeSync(step);
-      this.hashes.removeSync(step);
-    });
-  }
-
   close(): Promise<void> {
     this.flush();
     return this.root.close();

@@ -41,6 +41,11 @@ export class Runner {
   private readonly runId = `${Date.now()}-${process.pid}`;
   private executionCounter = 0;
 
+  /** Unique and sortable by time. */
+  private newExecutionId(): string {
+    return `${String(Date.now()).padStart(15, '0')}-${process.pid}-${++this.executionCounter}`;
+  }
+
   constructor(
     private readonly ws: Workspace,
     private readonly pipeline: Pipeline,
@@ -112,7 +117,7 @@ export class Runner {
       ignored: this.ignored,
       notListed: this.notListed,
       runId: this.runId,
-      newExecutionId: () => `${String(Date.now()).padStart(15, '0')}-${process.pid}-${++this.executionCounter}`,
+      newExecutionId: () => this.newExecutionId(),
     };
   }
 
@@ -400,7 +405,7 @@ export class Runner {
     const original = hit.entry.execution;
     const execution = {
       ...original,
-      id: this.executeContext().newExecutionId(),
+      id: this.newExecutionId(),
       runId: this.runId,
       reason: `restored from the cache (made by execution ${original.id})`,
       trusted: true,

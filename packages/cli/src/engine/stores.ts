@@ -16,8 +16,6 @@ export interface Stores {
   storeBytes(bytes: Buffer): Promise<string>;
   restoreBlob(hash: string, absPath: string, mode: number): Promise<void>;
   recordExecution(execution: Execution): void;
-  history: ProvenanceStore;
-  content: ContentStore;
   shared: SharedCache;
   close(): Promise<void>;
 }
@@ -39,8 +37,6 @@ export async function openStores(ws: Workspace, options: { remote?: RemoteCacheO
       await hashState.remember(p, version, h);
     },
     recordExecution: (e) => history.put(e),
-    history,
-    content,
     shared,
     close: async () => {
       await hashState.close();
