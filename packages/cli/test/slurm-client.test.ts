@@ -35,7 +35,7 @@ afterAll(async () => {
 let made = 0;
 /** A workspace folder with its .prov-make/ state folder, where job outputs go. */
 function workspace(files: Record<string, string> = {}): string {
-  const ws = join(root, `ws${++made}`);
+  const ws = join(root, `ws %${++made}`); // a space, and the % of Slurm's file name patterns
   mkdirSync(join(ws, '.prov-make', 'jobs'), { recursive: true });
   for (const [p, content] of Object.entries(files)) writeFileSync(join(ws, p), content);
   return ws;

@@ -17,8 +17,8 @@ export interface JobScript {
 }
 
 /** Exit status of a job that could not start its command; its output then has a line starting with SETUP_MARKER. */
-export const SETUP_EXIT = 199;
-export const SETUP_MARKER = 'prov-make: the job could not start on ';
+const SETUP_EXIT = 199;
+const SETUP_MARKER = 'prov-make: the job could not start on ';
 
 const NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
@@ -57,4 +57,12 @@ export function jobScript(job: JobScript): string {
   // A command killed by a signal ends the job with that signal, as Slurm then reports it.
   lines.push('[ "$status" -gt 128 ] && [ "$status" -lt 193 ] && kill -$((status - 128)) $$', 'exit "$status"', '');
   return lines.join('\n');
+}
+
+/** Why the job could not start the command ("the job could not start on node7: cannot enter ..."), or null. */
+export function setupProblemIn(exitCode: number | null, outputHead: string): string | null {
+  if (exitCode !== SETUP_EXIT) return null;
+  // slurmstepd may have written first ("couldn't chdir to ...: going to /tmp instead")
+  const line = outputHead.split('\n').find((l) => l.startsWith(SETUP_MARKER));
+  return line ? line.slice('prov-make: '.length) : null;
 }

@@ -19,7 +19,7 @@ import { delimiter, join } from 'node:path';
 import { tracedEnv } from '@prov-make/interposer';
 import { effectiveState, isFinalState, submitError, type SlurmFinalState, type SlurmJobEnd } from './slurm-outcome.js';
 import { resourceOptions, type SlurmResources } from './slurm-resources.js';
-import { jobScript, SETUP_EXIT, SETUP_MARKER, type JobScript } from './slurm-script.js';
+import { jobScript, setupProblemIn, type JobScript } from './slurm-script.js';
 
 export interface SlurmJobSpec extends JobScript {
   /** The environment the command sees (without the interposer's variables: those go in execEnv). */
@@ -60,6 +60,8 @@ interface Watch {
   offset: number;
   /** Last state and reason passed to onState. */
   seen: string;
+  /** Ticks in a row that neither squeue nor sacct knew the job. */
+  unknown: number;
   resolve: (end: SlurmJobEnd) => void;
 }
 
@@ -80,6 +82,8 @@ interface Ran {
 
 /** How much of the output's start and end is read for prov-make's and slurmstepd's own messages. */
 const OUTPUT_PEEK = 4096;
+/** Ticks without any record of a job before its outcome is unknown. */
+const UNKNOWN_AFTER = 3;
 const TMPFS = new Set([0x01021994, 0x858458f6]); // tmpfs, ramfs: never visible from another machine
 
 /** The variables that make a job's command traced into `logDir`, and what the node must reach for it. */
@@ -190,7 +194,7 @@ export class SlurmClient {
       '--no-requeue', // a requeued job would run the step again into the same trace
       '--export=ALL', // the job's environment is sbatch's: spec.env (never the interposer's variables)
       `--chdir=${spec.cwd}`,
-      `--output=${spec.outputFile}`,
+      `--output=${spec.outputFile.replace(/%/g, '%%')}`, // % starts Slurm's file name patterns (%j)
       '--open-mode=truncate',
       ...(spec.name ? [`--job-name=${spec.name}`] : []),
       ...resourceOptions(spec.resources ?? {}),
@@ -200,7 +204,7 @@ export class SlurmClient {
     const id = r.code === 0 ? /^(\d+)/.exec(r.stdout.trim())?.[1] : undefined;
     if (!id) throw submitError(r.stderr || r.stdout, spec.resources ?? {});
     const done = new Promise<SlurmJobEnd>((resolve) => {
-      this.watched.set(id, { spec, submittedAt: Date.now(), offset: 0, seen: '', resolve });
+      this.watched.set(id, { spec, submittedAt: Date.now(), offset: 0, seen: '', unknown: 0, resolve });
     });
     this.schedule();
     return { id, done };
@@ -237,8 +241,10 @@ export class SlurmClient {
         const watch = this.watched.get(id)!;
         this.follow(watch);
         const row = rows.get(id) ?? (await this.accountingRow(id));
-        if (!row || isFinalState(row.state)) this.finish(id, watch, row);
-        else this.report(watch, row);
+        // a controller with a short MinJobAge may forget a job before slurmdbd has it: ask again
+        watch.unknown = row ? 0 : watch.unknown + 1;
+        if (row ? isFinalState(row.state) : watch.unknown >= UNKNOWN_AFTER) this.finish(id, watch, row);
+        else if (row) this.report(watch, row);
       }
     } catch (err) {
       this.options.onWarning?.(`cannot ask Slurm about the running jobs, trying again: ${(err as Error).message}`);
@@ -269,10 +275,7 @@ export class SlurmClient {
     const waitStatus = row?.waitStatus ?? null;
     const signal = waitStatus === null ? null : waitStatus & 0x7f;
     const exitCode = waitStatus === null || signal ? null : (waitStatus >> 8) & 0xff;
-    const head = readFrom(watch.spec.outputFile, 0, OUTPUT_PEEK).toString('utf8');
-    // slurmstepd may have written first ("couldn't chdir to ...: going to /tmp instead")
-    const marked = exitCode === SETUP_EXIT ? head.split('\n').find((l) => l.startsWith(SETUP_MARKER)) : undefined;
-    const setup = marked ? marked.slice('prov-make: '.length) : null;
+    const setup = setupProblemIn(exitCode, readFrom(watch.spec.outputFile, 0, OUTPUT_PEEK).toString('utf8'));
     const tail = readFrom(watch.spec.outputFile, -OUTPUT_PEEK).toString('utf8');
     const state = row ? effectiveState(row.state as SlurmFinalState, tail) : 'UNKNOWN';
     watch.resolve({ jobId: id, state, exitCode, signal: signal || null, nodes: row?.nodes || null, setupProblem: setup });
