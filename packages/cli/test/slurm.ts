@@ -97,7 +97,12 @@ async function waitFor(what: string, ready: () => boolean, failed: () => string 
   }
 }
 
-function slurmConf(dir: string, cluster: string, node: string, ports: { ctld: number; slurmd: number }, cpus: number, memoryMb: number): string {
+export interface SlurmOptions {
+  /** slurm.conf's SchedulerParameters (default: batch_sched_delay=0; "" for Slurm's defaults). */
+  schedulerParameters?: string;
+}
+
+function slurmConf(dir: string, cluster: string, node: string, ports: { ctld: number; slurmd: number }, cpus: number, memoryMb: number, scheduler: string): string {
   return `# One-node test cluster written by packages/cli/test/slurm.ts
 ClusterName=${cluster}
 SlurmctldHost=${hostname()}(127.0.0.1)
@@ -123,7 +128,7 @@ SelectType=select/cons_tres
 SelectTypeParameters=CR_Core_Memory
 DefMemPerCPU=${Math.floor(memoryMb / cpus)}
 SchedulerType=sched/backfill
-SchedulerParameters=batch_sched_delay=0
+${scheduler ? `SchedulerParameters=${scheduler}` : '# SchedulerParameters: Slurm\'s defaults'}
 JobAcctGatherType=jobacct_gather/linux
 JobAcctGatherFrequency=1
 JobAcctGatherParams=OverMemoryKill
@@ -157,7 +162,7 @@ async function startMunge(dir: string): Promise<Daemon> {
 }
 
 /** Starts the cluster and waits until its node is idle (about a second). */
-export async function startSlurm(): Promise<Slurm> {
+export async function startSlurm(options: SlurmOptions = {}): Promise<Slurm> {
   // munged wants every folder above its socket searchable by all
   const dir = realpathSync(mkdtempSync(join(tmpdir(), 'pm-slurm-')));
   chmodSync(dir, 0o755);
@@ -181,7 +186,7 @@ export async function startSlurm(): Promise<Slurm> {
     let lastError = '';
     for (let attempt = 0; attempt < 5; attempt++) {
       const ports = { ctld: await freePort(), slurmd: await freePort() };
-      writeFileSync(conf, slurmConf(dir, cluster, node, ports, cpus, memoryMb));
+      writeFileSync(conf, slurmConf(dir, cluster, node, ports, cpus, memoryMb, options.schedulerParameters ?? 'batch_sched_delay=0'));
       const ctld = startDaemon('slurmctld', '/usr/sbin/slurmctld', ['-D', '-i', '-f', conf], env);
       try {
         await waitFor('slurmctld', () => run('scontrol', ['ping']).stdout.includes('is UP'), () => (ctld.exited() ? ctld.stderr() || 'exited' : null), 20_000);
