@@ -64,8 +64,12 @@ interface Daemon {
   exited: () => boolean;
 }
 
+/** util-linux's setpriv: a daemon started through it is killed when the test process ends without stop(). */
+const SETPRIV = existsSync('/usr/bin/setpriv') ? '/usr/bin/setpriv' : null;
+
 function startDaemon(name: string, program: string, args: string[], env: NodeJS.ProcessEnv): Daemon {
-  const child = spawn(program, args, { env, stdio: ['ignore', 'ignore', 'pipe'] });
+  const [file, argv] = SETPRIV ? [SETPRIV, ['--pdeathsig', 'KILL', '--', program, ...args]] : [program, args];
+  const child = spawn(file, argv, { env, stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr!.on('data', (b) => (stderr += b));
   let exited = false;
