@@ -35,7 +35,7 @@ export function jobScript(job: JobScript): string {
     `pm_setup_failed() { echo "${SETUP_MARKER}\${SLURMD_NODENAME:-$(hostname)}: $*" >&2; exit ${SETUP_EXIT}; }`,
   ];
   for (const p of job.requiredPaths ?? []) {
-    lines.push(`[ -r ${q(p)} ] || pm_setup_failed ${q(`cannot read ${p}: install prov-make and keep the workspace on a file system the compute nodes share`)}`);
+    lines.push(`[ -r ${q(p)} ] || pm_setup_failed ${q(`cannot read ${p}: prov-make must be installed on a file system the compute nodes share`)}`);
   }
   if (job.syncDir) {
     lines.push(`[ -w ${q(job.syncDir)} ] || pm_setup_failed ${q(`cannot write ${job.syncDir}: the workspace must be on a file system the compute nodes share`)}`);

@@ -187,7 +187,7 @@ export class SlurmClient {
   async submit(spec: SlurmJobSpec): Promise<SlurmJob> {
     for (const p of [...(spec.requiredPaths ?? []), ...(spec.syncDir ? [spec.syncDir] : [])]) {
       const problem = localOnlyProblem(p);
-      if (problem) throw new Error(`cannot run the step on Slurm: ${problem}; install prov-make and keep the workspace on a file system the compute nodes share`);
+      if (problem) throw new Error(`cannot run the step on Slurm: ${problem} (prov-make and the workspace must be on a file system the compute nodes share)`);
     }
     const args = [
       '--parsable',
