@@ -13,6 +13,10 @@ export const SYSTEM_PACKAGES = [
   { program: 'ninja', pkg: 'ninja-build', why: 'the no-op benchmark compares with ninja' },
   { program: 'strace', pkg: 'strace', why: 'benchmarks compare with strace -f' },
   { program: 'tmux', pkg: 'tmux', why: 'terminal tests run prov-make in a real pty' },
+  { program: 'slurmctld', pkg: 'slurm-wlm', why: 'the Slurm executor tests run a one-node Slurm cluster (slurmctld, slurmd, sbatch, squeue, scancel)' },
+  { program: 'slurmd', pkg: 'slurm-wlm', why: 'the Slurm executor tests run a one-node Slurm cluster' },
+  { program: 'sbatch', pkg: 'slurm-wlm', why: 'the Slurm executor submits steps with sbatch' },
+  { program: 'munged', pkg: 'munge', why: 'Slurm authenticates its daemons and commands with MUNGE' },
 ];
 
 const SEARCH = [...(process.env.PATH ?? '').split(':'), '/usr/sbin', '/sbin', '/usr/local/sbin'];

@@ -1,0 +1,122 @@
+/**
+ * How a Slurm job ended, in words a person reads: Slurm's final state and exit code become the step's
+ * failure reason ("killed by Slurm: out of memory (mem=2G)"), and sbatch's refusal of a job becomes
+ * an error naming the resource that caused it.
+ */
+import { constants } from 'node:os';
+import { describeResource, type ResourceKey, type SlurmResources } from './slurm-resources.js';
+
+/** Slurm's final job states (squeue/sacct names), plus UNKNOWN when Slurm has forgotten the job. */
+export type SlurmFinalState =
+  | 'COMPLETED' | 'FAILED' | 'OUT_OF_MEMORY' | 'TIMEOUT' | 'CANCELLED' | 'NODE_FAIL' | 'PREEMPTED'
+  | 'BOOT_FAIL' | 'DEADLINE' | 'UNKNOWN';
+
+const FINAL = new Set<string>(['COMPLETED', 'FAILED', 'OUT_OF_MEMORY', 'TIMEOUT', 'CANCELLED', 'NODE_FAIL', 'PREEMPTED', 'BOOT_FAIL', 'DEADLINE']);
+
+/** True for a state the job will not leave (PENDING, RUNNING, COMPLETING... are not). */
+export function isFinalState(state: string): state is SlurmFinalState {
+  return FINAL.has(state);
+}
+
+export interface SlurmJobEnd {
+  jobId: string;
+  state: SlurmFinalState;
+  /** Exit status of the job script (the step's command), or null when a signal ended it or it is unknown. */
+  exitCode: number | null;
+  /** Signal that ended the job script, or null. */
+  signal: number | null;
+  /** Node(s) the job ran on, as Slurm lists them, or null. */
+  nodes: string | null;
+  /** Set when the job could not start the command on its node (a path it must read, its cwd). */
+  setupProblem: string | null;
+}
+
+function signalName(n: number): string {
+  const name = Object.entries(constants.signals).find(([, v]) => v === n)?.[0];
+  return name ?? `signal ${n}`;
+}
+
+function limit(r: SlurmResources, key: ResourceKey, unset: string): string {
+  return describeResource(r, key) ?? unset;
+}
+
+/** Why the step failed, or null when the job completed. `resources` are what the job was given. */
+export function failureReason(end: SlurmJobEnd, resources: SlurmResources): string | null {
+  const on = end.nodes ? ` on ${end.nodes}` : '';
+  switch (end.state) {
+    case 'COMPLETED':
+      return end.exitCode === 0 || end.exitCode === null ? null : `exit code ${end.exitCode}`;
+    case 'FAILED':
+      if (end.setupProblem) return end.setupProblem;
+      if (end.signal) return `killed by ${signalName(end.signal)}`;
+      return `exit code ${end.exitCode ?? 'unknown'}`;
+    case 'OUT_OF_MEMORY':
+      return `killed by Slurm: out of memory (${limit(resources, 'mem', 'mem not set: the partition\'s default memory applied')})`;
+    case 'TIMEOUT':
+      return `killed by Slurm: time limit exceeded (${limit(resources, 'time', 'time not set: the partition\'s default limit applied')})`;
+    case 'CANCELLED':
+      return 'killed by Slurm: cancelled (scancel, or an administrator)';
+    case 'NODE_FAIL':
+      return `killed by Slurm: the node failed${on}`;
+    case 'PREEMPTED':
+      return 'killed by Slurm: preempted by a job of higher priority';
+    case 'BOOT_FAIL':
+      return `killed by Slurm: the node failed to boot${on}`;
+    case 'DEADLINE':
+      return 'killed by Slurm: its deadline passed';
+    case 'UNKNOWN':
+      return `Slurm no longer knows job ${end.jobId} (purged by the controller, and sacct has no record of it): its outcome is unknown`;
+  }
+}
+
+/**
+ * slurmstepd's own words when jobacct_gather kills a job over its memory (clusters without cgroup
+ * memory limits): the job then ends FAILED or CANCELLED, not OUT_OF_MEMORY.
+ */
+const MEMORY_KILL = /slurmstepd[^\n]*: error: (Exceeded job memory limit|[^\n]*exceeded memory limit)/i;
+
+/** The state as a person would name it: a job Slurm killed for its memory is out of memory. */
+export function effectiveState(state: SlurmFinalState, outputTail: string): SlurmFinalState {
+  if ((state === 'FAILED' || state === 'CANCELLED') && MEMORY_KILL.test(outputTail)) return 'OUT_OF_MEMORY';
+  return state;
+}
+
+/** sbatch refused the job: `option` names the resource that caused it, when sbatch's words say. */
+export class SlurmSubmitError extends Error {
+  constructor(
+    message: string,
+    readonly option: ResourceKey | null,
+    /** sbatch's own error lines. */
+    readonly slurmMessage: string,
+  ) {
+    super(message);
+    this.name = 'SlurmSubmitError';
+  }
+}
+
+/** sbatch's messages (Slurm 20.11 to 24.x) -> the resources that cause them. */
+const REFUSALS: { pattern: RegExp; keys: ResourceKey[]; hint: string }[] = [
+  { pattern: /invalid partition/i, keys: ['partition'], hint: 'sinfo lists the partitions' },
+  { pattern: /invalid account/i, keys: ['account'], hint: 'sacctmgr show associations user=$USER lists your accounts' },
+  { pattern: /invalid --time|time limit/i, keys: ['time'], hint: 'sinfo -o "%P %l" shows each partition\'s limit' },
+  { pattern: /gres|gpu/i, keys: ['gpus'], hint: 'sinfo -o "%P %G" shows the GPUs of each partition' },
+  { pattern: /memory specification|invalid --mem/i, keys: ['mem'], hint: 'sinfo -o "%P %m" shows the memory of each partition\'s nodes' },
+  { pattern: /node configuration is not available|more processors requested|cpus-per-task|cpu count/i, keys: ['cpus', 'mem', 'gpus'], hint: 'sinfo -o "%P %c %m %G" shows what the nodes of each partition have' },
+  { pattern: /unrecognized option|invalid option|unknown option|invalid qos|qos/i, keys: ['slurm'], hint: 'see man sbatch' },
+];
+
+/** The error for a job sbatch refused, naming the option from `resources` that its message points at. */
+export function submitError(stderr: string, resources: SlurmResources): SlurmSubmitError {
+  const lines = stderr.split('\n').map((l) => l.trim()).filter(Boolean);
+  const slurmMessage = lines.join('\n');
+  // "sbatch: error: Batch job submission failed: Invalid partition name specified"
+  const said = (lines.filter((l) => /^sbatch: (error|fatal)|unrecognized option|invalid option/i.test(l)).at(-1) ?? lines[0] ?? 'no message')
+    .replace(/^sbatch: (error|fatal): (Batch job submission failed: )?/, '');
+  for (const { pattern, keys, hint } of REFUSALS) {
+    if (!pattern.test(slurmMessage)) continue;
+    const named = keys.map((k) => describeResource(resources, k)).filter((d): d is string => d !== null);
+    if (!named.length) continue; // the cluster's own defaults were refused: no option of ours to name
+    return new SlurmSubmitError(`Slurm refused the job: ${named.join(', ')}: ${said} (${hint})`, keys.find((k) => resources[k] !== undefined) ?? null, slurmMessage);
+  }
+  return new SlurmSubmitError(`Slurm refused the job: ${said}`, null, slurmMessage);
+}
