@@ -1,7 +1,6 @@
 // A file version is what one stat says about a file. The fast tuple (dev, ino, mtime ns, size) decides
 // "unchanged" without reading the file; the content hash confirms when the tuple differs (DESIGN §3).
 import fs from 'node:fs';
-import type { BigIntStats } from 'node:fs';
 import { errnoCode } from './errors.js';
 
 export type FileKind = 'file' | 'dir' | 'symlink' | 'other';
@@ -18,13 +17,35 @@ export interface FileVersion {
   kind: FileKind;
 }
 
+/**
+ * What one lstat says, as the engine needs it. Node's BigIntStats is one; an in-memory disk (engine
+ * unit tests) makes its own.
+ */
+export interface FileStat {
+  dev: bigint;
+  ino: bigint;
+  mode: bigint;
+  size: bigint;
+  mtimeNs: bigint;
+  ctimeNs: bigint;
+  isFile(): boolean;
+  isDirectory(): boolean;
+  isSymbolicLink(): boolean;
+}
+
+export function fileKind(st: FileStat): FileKind {
+  return st.isFile() ? 'file' : st.isDirectory() ? 'dir' : st.isSymbolicLink() ? 'symlink' : 'other';
+}
+
 export interface StatOptions {
   /** Describe what a symlink points to rather than the link itself. Default false: a link is its own file. */
   followSymlinks?: boolean;
 }
 
 /**
- * How close to the recording moment an mtime must be for a same-tuple match to need a hash (racy clean).
+ * How close to the recording moment an mtime must be for a same-tuple match of a remembered hash to
+ * need a hash again (racy clean). The deps log's version tokens apply the same rule with a narrower
+ * window (TOKEN_RACY_WINDOW_NS, version-token.ts); both are here so the two are read together.
  * 2 s: FAT/exFAT store mtimes in 2 s steps, ext3/HFS+/some NFS and SMB mounts in 1 s, and even
  * "nanosecond" ext4/xfs/btrfs stamp files from the kernel's coarse clock (one tick, 1-10 ms), so two
  * writes a few ms apart can share an mtime. We cannot cheaply tell the filesystem, and a wide window
@@ -33,8 +54,15 @@ export interface StatOptions {
  */
 export const RACY_WINDOW_NS = 2_000_000_000n;
 
+/**
+ * The version tokens' window (version-token.ts): 1 s covers the common coarse clocks (ext3, HFS+,
+ * NFS and SMB at 1 s, the kernel's tick elsewhere) and lets a run write the no-op snapshot for
+ * outputs made a second before it; FAT's 2 s granules would need RACY_WINDOW_NS.
+ */
+export const TOKEN_RACY_WINDOW_NS = 1_000_000_000n;
+
 /** Build a FileVersion from stats taken with `{ bigint: true }` (also for callers who already stat'ed). */
-export function versionFromStats(st: BigIntStats): FileVersion {
+export function versionFromStats(st: FileStat): FileVersion {
   return {
     dev: Number(st.dev),
     ino: st.ino.toString(),
@@ -42,7 +70,7 @@ export function versionFromStats(st: BigIntStats): FileVersion {
     ctimeNs: st.ctimeNs.toString(),
     size: Number(st.size),
     mode: Number(st.mode),
-    kind: st.isFile() ? 'file' : st.isDirectory() ? 'dir' : st.isSymbolicLink() ? 'symlink' : 'other',
+    kind: fileKind(st),
   };
 }
 
@@ -87,9 +115,14 @@ export function sameVersion(a: FileVersion | null | undefined, b: FileVersion | 
   return a.dev === b.dev && a.ino === b.ino && a.mtimeNs === b.mtimeNs && a.size === b.size;
 }
 
-/** Wall-clock now in ns as a decimal string, comparable with mtimeNs (ms precision is plenty for a 2 s window). */
-export function nowNs(): string {
-  return (BigInt(Date.now()) * 1_000_000n).toString();
+/** Wall-clock now in ns, comparable with mtimeNs (ms precision is plenty for a 1-2 s window). */
+export function nowNs(): bigint {
+  return BigInt(Date.now()) * 1_000_000n;
+}
+
+/** The racy-clean rule itself: a time (mtime or ctime) within `windowNs` of the recording moment, or after it. */
+export function isWithinRacyWindow(timeNs: bigint, recordedAtNs: bigint, windowNs: bigint): boolean {
+  return timeNs + windowNs >= recordedAtNs;
 }
 
 /**
@@ -104,7 +137,7 @@ export function isRacilyClean(
   recordedAtNs: string | bigint,
   windowNs: bigint = RACY_WINDOW_NS,
 ): boolean {
-  return BigInt(version.mtimeNs) >= BigInt(recordedAtNs) - windowNs;
+  return isWithinRacyWindow(BigInt(version.mtimeNs), BigInt(recordedAtNs), windowNs);
 }
 
 /** Human size in SI units, as `ls -h --si` and most GUIs print it: 10200 -> "10.2 kB". */

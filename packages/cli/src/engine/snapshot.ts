@@ -4,19 +4,15 @@
  * token of every file any step depends on, every path looked for and not found, and every folder
  * listing. The next run first compares those against the disk: if all match and the pipeline file
  * has the same bytes, every step is up to date and nothing else (lmdb, stores, hashing) is opened.
- * Any difference falls back to the full engine, which decides step by step as usual.
+ * Any difference falls back to the full engine, which decides step by step as usual. This module
+ * is on that path: it imports nothing heavy.
  */
-import { randomBytes } from 'node:crypto';
-import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { fileCheckProgram } from '@prov-make/interposer';
-import { basename, join } from 'node:path';
-import { listingToken } from './listing.js';
-import type { Pipeline, Step } from '../pipeline/pipeline.js';
-import type { DepsLog, StepState } from './deps-log.js';
-import { definitionHash } from './definition.js';
-import { absolutePath, type Workspace } from './workspace.js';
-import { ABSENT, UNTRUSTED, statOf, tokenOf } from './version-token.js';
+import { readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { ABSENT, fromWorkspaceKey, listingToken, tokenOf, UNTRUSTED, writeFileAtomic, type Disk } from '@prov-make/cache/light';
+import type { DepsLog, StepState } from '@prov-make/cache';
+import { definitionHash } from '../pipeline/definition.js';
+import type { Pipeline, Step } from '../pipeline/types.js';
 
 interface Snapshot {
   version: 2;
@@ -31,17 +27,21 @@ const FILE = 'up-to-date.json';
 /** Every file and the token it must still have (0: still absent), as entries "TOKEN\0PATH\0" for pm-check. */
 const FILES = 'up-to-date.files';
 
-export function forgetSnapshot(ws: Workspace): void {
-  rmSync(join(ws.stateDir, FILE), { force: true });
+export interface SnapshotPlace {
+  root: string;
+  stateDir: string;
+  disk: Disk;
 }
 
-/** True when every listed file still has its token: pm-check (C) when built, else one lstat each from here. */
-function filesUnchanged(ws: Workspace): boolean {
-  const list = join(ws.stateDir, FILES);
-  if (existsSync(fileCheckProgram)) {
-    const r = spawnSync(fileCheckProgram, [ws.root, list], { stdio: 'ignore' });
-    if (r.status === 0 || r.status === 1) return r.status === 0;
-  }
+export function forgetSnapshot(stateDir: string): void {
+  rmSync(join(stateDir, FILE), { force: true });
+}
+
+/** True when every listed file still has its token: the disk's bulk check when it has one, else one lstat each. */
+function filesUnchanged(at: SnapshotPlace): boolean {
+  const list = join(at.stateDir, FILES);
+  const bulk = at.disk.tokensMatch?.(at.root, list);
+  if (bulk !== undefined) return bulk;
   let bytes: Buffer;
   try {
     bytes = readFileSync(list);
@@ -50,7 +50,7 @@ function filesUnchanged(ws: Workspace): boolean {
   }
   const parts = bytes.toString('utf8').split('\0');
   for (let i = 0; i + 1 < parts.length; i += 2) {
-    if (tokenOf(statOf(absolutePath(ws, parts[i + 1]))) !== Number(parts[i])) return false;
+    if (tokenOf(at.disk.lstat(fromWorkspaceKey(at.root, parts[i + 1]))) !== Number(parts[i])) return false;
   }
   return true;
 }
@@ -60,11 +60,11 @@ function filesUnchanged(ws: Workspace): boolean {
  * bytes have this content key is up to date now; null otherwise. The key names the exact file, so
  * the steps need not be parsed; when they are at hand they are checked too.
  */
-export function everythingUpToDate(ws: Workspace, contentKey: string | undefined, steps?: readonly Step[]): string[] | null {
+export function everythingUpToDate(at: SnapshotPlace, contentKey: string | undefined, steps?: readonly Step[]): string[] | null {
   if (!contentKey) return null;
   let snap: Snapshot;
   try {
-    snap = JSON.parse(readFileSync(join(ws.stateDir, FILE), 'utf8')) as Snapshot;
+    snap = JSON.parse(readFileSync(join(at.stateDir, FILE), 'utf8')) as Snapshot;
   } catch {
     return null;
   }
@@ -77,25 +77,24 @@ export function everythingUpToDate(ws: Workspace, contentKey: string | undefined
   }
   for (const [dir, left, token] of snap.listings) {
     const names = new Set(left);
-    if (listingToken(absolutePath(ws, dir), (abs) => names.has(basename(abs))) !== token) return null;
+    if (listingToken(at.disk.readdir(fromWorkspaceKey(at.root, dir)), (name) => names.has(name)) !== token) return null;
   }
-  return filesUnchanged(ws) ? snap.steps.map(([name]) => name) : null;
+  return filesUnchanged(at) ? snap.steps.map(([name]) => name) : null;
 }
-
 
 /**
  * Writes the snapshot after a run, or removes it when the run does not prove everything up to
  * date. `leftOut(i, dir)` names the entries of `dir` left out of step i's listings.
  */
 export function recordSnapshot(
-  ws: Workspace,
+  at: SnapshotPlace,
   pipeline: Pipeline,
   states: readonly (StepState | undefined)[],
-  log: DepsLog,
+  deps: DepsLog,
   allClean: boolean,
   leftOut: (stepIndex: number, absDir: string) => string[],
 ): void {
-  const give = () => forgetSnapshot(ws);
+  const give = () => forgetSnapshot(at.stateDir);
   if (!allClean || !pipeline.contentKey) return give();
   const tokens = new Map<number, number>();
   const want = (id: number, token: number): boolean => {
@@ -105,37 +104,25 @@ export function recordSnapshot(
     tokens.set(id, token);
     return true;
   };
+  const wantAll = (ids: Uint32Array, tokensOf: (k: number) => number) => ids.every((id, k) => want(id, tokensOf(k)));
   const listings: Snapshot['listings'] = [];
   for (let i = 0; i < states.length; i++) {
     const st = states[i];
-    if (!st || !st.succeeded || !st.trusted || st.definitionHash !== definitionHash(pipeline.steps[i])) return give();
-    for (let k = 0; k < st.inputs.length; k += 2) if (!want(st.inputs[k], st.inputs[k + 1])) return give();
-    for (let k = 0; k < st.outputs.length; k += 2) if (!want(st.outputs[k], st.outputs[k + 1])) return give();
-    for (let k = 0; k < st.absent.length; k++) if (!want(st.absent[k], ABSENT)) return give();
-    for (let k = 0; k < st.listed.length; k += 2) {
-      const dir = log.pathOf(st.listed[k]);
-      listings.push([dir, leftOut(i, absolutePath(ws, dir)), st.listed[k + 1]]);
-    }
+    if (!st || !st.succeeded || st.distrust || st.definitionHash !== definitionHash(pipeline.steps[i])) return give();
+    if (!wantAll(st.inputs.ids, (k) => st.inputs.tokens[k]) || !wantAll(st.outputs.ids, (k) => st.outputs.tokens[k]) || !wantAll(st.absent, () => ABSENT)) return give();
+    st.listed.ids.forEach((id, k) => {
+      const dir = deps.pathOf(id);
+      listings.push([dir, leftOut(i, fromWorkspaceKey(at.root, dir)), st.listed.tokens[k]]);
+    });
   }
-  const snap: Snapshot = {
-    version: 2,
-    pipelineKey: pipeline.contentKey,
-    steps: pipeline.steps.map((s) => [s.name, definitionHash(s)]),
-    listings,
-  };
   const entries: string[] = [];
   for (const [id, token] of tokens) {
-    const path = log.pathOf(id);
+    const path = deps.pathOf(id);
     if (path.includes('\0')) return give();
     entries.push(`${token}\0${path}\0`);
   }
+  const snap: Snapshot = { version: 2, pipelineKey: pipeline.contentKey, steps: pipeline.steps.map((s) => [s.name, definitionHash(s)]), listings };
   // The list first, the snapshot last: the snapshot's presence vouches for the list beside it.
-  atomicWrite(join(ws.stateDir, FILES), entries.join(''));
-  atomicWrite(join(ws.stateDir, FILE), JSON.stringify(snap));
-}
-
-function atomicWrite(file: string, data: string): void {
-  const tmp = `${file}.${randomBytes(4).toString('hex')}.tmp`;
-  writeFileSync(tmp, data);
-  renameSync(tmp, file);
+  writeFileAtomic(join(at.stateDir, FILES), entries.join(''));
+  writeFileAtomic(join(at.stateDir, FILE), JSON.stringify(snap));
 }

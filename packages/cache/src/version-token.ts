@@ -1,0 +1,73 @@
+/**
+ * Version tokens: one number per file version, so the no-op check compares numbers, not records.
+ * A token summarises (dev, ino, mtime ns, size, type) as a 53-bit hash; 0 means absent. A token
+ * match is trusted like a stat match in ninja or git; a mismatch is confirmed by content hash.
+ * `native/pm-check.c` (packages/interposer) computes the same token in C: change both together.
+ */
+import { isWithinRacyWindow, TOKEN_RACY_WINDOW_NS, type FileStat, type FileVersion } from './version.js';
+
+export const ABSENT = 0;
+/** A token that never matches: stored for racily clean files, so the next check hashes them. */
+export const UNTRUSTED = -1;
+
+const TYPE_BITS = 0o170000;
+
+function token(dev: bigint | number, ino: bigint | string, mtimeNs: bigint | string, size: bigint | number, mode: number): number {
+  return cyrb53(`${dev}:${ino}:${mtimeNs}:${size}:${mode & TYPE_BITS}`) || 1;
+}
+
+/** The token of what lstat says now (undefined: absent). */
+export function tokenOf(st: FileStat | undefined): number {
+  return st ? token(st.dev, st.ino, st.mtimeNs, st.size, Number(st.mode)) : ABSENT;
+}
+
+/** The same token from a recorded version (null: absent). */
+export function versionToken(v: FileVersion | null): number {
+  return v ? token(v.dev, v.ino, v.mtimeNs, v.size, v.mode) : ABSENT;
+}
+
+/**
+ * The token to store for a version seen at `recordedAtNs`: untrusted when its mtime or ctime is so
+ * recent that a later write could keep the same tuple (racily clean, as git's index).
+ */
+export function tokenToRecord(st: FileStat | undefined, recordedAtNs: bigint): number {
+  if (!st) return ABSENT;
+  return racilyClean(st.mtimeNs, st.ctimeNs, recordedAtNs) ? UNTRUSTED : tokenOf(st);
+}
+
+/** tokenToRecord for a recorded version. */
+export function versionTokenToRecord(v: FileVersion | null, recordedAtNs: bigint): number {
+  if (!v) return ABSENT;
+  return racilyClean(BigInt(v.mtimeNs), BigInt(v.ctimeNs), recordedAtNs) ? UNTRUSTED : versionToken(v);
+}
+
+function racilyClean(mtimeNs: bigint, ctimeNs: bigint, recordedAtNs: bigint): boolean {
+  return isWithinRacyWindow(mtimeNs, recordedAtNs, TOKEN_RACY_WINDOW_NS) || isWithinRacyWindow(ctimeNs, recordedAtNs, TOKEN_RACY_WINDOW_NS);
+}
+
+/**
+ * A folder listing as one token: its entry names (null: not a readable folder), minus the ones
+ * `leftOut` names. Only which names exist matters; the entries' contents are dependencies of their own.
+ */
+export function listingToken(names: readonly string[] | null, leftOut?: (name: string) => boolean): number {
+  if (names === null) return ABSENT;
+  const sorted = [...names].sort();
+  const kept = leftOut ? sorted.filter((n) => !leftOut(n)) : sorted;
+  return cyrb53(kept.join('\0')) || 1;
+}
+
+/** cyrb53 (public domain): a fast 53-bit string hash. */
+export function cyrb53(str: string, seed = 0): number {
+  let h1 = 0xdeadbeef ^ seed;
+  let h2 = 0x41c6ce57 ^ seed;
+  for (let i = 0; i < str.length; i++) {
+    const ch = str.charCodeAt(i);
+    h1 = Math.imul(h1 ^ ch, 2654435761);
+    h2 = Math.imul(h2 ^ ch, 1597334677);
+  }
+  h1 = Math.imul(h1 ^ (h1 >>> 16), 2246822507);
+  h1 ^= Math.imul(h2 ^ (h2 >>> 13), 3266489909);
+  h2 = Math.imul(h2 ^ (h2 >>> 16), 2246822507);
+  h2 ^= Math.imul(h1 ^ (h1 >>> 13), 3266489909);
+  return 4294967296 * (2097151 & h2) + (h1 >>> 0);
+}
