@@ -7,7 +7,7 @@ import { lstatSync, mkdirSync, readdirSync, readlinkSync, renameSync, rmSync, sy
 import { randomBytes } from 'node:crypto';
 import { dirname, join } from 'node:path';
 import type { Digests } from './hash.js';
-import { statVersion, versionFromStats, type FileStat, type FileVersion } from './version.js';
+import type { FileStat, FileVersion } from './version.js';
 
 export interface Disk {
   /** What lstat says, or undefined when the path does not exist (or cannot be reached: ENOTDIR, EACCES). */
@@ -55,11 +55,13 @@ export function nodeDisk(digests?: DigestSource): Disk {
     },
     readlink: (path) => readlinkSync(path),
     async hash(path, st) {
+      // Loaded here, not above: the no-op fast path uses this disk and never hashes.
+      const { statVersion, versionFromStats } = await import('./version.js');
       const version = st ? versionFromStats(st) : undefined;
       if (digests) return digests.digestsOf(path, version);
       const current = version ?? (await statVersion(path));
       if (!current || current.kind === 'dir') return null;
-      const hash = await import('./hash.js'); // xxhash-wasm loads only when something is hashed
+      const hash = await import('./hash.js');
       if (current.kind === 'other') return hash.specialFileDigests(current.mode);
       return (await hash.digestFileVersioned(path)).digests;
     },

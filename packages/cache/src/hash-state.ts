@@ -3,13 +3,12 @@
 import fs, { type BigIntStats } from 'node:fs';
 import path from 'node:path';
 import { open, type RootDatabase } from 'lmdb';
+import { isRacilyClean, RACY_WINDOW_NS } from './version-token.js';
 import { pathKey } from './db-key.js';
 import { errnoCode, NotARegularFileError } from './errors.js';
 import { digestFileVersioned, hashDirectoryListing, hashSpecialFile, specialFileDigests, type Digests } from './hash.js';
 import {
-  isRacilyClean,
   nowNs,
-  RACY_WINDOW_NS,
   sameVersion,
   statVersion,
   versionFromStats,

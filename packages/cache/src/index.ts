@@ -39,6 +39,7 @@ export * from './hash-state.js';
 export * from './disk.js';
 export * from './content-store.js';
 export * from './blob-store.js';
+export * from './workspace-key.js';
 export * from './workspace-path.js';
 export * from './definition.js';
 export * from './execution-id.js';

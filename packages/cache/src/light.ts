@@ -6,5 +6,5 @@ export * from './version-token.js';
 export * from './definition.js';
 export * from './disk.js';
 export * from './atomic-write.js';
-export { toWorkspaceKey, fromWorkspaceKey, isInsideFolder } from './workspace-path.js';
+export { toWorkspaceKey, fromWorkspaceKey, isInsideFolder } from './workspace-key.js';
 export type { FileStat, FileVersion, FileKind } from './version.js';

@@ -19,7 +19,8 @@ import type { ExecutionRecord } from './provenance-store.js';
 import type { RemoteCache } from './remote-cache.js';
 import { executionRecordOf, succeeded, trusted, type ObservedInput, type StepRecord } from './step-record.js';
 import { listingToken } from './version-token.js';
-import { checkRestorePath, fromWorkspaceKey } from './workspace-path.js';
+import { fromWorkspaceKey } from './workspace-key.js';
+import { checkRestorePath } from './workspace-path.js';
 
 const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
 /** Path sets kept per definition: enough for a few branches, bounded so lookups stay cheap. */

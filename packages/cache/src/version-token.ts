@@ -4,7 +4,49 @@
  * match is trusted like a stat match in ninja or git; a mismatch is confirmed by content hash.
  * `native/pm-check.c` (packages/interposer) computes the same token in C: change both together.
  */
-import { isWithinRacyWindow, TOKEN_RACY_WINDOW_NS, type FileStat, type FileVersion } from './version.js';
+import type { FileStat, FileVersion } from './version.js';
+
+/*
+ * Racy clean (git's index rule): a version recorded so soon after its mtime that a later write in the
+ * same timestamp granule could keep the same tuple must be confirmed by hash next time. One rule
+ * (isWithinRacyWindow), two windows side by side: the hash memo's and the version tokens'.
+ */
+
+/**
+ * The hash memo's window (hash-state.ts, isRacilyClean). 2 s: FAT/exFAT store mtimes in 2 s steps, ext3/HFS+/some NFS and SMB mounts in 1 s, and even
+ * "nanosecond" ext4/xfs/btrfs stamp files from the kernel's coarse clock (one tick, 1-10 ms), so two
+ * writes a few ms apart can share an mtime. We cannot cheaply tell the filesystem, and a wide window
+ * costs little: a file modified in the 2 s before we recorded it is hashed once more on the next check,
+ * which then records it as clean. The window also covers modest clock skew with a file server.
+ */
+export const RACY_WINDOW_NS = 2_000_000_000n;
+
+/**
+ * The version tokens' window (tokenToRecord): 1 s covers the common coarse clocks (ext3, HFS+,
+ * NFS and SMB at 1 s, the kernel's tick elsewhere) and lets a run write the no-op snapshot for
+ * outputs made a second before it; FAT's 2 s granules would need RACY_WINDOW_NS.
+ */
+export const TOKEN_RACY_WINDOW_NS = 1_000_000_000n;
+
+/** The racy-clean rule itself: a time (mtime or ctime) within `windowNs` of the recording moment, or after it. */
+export function isWithinRacyWindow(timeNs: bigint, recordedAtNs: bigint, windowNs: bigint): boolean {
+  return timeNs + windowNs >= recordedAtNs;
+}
+
+/**
+ * True when `version` was recorded so soon after its mtime (or its mtime is in the recorder's future)
+ * that a later write could have kept the same tuple; such a record must be confirmed by hash next time.
+ * Git's rule is "mtime >= index write time"; we widen it by the granularity window (see RACY_WINDOW_NS).
+ * `recordedAtNs` must be taken before the file was stat'ed and read, so any write that followed the read
+ * happened after it.
+ */
+export function isRacilyClean(
+  version: FileVersion,
+  recordedAtNs: string | bigint,
+  windowNs: bigint = RACY_WINDOW_NS,
+): boolean {
+  return isWithinRacyWindow(BigInt(version.mtimeNs), BigInt(recordedAtNs), windowNs);
+}
 
 export const ABSENT = 0;
 /** A token that never matches: stored for racily clean files, so the next check hashes them. */

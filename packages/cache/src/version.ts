@@ -42,25 +42,6 @@ export interface StatOptions {
   followSymlinks?: boolean;
 }
 
-/**
- * How close to the recording moment an mtime must be for a same-tuple match of a remembered hash to
- * need a hash again (racy clean). The deps log's version tokens apply the same rule with a narrower
- * window (TOKEN_RACY_WINDOW_NS, version-token.ts); both are here so the two are read together.
- * 2 s: FAT/exFAT store mtimes in 2 s steps, ext3/HFS+/some NFS and SMB mounts in 1 s, and even
- * "nanosecond" ext4/xfs/btrfs stamp files from the kernel's coarse clock (one tick, 1-10 ms), so two
- * writes a few ms apart can share an mtime. We cannot cheaply tell the filesystem, and a wide window
- * costs little: a file modified in the 2 s before we recorded it is hashed once more on the next check,
- * which then records it as clean. The window also covers modest clock skew with a file server.
- */
-export const RACY_WINDOW_NS = 2_000_000_000n;
-
-/**
- * The version tokens' window (version-token.ts): 1 s covers the common coarse clocks (ext3, HFS+,
- * NFS and SMB at 1 s, the kernel's tick elsewhere) and lets a run write the no-op snapshot for
- * outputs made a second before it; FAT's 2 s granules would need RACY_WINDOW_NS.
- */
-export const TOKEN_RACY_WINDOW_NS = 1_000_000_000n;
-
 /** Build a FileVersion from stats taken with `{ bigint: true }` (also for callers who already stat'ed). */
 export function versionFromStats(st: FileStat): FileVersion {
   return {
@@ -120,25 +101,7 @@ export function nowNs(): bigint {
   return BigInt(Date.now()) * 1_000_000n;
 }
 
-/** The racy-clean rule itself: a time (mtime or ctime) within `windowNs` of the recording moment, or after it. */
-export function isWithinRacyWindow(timeNs: bigint, recordedAtNs: bigint, windowNs: bigint): boolean {
-  return timeNs + windowNs >= recordedAtNs;
-}
 
-/**
- * True when `version` was recorded so soon after its mtime (or its mtime is in the recorder's future)
- * that a later write could have kept the same tuple; such a record must be confirmed by hash next time.
- * Git's rule is "mtime >= index write time"; we widen it by the granularity window (see RACY_WINDOW_NS).
- * `recordedAtNs` must be taken before the file was stat'ed and read, so any write that followed the read
- * happened after it.
- */
-export function isRacilyClean(
-  version: FileVersion,
-  recordedAtNs: string | bigint,
-  windowNs: bigint = RACY_WINDOW_NS,
-): boolean {
-  return isWithinRacyWindow(BigInt(version.mtimeNs), BigInt(recordedAtNs), windowNs);
-}
 
 /** Human size in SI units, as `ls -h --si` and most GUIs print it: 10200 -> "10.2 kB". */
 export function formatBytes(bytes: number): string {

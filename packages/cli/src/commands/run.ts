@@ -5,11 +5,8 @@
 import { parseArgs } from 'node:util';
 import type { RemoteCacheOptions } from '@prov-make/cache';
 import type { RunEvents, RunReport } from '../engine/report.js';
-import { UnknownStepError } from '../engine/targets.js';
 import { formatPlan, formatSummary, reportJson } from '../format/run.js';
-import { plainEvents } from '../ui/plain.js';
 import { UsageError, EXIT_FAILED, EXIT_OK } from '../usage.js';
-import { LockedError } from '../workspace/lock.js';
 import { openWorkspace } from '../workspace/workspace.js';
 import { pipelineFileAndRest } from './workspace-args.js';
 
@@ -73,12 +70,15 @@ async function runOrStatus(argv: string[], plan: boolean): Promise<number> {
     if (plan) report = await ws.planPipeline({ targets, force: Boolean(values.force) });
     else {
       if (interactive) ui = (await import('../ui/ink-view.js')).inkRunView();
-      const events = json ? {} : (ui?.events ?? plainEvents((s) => process.stdout.write(s), { streamOutput: true }));
+      const plain = () => import('../ui/plain.js').then((m) => m.plainEvents((s) => process.stdout.write(s), { streamOutput: true }));
+      const events = json ? {} : (ui?.events ?? (await plain()));
       report = await ws.runPipeline({ targets, jobs, force: Boolean(values.force), waitForLock: !values['no-wait'], events, signal: abort.signal });
     }
   } catch (err) {
-    if (err instanceof UnknownStepError) throw new UsageError(err.message);
-    if (err instanceof LockedError) throw new UsageError(err.message, 'wait for it to finish, or run again without --no-wait to wait');
+    // by code: the engine's modules are not loaded when the snapshot answered
+    const code = (err as { code?: string }).code;
+    if (code === 'E_UNKNOWN_STEP') throw new UsageError((err as Error).message);
+    if (code === 'E_LOCKED') throw new UsageError((err as Error).message, 'wait for it to finish, or run again without --no-wait to wait');
     throw err;
   } finally {
     stopOnSignals();

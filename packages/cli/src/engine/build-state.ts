@@ -28,6 +28,8 @@ export class BuildState {
   /** Paths never treated as dependencies: prov-make's own state, ignore globs, byte-code caches. */
   readonly ignored: (absPath: string) => boolean;
   private graphMemo: StepGraph | null = null;
+  /** The states as the run found them: the graph is built from these, whenever it is built. */
+  private readonly initialStates: readonly (StepState | undefined)[];
 
   constructor(
     readonly paths: WorkspacePaths,
@@ -39,15 +41,20 @@ export class BuildState {
     this.deps = stores.deps;
     this.steps = pipeline.steps;
     this.states = this.steps.map((s) => this.deps.get(s.name));
+    this.initialStates = [...this.states];
     this.writers = new OutputWriters(this.root, this.deps);
     this.states.forEach((st, i) => st && this.writers.add(i, st));
     this.tokens = new TokenCache(this.root, this.disk, this.deps);
     this.ignored = ignoreRule(paths, pipeline.ignore);
   }
 
-  /** Who waits for whom: built on first use (a sequential no-op never needs it). */
+  /**
+   * Who waits for whom: built on first use (a sequential no-op never needs it), from the states the
+   * run started with, so -j 1 blocks what -j N blocks: a step that fails now may have written
+   * nothing yet, but what it made before is still what its users read.
+   */
   graph(): StepGraph {
-    return (this.graphMemo ??= stepGraph(this.steps, this.states, (id) => this.deps.pathOf(id)));
+    return (this.graphMemo ??= stepGraph(this.steps, this.initialStates, (id) => this.deps.pathOf(id)));
   }
 
   definitionHash(i: number): string {

@@ -80,7 +80,7 @@ async function runStep(c: StepRun, i: number, reason: Reason, t0: number): Promi
   const { b, events } = c;
   const step = b.steps[i];
   events.stepStarted?.(step, reason);
-  const started = c.runner.start({
+  const started = await c.runner.start({
     step: step.name,
     command: step.run,
     cwd: step.cwd,
@@ -89,6 +89,7 @@ async function runStep(c: StepRun, i: number, reason: Reason, t0: number): Promi
     onLine: (line) => events.stepLine?.(step, line),
   });
   c.live.set(i, started);
+  if (c.interrupted()) started.cancel('SIGTERM'); // the abort came while it was being started
   const run = await started.done.finally(() => c.live.delete(i));
   const exitCode = run.trace.exitCode;
   // Nothing is recorded for an interrupted step: next time it runs again.

@@ -51,7 +51,10 @@ export async function build(b: BuildState, runner: StepRunner, options: BuildOpt
   const steps = plan.order.filter((i) => reports.has(i)).map((i) => reports.get(i)!);
   const ok = !interrupted && hazards.found.length === 0 && steps.every((s) => s.status !== 'failed' && s.status !== 'blocked');
   b.deps.flush();
-  const leftOut = (i: number, absDir: string) => (b.disk.readdir(absDir) ?? []).filter((name) => b.leftOut(i)(join(absDir, name)));
+  const leftOut = (i: number, absDir: string) => {
+    const left = b.leftOut(i);
+    return (b.disk.readdir(absDir) ?? []).filter((name) => left(join(absDir, name)));
+  };
   recordSnapshot({ root: b.root, stateDir: b.paths.stateDir, disk: b.disk }, b.pipeline, b.states, b.deps, ok && steps.length === b.steps.length, leftOut);
   return { ok, steps, hazards: hazards.found, interrupted, durationMs: Date.now() - started };
 }

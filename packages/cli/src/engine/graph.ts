@@ -24,11 +24,9 @@ function add<K>(m: Map<K, number[]>, k: K, i: number): void {
   else if (l[l.length - 1] !== i) l.push(i);
 }
 
-function* touchedIds(st: StepState): Iterable<number> {
-  yield* st.inputs.ids;
-  yield* st.outputs.ids;
-  yield* st.absent;
-  yield* st.listed.ids;
+/** Every file id a step's last execution touched: inputs, outputs, absent paths, listed folders. */
+function forEachTouched(st: StepState, f: (id: number) => void): void {
+  for (const ids of [st.inputs.ids, st.outputs.ids, st.absent, st.listed.ids]) for (let k = 0; k < ids.length; k++) f(ids[k]);
 }
 
 export function stepGraph(steps: readonly Pick<Step, 'name' | 'needs'>[], states: readonly (StepState | undefined)[], pathOf: (id: number) => string): StepGraph {
@@ -38,11 +36,12 @@ export function stepGraph(steps: readonly Pick<Step, 'name' | 'needs'>[], states
   const dirWriters = new Map<string, number[]>(); // folder -> steps writing into it
   states.forEach((st, i) => {
     if (!st) return;
-    for (const id of st.outputs.ids) {
-      add(writers, id, i);
-      add(dirWriters, dirname(pathOf(id)), i);
+    const out = st.outputs.ids;
+    for (let k = 0; k < out.length; k++) {
+      add(writers, out[k], i);
+      add(dirWriters, dirname(pathOf(out[k])), i);
     }
-    for (const id of touchedIds(st)) add(touchers, id, i);
+    forEachTouched(st, (id) => add(touchers, id, i));
   });
 
   const uses: Set<number>[] = [];
@@ -54,7 +53,9 @@ export function stepGraph(steps: readonly Pick<Step, 'name' | 'needs'>[], states
     }
     const st = states[i];
     if (st) {
-      for (const id of touchedIds(st)) for (const j of writers.get(id) ?? []) if (j < i) known.add(j);
+      forEachTouched(st, (id) => {
+        for (const j of writers.get(id) ?? []) if (j < i) known.add(j);
+      });
       for (const id of st.listed.ids) for (const j of dirWriters.get(pathOf(id)) ?? []) if (j < i) known.add(j);
     }
     const wait = new Set(known);

@@ -50,11 +50,11 @@ export class Hazards {
     // Writers by file id: a million recorded reads are checked with one numeric lookup each.
     const writersById = new Map<number, number[]>();
     b.states.forEach((st, j) => {
-      if (!st) return;
-      for (const id of st.outputs.ids) {
-        const list = writersById.get(id);
+      const ids = st?.outputs.ids ?? [];
+      for (let k = 0; k < ids.length; k++) {
+        const list = writersById.get(ids[k]);
         if (list) list.push(j);
-        else writersById.set(id, [j]);
+        else writersById.set(ids[k], [j]);
       }
     });
     if (writersById.size === 0) return;
@@ -64,8 +64,9 @@ export class Hazards {
         const j = writersById.get(id)?.find((w) => w > i);
         if (j !== undefined) this.add(readBeforeWrite(b, i, j, b.deps.pathOf(id)));
       };
-      for (const id of st.inputs.ids) seen(id);
-      for (const id of st.absent) seen(id);
+      const { ids } = st.inputs;
+      for (let k = 0; k < ids.length; k++) seen(ids[k]);
+      for (let k = 0; k < st.absent.length; k++) seen(st.absent[k]);
     });
   }
 }

@@ -12,11 +12,14 @@ import { join } from 'node:path';
 import { ABSENT, fromWorkspaceKey, listingToken, tokenOf, UNTRUSTED, writeFileAtomic, type Disk } from '@prov-make/cache/light';
 import type { DepsLog, StepState } from '@prov-make/cache';
 import { definitionHash } from '../pipeline/definition.js';
+import type { PipelineSource } from '../pipeline/load.js';
 import type { Pipeline, Step } from '../pipeline/types.js';
 
 interface Snapshot {
-  version: 2;
+  version: 3;
   pipelineKey: string;
+  /** The pipeline file's stamp with those bytes, when one vouches for them: no need to read it. */
+  pipelineStamp: string | null;
   /** Step name and definition hash, in file order. */
   steps: [string, string][];
   /** Folder (stored path), names left out of its listing, and the listing's token. */
@@ -56,19 +59,20 @@ function filesUnchanged(at: SnapshotPlace): boolean {
 }
 
 /**
- * The names of the steps, in file order, when the snapshot proves every step of the pipeline whose
- * bytes have this content key is up to date now; null otherwise. The key names the exact file, so
- * the steps need not be parsed; when they are at hand they are checked too.
+ * The names of the steps, in file order, when the snapshot proves every step of the pipeline is up
+ * to date now; null otherwise. The pipeline file must have the bytes it had (its stamp, or else its
+ * content key, says so), so the steps need not be parsed; when they are at hand they are checked too.
  */
-export function everythingUpToDate(at: SnapshotPlace, contentKey: string | undefined, steps?: readonly Step[]): string[] | null {
-  if (!contentKey) return null;
+export function everythingUpToDate(at: SnapshotPlace, pipeline: Pick<PipelineSource, 'stamp' | 'contentKey'>, steps?: readonly Step[]): string[] | null {
   let snap: Snapshot;
   try {
     snap = JSON.parse(readFileSync(join(at.stateDir, FILE), 'utf8')) as Snapshot;
   } catch {
     return null;
   }
-  if (snap.version !== 2 || snap.pipelineKey !== contentKey) return null;
+  if (snap.version !== 3) return null;
+  const sameBytes = (snap.pipelineStamp !== null && snap.pipelineStamp === pipeline.stamp()) || snap.pipelineKey === pipeline.contentKey();
+  if (!sameBytes) return null;
   if (steps) {
     if (snap.steps.length !== steps.length) return null;
     for (let i = 0; i < steps.length; i++) {
@@ -104,16 +108,21 @@ export function recordSnapshot(
     tokens.set(id, token);
     return true;
   };
-  const wantAll = (ids: Uint32Array, tokensOf: (k: number) => number) => ids.every((id, k) => want(id, tokensOf(k)));
+  const wantAll = (list: { ids: Uint32Array; tokens?: Float64Array }): boolean => {
+    const { ids, tokens } = list;
+    for (let k = 0; k < ids.length; k++) if (!want(ids[k], tokens ? tokens[k] : ABSENT)) return false;
+    return true;
+  };
   const listings: Snapshot['listings'] = [];
   for (let i = 0; i < states.length; i++) {
     const st = states[i];
     if (!st || !st.succeeded || st.distrust || st.definitionHash !== definitionHash(pipeline.steps[i])) return give();
-    if (!wantAll(st.inputs.ids, (k) => st.inputs.tokens[k]) || !wantAll(st.outputs.ids, (k) => st.outputs.tokens[k]) || !wantAll(st.absent, () => ABSENT)) return give();
-    st.listed.ids.forEach((id, k) => {
-      const dir = deps.pathOf(id);
-      listings.push([dir, leftOut(i, fromWorkspaceKey(at.root, dir)), st.listed.tokens[k]]);
-    });
+    if (!wantAll(st.inputs) || !wantAll(st.outputs) || !wantAll({ ids: st.absent })) return give();
+    const { ids, tokens: listed } = st.listed;
+    for (let k = 0; k < ids.length; k++) {
+      const dir = deps.pathOf(ids[k]);
+      listings.push([dir, leftOut(i, fromWorkspaceKey(at.root, dir)), listed[k]]);
+    }
   }
   const entries: string[] = [];
   for (const [id, token] of tokens) {
@@ -121,7 +130,7 @@ export function recordSnapshot(
     if (path.includes('\0')) return give();
     entries.push(`${token}\0${path}\0`);
   }
-  const snap: Snapshot = { version: 2, pipelineKey: pipeline.contentKey, steps: pipeline.steps.map((s) => [s.name, definitionHash(s)]), listings };
+  const snap: Snapshot = { version: 3, pipelineKey: pipeline.contentKey, pipelineStamp: pipeline.sourceStamp ?? null, steps: pipeline.steps.map((s) => [s.name, definitionHash(s)]), listings };
   // The list first, the snapshot last: the snapshot's presence vouches for the list beside it.
   writeFileAtomic(join(at.stateDir, FILES), entries.join(''));
   writeFileAtomic(join(at.stateDir, FILE), JSON.stringify(snap));

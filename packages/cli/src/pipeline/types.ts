@@ -33,4 +33,6 @@ export interface Pipeline {
   steps: Step[];
   /** SHA-256 of the file's path and bytes, when loaded through the parse cache: names this exact pipeline. */
   contentKey?: string;
+  /** The file's stat stamp taken with those bytes, when it vouches for them (pipeline/load.ts). */
+  sourceStamp?: string;
 }

@@ -5,8 +5,6 @@
  */
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { startTrace } from '@prov-make/interposer';
-import { OutputCapture } from './output-capture.js';
 import type { StartedStep, StepLaunch, StepRunner } from './step-runner.js';
 
 const GROUPS_FILE = 'process-groups';
@@ -34,7 +32,9 @@ export class LocalStepRunner implements StepRunner {
     writeFileSync(join(this.runDir, GROUPS_FILE), '');
   }
 
-  start(launch: StepLaunch): StartedStep {
+  async start(launch: StepLaunch): Promise<StartedStep> {
+    // Loaded on the first step: a no-op run only stops leftovers.
+    const [{ startTrace }, { OutputCapture }] = await Promise.all([import('@prov-make/interposer'), import('./output-capture.js')]);
     const notesFile = join(this.runDir, `${launch.step}.notes`);
     rmSync(notesFile, { force: true });
     const env = {

@@ -44,5 +44,6 @@ export interface StepRunner {
    * holds the workspace lock, before any file is looked at.
    */
   stopLeftovers(): Promise<void>;
-  start(launch: StepLaunch): StartedStep;
+  /** Starts the step (a job submission is asynchronous); it is running, or queued, on return. */
+  start(launch: StepLaunch): Promise<StartedStep>;
 }

@@ -6,6 +6,7 @@ import { closeSync, openSync, readFileSync, renameSync, rmSync, writeFileSync, w
 import { join } from 'node:path';
 
 export class LockedError extends Error {
+  readonly code = 'E_LOCKED';
   constructor(readonly pid: number) {
     super(`another prov-make (pid ${pid}) is running in this workspace`);
   }

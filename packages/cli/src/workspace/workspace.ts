@@ -60,7 +60,7 @@ export class Workspace {
   /** The pipeline, not parsed yet: its content key is all the no-op fast path needs. */
   source(): PipelineSource {
     const given = this.options.pipeline;
-    if (given) return { file: given.file, contentKey: given.contentKey, load: async () => given };
+    if (given) return { file: given.file, readable: () => true, stamp: () => undefined, contentKey: () => given.contentKey, load: async () => given };
     return pipelineSource(this.paths.pipelineFile, this.paths.stateDir);
   }
 
@@ -74,12 +74,12 @@ export class Workspace {
     const started = Date.now();
     const source = this.source();
     // A file that cannot even be read is reported before anything is made on disk.
-    const parsed = this.options.pipeline ?? (source.contentKey === undefined ? await source.load() : null);
+    const parsed = this.options.pipeline ?? (source.readable() ? null : await source.load());
     makeStateDirs(this.paths);
     const lock = await WorkspaceLock.acquire(this.paths.stateDir, { wait: options.waitForLock ?? true, onWait: options.events?.waitingForLock });
     try {
       await this.runner.stopLeftovers();
-      const upToDate = !options.force && !options.targets?.length ? everythingUpToDate(this.snapshotPlace, source.contentKey, parsed?.steps) : null;
+      const upToDate = !options.force && !options.targets?.length ? everythingUpToDate(this.snapshotPlace, source, parsed?.steps) : null;
       if (upToDate) return allUpToDate(upToDate, 'skipped', options.events, started);
       const pipeline = parsed ?? (await source.load());
       forgetSnapshot(this.paths.stateDir); // a run killed from here on leaves no snapshot behind
@@ -94,9 +94,9 @@ export class Workspace {
   async planPipeline(options: PlanOptions = {}): Promise<RunReport> {
     const started = Date.now();
     const source = this.source();
-    const parsed = this.options.pipeline ?? (source.contentKey === undefined ? await source.load() : null);
+    const parsed = this.options.pipeline ?? (source.readable() ? null : await source.load());
     makeStateDirs(this.paths);
-    const upToDate = !options.force && !options.targets?.length ? everythingUpToDate(this.snapshotPlace, source.contentKey, parsed?.steps) : null;
+    const upToDate = !options.force && !options.targets?.length ? everythingUpToDate(this.snapshotPlace, source, parsed?.steps) : null;
     if (upToDate) return allUpToDate(upToDate, 'up-to-date', undefined, started);
     const pipeline = parsed ?? (await source.load());
     const [{ planSteps }, state] = await Promise.all([import('../engine/planner.js'), this.buildState(pipeline)]);
