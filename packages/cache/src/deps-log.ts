@@ -42,49 +42,72 @@ export interface StepHashes {
   outputModes: number[];
 }
 
-/** A state as stored: every typed array as its bytes. */
+/** A state as stored: the four lists packed in one buffer (encodeLists). */
 interface StoredState extends Omit<StepState, 'inputs' | 'outputs' | 'absent' | 'listed'> {
-  inputIds: Uint8Array;
-  inputTokens: Uint8Array;
-  outputIds: Uint8Array;
-  outputTokens: Uint8Array;
-  absent: Uint8Array;
-  listedIds: Uint8Array;
-  listedTokens: Uint8Array;
+  lists: Uint8Array;
 }
-
-const bytesOf = (a: Uint32Array | Float64Array) => Buffer.from(a.buffer, a.byteOffset, a.byteLength);
-// Copies: lmdb's buffers are not aligned for typed arrays, and they are reused.
-const idsOf = (b: Uint8Array) => new Uint32Array(b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength));
-const tokensOf = (b: Uint8Array) => new Float64Array(b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength));
 
 export function tokenList(ids: readonly number[], tokens: readonly number[]): TokenList {
   return { ids: Uint32Array.from(ids), tokens: Float64Array.from(tokens) };
 }
 
+/**
+ * The lists as one buffer: four counts, the ids (u32: inputs, outputs, absent, listed), then from
+ * the next 8-byte boundary the tokens (f64: inputs, outputs, listed). Decoding is one copy (lmdb's
+ * buffers are neither aligned nor ours to keep) and views into it: a no-op run decodes every step.
+ */
+function encodeLists(st: Pick<StepState, 'inputs' | 'outputs' | 'absent' | 'listed'>): Buffer {
+  const idLists = [st.inputs.ids, st.outputs.ids, st.absent, st.listed.ids];
+  const tokenLists = [st.inputs.tokens, st.outputs.tokens, st.listed.tokens];
+  const idCount = 4 + idLists.reduce((n, l) => n + l.length, 0);
+  const tokensAt = Math.ceil((idCount * 4) / 8) * 8;
+  const buffer = new ArrayBuffer(tokensAt + tokenLists.reduce((n, l) => n + l.length, 0) * 8);
+  const ids = new Uint32Array(buffer, 0, idCount);
+  ids.set(idLists.map((l) => l.length));
+  let at = 4;
+  for (const l of idLists) {
+    ids.set(l, at);
+    at += l.length;
+  }
+  const tokens = new Float64Array(buffer, tokensAt);
+  at = 0;
+  for (const l of tokenLists) {
+    tokens.set(l, at);
+    at += l.length;
+  }
+  return Buffer.from(buffer);
+}
+
+function decodeLists(bytes: Uint8Array): Pick<StepState, 'inputs' | 'outputs' | 'absent' | 'listed'> {
+  const buffer = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength);
+  const [nIn, nOut, nAbsent, nListed] = new Uint32Array(buffer, 0, 4);
+  let idAt = 16;
+  const ids = (n: number) => {
+    const view = new Uint32Array(buffer, idAt, n);
+    idAt += n * 4;
+    return view;
+  };
+  let tokenAt = Math.ceil((16 + (nIn + nOut + nAbsent + nListed) * 4) / 8) * 8;
+  const tokens = (n: number) => {
+    const view = new Float64Array(buffer, tokenAt, n);
+    tokenAt += n * 8;
+    return view;
+  };
+  const inputs = ids(nIn);
+  const outputs = ids(nOut);
+  const absent = ids(nAbsent);
+  const listed = ids(nListed);
+  return { inputs: { ids: inputs, tokens: tokens(nIn) }, outputs: { ids: outputs, tokens: tokens(nOut) }, absent, listed: { ids: listed, tokens: tokens(nListed) } };
+}
+
 function stored(state: StepState): StoredState {
   const { inputs, outputs, absent, listed, ...rest } = state;
-  return {
-    ...rest,
-    inputIds: bytesOf(inputs.ids),
-    inputTokens: bytesOf(inputs.tokens),
-    outputIds: bytesOf(outputs.ids),
-    outputTokens: bytesOf(outputs.tokens),
-    absent: bytesOf(absent),
-    listedIds: bytesOf(listed.ids),
-    listedTokens: bytesOf(listed.tokens),
-  };
+  return { ...rest, lists: encodeLists({ inputs, outputs, absent, listed }) };
 }
 
 function decoded(s: StoredState): StepState {
-  const { inputIds, inputTokens, outputIds, outputTokens, absent, listedIds, listedTokens, ...rest } = s;
-  return {
-    ...rest,
-    inputs: { ids: idsOf(inputIds), tokens: tokensOf(inputTokens) },
-    outputs: { ids: idsOf(outputIds), tokens: tokensOf(outputTokens) },
-    absent: idsOf(absent),
-    listed: { ids: idsOf(listedIds), tokens: tokensOf(listedTokens) },
-  };
+  const { lists, ...rest } = s;
+  return { ...rest, ...decodeLists(lists) };
 }
 
 export class DepsLog {
@@ -155,7 +178,7 @@ export class DepsLog {
   get(step: string): StepState | undefined {
     const s = this.steps.get(step);
     // A state in an older layout is as good as none: the step runs (or restores from the cache) once.
-    if (!s || !(s.inputIds instanceof Uint8Array)) return undefined;
+    if (!s || !(s.lists instanceof Uint8Array)) return undefined;
     const state = decoded(s);
     const refreshed = this.pendingRefresh.get(step);
     if (refreshed) {
@@ -204,7 +227,11 @@ export class DepsLog {
       for (const [p, id] of pending) this.files.putSync(p, id);
       for (const [step, { inputs, outputs }] of refresh) {
         const s = this.steps.get(step);
-        if (s) this.steps.putSync(step, { ...s, inputTokens: bytesOf(inputs), outputTokens: bytesOf(outputs) });
+        if (!s || !(s.lists instanceof Uint8Array)) continue;
+        const lists = decodeLists(s.lists);
+        lists.inputs.tokens = inputs;
+        lists.outputs.tokens = outputs;
+        this.steps.putSync(step, { ...s, lists: encodeLists(lists) });
       }
     });
   }

@@ -33,7 +33,7 @@ export interface FileStat {
   isSymbolicLink(): boolean;
 }
 
-export function fileKind(st: FileStat): FileKind {
+function fileKind(st: FileStat): FileKind {
   return st.isFile() ? 'file' : st.isDirectory() ? 'dir' : st.isSymbolicLink() ? 'symlink' : 'other';
 }
 

@@ -39,7 +39,7 @@ export interface OpenStoresOptions {
 
 const DEPS_LOG_DIR = 'deps';
 
-export const warnOnStderr = (message: string): void => {
+const warnOnStderr = (message: string): void => {
   process.stderr.write(`prov-make: warning: ${message}\n`);
 };
 

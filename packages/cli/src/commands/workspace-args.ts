@@ -1,8 +1,7 @@
 /** Which workspace a command works on: from its arguments, or the nearest pipeline.yml. */
 import { existsSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { DEFAULT_PIPELINE_FILE } from '../pipeline/definition.js';
-import { STATE_DIR_NAME } from '../workspace/paths.js';
+import { DEFAULT_PIPELINE_FILE, STATE_DIR_NAME } from '../workspace/paths.js';
 import { openWorkspace, type Workspace } from '../workspace/workspace.js';
 import { UsageError } from '../usage.js';
 

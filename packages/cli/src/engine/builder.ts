@@ -3,14 +3,13 @@
  * each (build-step.ts), blocks the users of a failed step, stops everything on an abort, then
  * checks the order hazards and writes (or removes) the no-op snapshot.
  */
-import { join } from 'node:path';
 import type { StartedStep, StepRunner } from '../runner/step-runner.js';
 import type { BuildState } from './build-state.js';
 import { buildStep, type StepRun } from './build-step.js';
 import { Hazards } from './hazards.js';
 import { BuildPlan } from './plan.js';
 import type { RunEvents, RunReport, StepReport } from './report.js';
-import { recordSnapshot } from './snapshot.js';
+import { recordSnapshot } from './snapshot-record.js';
 import { stepIndexes } from './targets.js';
 
 export interface BuildOptions {
@@ -51,11 +50,7 @@ export async function build(b: BuildState, runner: StepRunner, options: BuildOpt
   const steps = plan.order.filter((i) => reports.has(i)).map((i) => reports.get(i)!);
   const ok = !interrupted && hazards.found.length === 0 && steps.every((s) => s.status !== 'failed' && s.status !== 'blocked');
   b.deps.flush();
-  const leftOut = (i: number, absDir: string) => {
-    const left = b.leftOut(i);
-    return (b.disk.readdir(absDir) ?? []).filter((name) => left(join(absDir, name)));
-  };
-  recordSnapshot({ root: b.root, stateDir: b.paths.stateDir, disk: b.disk }, b.pipeline, b.states, b.deps, ok && steps.length === b.steps.length, leftOut);
+  recordSnapshot(b, ok && steps.length === b.steps.length);
   return { ok, steps, hazards: hazards.found, interrupted, durationMs: Date.now() - started };
 }
 

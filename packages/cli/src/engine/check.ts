@@ -136,7 +136,7 @@ function isSystemProgram(stored: string): boolean {
 }
 
 /** What changed between the definition of the last execution and the one in the file. */
-export function definitionChange(old: StepDefinition, now: StepDefinition): DefinitionChange {
+function definitionChange(old: StepDefinition, now: StepDefinition): DefinitionChange {
   if (old.run !== now.run) return { what: 'command' };
   if (old.cwd !== now.cwd) return { what: 'cwd', before: old.cwd, after: now.cwd };
   const keys = new Set([...Object.keys(old.env), ...Object.keys(now.env)]);

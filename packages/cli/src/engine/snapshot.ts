@@ -9,13 +9,11 @@
  */
 import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { ABSENT, fromWorkspaceKey, listingToken, tokenOf, UNTRUSTED, writeFileAtomic, type Disk } from '@prov-make/cache/light';
-import type { DepsLog, StepState } from '@prov-make/cache';
-import { definitionHash } from '../pipeline/definition.js';
+import { fromWorkspaceKey, listingToken, tokenOf, type Disk } from '@prov-make/cache/light';
 import type { PipelineSource } from '../pipeline/load.js';
-import type { Pipeline, Step } from '../pipeline/types.js';
 
-interface Snapshot {
+/** up-to-date.json (snapshot-record.ts writes it). */
+export interface Snapshot {
   version: 3;
   pipelineKey: string;
   /** The pipeline file's stamp with those bytes, when one vouches for them: no need to read it. */
@@ -26,9 +24,10 @@ interface Snapshot {
   listings: [string, string[], number][];
 }
 
-const FILE = 'up-to-date.json';
+export const SNAPSHOT_VERSION = 3;
+export const SNAPSHOT_FILE = 'up-to-date.json';
 /** Every file and the token it must still have (0: still absent), as entries "TOKEN\0PATH\0" for pm-check. */
-const FILES = 'up-to-date.files';
+export const SNAPSHOT_FILES = 'up-to-date.files';
 
 export interface SnapshotPlace {
   root: string;
@@ -37,12 +36,12 @@ export interface SnapshotPlace {
 }
 
 export function forgetSnapshot(stateDir: string): void {
-  rmSync(join(stateDir, FILE), { force: true });
+  rmSync(join(stateDir, SNAPSHOT_FILE), { force: true });
 }
 
 /** True when every listed file still has its token: the disk's bulk check when it has one, else one lstat each. */
 function filesUnchanged(at: SnapshotPlace): boolean {
-  const list = join(at.stateDir, FILES);
+  const list = join(at.stateDir, SNAPSHOT_FILES);
   const bulk = at.disk.tokensMatch?.(at.root, list);
   if (bulk !== undefined) return bulk;
   let bytes: Buffer;
@@ -61,77 +60,23 @@ function filesUnchanged(at: SnapshotPlace): boolean {
 /**
  * The names of the steps, in file order, when the snapshot proves every step of the pipeline is up
  * to date now; null otherwise. The pipeline file must have the bytes it had (its stamp, or else its
- * content key, says so), so the steps need not be parsed; when they are at hand they are checked too.
+ * content key, says so), so the steps need not be parsed; when they are at hand, their names and
+ * definition hashes (`steps`) are checked too.
  */
-export function everythingUpToDate(at: SnapshotPlace, pipeline: Pick<PipelineSource, 'stamp' | 'contentKey'>, steps?: readonly Step[]): string[] | null {
+export function everythingUpToDate(at: SnapshotPlace, pipeline: Pick<PipelineSource, 'stamp' | 'contentKey'>, steps?: readonly [string, string][]): string[] | null {
   let snap: Snapshot;
   try {
-    snap = JSON.parse(readFileSync(join(at.stateDir, FILE), 'utf8')) as Snapshot;
+    snap = JSON.parse(readFileSync(join(at.stateDir, SNAPSHOT_FILE), 'utf8')) as Snapshot;
   } catch {
     return null;
   }
-  if (snap.version !== 3) return null;
+  if (snap.version !== SNAPSHOT_VERSION) return null;
   const sameBytes = (snap.pipelineStamp !== null && snap.pipelineStamp === pipeline.stamp()) || snap.pipelineKey === pipeline.contentKey();
   if (!sameBytes) return null;
-  if (steps) {
-    if (snap.steps.length !== steps.length) return null;
-    for (let i = 0; i < steps.length; i++) {
-      if (snap.steps[i][0] !== steps[i].name || snap.steps[i][1] !== definitionHash(steps[i])) return null;
-    }
-  }
+  if (steps && (snap.steps.length !== steps.length || steps.some(([name, hash], i) => snap.steps[i][0] !== name || snap.steps[i][1] !== hash))) return null;
   for (const [dir, left, token] of snap.listings) {
     const names = new Set(left);
     if (listingToken(at.disk.readdir(fromWorkspaceKey(at.root, dir)), (name) => names.has(name)) !== token) return null;
   }
   return filesUnchanged(at) ? snap.steps.map(([name]) => name) : null;
-}
-
-/**
- * Writes the snapshot after a run, or removes it when the run does not prove everything up to
- * date. `leftOut(i, dir)` names the entries of `dir` left out of step i's listings.
- */
-export function recordSnapshot(
-  at: SnapshotPlace,
-  pipeline: Pipeline,
-  states: readonly (StepState | undefined)[],
-  deps: DepsLog,
-  allClean: boolean,
-  leftOut: (stepIndex: number, absDir: string) => string[],
-): void {
-  const give = () => forgetSnapshot(at.stateDir);
-  if (!allClean || !pipeline.contentKey) return give();
-  const tokens = new Map<number, number>();
-  const want = (id: number, token: number): boolean => {
-    if (token === UNTRUSTED) return false; // racily clean: the next run must hash it
-    const had = tokens.get(id);
-    if (had !== undefined && had !== token) return false; // steps disagree: let the engine decide
-    tokens.set(id, token);
-    return true;
-  };
-  const wantAll = (list: { ids: Uint32Array; tokens?: Float64Array }): boolean => {
-    const { ids, tokens } = list;
-    for (let k = 0; k < ids.length; k++) if (!want(ids[k], tokens ? tokens[k] : ABSENT)) return false;
-    return true;
-  };
-  const listings: Snapshot['listings'] = [];
-  for (let i = 0; i < states.length; i++) {
-    const st = states[i];
-    if (!st || !st.succeeded || st.distrust || st.definitionHash !== definitionHash(pipeline.steps[i])) return give();
-    if (!wantAll(st.inputs) || !wantAll(st.outputs) || !wantAll({ ids: st.absent })) return give();
-    const { ids, tokens: listed } = st.listed;
-    for (let k = 0; k < ids.length; k++) {
-      const dir = deps.pathOf(ids[k]);
-      listings.push([dir, leftOut(i, fromWorkspaceKey(at.root, dir)), listed[k]]);
-    }
-  }
-  const entries: string[] = [];
-  for (const [id, token] of tokens) {
-    const path = deps.pathOf(id);
-    if (path.includes('\0')) return give();
-    entries.push(`${token}\0${path}\0`);
-  }
-  const snap: Snapshot = { version: 3, pipelineKey: pipeline.contentKey, pipelineStamp: pipeline.sourceStamp ?? null, steps: pipeline.steps.map((s) => [s.name, definitionHash(s)]), listings };
-  // The list first, the snapshot last: the snapshot's presence vouches for the list beside it.
-  writeFileAtomic(join(at.stateDir, FILES), entries.join(''));
-  writeFileAtomic(join(at.stateDir, FILE), JSON.stringify(snap));
 }

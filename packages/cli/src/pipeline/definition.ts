@@ -3,13 +3,10 @@
  * hashes, not the parser (loading the yaml package alone measured ~100 ms).
  */
 import * as path from 'node:path';
-import { canonicalDefinition as canonical, hashDefinition, type StepDefinition } from '@prov-make/cache/light';
+import { canonicalDefinition as canonical, hashDefinition, type StepDefinition } from '@prov-make/cache/definition';
 import type { Step } from './types.js';
 
 export type { StepDefinition };
-
-/** What `prov-make run` reads when no pipeline file is named. */
-export const DEFAULT_PIPELINE_FILE = 'pipeline.yml';
 
 /**
  * The definition of a step: its command, its working folder normalised and relative ("./sub/dir/" and

@@ -7,8 +7,7 @@
 import { createHash } from 'node:crypto';
 import { accessSync, constants, readFileSync, statSync, type BigIntStats } from 'node:fs';
 import { join } from 'node:path';
-import { isWithinRacyWindow, TOKEN_RACY_WINDOW_NS, writeFileAtomic } from '@prov-make/cache/light';
-import { definitionHash } from './definition.js';
+import { isWithinRacyWindow, TOKEN_RACY_WINDOW_NS } from '@prov-make/cache/light';
 import type { Pipeline } from './types.js';
 
 /** A pipeline not parsed yet: the no-op fast path needs only the content key of its bytes. */
@@ -82,7 +81,7 @@ export function pipelineSource(file: string, stateDir: string): PipelineSource {
  * The parsed pipeline, from `<stateDir>/pipeline.json` when it holds the parse of these very bytes.
  * Step definition hashes are kept with it. Errors are never cached: a bad file is parsed again.
  */
-export async function loadPipelineCached(file: string, stateDir: string): Promise<Pipeline> {
+async function loadPipelineCached(file: string, stateDir: string): Promise<Pipeline> {
   // The parser (and the yaml package) load only when the cache cannot answer.
   const parse = async () => (await import('./pipeline.js')).loadPipeline(file);
   let read: { bytes: Buffer; stamp: string | undefined };
@@ -100,6 +99,7 @@ export async function loadPipelineCached(file: string, stateDir: string): Promis
     /* no cache yet, or a stale or broken one */
   }
   const pipeline: Pipeline = { ...(await parse()), contentKey: key };
+  const [{ definitionHash }, { writeFileAtomic }] = await Promise.all([import('./definition.js'), import('@prov-make/cache/atomic-write')]);
   for (const step of pipeline.steps) definitionHash(step);
   try {
     writeFileAtomic(cacheFile, JSON.stringify({ key, pipeline }));

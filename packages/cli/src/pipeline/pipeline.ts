@@ -12,7 +12,7 @@ import { isAlias, isMap, isScalar, isSeq, LineCounter, parseDocument, visit, typ
 import { PipelineError, type PipelineErrorCode, type SourcePosition } from './errors.js';
 import { suggest } from './suggest.js';
 
-import { DEFAULT_PIPELINE_FILE } from './definition.js';
+import { DEFAULT_PIPELINE_FILE } from '../workspace/paths.js';
 import type { Pipeline } from './types.js';
 
 export { canonicalDefinition, definitionOf, type StepDefinition } from './definition.js';

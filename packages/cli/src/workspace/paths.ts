@@ -5,7 +5,10 @@
  */
 import { mkdirSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { fromWorkspaceKey, isInsideFolder, toWorkspaceKey } from '@prov-make/cache/light';
+import { fromWorkspaceKey, toWorkspaceKey } from '@prov-make/cache/light';
+
+/** What `prov-make run` reads when no pipeline file is named. */
+export const DEFAULT_PIPELINE_FILE = 'pipeline.yml';
 
 export const STATE_DIR_NAME = '.prov-make';
 
@@ -39,8 +42,6 @@ export function workspacePaths(pipelineFile: string, options: PathOptions = {}):
 export function makeStateDirs(paths: WorkspacePaths): void {
   mkdirSync(paths.runDir, { recursive: true });
 }
-
-export const isInside = isInsideFolder;
 
 /** Path as stored: relative inside the workspace ("data/raw.csv"), absolute outside it. */
 export function storedPath(ws: Pick<WorkspacePaths, 'root'>, abs: string): string {

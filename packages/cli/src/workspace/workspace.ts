@@ -79,7 +79,7 @@ export class Workspace {
     const lock = await WorkspaceLock.acquire(this.paths.stateDir, { wait: options.waitForLock ?? true, onWait: options.events?.waitingForLock });
     try {
       await this.runner.stopLeftovers();
-      const upToDate = !options.force && !options.targets?.length ? everythingUpToDate(this.snapshotPlace, source, parsed?.steps) : null;
+      const upToDate = !options.force && !options.targets?.length ? everythingUpToDate(this.snapshotPlace, source, parsed ? await stepIdentities(parsed) : undefined) : null;
       if (upToDate) return allUpToDate(upToDate, 'skipped', options.events, started);
       const pipeline = parsed ?? (await source.load());
       forgetSnapshot(this.paths.stateDir); // a run killed from here on leaves no snapshot behind
@@ -96,7 +96,7 @@ export class Workspace {
     const source = this.source();
     const parsed = this.options.pipeline ?? (source.readable() ? null : await source.load());
     makeStateDirs(this.paths);
-    const upToDate = !options.force && !options.targets?.length ? everythingUpToDate(this.snapshotPlace, source, parsed?.steps) : null;
+    const upToDate = !options.force && !options.targets?.length ? everythingUpToDate(this.snapshotPlace, source, parsed ? await stepIdentities(parsed) : undefined) : null;
     if (upToDate) return allUpToDate(upToDate, 'up-to-date', undefined, started);
     const pipeline = parsed ?? (await source.load());
     const [{ planSteps }, state] = await Promise.all([import('../engine/planner.js'), this.buildState(pipeline)]);
@@ -140,6 +140,12 @@ export class Workspace {
 
 export function openWorkspace(pipelineFile: string, options: OpenOptions = {}): Workspace {
   return new Workspace(pipelineFile, options);
+}
+
+/** The steps' names and definition hashes, for the snapshot to check when the pipeline is parsed already. */
+async function stepIdentities(pipeline: Pipeline): Promise<[string, string][]> {
+  const { definitionHash } = await import('../pipeline/definition.js');
+  return pipeline.steps.map((s) => [s.name, definitionHash(s)]);
 }
 
 /** The report of a run the snapshot proved to be a no-op. */
