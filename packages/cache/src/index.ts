@@ -3,6 +3,9 @@
  * provenance store and the step cache (DESIGN.md §3-5), behind one facade that opens a workspace's
  * stores. lmdb is imported here and nowhere else. All paths given to the stores are absolute unless noted.
  *
+ * Subpaths load one light module each, without lmdb or wasm (the no-op fast path and the pipeline
+ * loader use them): /version-token, /disk, /workspace-key, /definition, /atomic-write.
+ *
  * Facade (workspace-stores.ts)
  *   WorkspaceStores.open({ root, stateDir, cacheDir }, { disk?, blobs?, remote?, warn? })
  *     .deps .hashes .history .content .disk .blobs .steps; commit(record); close()
@@ -28,7 +31,8 @@
  * Step cache (step-cache.ts): BuildXL's two-level keys over the local action cache and the remote one
  * Definitions (definition.ts): StepDefinition, canonicalDefinition, hashDefinition
  * Ids (execution-id.ts): newExecutionId, newRunId.  Atomic writes (atomic-write.ts): writeFileAtomic
- * Workspace paths (workspace-path.ts): toWorkspaceKey, fromWorkspaceKey, checkRestorePath, prepareRestorePath
+ * Stored paths (workspace-key.ts): toWorkspaceKey, fromWorkspaceKey, isInsideFolder
+ * Restore safety (workspace-path.ts): checkRestorePath, prepareRestorePath, prepareRestoreFolders
  * Errors (errors.ts): CacheError { code } > UnsafePathError, MissingObjectError, CorruptObjectError,
  *   NotARegularFileError, InvalidHashError
  */

@@ -9,7 +9,9 @@
  */
 import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { fromWorkspaceKey, listingToken, tokenOf, type Disk } from '@prov-make/cache/light';
+import type { Disk } from '@prov-make/cache/disk';
+import { listingToken, tokenOf } from '@prov-make/cache/version-token';
+import { fromWorkspaceKey } from '@prov-make/cache/workspace-key';
 import type { PipelineSource } from '../pipeline/load.js';
 
 /** up-to-date.json (snapshot-record.ts writes it). */

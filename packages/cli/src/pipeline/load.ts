@@ -7,7 +7,7 @@
 import { createHash } from 'node:crypto';
 import { accessSync, constants, readFileSync, statSync, type BigIntStats } from 'node:fs';
 import { join } from 'node:path';
-import { isWithinRacyWindow, TOKEN_RACY_WINDOW_NS } from '@prov-make/cache/light';
+import { isWithinRacyWindow, TOKEN_RACY_WINDOW_NS } from '@prov-make/cache/version-token';
 import type { Pipeline } from './types.js';
 
 /** A pipeline not parsed yet: the no-op fast path needs only the content key of its bytes. */

@@ -22,6 +22,7 @@ export class LocalStepRunner implements StepRunner {
     } catch {
       return;
     }
+    if (text === '') return; // the last run ended cleanly
     for (const pgid of text.split('\n').map(Number).filter((n) => n > 1)) {
       try {
         process.kill(-pgid, 'SIGKILL');

@@ -5,7 +5,7 @@
  */
 import { mkdirSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { fromWorkspaceKey, toWorkspaceKey } from '@prov-make/cache/light';
+import { fromWorkspaceKey, toWorkspaceKey } from '@prov-make/cache/workspace-key';
 
 /** What `prov-make run` reads when no pipeline file is named. */
 export const DEFAULT_PIPELINE_FILE = 'pipeline.yml';

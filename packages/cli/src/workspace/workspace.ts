@@ -5,7 +5,7 @@
  * loads them. The disk, the step runner and the blob store can be injected (engine unit tests).
  */
 import type { BlobStore, Disk, RemoteCacheOptions, WorkspaceStores } from '@prov-make/cache';
-import { nodeDisk } from '@prov-make/cache/light';
+import { nodeDisk } from '@prov-make/cache/disk';
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileCheckProgram } from '@prov-make/interposer';
