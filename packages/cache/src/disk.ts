@@ -38,6 +38,9 @@ export interface DigestSource {
 
 /** The real file system. Without a digest source it hashes by reading (and loads the hasher only then). */
 export function nodeDisk(digests?: DigestSource): Disk {
+  // Loaded on the first hash, not above: the no-op fast path uses this disk and never hashes.
+  let versions: Promise<typeof import('./version.js')> | undefined;
+  let hashing: Promise<typeof import('./hash.js')> | undefined;
   return {
     lstat(path) {
       try {
@@ -55,13 +58,12 @@ export function nodeDisk(digests?: DigestSource): Disk {
     },
     readlink: (path) => readlinkSync(path),
     async hash(path, st) {
-      // Loaded here, not above: the no-op fast path uses this disk and never hashes.
-      const { statVersion, versionFromStats } = await import('./version.js');
+      const { statVersion, versionFromStats } = await (versions ??= import('./version.js'));
       const version = st ? versionFromStats(st) : undefined;
       if (digests) return digests.digestsOf(path, version);
       const current = version ?? (await statVersion(path));
       if (!current || current.kind === 'dir') return null;
-      const hash = await import('./hash.js');
+      const hash = await (hashing ??= import('./hash.js'));
       if (current.kind === 'other') return hash.specialFileDigests(current.mode);
       return (await hash.digestFileVersioned(path)).digests;
     },

@@ -104,8 +104,9 @@ export class Workspace {
   }
 
   /**
-   * Which step made the version of `path` on disk, from which inputs, down to the sources; whether
-   * it is up to date, and if not, why (the plan's reasons included when the pipeline loads).
+   * Which step made the version of `path` on disk (relative paths are taken from the workspace
+   * root), from which inputs, down to the sources; whether it is up to date, and if not, why (the
+   * plan's reasons included when the pipeline loads).
    */
   async explainFile(path: string): Promise<WhyAnswer> {
     const { explainFile } = await import('../provenance/why.js');
