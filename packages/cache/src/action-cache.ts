@@ -3,11 +3,17 @@
 // plain folder that CI can save and restore. Keys are SHA-256 hex, as on the remote (Bazel layout).
 import fs from 'node:fs';
 import path from 'node:path';
-import { randomBytes } from 'node:crypto';
 import { SHA256_RE } from './hash.js';
 import { InvalidHashError } from './errors.js';
+import { writeFileAtomic } from './atomic-write.js';
 
-export class LocalActionCache {
+/** Small documents by SHA-256 key: what the step cache needs of a local action cache. */
+export interface ActionDocuments {
+  get(key: string): Buffer | null;
+  put(key: string, bytes: Uint8Array | string): void;
+}
+
+export class LocalActionCache implements ActionDocuments {
   constructor(readonly dir: string) {}
 
   private file(key: string): string {
@@ -26,11 +32,7 @@ export class LocalActionCache {
 
   /** Atomic: a reader sees the old document or the new one, never a part. */
   put(key: string, bytes: Uint8Array | string): void {
-    const dest = this.file(key);
-    fs.mkdirSync(path.dirname(dest), { recursive: true });
-    const tmp = `${dest}.${randomBytes(6).toString('hex')}.tmp`;
-    fs.writeFileSync(tmp, bytes);
-    fs.renameSync(tmp, dest);
+    writeFileAtomic(this.file(key), bytes);
   }
 
   /** Number of documents and their total size. */

@@ -3,13 +3,12 @@
 import fs, { type BigIntStats } from 'node:fs';
 import path from 'node:path';
 import { open, type RootDatabase } from 'lmdb';
+import { isRacilyClean, RACY_WINDOW_NS } from './version-token.js';
 import { pathKey } from './db-key.js';
 import { errnoCode, NotARegularFileError } from './errors.js';
-import { hashDirectoryListing, hashFileVersioned, hashSpecialFile } from './hash.js';
+import { digestFileVersioned, hashDirectoryListing, hashSpecialFile, specialFileDigests, type Digests } from './hash.js';
 import {
-  isRacilyClean,
   nowNs,
-  RACY_WINDOW_NS,
   sameVersion,
   statVersion,
   versionFromStats,
@@ -18,7 +17,10 @@ import {
 
 export interface HashStateEntry {
   version: FileVersion;
+  /** xxh64. */
   hash: string;
+  /** SHA-256 of the same bytes, when they were read here (a hash given to remember() comes without it). */
+  sha256?: string;
   /** Wall clock (ns, decimal) taken before the file was stat'ed and read; see isRacilyClean. */
   recordedAtNs: string;
 }
@@ -61,10 +63,14 @@ export class HashState {
    * and the record was not racily clean. Synchronous, for tight no-op loops.
    */
   peek(absPath: string, version: FileVersion): string | null {
+    return this.trusted(absPath, version)?.hash ?? null;
+  }
+
+  private trusted(absPath: string, version: FileVersion): HashStateEntry | null {
     const e = this.entry(absPath);
     if (!e || !sameVersion(e.version, version)) return null;
     if (isRacilyClean(e.version, e.recordedAtNs, this.racyWindowNs)) return null;
-    return e.hash;
+    return e;
   }
 
   /**
@@ -79,25 +85,62 @@ export class HashState {
     if (!current) return null;
     const memo = this.peek(absPath, current);
     if (memo !== null) return memo;
+    if (current.kind === 'dir') return this.hashListing(absPath, current);
+    if (current.kind === 'other') return hashSpecialFile(current.mode);
+    try {
+      return (await this.read(absPath))?.xxh64 ?? null;
+    } catch (err) {
+      // The path changed kind between the caller's stat and our read: start over from a fresh stat.
+      if (err instanceof NotARegularFileError && version) return this.hashOf(absPath);
+      throw err;
+    }
+  }
 
+  /**
+   * xxh64 and SHA-256 of a file (a symlink: of its target text; a device or FIFO: a type-only stand-in),
+   * or null when it does not exist or is a folder. Both come from one read and are remembered together.
+   */
+  async digestsOf(absPath: string, version?: FileVersion | null): Promise<Digests | null> {
+    assertAbsolute(absPath);
+    const current = version ?? (await statVersion(absPath));
+    if (!current || current.kind === 'dir') return null;
+    const memo = this.trusted(absPath, current);
+    if (memo?.sha256) return { xxh64: memo.hash, sha256: memo.sha256 };
+    if (current.kind === 'other') return specialFileDigests(current.mode);
+    try {
+      return await this.read(absPath);
+    } catch (err) {
+      if (err instanceof NotARegularFileError && version) return this.digestsOf(absPath);
+      throw err;
+    }
+  }
+
+  private async hashListing(absPath: string, current: FileVersion): Promise<string | null> {
+    const recordedAtNs = nowNs();
+    try {
+      const hash = await hashDirectoryListing(absPath);
+      const after = await statVersion(absPath);
+      if (after && sameVersion(current, after)) this.rememberQuietly(absPath, current, hash, recordedAtNs);
+      return hash;
+    } catch (err) {
+      if (isAbsence(err)) return null;
+      throw err;
+    }
+  }
+
+  /**
+   * Reads the file once for both digests and remembers them unless it changed while being read. Throws
+   * NotARegularFileError when the path is no longer a file or symlink.
+   */
+  private async read(absPath: string): Promise<Digests | null> {
     // Taken before reading: any write that lands after our read happened after this instant.
     const recordedAtNs = nowNs();
     try {
-      if (current.kind === 'other') return await hashSpecialFile(current.mode);
-      if (current.kind === 'dir') {
-        const hash = await hashDirectoryListing(absPath);
-        const after = await statVersion(absPath);
-        if (after && sameVersion(current, after)) this.rememberQuietly(absPath, current, hash, recordedAtNs);
-        return hash;
-      }
-      const read = await hashFileVersioned(absPath);
-      if (read.stable) this.rememberQuietly(absPath, read.version, read.hash, recordedAtNs);
-      return read.hash;
+      const read = await digestFileVersioned(absPath);
+      if (read.stable) this.rememberQuietly(absPath, read.version, read.digests.xxh64, recordedAtNs, read.digests.sha256);
+      return read.digests;
     } catch (err) {
-      const code = errnoCode(err);
-      if (code === 'ENOENT' || code === 'ENOTDIR') return null;
-      // The path changed kind between the caller's stat and our read: start over from a fresh stat.
-      if (err instanceof NotARegularFileError && version) return this.hashOf(absPath);
+      if (isAbsence(err)) return null;
       throw err;
     }
   }
@@ -107,9 +150,11 @@ export class HashState {
    * recent, so the entry starts racily clean and is confirmed by one hash on the next check.
    * Writes are batched and committed in the background: call flush() or close() before exiting.
    */
-  remember(absPath: string, version: FileVersion, hash: string, recordedAtNs: string = nowNs()): Promise<boolean> {
+  remember(absPath: string, version: FileVersion, hash: string, recordedAtNs: string | bigint = nowNs(), sha256?: string): Promise<boolean> {
     assertAbsolute(absPath);
-    return this.db.put(pathKey(absPath), { version, hash, recordedAtNs });
+    const entry: HashStateEntry = { version, hash, recordedAtNs: String(recordedAtNs) };
+    if (sha256) entry.sha256 = sha256;
+    return this.db.put(pathKey(absPath), entry);
   }
 
   forget(absPath: string): Promise<boolean> {
@@ -128,9 +173,14 @@ export class HashState {
   }
 
   // Losing a memo entry only costs a re-hash, so a failed write must not become an unhandled rejection.
-  private rememberQuietly(absPath: string, version: FileVersion, hash: string, recordedAtNs: string): void {
-    this.remember(absPath, version, hash, recordedAtNs).catch(() => undefined);
+  private rememberQuietly(absPath: string, version: FileVersion, hash: string, recordedAtNs: bigint, sha256?: string): void {
+    this.remember(absPath, version, hash, recordedAtNs, sha256).catch(() => undefined);
   }
+}
+
+function isAbsence(err: unknown): boolean {
+  const code = errnoCode(err);
+  return code === 'ENOENT' || code === 'ENOTDIR';
 }
 
 function asVersion(v: FileVersion | BigIntStats): FileVersion {

@@ -77,16 +77,82 @@ export interface HashedFile {
   stable: boolean;
 }
 
+/** Both digests of one content: xxh64 names it locally, SHA-256 wherever it leaves the machine. */
+export interface Digests {
+  xxh64: string;
+  sha256: string;
+}
+
+export interface DigestedFile {
+  digests: Digests;
+  version: FileVersion;
+  stable: boolean;
+}
+
 // O_NOFOLLOW: a symlink opens with ELOOP, so we learn it is one without an extra lstat on every file.
 // O_NONBLOCK: opening a FIFO must not wait for a writer (it has no effect on regular files).
 const OPEN_FLAGS = fs.constants.O_RDONLY | (fs.constants.O_NOFOLLOW ?? 0) | (fs.constants.O_NONBLOCK ?? 0);
 
-async function hashSymlink(path: string): Promise<HashedFile> {
+interface ReadResult {
+  xxh64: string;
+  sha256: string | null;
+  version: FileVersion;
+  stable: boolean;
+}
+
+/** The digests of a symlink's "content", its target text (each with its own domain separation). */
+export async function symlinkDigests(target: string): Promise<Digests> {
+  return { xxh64: await hashSymlinkTarget(target), sha256: sha256Bytes(`symlink\0${target}`) };
+}
+
+/** The stand-in digests of a device, FIFO or socket (see hashSpecialFile). */
+export async function specialFileDigests(mode: number): Promise<Digests> {
+  return { xxh64: await hashSpecialFile(mode), sha256: sha256Bytes(`special\0${mode & 0o170000}`) };
+}
+
+async function readSymlink(path: string, withSha: boolean): Promise<ReadResult> {
   const before = versionFromStats(await fs.promises.lstat(path, { bigint: true }));
   if (before.kind !== 'symlink') throw new NotARegularFileError(path, before.kind);
   const target = await fs.promises.readlink(path);
   const after = versionFromStats(await fs.promises.lstat(path, { bigint: true }));
-  return { hash: await hashSymlinkTarget(target), version: before, stable: sameVersion(before, after) };
+  const stable = sameVersion(before, after);
+  if (!withSha) return { xxh64: await hashSymlinkTarget(target), sha256: null, version: before, stable };
+  const digests = await symlinkDigests(target);
+  return { ...digests, version: before, stable };
+}
+
+/**
+ * One read of a regular file (or a symlink's target) feeding xxh64 and, when asked, SHA-256, and the
+ * version that was read. Throws NotARegularFileError for directories and special files, ENOENT when missing.
+ */
+async function readContent(path: string, withSha: boolean): Promise<ReadResult> {
+  let fh: fs.promises.FileHandle;
+  try {
+    fh = await fs.promises.open(path, OPEN_FLAGS);
+  } catch (err) {
+    if (errnoCode(err) === 'ELOOP' || errnoCode(err) === 'EMLINK') return readSymlink(path, withSha);
+    throw err;
+  }
+  try {
+    const st = await fh.stat({ bigint: true });
+    const version = versionFromStats(st);
+    if (version.kind !== 'file') throw new NotARegularFileError(path, version.kind);
+    const xxh = (await xx()).create64(FILE_SEED);
+    const sha = withSha ? createHash('sha256') : null;
+    const buf = Buffer.allocUnsafe(HASH_CHUNK_BYTES);
+    for (;;) {
+      const { bytesRead } = await fh.read(buf, 0, buf.length, null);
+      if (bytesRead === 0) break;
+      const chunk = buf.subarray(0, bytesRead);
+      xxh.update(chunk); // update copies into wasm memory, so buf can be reused
+      sha?.update(chunk);
+    }
+    const after = await fh.stat({ bigint: true });
+    const stable = sameVersion(version, versionFromStats(after)) && after.ctimeNs === st.ctimeNs;
+    return { xxh64: hex64(xxh.digest()), sha256: sha ? sha.digest('hex') : null, version, stable };
+  } finally {
+    await fh.close();
+  }
 }
 
 /**
@@ -94,30 +160,14 @@ async function hashSymlink(path: string): Promise<HashedFile> {
  * read. Throws NotARegularFileError for directories and special files, ENOENT when missing.
  */
 export async function hashFileVersioned(path: string): Promise<HashedFile> {
-  let fh: fs.promises.FileHandle;
-  try {
-    fh = await fs.promises.open(path, OPEN_FLAGS);
-  } catch (err) {
-    if (errnoCode(err) === 'ELOOP' || errnoCode(err) === 'EMLINK') return hashSymlink(path);
-    throw err;
-  }
-  try {
-    const st = await fh.stat({ bigint: true });
-    const version = versionFromStats(st);
-    if (version.kind !== 'file') throw new NotARegularFileError(path, version.kind);
-    const hasher = (await xx()).create64(FILE_SEED);
-    const buf = Buffer.allocUnsafe(HASH_CHUNK_BYTES);
-    for (;;) {
-      const { bytesRead } = await fh.read(buf, 0, buf.length, null);
-      if (bytesRead === 0) break;
-      hasher.update(buf.subarray(0, bytesRead)); // update copies into wasm memory, so buf can be reused
-    }
-    const after = await fh.stat({ bigint: true });
-    const stable = sameVersion(version, versionFromStats(after)) && after.ctimeNs === st.ctimeNs;
-    return { hash: hex64(hasher.digest()), version, stable };
-  } finally {
-    await fh.close();
-  }
+  const r = await readContent(path, false);
+  return { hash: r.xxh64, version: r.version, stable: r.stable };
+}
+
+/** hashFileVersioned with the SHA-256 taken in the same read. */
+export async function digestFileVersioned(path: string): Promise<DigestedFile> {
+  const r = await readContent(path, true);
+  return { digests: { xxh64: r.xxh64, sha256: r.sha256! }, version: r.version, stable: r.stable };
 }
 
 /** xxh64 of a file's content (a symlink's content is its target). 16 hex chars. */

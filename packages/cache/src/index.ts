@@ -1,61 +1,59 @@
 /**
- * @prov-make/cache: file versions, content hashing, the hash memo, the content-addressed store and the
- * provenance store (DESIGN.md §3-5). All paths given to the stores are absolute unless noted.
+ * @prov-make/cache: file versions, hashing, the hash memo, the content store, the deps log, the
+ * provenance store and the step cache (DESIGN.md §3-5), behind one facade that opens a workspace's
+ * stores. lmdb is imported here and nowhere else. All paths given to the stores are absolute unless noted.
  *
- * Versions (version.ts)
- *   interface FileVersion { dev; ino: string; mtimeNs: string; ctimeNs: string; size; mode; kind: FileKind }
- *   statVersion(path, { followSymlinks? }): Promise<FileVersion | null>     null = ENOENT/ENOTDIR
- *   statVersionSync(path, { followSymlinks? }): FileVersion | null
- *   versionFromStats(bigintStats): FileVersion
- *   sameVersion(a, b): boolean                       dev, ino, mtimeNs, size
- *   isRacilyClean(version, recordedAtNs, windowNs = RACY_WINDOW_NS) (window 2 s): boolean
- *   nowNs(): string;  describeVersion(v): "10.2 kB, modified 2026-11-22 23:14:05";  formatBytes(n)
+ * Subpaths load one light module each, without lmdb or wasm (the no-op fast path and the pipeline
+ * loader use them): /version-token, /disk, /workspace-key, /definition, /atomic-write.
  *
- * Hashing (hash.ts) — xxh64, 16 hex chars; sha256 for anything that leaves the machine
- *   hashFile(path): Promise<string>                  a symlink's content is its target (own seed)
- *   hashFileVersioned(path): Promise<{ hash, version, stable }>
- *   hashBytes(bytes | string): Promise<string>;  hashSymlinkTarget(target); hashListing(names);
- *   hashDirectoryListing(dir); hashSpecialFile(mode); isContentHash(s)
- *   sha256File(path): Promise<string>;  sha256Bytes(bytes | string): string
+ * Facade (workspace-stores.ts)
+ *   WorkspaceStores.open({ root, stateDir, cacheDir }, { disk?, blobs?, remote?, warn? })
+ *     .deps .hashes .history .content .disk .blobs .steps; commit(record); close()
+ *   collectGarbage(locations, maxBytes)               keeps every step's last outputs
  *
- * Hash memo (hash-state.ts) — DVC's state trick, `<stateDir>/hash-state.lmdb`
- *   HashState.open(stateDir, { racyWindowNs?, readOnly? }): HashState
- *   state.hashOf(absPath, version? | bigint lstat?): Promise<string | null>   reads only when needed
- *   state.peek(absPath, version): string | null               trusted memo only, never reads
- *   state.remember(absPath, version, hash, recordedAtNs?): Promise<boolean>
- *   state.entry(absPath); state.forget(absPath); state.flush(); state.close()
+ * Observations (step-record.ts, distrust.ts)
+ *   StepRecord (inputs, outputs, absent, listed: path, id, version, digests) -> stepStateOf / executionRecordOf
+ *   Distrust: untraced-program | trace-incomplete | input-changed-while-running
  *
- * Content store (content-store.ts) — `<dir>/objects/<hh>/<hash>`, default `.prov-make/cache`
- *   new ContentStore(dir);  ContentStore.defaultDir(workspaceRoot)
- *   put(path, { hash? }): Promise<string>;  putBytes(bytes | string): Promise<string>
- *   has(hash): boolean;  objectPath(hash);  read(hash): Promise<Buffer>
- *   restore(hash, destAbsPath, { workspaceRoot, mode?, verify? }): Promise<FileVersion>
- *   stats(): { objects, bytes };  verify(): removed hashes;  gc(maxBytes, keep?): GcResult
+ * Versions (version.ts, version-token.ts)
+ *   FileStat (what lstat says), FileVersion, statVersion(Sync), sameVersion, isRacilyClean, nowNs
+ *   tokenOf(stat), tokenToRecord(stat, recordedAtNs), versionToken(version), listingToken(names, leftOut)
  *
- * Workspace paths (workspace-path.ts)
- *   toWorkspaceKey(root, abs) / fromWorkspaceKey(root, key);  checkRestorePath(root, dest);
- *   prepareRestorePath(root, dest): Promise<string>
+ * Disk (disk.ts): the workspace's files as the engine reaches them; nodeDisk(digestSource)
  *
- * Step definitions (definition.ts)
- *   interface StepDefinition { run; cwd; env };  hashDefinition(def): sha256 hex
+ * Hashing (hash.ts) — xxh64 locally, SHA-256 for anything that leaves the machine, one read for both
+ *   hashFile, hashFileVersioned, digestFileVersioned, hashBytes, sha256Bytes, sha256File, ...
  *
- * Provenance (provenance-store.ts) — `<stateDir>/provenance.lmdb`
- *   ProvenanceStore.open(stateDir, { readOnly? });  newExecutionId(nowMs?)
- *   put(record): void / putMany(records): void (one durable transaction each call);  get(id);  latestForStep(step);
- *   latestSuccessfulForStep(step);  executionsForStep(step);  allExecutions();  count();  steps();
- *   producerOf(path, hash?);  writersOf(path);  readersOf(path);  getMeta(key);  setMeta(key, value);
- *   close()
- *
+ * Hash memo (hash-state.ts): HashState.open(stateDir); hashOf(path, version?); digestsOf(path, version?)
+ * Content store (content-store.ts): objects by xxh64 under `<cacheDir>/objects`; BlobStore (blob-store.ts)
+ * Deps log (deps-log.ts): per step, ids with version tokens (TokenList) and the hashes that confirm them
+ * Provenance (provenance-store.ts): every execution, indexed by step, writer, producer and reader
+ * Step cache (step-cache.ts): BuildXL's two-level keys over the local action cache and the remote one
+ * Definitions (definition.ts): StepDefinition, canonicalDefinition, hashDefinition
+ * Ids (execution-id.ts): newExecutionId, newRunId.  Atomic writes (atomic-write.ts): writeFileAtomic
+ * Stored paths (workspace-key.ts): toWorkspaceKey, fromWorkspaceKey, isInsideFolder
+ * Restore safety (workspace-path.ts): checkRestorePath, prepareRestorePath, prepareRestoreFolders
  * Errors (errors.ts): CacheError { code } > UnsafePathError, MissingObjectError, CorruptObjectError,
  *   NotARegularFileError, InvalidHashError
  */
 export * from './version.js';
+export * from './version-token.js';
 export * from './hash.js';
 export * from './hash-state.js';
+export * from './disk.js';
 export * from './content-store.js';
+export * from './blob-store.js';
+export * from './workspace-key.js';
 export * from './workspace-path.js';
 export * from './definition.js';
+export * from './execution-id.js';
+export * from './atomic-write.js';
 export * from './provenance-store.js';
+export * from './deps-log.js';
+export * from './distrust.js';
+export * from './step-record.js';
+export * from './step-cache.js';
+export * from './workspace-stores.js';
 export * from './errors.js';
 export * from './action-cache.js';
 export * from './remote-cache.js';

@@ -2,7 +2,6 @@
 // One LMDB environment, one write transaction per put: a kill -9 leaves the old state or the new one.
 import fs from 'node:fs';
 import path from 'node:path';
-import { randomBytes } from 'node:crypto';
 import { open, type Database, type Key, type RootDatabase } from 'lmdb';
 import { KEY_MAX, pathKey } from './db-key.js';
 import type { StepDefinition } from './definition.js';
@@ -18,7 +17,7 @@ export interface RecordedFile {
 export type ExecutionStatus = 'succeeded' | 'failed' | 'interrupted';
 
 export interface ExecutionRecord {
-  /** Unique and sortable by time: see newExecutionId. */
+  /** Unique and sortable by time: see newExecutionId (execution-id.ts). */
   id: string;
   /** The `prov-make run` invocation it belongs to. */
   runId: string;
@@ -55,22 +54,15 @@ export const PROVENANCE_FILE = 'provenance.lmdb';
 /** Step names become keys; LMDB keys are at most 1978 bytes. */
 const MAX_STEP_BYTES = 1000;
 
-let lastIdMs = 0;
-let idCounter = 0;
-
 /**
- * `<ms, 15 digits>-<counter, 6 digits>-<6 random hex>`: string order is time order within a process
- * (the counter restarts each millisecond and the clock is never allowed to step back); the random tail
- * keeps ids from two processes in the same millisecond distinct.
+ * The rule of provenance, wherever executions are searched (the store, an export of some of them):
+ * an execution produced the version `hash` of `path` when it succeeded, finished by `before`, and
+ * wrote exactly that content. Without a hash: it wrote `path` at all (whatever became of it).
  */
-export function newExecutionId(nowMs: number = Date.now()): string {
-  if (nowMs > lastIdMs) {
-    lastIdMs = nowMs;
-    idCounter = 0;
-  } else {
-    idCounter++;
-  }
-  return `${String(lastIdMs).padStart(15, '0')}-${String(idCounter).padStart(6, '0')}-${randomBytes(3).toString('hex')}`;
+export function isProducerOf(e: ExecutionRecord, path: string, hash?: string | null, before = Infinity): boolean {
+  if (e.finishedAt > before) return false;
+  if (hash === undefined) return e.outputs.some((o) => o.path === path);
+  return e.status === 'succeeded' && e.outputs.some((o) => o.path === path && o.hash === hash);
 }
 
 export class ProvenanceStore {
@@ -184,17 +176,17 @@ export class ProvenanceStore {
   }
 
   /**
-   * The newest execution that wrote `path` (as stored: relative or absolute), or the newest that wrote
-   * exactly the content `hash` there.
+   * Who made a file version: the newest execution that, by isProducerOf, made the content `hash` of
+   * `path` and finished by `before` (ms since the epoch); without a hash, the newest that wrote `path`.
    */
-  producerOf(path: string, hash?: string): ExecutionRecord | undefined {
+  producerOf(path: string, hash?: string, before = Infinity): ExecutionRecord | undefined {
     const k = pathKey(path);
-    if (hash === undefined) {
-      const id = this.lastIdUnder(this.writers, [k], 1);
-      return id === undefined ? undefined : this.executions.get(id);
+    const keys = hash === undefined ? this.keysNewestFirst(this.writers, [k]) : this.keysNewestFirst(this.producers, [k, hash]);
+    for (const id of keys) {
+      const e = this.executions.get(id);
+      if (e && isProducerOf(e, path, hash, before)) return e;
     }
-    const id = this.lastIdUnder(this.producers, [k, hash], 2);
-    return id === undefined ? undefined : this.executions.get(id);
+    return undefined;
   }
 
   /** Every execution that wrote `path`, oldest first. */
@@ -278,13 +270,12 @@ export class ProvenanceStore {
     return ids;
   }
 
-  /** The greatest id among keys [...prefix, id]. */
-  private lastIdUnder(db: Database<unknown, Key>, prefix: string[], idIndex: number): string | undefined {
+  /** The ids of keys [...prefix, id], newest first. The equality checks guard against ordered-binary prefix quirks. */
+  private *keysNewestFirst(db: Database<unknown, Key>, prefix: string[]): Iterable<string> {
     for (const key of db.getKeys({ start: [...prefix, KEY_MAX], end: prefix, reverse: true })) {
       const parts = key as string[];
-      if (parts.length === idIndex + 1 && prefix.every((p, i) => parts[i] === p)) return parts[idIndex];
+      if (parts.length === prefix.length + 1 && prefix.every((p, i) => parts[i] === p)) yield parts[prefix.length];
     }
-    return undefined;
   }
 
   private records(ids: string[]): ExecutionRecord[] {

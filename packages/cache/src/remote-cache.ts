@@ -3,7 +3,6 @@
 // or bazel-remote serves it. Every downloaded blob is checked against its SHA-256; a remote that is
 // down, slow or broken only costs a warning: after the first network failure it is not asked again
 // in this process.
-import fs from 'node:fs';
 import { createHash } from 'node:crypto';
 import { SHA256_RE } from './hash.js';
 
@@ -127,13 +126,13 @@ export class RemoteCache {
     return this.put('ac', key, typeof body === 'string' ? Buffer.from(body) : body);
   }
 
-  /** Uploads a blob unless the remote already has it. */
-  async putBlobFile(sha256: string, file: string): Promise<boolean> {
+  /** Uploads a blob unless the remote already has it (`read` gives its bytes, read only when needed). */
+  async putBlob(sha256: string, read: () => Promise<Uint8Array>): Promise<boolean> {
     if (this.readOnly || this.disabled) return false;
     if (!this.rejected.has(sha256)) {
       const head = await this.request('HEAD', this.url('cas', sha256));
       if (head?.status === 200) return true;
     }
-    return this.put('cas', sha256, fs.readFileSync(file));
+    return this.put('cas', sha256, await read());
   }
 }

@@ -1,7 +1,6 @@
 // A file version is what one stat says about a file. The fast tuple (dev, ino, mtime ns, size) decides
 // "unchanged" without reading the file; the content hash confirms when the tuple differs (DESIGN §3).
 import fs from 'node:fs';
-import type { BigIntStats } from 'node:fs';
 import { errnoCode } from './errors.js';
 
 export type FileKind = 'file' | 'dir' | 'symlink' | 'other';
@@ -18,23 +17,33 @@ export interface FileVersion {
   kind: FileKind;
 }
 
+/**
+ * What one lstat says, as the engine needs it. Node's BigIntStats is one; an in-memory disk (engine
+ * unit tests) makes its own.
+ */
+export interface FileStat {
+  dev: bigint;
+  ino: bigint;
+  mode: bigint;
+  size: bigint;
+  mtimeNs: bigint;
+  ctimeNs: bigint;
+  isFile(): boolean;
+  isDirectory(): boolean;
+  isSymbolicLink(): boolean;
+}
+
+function fileKind(st: FileStat): FileKind {
+  return st.isFile() ? 'file' : st.isDirectory() ? 'dir' : st.isSymbolicLink() ? 'symlink' : 'other';
+}
+
 export interface StatOptions {
   /** Describe what a symlink points to rather than the link itself. Default false: a link is its own file. */
   followSymlinks?: boolean;
 }
 
-/**
- * How close to the recording moment an mtime must be for a same-tuple match to need a hash (racy clean).
- * 2 s: FAT/exFAT store mtimes in 2 s steps, ext3/HFS+/some NFS and SMB mounts in 1 s, and even
- * "nanosecond" ext4/xfs/btrfs stamp files from the kernel's coarse clock (one tick, 1-10 ms), so two
- * writes a few ms apart can share an mtime. We cannot cheaply tell the filesystem, and a wide window
- * costs little: a file modified in the 2 s before we recorded it is hashed once more on the next check,
- * which then records it as clean. The window also covers modest clock skew with a file server.
- */
-export const RACY_WINDOW_NS = 2_000_000_000n;
-
 /** Build a FileVersion from stats taken with `{ bigint: true }` (also for callers who already stat'ed). */
-export function versionFromStats(st: BigIntStats): FileVersion {
+export function versionFromStats(st: FileStat): FileVersion {
   return {
     dev: Number(st.dev),
     ino: st.ino.toString(),
@@ -42,7 +51,7 @@ export function versionFromStats(st: BigIntStats): FileVersion {
     ctimeNs: st.ctimeNs.toString(),
     size: Number(st.size),
     mode: Number(st.mode),
-    kind: st.isFile() ? 'file' : st.isDirectory() ? 'dir' : st.isSymbolicLink() ? 'symlink' : 'other',
+    kind: fileKind(st),
   };
 }
 
@@ -87,25 +96,12 @@ export function sameVersion(a: FileVersion | null | undefined, b: FileVersion | 
   return a.dev === b.dev && a.ino === b.ino && a.mtimeNs === b.mtimeNs && a.size === b.size;
 }
 
-/** Wall-clock now in ns as a decimal string, comparable with mtimeNs (ms precision is plenty for a 2 s window). */
-export function nowNs(): string {
-  return (BigInt(Date.now()) * 1_000_000n).toString();
+/** Wall-clock now in ns, comparable with mtimeNs (ms precision is plenty for a 1-2 s window). */
+export function nowNs(): bigint {
+  return BigInt(Date.now()) * 1_000_000n;
 }
 
-/**
- * True when `version` was recorded so soon after its mtime (or its mtime is in the recorder's future)
- * that a later write could have kept the same tuple; such a record must be confirmed by hash next time.
- * Git's rule is "mtime >= index write time"; we widen it by the granularity window (see RACY_WINDOW_NS).
- * `recordedAtNs` must be taken before the file was stat'ed and read, so any write that followed the read
- * happened after it.
- */
-export function isRacilyClean(
-  version: FileVersion,
-  recordedAtNs: string | bigint,
-  windowNs: bigint = RACY_WINDOW_NS,
-): boolean {
-  return BigInt(version.mtimeNs) >= BigInt(recordedAtNs) - windowNs;
-}
+
 
 /** Human size in SI units, as `ls -h --si` and most GUIs print it: 10200 -> "10.2 kB". */
 export function formatBytes(bytes: number): string {

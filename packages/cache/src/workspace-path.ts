@@ -4,26 +4,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { errnoCode, UnsafePathError } from './errors.js';
-
-// A relative path leaves its base when it climbs (a file named "..data" does not).
-function escapes(rel: string): boolean {
-  return rel === '..' || rel.startsWith(`..${path.sep}`) || path.isAbsolute(rel);
-}
-
-/**
- * How paths are stored in records: relative to the workspace when inside it (so keys survive a clone
- * at another path), absolute otherwise.
- */
-export function toWorkspaceKey(workspaceRoot: string, absPath: string): string {
-  const rel = path.relative(workspaceRoot, absPath);
-  if (rel === '') return '.';
-  return escapes(rel) ? path.normalize(absPath) : rel;
-}
-
-/** Inverse of toWorkspaceKey. */
-export function fromWorkspaceKey(workspaceRoot: string, key: string): string {
-  return path.isAbsolute(key) ? key : path.join(workspaceRoot, key);
-}
+import { escapes } from './workspace-key.js';
 
 /**
  * Lexical checks only: dest is absolute, has no `..` segment, and is strictly inside the root after
@@ -42,6 +23,18 @@ export function checkRestorePath(workspaceRoot: string, destAbsPath: string): st
   return rel;
 }
 
+/** What making folders for a restore needs of a file system (the node one, or the engine's Disk). */
+export interface FolderOps {
+  lstat(path: string): { isDirectory(): boolean; isSymbolicLink(): boolean } | undefined;
+  /** Makes one folder (its parent exists); may throw EEXIST. */
+  mkdir(path: string): void;
+}
+
+const nodeFolders: FolderOps = {
+  lstat: (p) => fs.lstatSync(p, { throwIfNoEntry: false }),
+  mkdir: (p) => fs.mkdirSync(p),
+};
+
 /**
  * Make sure every folder between the workspace root and `destAbsPath` is a real directory (creating
  * missing ones one level at a time) and none is a symlink. Returns the normalised destination.
@@ -49,29 +42,29 @@ export function checkRestorePath(workspaceRoot: string, destAbsPath: string): st
  * for a symlink between this check and the write is outside what Node's API lets us prevent (no openat).
  */
 export async function prepareRestorePath(workspaceRoot: string, destAbsPath: string): Promise<string> {
-  const rel = checkRestorePath(workspaceRoot, destAbsPath);
   const root = path.resolve(workspaceRoot);
+  checkRestorePath(workspaceRoot, destAbsPath);
   const rootStat = await fs.promises.stat(root).catch(() => null);
   if (!rootStat?.isDirectory()) throw new UnsafePathError(destAbsPath, `the workspace ${workspaceRoot} is not a directory`);
+  return prepareRestoreFolders(nodeFolders, workspaceRoot, destAbsPath);
+}
 
-  const segments = rel.split(path.sep);
+/** prepareRestorePath on any file system, for a root known to be a folder. */
+export function prepareRestoreFolders(ops: FolderOps, workspaceRoot: string, destAbsPath: string): string {
+  const rel = checkRestorePath(workspaceRoot, destAbsPath);
+  const root = path.resolve(workspaceRoot);
   let dir = root;
-  for (const segment of segments.slice(0, -1)) {
+  for (const segment of rel.split(path.sep).slice(0, -1)) {
     dir = path.join(dir, segment);
-    let st: fs.Stats | null = null;
-    try {
-      st = await fs.promises.lstat(dir);
-    } catch (err) {
-      if (errnoCode(err) !== 'ENOENT') throw err;
-    }
-    if (st === null) {
+    let st = ops.lstat(dir);
+    if (st === undefined) {
       try {
-        await fs.promises.mkdir(dir); // one level: never creates through a symlink someone else made
-        continue;
+        ops.mkdir(dir); // one level: never creates through a symlink someone else made
       } catch (err) {
-        if (errnoCode(err) !== 'EEXIST') throw err;
-        st = await fs.promises.lstat(dir); // lost a race with another creator: check what is there
+        if (errnoCode(err) !== 'EEXIST') throw err; // lost a race with another creator: check what is there
       }
+      st = ops.lstat(dir);
+      if (st === undefined) throw new UnsafePathError(destAbsPath, `${dir} could not be made`);
     }
     if (st.isSymbolicLink()) throw new UnsafePathError(destAbsPath, `${dir} is a symlink`);
     if (!st.isDirectory()) throw new UnsafePathError(destAbsPath, `${dir} is not a directory`);

@@ -1,11 +1,10 @@
 /** The `prov-make` command: a thin layer that parses arguments and calls the library. */
 import { EXIT_USAGE, SYNOPSIS, UsageError } from './usage.js';
-import { traceMain } from './commands/trace.js';
 
 type Command = (argv: string[]) => Promise<number>;
 
 const commands: Record<string, () => Promise<Command>> = {
-  trace: async () => traceMain,
+  trace: async () => (await import('./commands/trace.js')).traceMain,
   run: async () => (await import('./commands/run.js')).runMain,
   status: async () => (await import('./commands/run.js')).statusMain,
   why: async () => (await import('./commands/why.js')).whyMain,

@@ -1,13 +1,10 @@
 /** `prov-make cache stats | verify | gc --max-size SIZE` on the content cache folder. */
 import { parseArgs } from 'node:util';
-import { ContentStore, LocalActionCache } from '@prov-make/cache';
-import { formatSize } from '../provenance/describe.js';
+import { collectGarbage, ContentStore, LocalActionCache } from '@prov-make/cache';
+import { formatSize } from '../format/units.js';
 import { UsageError, EXIT_OK } from '../usage.js';
-import { openWorkspace } from '../engine/workspace.js';
-import { findPipelineFile } from './context.js';
-import { DepsLog } from '../engine/deps-log.js';
-import { join } from 'node:path';
-import { existsSync } from 'node:fs';
+import { makeStateDirs, workspacePaths } from '../workspace/paths.js';
+import { findPipelineFile } from './workspace-args.js';
 
 export const CACHE_HELP = `usage: prov-make cache stats
        prov-make cache verify
@@ -38,7 +35,8 @@ export async function cacheMain(argv: string[]): Promise<number> {
     process.stdout.write(CACHE_HELP + '\n');
     return values.help ? EXIT_OK : 2;
   }
-  const ws = openWorkspace(findPipelineFile(process.cwd(), values.file), { cacheDir: values['cache-dir'] });
+  const ws = workspacePaths(findPipelineFile(process.cwd(), values.file), { cacheDir: values['cache-dir'] });
+  makeStateDirs(ws);
   const store = new ContentStore(ws.cacheDir);
   const out = (s: string) => process.stdout.write(s + '\n');
   switch (sub) {
@@ -57,15 +55,7 @@ export async function cacheMain(argv: string[]): Promise<number> {
     }
     case 'gc': {
       if (!values['max-size']) throw new UsageError('cache gc needs --max-size SIZE', 'example: prov-make cache gc --max-size 2G');
-      const max = parseSize(values['max-size']);
-      const keep = new Set<string>();
-      const depsDir = join(ws.stateDir, 'deps');
-      if (existsSync(depsDir)) {
-        const log = DepsLog.open(depsDir);
-        for (const name of log.stepNames()) for (const h of log.getHashes(name)?.outputs ?? []) if (h) keep.add(h);
-        await log.close();
-      }
-      const r = await store.gc(max, keep);
+      const r = await collectGarbage(ws, parseSize(values['max-size']));
       if (values.json) out(JSON.stringify(r));
       else out(`removed ${r.removed.length} object(s), freed ${formatSize(r.freedBytes)}; ${r.objects} object(s), ${formatSize(r.bytes)} left`);
       return EXIT_OK;

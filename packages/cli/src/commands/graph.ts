@@ -1,9 +1,10 @@
 /** `prov-make graph [--dot|--prov|--json] [--all-history]`: the recorded provenance graph. */
 import { parseArgs } from 'node:util';
-import type { ExecutionRecord } from '@prov-make/cache';
+import { graphJson } from '../format/history.js';
 import { executionsToDot, executionsToProv } from '../provenance/export.js';
+import { graphExecutions } from '../provenance/history.js';
 import { UsageError, EXIT_OK } from '../usage.js';
-import { openReadContext } from './context.js';
+import { openRecorded } from './workspace-args.js';
 
 export const GRAPH_HELP = `usage: prov-make graph [--dot | --prov | --json] [--all-history] [--system]
 
@@ -23,26 +24,15 @@ export async function graphMain(argv: string[]): Promise<number> {
   });
   if (values.help) return void process.stdout.write(GRAPH_HELP + '\n'), EXIT_OK;
   if ([values.dot, values.prov, values.json].filter(Boolean).length > 1) throw new UsageError('choose one of --dot, --prov, --json');
-  const ctx = await openReadContext(values.file);
+  const ws = openRecorded(values.file);
   try {
-    let executions: ExecutionRecord[];
-    if (values['all-history'] || !ctx.pipeline) executions = ctx.history.allExecutions();
-    else executions = ctx.pipeline.steps.map((s) => ctx.history.latestSuccessfulForStep(s.name)).filter((e): e is ExecutionRecord => Boolean(e));
+    const pipeline = await ws.pipeline().catch(() => null);
+    const executions = graphExecutions((await ws.openStores()).history, pipeline, Boolean(values['all-history']));
     if (values.prov) process.stdout.write(JSON.stringify(executionsToProv(executions), null, 2) + '\n');
-    else if (values.json) {
-      process.stdout.write(JSON.stringify({
-        executions: executions.map((e) => ({
-          id: e.id, step: e.step, command: e.definition.run, status: e.status,
-          startedAt: new Date(e.startedAt).toISOString(), finishedAt: new Date(e.finishedAt).toISOString(),
-          inputs: e.inputs.map((f) => ({ path: f.path, hash: f.hash })),
-          executed: e.executed.map((f) => ({ path: f.path, hash: f.hash })),
-          outputs: e.outputs.map((f) => ({ path: f.path, hash: f.hash })),
-          annotations: e.annotations,
-        })),
-      }) + '\n');
-    } else process.stdout.write(executionsToDot(executions, [], { system: values.system }));
+    else if (values.json) process.stdout.write(JSON.stringify(graphJson(executions)) + '\n');
+    else process.stdout.write(executionsToDot(executions, [], { system: values.system }));
     return EXIT_OK;
   } finally {
-    await ctx.close();
+    await ws.close();
   }
 }

@@ -5,13 +5,14 @@
  */
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import type { ExecutionRecord } from '@prov-make/cache';
-import { storedPath } from '../engine/workspace.js';
-import { formatDuration } from '../ui/plain.js';
-import { formatSize, formatTime, shortHash } from '../provenance/describe.js';
-import { buildLineage, walk } from '../provenance/lineage.js';
+import type { ExecutionRecord, WorkspaceStores } from '@prov-make/cache';
+import { diffJson, executionsJson, formatDiff, formatExecutions, formatRuns, runsJson } from '../format/history.js';
+import { shortHash } from '../format/units.js';
+import { diffRuns, inputVersionFor, inputVersionIn, runsOf, stepOrder } from '../provenance/history.js';
 import { UsageError, EXIT_FAILED, EXIT_OK } from '../usage.js';
-import { openReadContext } from './context.js';
+import { storedPath } from '../workspace/paths.js';
+import type { Workspace } from '../workspace/workspace.js';
+import { openRecorded } from './workspace-args.js';
 
 export const LOG_HELP = `usage: prov-make log [STEP] [--json] [--runs]
        prov-make log STEP --output [--execution ID]
@@ -33,114 +34,87 @@ order, whose inputs differed, and which files differed.`;
 
 const COMMON = { json: { type: 'boolean' }, file: { type: 'string', short: 'f' }, help: { type: 'boolean', short: 'h' } } as const;
 
-interface RunSummary { runId: string; startedAt: number; finishedAt: number; executions: ExecutionRecord[] }
-
-function runsOf(all: ExecutionRecord[]): RunSummary[] {
-  const runs = new Map<string, RunSummary>();
-  for (const e of all) {
-    let r = runs.get(e.runId);
-    if (!r) runs.set(e.runId, (r = { runId: e.runId, startedAt: e.startedAt, finishedAt: e.finishedAt, executions: [] }));
-    r.executions.push(e);
-    r.startedAt = Math.min(r.startedAt, e.startedAt);
-    r.finishedAt = Math.max(r.finishedAt, e.finishedAt);
+/** Opens the recorded workspace, hands it to `f`, closes it. */
+async function withHistory(file: string | undefined, f: (ws: Workspace, stores: WorkspaceStores) => Promise<number>): Promise<number> {
+  const ws = openRecorded(file);
+  try {
+    return await f(ws, await ws.openStores());
+  } finally {
+    await ws.close();
   }
-  return [...runs.values()].sort((a, b) => a.startedAt - b.startedAt);
 }
 
 export async function logMain(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({ args: argv, options: { ...COMMON, runs: { type: 'boolean' }, output: { type: 'boolean' }, execution: { type: 'string' } }, allowPositionals: true, strict: true });
   if (values.help) return void process.stdout.write(LOG_HELP + '\n'), EXIT_OK;
-  const ctx = await openReadContext(values.file);
-  try {
-    const step = positionals[0];
+  const step = positionals[0];
+  return withHistory(values.file, async (_ws, { history, content }) => {
     if (values.output) {
-      const e = values.execution ? ctx.history.get(values.execution) : step ? ctx.history.latestForStep(step) : undefined;
-      if (!e) throw new UsageError(values.execution ? `no execution with id ${values.execution}` : step ? `no execution of a step named "${step}" is recorded` : 'log --output needs a STEP (or --execution ID)');
-      if (!e.outputLogHash) return void process.stderr.write(`prov-make: step ${e.step} printed nothing in execution ${e.id}\n`), EXIT_OK;
-      if (!ctx.content.has(e.outputLogHash)) {
-        process.stderr.write(`prov-make: the output of execution ${e.id} is no longer in the cache (removed by \`cache gc\`?)\n`);
-        return EXIT_FAILED;
-      }
-      process.stdout.write(await ctx.content.read(e.outputLogHash));
-      return EXIT_OK;
+      const e = values.execution ? history.get(values.execution) : step ? history.latestForStep(step) : undefined;
+      return printOutput(e, values.execution, step, content);
     }
-    const all = step ? ctx.history.executionsForStep(step) : ctx.history.allExecutions();
-    if (step && all.length === 0) throw new UsageError(`no execution of a step named "${step}" is recorded`, `steps with history: ${ctx.history.steps().join(', ') || 'none'}`);
-    if (values.runs) {
-      const runs = runsOf(all);
-      if (values.json) process.stdout.write(JSON.stringify(runs.map((r) => ({ runId: r.runId, startedAt: new Date(r.startedAt).toISOString(), executions: r.executions.length, steps: r.executions.map((e) => e.step) }))) + '\n');
-      else for (const r of runs) process.stdout.write(`${r.runId}  ${formatTime(r.startedAt)}  ${r.executions.length} execution(s): ${r.executions.map((e) => e.step).join(', ')}\n`);
-      return EXIT_OK;
-    }
-    if (values.json) {
-      process.stdout.write(JSON.stringify(all.map((e) => ({
-        id: e.id, runId: e.runId, step: e.step, status: e.status, reason: e.reason, exitCode: e.exitCode,
-        startedAt: new Date(e.startedAt).toISOString(), durationMs: e.finishedAt - e.startedAt, annotations: e.annotations,
-      }))) + '\n');
-      return EXIT_OK;
-    }
-    for (const e of all) {
-      const status = e.status === 'succeeded' ? 'ok' : `${e.status}${e.exitCode !== null ? ` (exit ${e.exitCode})` : ''}`;
-      process.stdout.write(`${formatTime(e.startedAt)}  ${e.step.padEnd(16)} ${status.padEnd(8)} ${formatDuration(e.finishedAt - e.startedAt).padStart(8)}  ${e.reason}\n`);
-      for (const a of e.annotations) process.stdout.write(`${' '.repeat(21)}note: ${a}\n`);
-    }
-    if (all.length === 0) process.stdout.write('no executions recorded yet\n');
+    const all = step ? history.executionsForStep(step) : history.allExecutions();
+    if (step && all.length === 0) throw new UsageError(`no execution of a step named "${step}" is recorded`, `steps with history: ${history.steps().join(', ') || 'none'}`);
+    if (values.runs) process.stdout.write(values.json ? JSON.stringify(runsJson(runsOf(all))) + '\n' : formatRuns(runsOf(all)));
+    else process.stdout.write(values.json ? JSON.stringify(executionsJson(all)) + '\n' : formatExecutions(all));
     return EXIT_OK;
-  } finally {
-    await ctx.close();
+  });
+}
+
+/** `log STEP --output`: what the execution printed, from the content store. */
+async function printOutput(e: ExecutionRecord | undefined, executionId: string | undefined, step: string | undefined, content: WorkspaceStores['content']): Promise<number> {
+  if (!e) throw new UsageError(executionId ? `no execution with id ${executionId}` : step ? `no execution of a step named "${step}" is recorded` : 'log --output needs a STEP (or --execution ID)');
+  if (!e.outputLogHash) return void process.stderr.write(`prov-make: step ${e.step} printed nothing in execution ${e.id}\n`), EXIT_OK;
+  if (!content.has(e.outputLogHash)) {
+    process.stderr.write(`prov-make: the output of execution ${e.id} is no longer in the cache (removed by \`cache gc\`?)\n`);
+    return EXIT_FAILED;
   }
+  process.stdout.write(await content.read(e.outputLogHash));
+  return EXIT_OK;
 }
 
 export async function showMain(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({ args: argv, options: { ...COMMON, for: { type: 'string' }, execution: { type: 'string' } }, allowPositionals: true, strict: true });
   if (values.help) return void process.stdout.write(SHOW_HELP + '\n'), EXIT_OK;
   if (positionals.length !== 1 || (!values.for && !values.execution)) throw new UsageError('usage: prov-make show FILE --for OUTPUT (or --execution ID)');
-  const ctx = await openReadContext(values.file);
-  try {
-    const file = storedPath(ctx.ws, resolve(positionals[0]));
-    let hash: string | null = null;
-    let user = '';
+  return withHistory(values.file, async (ws, stores) => {
+    const file = storedPath(ws.paths, resolve(positionals[0]));
+    let hash: string | null;
+    let user: string;
     if (values.execution) {
-      const e = ctx.history.get(values.execution);
+      const e = stores.history.get(values.execution);
       if (!e) throw new UsageError(`no execution with id ${values.execution}`, 'ids are listed by `prov-make log --json`');
-      hash = [...e.inputs, ...e.executed].find((f) => f.path === file)?.hash ?? null;
+      hash = inputVersionIn(e, file);
       user = `execution ${e.id} (step ${e.step})`;
     } else {
-      const output = storedPath(ctx.ws, resolve(values.for!));
-      const lineage = await buildLineage(ctx, output);
-      if (!lineage.producedBy) {
+      const output = storedPath(ws.paths, resolve(values.for!));
+      const pipeline = await ws.pipeline().catch(() => null);
+      const found = await inputVersionFor({ root: ws.paths.root, history: stores.history, disk: stores.disk, pipeline }, file, output);
+      if (!found.made) {
         process.stderr.write(`prov-make: no step made the version of ${output} on disk, so nothing it was made from is recorded\n`);
         return EXIT_FAILED;
       }
-      for (const { node } of walk(lineage)) {
-        if (node !== lineage && node.path === file) {
-          hash = node.version?.hash ?? null;
-          break;
-        }
-      }
-      user = `${output}`;
+      hash = found.hash;
+      user = output;
     }
     if (!hash) {
       process.stderr.write(`prov-make: ${file} is not among the inputs of ${user}\n`);
       return EXIT_FAILED;
     }
-    if (!ctx.content.has(hash)) {
+    if (!stores.content.has(hash)) {
       process.stderr.write(`prov-make: the version of ${file} used by ${user} (${shortHash(hash)}) is not in the cache (only workspace inputs up to 256 KiB are kept)\n`);
       return EXIT_FAILED;
     }
-    process.stdout.write(await ctx.content.read(hash));
+    process.stdout.write(await stores.content.read(hash));
     return EXIT_OK;
-  } finally {
-    await ctx.close();
-  }
+  });
 }
 
 export async function diffMain(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({ args: argv, options: COMMON, allowPositionals: true, strict: true });
   if (values.help) return void process.stdout.write(DIFF_HELP + '\n'), EXIT_OK;
-  const ctx = await openReadContext(values.file);
-  try {
-    const all = ctx.history.allExecutions();
+  return withHistory(values.file, async (ws, { history }) => {
+    const all = history.allExecutions();
     const runs = runsOf(all);
     if (positionals.length !== 0 && positionals.length !== 2) throw new UsageError('diff takes two run ids, or none for the last two runs');
     const pick = (id: string) => {
@@ -150,42 +124,9 @@ export async function diffMain(argv: string[]): Promise<number> {
     };
     if (runs.length < 2 && positionals.length === 0) throw new UsageError('fewer than two runs are recorded');
     const [a, b] = positionals.length ? [pick(positionals[0]), pick(positionals[1])] : runs.slice(-2);
-    // What each step's state was after each run: its newest execution up to that run.
-    const asOf = (run: RunSummary, step: string) => {
-      let found: ExecutionRecord | undefined;
-      for (const e of all) if (e.step === step && e.finishedAt <= run.finishedAt && e.status === 'succeeded') found = e;
-      return found;
-    };
-    const order = ctx.pipeline ? ctx.pipeline.steps.map((s) => s.name) : [...new Set(all.map((e) => e.step))];
-    for (const step of order) {
-      const ea = asOf(a, step);
-      const eb = asOf(b, step);
-      if (!ea || !eb || ea.id === eb.id) continue;
-      const files = (e: ExecutionRecord) => new Map([...e.inputs, ...e.executed].map((f) => [f.path, f]));
-      const fa = files(ea);
-      const fb = files(eb);
-      const differences: { path: string; change: string; before: string | null; after: string | null }[] = [];
-      for (const [p, f] of fb) {
-        const old = fa.get(p);
-        if (!old) differences.push({ path: p, change: 'added', before: null, after: f.hash });
-        else if (old.hash !== f.hash) differences.push({ path: p, change: `changed: ${formatSize(old.version?.size ?? null)} -> ${formatSize(f.version?.size ?? null)}`, before: old.hash, after: f.hash });
-      }
-      for (const [p, f] of fa) if (!fb.has(p)) differences.push({ path: p, change: 'no longer read', before: f.hash, after: null });
-      const defChanged = ea.definitionHash !== eb.definitionHash;
-      if (!differences.length && !defChanged) continue;
-      if (values.json) {
-        process.stdout.write(JSON.stringify({ runA: a.runId, runB: b.runId, step, definitionChanged: defChanged, files: differences }) + '\n');
-      } else {
-        process.stdout.write(`first step whose inputs differ between runs ${a.runId} and ${b.runId}: ${step}\n`);
-        if (defChanged) process.stdout.write(`  its definition changed\n`);
-        for (const d of differences) process.stdout.write(`  ${d.path}: ${d.change} (${shortHash(d.before)} -> ${shortHash(d.after)})\n`);
-      }
-      return EXIT_OK;
-    }
-    if (values.json) process.stdout.write(JSON.stringify({ runA: a.runId, runB: b.runId, step: null, files: [] }) + '\n');
-    else process.stdout.write(`no step's inputs differ between runs ${a.runId} and ${b.runId}\n`);
+    const pipeline = await ws.pipeline().catch(() => null);
+    const diff = diffRuns(all, a, b, stepOrder(pipeline, all));
+    process.stdout.write(values.json ? JSON.stringify(diffJson(diff)) + '\n' : formatDiff(diff));
     return EXIT_OK;
-  } finally {
-    await ctx.close();
-  }
+  });
 }

@@ -3,13 +3,12 @@
  * `prov-make status [pipeline.yml] [STEP...] [--json]`.
  */
 import { parseArgs } from 'node:util';
-import { runPipeline, UnknownStepError } from '../engine/run.js';
-import type { RunReport } from '../engine/report.js';
-import { LockedError } from '../engine/workspace.js';
-import { formatPlan, formatSummary, plainEvents } from '../ui/plain.js';
-import { UsageError, EXIT_FAILED, EXIT_OK } from '../usage.js';
-import { pipelineFileAndRest, pipelineSource } from './pipeline-args.js';
 import type { RemoteCacheOptions } from '@prov-make/cache';
+import type { RunEvents, RunReport } from '../engine/report.js';
+import { formatPlan, formatSummary, reportJson } from '../format/run.js';
+import { UsageError, EXIT_FAILED, EXIT_OK } from '../usage.js';
+import { openWorkspace } from '../workspace/workspace.js';
+import { pipelineFileAndRest } from './workspace-args.js';
 
 export const RUN_HELP = `usage: prov-make run [pipeline.yml] [STEP...] [options]
 
@@ -32,14 +31,6 @@ export const STATUS_HELP = `usage: prov-make status [pipeline.yml] [STEP...] [--
 
 Says which steps would run, restore from the cache, or are up to date, and why. Runs nothing.`;
 
-function jsonReport(report: RunReport) {
-  return {
-    ok: report.ok,
-    steps: report.steps.map((s) => ({ name: s.name, status: s.status, reason: s.reason, durationMs: s.durationMs })),
-    ...(report.hazards.length ? { hazards: report.hazards } : {}),
-  };
-}
-
 export async function runMain(argv: string[]): Promise<number> {
   return runOrStatus(argv, false);
 }
@@ -48,91 +39,81 @@ export async function statusMain(argv: string[]): Promise<number> {
   return runOrStatus(argv, true);
 }
 
+const OPTIONS = {
+  jobs: { type: 'string', short: 'j' },
+  force: { type: 'boolean' },
+  json: { type: 'boolean' },
+  'cache-dir': { type: 'string' },
+  'no-wait': { type: 'boolean' },
+  remote: { type: 'string' },
+  'remote-read-only': { type: 'boolean' },
+  file: { type: 'string', short: 'f' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
 async function runOrStatus(argv: string[], plan: boolean): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args: argv,
-    options: {
-      jobs: { type: 'string', short: 'j' },
-      force: { type: 'boolean' },
-      json: { type: 'boolean' },
-      'cache-dir': { type: 'string' },
-      'no-wait': { type: 'boolean' },
-      remote: { type: 'string' },
-      'remote-read-only': { type: 'boolean' },
-      file: { type: 'string', short: 'f' },
-      help: { type: 'boolean', short: 'h' },
-    },
-    allowPositionals: true,
-    strict: true,
-  });
+  const { values, positionals } = parseArgs({ args: argv, options: OPTIONS, allowPositionals: true, strict: true });
   if (values.help) {
     process.stdout.write((plan ? STATUS_HELP : RUN_HELP) + '\n');
     return EXIT_OK;
   }
-  let jobs = 1;
-  if (values.jobs !== undefined) {
-    jobs = Number(values.jobs);
-    if (!Number.isInteger(jobs) || jobs < 1) throw new UsageError(`-j expects a whole number of jobs (1 or more), not "${values.jobs}"`);
-  }
-  const { file: pipelineFile, rest: targets } = pipelineFileAndRest(positionals, values.file);
-  const pipeline = pipelineSource(pipelineFile);
-  const remote = remoteOptions(values.remote, Boolean(values['remote-read-only']));
+  const jobs = jobsOption(values.jobs);
+  const { file, rest: targets } = pipelineFileAndRest(positionals, values.file);
   const json = Boolean(values.json);
-  const out = (s: string) => process.stderr.write(s);
   const interactive = !json && !plan && Boolean(process.stdout.isTTY) && !process.env.CI;
-
+  const ws = openWorkspace(file, { cacheDir: values['cache-dir'], remote: remoteOptions(values.remote, Boolean(values['remote-read-only'])) });
   const abort = new AbortController();
-  let signals = 0;
-  const onSigint = () => {
-    signals++;
-    if (signals === 1) {
-      if (!json) out('\nprov-make: interrupted: stopping running steps (Ctrl-C again to quit at once)\n');
-      abort.abort();
-    } else {
-      process.exit(130);
-    }
-  };
-  process.on('SIGINT', onSigint);
-  process.on('SIGTERM', onSigint);
-
+  const stopOnSignals = interruptible(abort, json);
   let report: RunReport;
-  let ui: { events: import('../engine/report.js').RunEvents; finish(report: RunReport): Promise<void> } | null = null;
+  let ui: { events: RunEvents; finish(report: RunReport): Promise<void> } | null = null;
   try {
-    if (interactive) {
-      const { inkRunView } = await import('../ui/ink-view.js');
-      ui = inkRunView();
+    if (plan) report = await ws.planPipeline({ targets, force: Boolean(values.force) });
+    else {
+      if (interactive) ui = (await import('../ui/ink-view.js')).inkRunView();
+      const plain = () => import('../ui/plain.js').then((m) => m.plainEvents((s) => process.stdout.write(s), { streamOutput: true }));
+      const events = json ? {} : (ui?.events ?? (await plain()));
+      report = await ws.runPipeline({ targets, jobs, force: Boolean(values.force), waitForLock: !values['no-wait'], events, signal: abort.signal });
     }
-    const events = json || plan ? {} : ui ? ui.events : plainEvents((s) => process.stdout.write(s), { streamOutput: true });
-    report = await runPipeline({
-      pipeline,
-      targets,
-      jobs,
-      force: Boolean(values.force),
-      plan,
-      cacheDir: values['cache-dir'],
-      waitForLock: !values['no-wait'],
-      remote,
-      events,
-      signal: abort.signal,
-    });
   } catch (err) {
-    if (err instanceof UnknownStepError) throw new UsageError(err.message);
-    if (err instanceof LockedError) throw new UsageError(err.message, 'wait for it to finish, or run again without --no-wait to wait');
+    // by code: the engine's modules are not loaded when the snapshot answered
+    const code = (err as { code?: string }).code;
+    if (code === 'E_UNKNOWN_STEP') throw new UsageError((err as Error).message);
+    if (code === 'E_LOCKED') throw new UsageError((err as Error).message, 'wait for it to finish, or run again without --no-wait to wait');
     throw err;
   } finally {
-    process.off('SIGINT', onSigint);
-    process.off('SIGTERM', onSigint);
+    stopOnSignals();
+    await ws.close();
   }
   if (ui) await ui.finish(report);
-  if (json) {
-    process.stdout.write(JSON.stringify(jsonReport(report)) + '\n');
-  } else if (plan) {
-    process.stdout.write(formatPlan(report));
-  } else if (!ui) {
-    process.stdout.write(formatSummary(report));
-  }
+  if (json) process.stdout.write(JSON.stringify(reportJson(report)) + '\n');
+  else if (plan) process.stdout.write(formatPlan(report));
+  else if (!ui) process.stdout.write(formatSummary(report));
   if (report.interrupted) return 130;
   return report.ok ? EXIT_OK : EXIT_FAILED;
+}
+
+function jobsOption(text: string | undefined): number {
+  if (text === undefined) return 1;
+  const jobs = Number(text);
+  if (!Number.isInteger(jobs) || jobs < 1) throw new UsageError(`-j expects a whole number of jobs (1 or more), not "${text}"`);
+  return jobs;
+}
+
+/** Ctrl-C (or SIGTERM) once stops the running steps; twice quits at once. Returns the undo. */
+function interruptible(abort: AbortController, quiet: boolean): () => void {
+  let signals = 0;
+  const onSignal = () => {
+    signals++;
+    if (signals > 1) process.exit(130);
+    if (!quiet) process.stderr.write('\nprov-make: interrupted: stopping running steps (Ctrl-C again to quit at once)\n');
+    abort.abort();
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  return () => {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  };
 }
 
 /** The remote cache from flags and environment (PROV_MAKE_REMOTE*), or undefined. */

@@ -1,14 +1,13 @@
 /** `prov-make why FILE [--json] [--depth N] [--uses GLOB] [--all] [--prov|--dot]`. */
+import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { explainFile, usesChains, whyJson } from '../provenance/why.js';
-import { formatWhy } from '../provenance/why-format.js';
-import { runPipeline } from '../engine/run.js';
-import { storedPath } from '../engine/workspace.js';
-import { UsageError, EXIT_FAILED, EXIT_OK } from '../usage.js';
-import { findPipelineFile, openReadContext } from './context.js';
-import { loadPipelineCached } from './pipeline-args.js';
+import { formatWhy, whyJson } from '../format/why.js';
 import { lineageToDot, lineageToProv } from '../provenance/export.js';
+import { usesChains, type WhyAnswer } from '../provenance/why.js';
+import { UsageError, EXIT_FAILED, EXIT_OK } from '../usage.js';
+import { openWorkspace } from '../workspace/workspace.js';
+import { findPipelineFile } from './workspace-args.js';
 
 export const WHY_HELP = `usage: prov-make why FILE [options]
 
@@ -50,50 +49,36 @@ export async function whyMain(argv: string[]): Promise<number> {
     depth = Number(values.depth);
     if (!Number.isInteger(depth) || depth < 0) throw new UsageError(`--depth expects a whole number, not "${values.depth}"`);
   }
-  // The engine's plan first: it opens the same stores, and lmdb wants one opener at a time here.
-  const planReasons = await planFor(findPipelineFile(process.cwd(), values.file));
-  const ctx = await openReadContext(values.file);
+  const ws = openWorkspace(findPipelineFile(process.cwd(), values.file));
   try {
-    const stored = storedPath(ctx.ws, resolve(positionals[0]));
-    const answer = await explainFile(ctx, stored, { planReasons });
+    // A pipeline that loads is planned (state is made); otherwise there must be history to answer from.
+    const loads = await ws.pipeline().then(() => true, () => false);
+    if (!loads && !existsSync(ws.paths.stateDir)) throw new UsageError(`nothing recorded yet for ${ws.paths.pipelineFile}`, 'run `prov-make run` first');
+    const answer = await ws.explainFile(resolve(positionals[0]));
+    const stored = answer.path;
     if (!answer.known && !answer.exists) {
-      process.stderr.write(`prov-make: no record of ${stored}: no step of ${ctx.ws.pipelineFile} read or wrote it, and it does not exist\n`);
+      process.stderr.write(`prov-make: no record of ${stored}: no step of ${ws.paths.pipelineFile} read or wrote it, and it does not exist\n`);
       return EXIT_FAILED;
     }
     if (!answer.known) {
       process.stderr.write(`prov-make: no record of ${stored}: no step read or wrote it\n`);
       if (!values.json) return EXIT_FAILED;
     }
-    if (values.uses !== undefined) {
-      const chains = usesChains(answer, values.uses);
-      if (values.json) process.stdout.write(JSON.stringify({ path: stored, uses: values.uses, found: chains.length > 0, chains }) + '\n');
-      else if (chains.length) for (const c of chains) process.stdout.write(c.join(' -> ') + '\n');
-      else process.stdout.write(`${stored} does not derive from anything matching ${values.uses}\n`);
-      return chains.length ? EXIT_OK : EXIT_FAILED;
-    }
+    if (values.uses !== undefined) return printUses(answer, values.uses, Boolean(values.json));
     if (values.prov) process.stdout.write(JSON.stringify(lineageToProv([answer.lineage]), null, 2) + '\n');
     else if (values.dot) process.stdout.write(lineageToDot([answer.lineage]));
     else if (values.json) process.stdout.write(JSON.stringify(whyJson(answer, depth)) + '\n');
     else process.stdout.write(formatWhy(answer, { all: values.all, depth }));
     return answer.known ? EXIT_OK : EXIT_FAILED;
   } finally {
-    await ctx.close();
+    await ws.close();
   }
 }
 
-/** Reasons the engine would run steps now (absent paths that appeared, listings, failures…). */
-async function planFor(pipelineFile: string): Promise<Map<string, string>> {
-  const reasons = new Map<string, string>();
-  let pipeline;
-  try {
-    pipeline = await loadPipelineCached(pipelineFile);
-  } catch {
-    return reasons; // answered from history alone
-  }
-  const report = await runPipeline({ pipeline, plan: true });
-  for (const s of report.steps) {
-    // input changes are described better by the lineage walk itself
-    if (s.status === 'would-run' && !/^input |^it may need to after|^program or library /.test(s.reason)) reasons.set(s.name, s.reason);
-  }
-  return reasons;
+function printUses(answer: WhyAnswer, glob: string, json: boolean): number {
+  const chains = usesChains(answer, glob);
+  if (json) process.stdout.write(JSON.stringify({ path: answer.path, uses: glob, found: chains.length > 0, chains }) + '\n');
+  else if (chains.length) for (const c of chains) process.stdout.write(c.join(' -> ') + '\n');
+  else process.stdout.write(`${answer.path} does not derive from anything matching ${glob}\n`);
+  return chains.length ? EXIT_OK : EXIT_FAILED;
 }

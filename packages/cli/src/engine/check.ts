@@ -1,22 +1,15 @@
 /**
- * Is a step up to date? DESIGN section 3, in order; the first failing rule is the reason.
- * The fast path compares version tokens (one lstat per distinct file per run); a token that
- * differs is confirmed by content hash, so touching a file or an upstream step rewriting the same
- * bytes (early cutoff) reruns nothing.
+ * Is a step up to date? DESIGN section 3, in order; the first failing rule is the reason. Tokens
+ * are compared first (one lstat per distinct file per run); a token that differs is confirmed by
+ * content hash, so touching a file or an upstream step rewriting the same bytes (early cutoff)
+ * reruns nothing. Checking writes nothing: confirmed tokens come back in the verdict, for the
+ * builder to keep (the planner does not).
  */
-import type { Step } from '../pipeline/pipeline.js';
-import type { DepsLog, StepState } from './deps-log.js';
-import { describeDefinitionChange, definitionHash } from './definition.js';
-import { listingToken } from './listing.js';
-import { absolutePath } from './workspace.js';
-import type { Workspace } from './workspace.js';
-import { ABSENT, statOf, tokenOf, nowNs, tokenToRecord } from './version-token.js';
-import type { FileHasher } from './hasher.js';
-
-export type Verdict =
-  | { action: 'skip'; reason: string }
-  | { action: 'restore'; reason: string; restore: RestoreItem[] }
-  | { action: 'run'; reason: string };
+import { ABSENT, nowNs, tokenToRecord, type StepState } from '@prov-make/cache';
+import { definitionOf } from '../pipeline/definition.js';
+import type { StepDefinition } from '../pipeline/definition.js';
+import type { BuildState } from './build-state.js';
+import type { DamagedOutput, DefinitionChange, Reason } from './reasons.js';
 
 export interface RestoreItem {
   path: string; // absolute
@@ -25,152 +18,135 @@ export interface RestoreItem {
   mode: number;
 }
 
-/** Current tokens of files, shared by every check of one run; invalidated when a step writes. */
-export class TokenCache {
-  /** Indexed by file id; NaN: not looked at yet in this run. */
-  private tokens = new Float64Array(0);
-  constructor(private readonly ws: Workspace, private readonly log: DepsLog) {}
-
-  current(id: number): number {
-    if (id >= this.tokens.length) {
-      const grown = new Float64Array(Math.max(id + 1, this.log.fileCount + 1, this.tokens.length * 2)).fill(NaN);
-      grown.set(this.tokens);
-      this.tokens = grown;
-    }
-    let t = this.tokens[id];
-    if (t !== t) {
-      t = tokenOf(statOf(absolutePath(this.ws, this.log.pathOf(id))));
-      this.tokens[id] = t;
-    }
-    return t;
-  }
-
-  forget(id: number): void {
-    if (id < this.tokens.length) this.tokens[id] = NaN;
-  }
-
+/** Tokens confirmed by hash: write them so the next check is one stat again. */
+export interface Refresh {
+  inputs: Float64Array;
+  outputs: Float64Array;
 }
 
-export interface CheckContext {
-  ws: Workspace;
-  log: DepsLog;
-  tokens: TokenCache;
-  hasher: FileHasher;
-  /** Whether the content store holds a blob. */
-  hasBlob(hash: string): boolean;
-  /** status: files that steps planned to restore would bring back (absolute path -> xxh64 hash). */
-  planned?: Map<string, string | null>;
-  /** For listings: true for outputs of steps after `stepIndex`. */
-  notListed(stepIndex: number): (absPath: string) => boolean;
+export type Verdict =
+  | { action: 'skip'; reason: Reason; refresh?: Refresh }
+  | { action: 'restore'; reason: Reason; restore: RestoreItem[]; refresh?: Refresh }
+  | { action: 'run'; reason: Reason };
+
+export interface CheckOptions {
+  force?: boolean;
+  /** Planning: the xxh64 files will have after the restores planned so far (absolute path -> hash; null: a folder). */
+  expected?: Map<string, string | null>;
 }
 
-export async function checkStep(
-  step: Step,
-  stepIndex: number,
-  ctx: CheckContext,
-  options: { force?: boolean; state?: StepState } = {},
-): Promise<Verdict> {
-  // The runner passes the state it already decoded: decoding a million dependencies twice shows.
-  const state = options.state ?? ctx.log.get(step.name);
-  if (!state) return { action: 'run', reason: 'it has never run' };
-  if (options.force) return { action: 'run', reason: 'forced (--force)' };
-  const defHash = definitionHash(step);
-  if (state.definitionHash !== defHash) return { action: 'run', reason: describeDefinitionChange(ctx, step) };
-  if (!state.succeeded) return { action: 'run', reason: `its last run failed (${state.exitCode === null ? 'killed' : `exit code ${state.exitCode}`})` };
-  if (!state.trusted) return { action: 'run', reason: `its last run cannot be trusted: ${state.distrust ?? 'not fully observed'}` };
-
-  const inputReason = await checkInputs(step, state, ctx);
-  if (inputReason) return { action: 'run', reason: inputReason };
-
-  for (let i = 0; i < state.absent.length; i++) {
-    const id = state.absent[i];
-    if (ctx.tokens.current(id) !== ABSENT) {
-      return { action: 'run', reason: `${ctx.log.pathOf(id)} appeared (it looked for it and it was absent)` };
-    }
+export async function checkStep(b: BuildState, i: number, options: CheckOptions = {}): Promise<Verdict> {
+  const state = b.states[i];
+  if (!state) return { action: 'run', reason: { kind: 'never-ran' } };
+  if (options.force) return { action: 'run', reason: { kind: 'forced' } };
+  if (state.definitionHash !== b.definitionHash(i)) {
+    return { action: 'run', reason: { kind: 'definition-changed', change: definitionChange(state.definition, definitionOf(b.steps[i])) } };
   }
-  const later = ctx.notListed(stepIndex);
-  for (let i = 0; i < state.listed.length; i += 2) {
-    const dir = ctx.log.pathOf(state.listed[i]);
-    if (listingToken(absolutePath(ctx.ws, dir), later) !== state.listed[i + 1]) {
-      return { action: 'run', reason: `the entries of folder ${dir === '.' ? './' : dir + '/'} changed (it listed them)` };
-    }
-  }
-  return checkOutputs(state, ctx, step);
+  if (!state.succeeded) return { action: 'run', reason: { kind: 'last-run-failed', exitCode: state.exitCode } };
+  if (state.distrust) return { action: 'run', reason: { kind: 'untrusted', distrust: state.distrust } };
+
+  const inputs = await checkInputs(b, i, state, options.expected);
+  if ('reason' in inputs) return { action: 'run', reason: inputs.reason };
+  const other = checkAbsentAndListed(b, i, state);
+  if (other) return { action: 'run', reason: other };
+  return checkOutputs(b, i, state, inputs.tokens);
 }
 
-async function checkInputs(step: Step, state: StepState, ctx: CheckContext): Promise<string | null> {
+async function checkInputs(b: BuildState, i: number, state: StepState, expected?: Map<string, string | null>): Promise<{ reason: Reason } | { tokens: Float64Array }> {
+  const { ids, tokens } = state.inputs;
   const mismatched: number[] = [];
-  const ins = state.inputs;
-  for (let i = 0; i < ins.length; i += 2) {
-    if (ctx.tokens.current(ins[i]) !== ins[i + 1]) mismatched.push(i);
-  }
-  if (mismatched.length === 0) return null;
-  const hashes = ctx.log.getHashes(step.name);
-  const refreshed = Float64Array.from(ins);
+  for (let k = 0; k < ids.length; k++) if (b.tokens.current(ids[k]) !== tokens[k]) mismatched.push(k);
+  if (mismatched.length === 0) return { tokens };
+  const recordedHashes = b.deps.getHashes(b.steps[i].name)?.inputs;
+  const refreshed = Float64Array.from(tokens);
   const now = nowNs();
-  for (const i of mismatched) {
-    const stored = ctx.log.pathOf(ins[i]);
-    const abs = absolutePath(ctx.ws, stored);
-    const recorded = hashes?.inputs[i / 2] ?? null;
-    if (ctx.planned?.has(abs)) {
-      if (ctx.planned.get(abs) === recorded) continue; // an upstream restore brings this version back
-      return `${describeInput(stored)} ${stored} changed`;
+  for (const k of mismatched) {
+    const path = b.deps.pathOf(ids[k]);
+    const abs = b.abs(path);
+    const before = recordedHashes?.[k] ?? null;
+    const program = isSystemProgram(path);
+    if (expected?.has(abs)) {
+      const after = expected.get(abs)!;
+      if (after === before) continue; // an upstream restore brings this version back
+      return { reason: { kind: 'input-changed', path, program, before, after } };
     }
-    const st = statOf(abs);
-    if (!st) return `${describeInput(stored)} ${stored} was deleted`;
-    const current = st.isDirectory() ? null : await ctx.hasher.hashOf(abs, st);
-    if (recorded === null || current !== recorded) return `${describeInput(stored)} ${stored} changed`;
-    refreshed[i + 1] = tokenToRecord(st, now);
+    const st = b.disk.lstat(abs);
+    if (!st) return { reason: { kind: 'input-deleted', path, program } };
+    const after = st.isDirectory() ? null : ((await b.disk.hash(abs, st))?.xxh64 ?? null);
+    if (before === null || after !== before) return { reason: { kind: 'input-changed', path, program, before, after } };
+    refreshed[k] = tokenToRecord(st, now);
   }
-  if (ctx.planned) return null; // status writes nothing
-  ctx.log.refreshTokens(step.name, refreshed, state.outputs);
-  state.inputs = refreshed;
+  return { tokens: refreshed };
+}
+
+function checkAbsentAndListed(b: BuildState, i: number, state: StepState): Reason | null {
+  for (const id of state.absent) {
+    if (b.tokens.current(id) !== ABSENT) return { kind: 'absent-appeared', path: b.deps.pathOf(id) };
+  }
+  const leftOut = b.leftOut(i);
+  const { ids, tokens } = state.listed;
+  for (let k = 0; k < ids.length; k++) {
+    const dir = b.deps.pathOf(ids[k]);
+    if (b.listing(b.abs(dir), leftOut) !== tokens[k]) return { kind: 'listing-changed', path: dir };
+  }
   return null;
 }
 
-async function checkOutputs(state: StepState, ctx: CheckContext, step: Step): Promise<Verdict> {
-  const outs = state.outputs;
+async function checkOutputs(b: BuildState, i: number, state: StepState, inputTokens: Float64Array): Promise<Verdict> {
+  const { ids, tokens } = state.outputs;
   const mismatched: number[] = [];
-  for (let i = 0; i < outs.length; i += 2) {
-    if (ctx.tokens.current(outs[i]) !== outs[i + 1]) mismatched.push(i);
+  for (let k = 0; k < ids.length; k++) if (b.tokens.current(ids[k]) !== tokens[k]) mismatched.push(k);
+  const refreshInputs = inputTokens !== state.inputs.tokens;
+  if (mismatched.length === 0) {
+    return { action: 'skip', reason: { kind: 'up-to-date' }, refresh: refreshInputs ? { inputs: inputTokens, outputs: tokens } : undefined };
   }
-  if (mismatched.length === 0) return { action: 'skip', reason: 'up to date' };
-  const hashes = ctx.log.getHashes(step.name);
-  const refreshed = Float64Array.from(outs);
+  const recorded = b.deps.getHashes(b.steps[i].name);
+  const refreshed = Float64Array.from(tokens);
   const now = nowNs();
   const restore: RestoreItem[] = [];
-  const damaged: string[] = [];
-  for (const i of mismatched) {
-    const stored = ctx.log.pathOf(outs[i]);
-    const abs = absolutePath(ctx.ws, stored);
-    const st = statOf(abs);
-    const recorded = hashes?.outputs[i / 2] ?? null;
-    if (st && (st.isDirectory() || (recorded !== null && (await ctx.hasher.hashOf(abs, st)) === recorded))) {
-      refreshed[i + 1] = tokenToRecord(st, now); // same content (touched, or a folder's mtime)
+  const damaged: DamagedOutput[] = [];
+  for (const k of mismatched) {
+    const path = b.deps.pathOf(ids[k]);
+    const abs = b.abs(path);
+    const st = b.disk.lstat(abs);
+    const hash = recorded?.outputs[k] ?? null;
+    if (st && (st.isDirectory() || (hash !== null && (await b.disk.hash(abs, st))?.xxh64 === hash))) {
+      refreshed[k] = tokenToRecord(st, now); // same content (touched, or a folder's mtime)
       continue;
     }
-    const what = st ? 'was modified' : 'was deleted';
-    const mode = hashes?.outputModes?.[i / 2] ?? 0o100644;
+    const mode = recorded?.outputModes?.[k] ?? 0o100644;
+    const output: DamagedOutput = { path, deleted: !st, folder: false };
     if (!st && (mode & 0o170000) === 0o040000) {
       restore.push({ path: abs, hash: null, mode });
-      damaged.push(`${stored}/ ${what}`);
+      damaged.push({ ...output, folder: true });
       continue;
     }
-    if (recorded === null || !ctx.hasBlob(recorded)) {
-      return { action: 'run', reason: `output ${stored} ${what} and the cache does not hold its last version` };
-    }
-    restore.push({ path: abs, hash: recorded, mode });
-    damaged.push(`${stored} ${what}`);
+    if (hash === null || !b.stores.blobs.has(hash)) return { action: 'run', reason: { kind: 'output-lost', output } };
+    restore.push({ path: abs, hash, mode });
+    damaged.push(output);
   }
-  if (restore.length === 0) {
-    ctx.log.refreshTokens(step.name, state.inputs, refreshed);
-    state.outputs = refreshed;
-    return { action: 'skip', reason: 'up to date' };
-  }
-  const what = damaged.length > 2 ? `${damaged[0]} (and ${damaged.length - 1} more)` : damaged.join(', ');
-  return { action: 'restore', reason: `output ${what}; restored from the cache`, restore };
+  if (restore.length === 0) return { action: 'skip', reason: { kind: 'up-to-date' }, refresh: { inputs: inputTokens, outputs: refreshed } };
+  const refresh = refreshInputs ? { inputs: inputTokens, outputs: tokens } : undefined;
+  return { action: 'restore', reason: { kind: 'outputs-restored', damaged }, restore, refresh };
 }
 
-function describeInput(stored: string): string {
-  return /(^|\/)(bin|sbin|libexec)\/|\.so(\.\d+)*$/.test(stored) && stored.startsWith('/') ? 'program or library' : 'input';
+/** A program or library outside the workspace: how a changed input is named to people. */
+function isSystemProgram(stored: string): boolean {
+  return stored.startsWith('/') && /(^|\/)(bin|sbin|libexec)\/|\.so(\.\d+)*$/.test(stored);
+}
+
+/** What changed between the definition of the last execution and the one in the file. */
+function definitionChange(old: StepDefinition, now: StepDefinition): DefinitionChange {
+  if (old.run !== now.run) return { what: 'command' };
+  if (old.cwd !== now.cwd) return { what: 'cwd', before: old.cwd, after: now.cwd };
+  const keys = new Set([...Object.keys(old.env), ...Object.keys(now.env)]);
+  for (const name of [...keys].sort()) {
+    const before = old.env[name];
+    const after = now.env[name];
+    if (before === after) continue;
+    if (before === undefined) return { what: 'env-added', name, value: after };
+    if (after === undefined) return { what: 'env-removed', name };
+    return { what: 'env-changed', name, before, after };
+  }
+  return { what: 'other' };
 }

@@ -1,37 +1,47 @@
 /**
- * Which earlier steps a step must wait for: the ones it `needs`, and the ones whose last
- * execution wrote something it touched (or touched something it writes), as the past traces
- * show. A step with no trace yet could touch anything: it waits for every earlier step, and every
- * later step waits for it.
+ * Which earlier steps a step must wait for: the ones it `needs`, and the ones whose last execution
+ * wrote something it touched (or touched something it writes), as the past traces show. A step
+ * with no trace yet could touch anything: it waits for every earlier step, and every later step
+ * waits for it. Pure: over step indexes and the deps log's states.
  */
 import { dirname } from 'node:path';
-import type { Step } from '../pipeline/pipeline.js';
-import type { DepsLog, StepState } from './deps-log.js';
+import type { StepState } from '@prov-make/cache';
+import type { Step } from '../pipeline/types.js';
 
-export interface StepDependencies {
+export interface StepGraph {
   /** Earlier steps to wait for before checking this one (conservative for steps never traced). */
   waitFor: Set<number>[];
-  /** Earlier steps that may produce something this one uses (`needs`, a past trace, or every earlier step when it was never traced): if one fails, this one is blocked. */
+  /**
+   * Earlier steps that may produce something this one uses (`needs`, a past trace, or every earlier
+   * step when it was never traced): if one fails, this one is blocked.
+   */
   uses: Set<number>[];
 }
 
-export function stepDependencies(steps: readonly Step[], states: readonly (StepState | undefined)[], log: DepsLog): StepDependencies {
+function add<K>(m: Map<K, number[]>, k: K, i: number): void {
+  const l = m.get(k);
+  if (!l) m.set(k, [i]);
+  else if (l[l.length - 1] !== i) l.push(i);
+}
+
+/** Every file id a step's last execution touched: inputs, outputs, absent paths, listed folders. */
+function forEachTouched(st: StepState, f: (id: number) => void): void {
+  for (const ids of [st.inputs.ids, st.outputs.ids, st.absent, st.listed.ids]) for (let k = 0; k < ids.length; k++) f(ids[k]);
+}
+
+export function stepGraph(steps: readonly Pick<Step, 'name' | 'needs'>[], states: readonly (StepState | undefined)[], pathOf: (id: number) => string): StepGraph {
   const index = new Map(steps.map((s, i) => [s.name, i]));
-  const writers = new Map<number, number[]>();     // file id -> steps writing it
-  const touchers = new Map<number, number[]>();    // file id -> steps touching it
-  const dirWriters = new Map<string, number[]>();  // folder -> steps writing into it
-  const add = <K>(m: Map<K, number[]>, k: K, i: number) => {
-    const l = m.get(k);
-    if (!l) m.set(k, [i]);
-    else if (l[l.length - 1] !== i) l.push(i);
-  };
+  const writers = new Map<number, number[]>(); // file id -> steps writing it
+  const touchers = new Map<number, number[]>(); // file id -> steps touching it
+  const dirWriters = new Map<string, number[]>(); // folder -> steps writing into it
   states.forEach((st, i) => {
     if (!st) return;
-    for (let k = 0; k < st.outputs.length; k += 2) {
-      add(writers, st.outputs[k], i);
-      add(dirWriters, dirname(log.pathOf(st.outputs[k])), i);
+    const out = st.outputs.ids;
+    for (let k = 0; k < out.length; k++) {
+      add(writers, out[k], i);
+      add(dirWriters, dirname(pathOf(out[k])), i);
     }
-    for (const id of touchedIds(st)) add(touchers, id, i);
+    forEachTouched(st, (id) => add(touchers, id, i));
   });
 
   const uses: Set<number>[] = [];
@@ -43,8 +53,10 @@ export function stepDependencies(steps: readonly Step[], states: readonly (StepS
     }
     const st = states[i];
     if (st) {
-      for (const id of touchedIds(st)) for (const j of writers.get(id) ?? []) if (j < i) known.add(j);
-      for (let k = 0; k < st.listed.length; k += 2) for (const j of dirWriters.get(log.pathOf(st.listed[k])) ?? []) if (j < i) known.add(j);
+      forEachTouched(st, (id) => {
+        for (const j of writers.get(id) ?? []) if (j < i) known.add(j);
+      });
+      for (const id of st.listed.ids) for (const j of dirWriters.get(pathOf(id)) ?? []) if (j < i) known.add(j);
     }
     const wait = new Set(known);
     if (!st) {
@@ -56,28 +68,21 @@ export function stepDependencies(steps: readonly Step[], states: readonly (StepS
     uses.push(known);
     for (let j = 0; j < i; j++) if (!states[j]) wait.add(j);
     // Writing what an earlier step touched: wait for it too (write-after-read).
-    for (let k = 0; k < st.outputs.length; k += 2) for (const j of touchers.get(st.outputs[k]) ?? []) if (j < i) wait.add(j);
+    for (const id of st.outputs.ids) for (const j of touchers.get(id) ?? []) if (j < i) wait.add(j);
     return wait;
   });
   return { waitFor, uses };
 }
 
-function* touchedIds(st: StepState): Iterable<number> {
-  for (let k = 0; k < st.inputs.length; k += 2) yield st.inputs[k];
-  for (let k = 0; k < st.outputs.length; k += 2) yield st.outputs[k];
-  for (let k = 0; k < st.absent.length; k++) yield st.absent[k];
-  for (let k = 0; k < st.listed.length; k += 2) yield st.listed[k];
-}
-
 /** The named steps and everything they depend on, transitively. */
-export function withDependencies(targets: readonly number[], deps: readonly Set<number>[]): Set<number> {
+export function withDependencies(targets: readonly number[], uses: readonly Set<number>[]): Set<number> {
   const out = new Set<number>();
   const stack = [...targets];
   while (stack.length) {
     const i = stack.pop()!;
     if (out.has(i)) continue;
     out.add(i);
-    for (const j of deps[i]) stack.push(j);
+    for (const j of uses[i]) stack.push(j);
   }
   return out;
 }

@@ -1,5 +1,6 @@
-/** What a run reports: one entry per step (DESIGN section 6), hazards, and the events a UI shows. */
-import type { Step } from '../pipeline/pipeline.js';
+/** What a run or a plan reports: one entry per step (DESIGN section 6), hazards, and the events a UI shows. */
+import type { Step } from '../pipeline/types.js';
+import type { Reason } from './reasons.js';
 
 export type RunStatus = 'ran' | 'skipped' | 'restored' | 'failed' | 'blocked';
 export type PlanStatus = 'would-run' | 'up-to-date' | 'would-restore';
@@ -7,7 +8,7 @@ export type PlanStatus = 'would-run' | 'up-to-date' | 'would-restore';
 export interface StepReport {
   name: string;
   status: RunStatus | PlanStatus;
-  reason: string;
+  reason: Reason;
   durationMs: number;
   exitCode?: number | null;
   /** Captured output of a failed step. */
@@ -32,7 +33,7 @@ export interface RunReport {
 
 export interface RunEvents {
   waitingForLock?(pid: number): void;
-  stepStarted?(step: Step, reason: string): void;
+  stepStarted?(step: Step, reason: Reason): void;
   stepLine?(step: Step, line: string): void;
   stepFinished?(report: StepReport): void;
   hazard?(hazard: Hazard): void;

@@ -3,25 +3,14 @@
  * hashes, not the parser (loading the yaml package alone measured ~100 ms).
  */
 import * as path from 'node:path';
-import type { Step } from './pipeline.js';
+import { canonicalDefinition as canonical, hashDefinition, type StepDefinition } from '@prov-make/cache/definition';
+import type { Step } from './types.js';
 
-/** What `prov-make run` reads when no pipeline file is named. */
-export const DEFAULT_PIPELINE_FILE = 'pipeline.yml';
-
-/** What makes a step's identity: a change to any of it makes the step stale (DESIGN.md 3, check 1). */
-export interface StepDefinition {
-  run: string;
-  /** Relative to the workspace, normalised, '/'-separated, '.' for the workspace itself. */
-  cwd: string;
-  /** Merged env with keys sorted, so equal definitions serialise identically. */
-  env: Record<string, string>;
-}
+export type { StepDefinition };
 
 /**
- * The canonical definition of a step. Key order is fixed (run, cwd, env) and env keys are sorted, so
- * `JSON.stringify(definitionOf(step))` is a stable input for a definition hash. The cwd is normalised
- * ("./sub/dir/" and "sub/dir" are the same definition) and relative, so the definition survives a clone
- * at another path.
+ * The definition of a step: its command, its working folder normalised and relative ("./sub/dir/" and
+ * "sub/dir" are the same definition, and it survives a clone at another path), its env sorted.
  */
 export function definitionOf(step: Step): StepDefinition {
   const keys = Object.keys(step.env).sort();
@@ -30,9 +19,14 @@ export function definitionOf(step: Step): StepDefinition {
   return { run: step.run, cwd: normaliseRelative(step.cwdRelative), env };
 }
 
-/** `JSON.stringify(definitionOf(step))`: hash this to get a step's definition key. */
+/** The canonical encoding of a step's definition: hash this to get its definition key. */
 export function canonicalDefinition(step: Step): string {
-  return JSON.stringify(definitionOf(step));
+  return canonical(definitionOf(step));
+}
+
+/** SHA-256 of the step's definition, computed once per parsed step. */
+export function definitionHash(step: Step): string {
+  return (step.definitionHash ??= hashDefinition(definitionOf(step)));
 }
 
 export function normaliseRelative(rel: string): string {

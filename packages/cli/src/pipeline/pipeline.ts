@@ -12,13 +12,14 @@ import { isAlias, isMap, isScalar, isSeq, LineCounter, parseDocument, visit, typ
 import { PipelineError, type PipelineErrorCode, type SourcePosition } from './errors.js';
 import { suggest } from './suggest.js';
 
-export { canonicalDefinition, definitionOf, type StepDefinition } from './definition.js';
+import { DEFAULT_PIPELINE_FILE } from '../workspace/paths.js';
+import type { Pipeline } from './types.js';
 
+export { canonicalDefinition, definitionOf, type StepDefinition } from './definition.js';
 export { PipelineError, isPipelineError } from './errors.js';
 export type { PipelineErrorCode, SourcePosition } from './errors.js';
-
+export type { Pipeline, Step } from './types.js';
 /** The file `prov-make run` reads when given no path. */
-import { DEFAULT_PIPELINE_FILE } from './definition.js';
 export { DEFAULT_PIPELINE_FILE };
 
 /** Step names end up in ids and file names. */
@@ -26,44 +27,6 @@ export const STEP_NAME_PATTERN = /^[A-Za-z0-9_.-]+$/;
 
 export const TOP_LEVEL_KEYS = ['env', 'ignore', 'steps'] as const;
 export const STEP_KEYS = ['run', 'cwd', 'env', 'needs'] as const;
-
-export interface Step {
-  /** The key under `steps:`; matches STEP_NAME_PATTERN. */
-  name: string;
-  /** The shell command, exactly as written (run through `/bin/sh -c`). */
-  run: string;
-  /** Absolute, normalised folder the command runs in; always inside the workspace. */
-  cwd: string;
-  /** `cwd` as written in the file, '.' when absent. */
-  cwdRelative: string;
-  /** Top-level env with the step's own env merged over it. */
-  env: Record<string, string>;
-  /** Names of earlier steps this one must run after: deduplicated, in the order written. */
-  needs: string[];
-  /** Where the step's name is written in the file. */
-  location: SourcePosition;
-  /** SHA-256 of definitionOf(step), when already computed (kept with a cached parse). */
-  definitionHash?: string;
-}
-
-export interface Pipeline {
-  /** Absolute path of the pipeline file. */
-  file: string;
-  /** The folder holding the pipeline file: steps run here by default and may not leave it. */
-  workspace: string;
-  /** Top-level env only (each step's `env` already includes it). */
-  env: Record<string, string>;
-  /** picomatch globs, as written, in file order; each has been checked to compile. */
-  ignore: string[];
-  /** In file order: the order steps run in. */
-  steps: Step[];
-  /** SHA-256 of the file's path and bytes, when loaded through the parse cache: names this exact pipeline. */
-  contentKey?: string;
-}
-
-
-
-
 
 /** Read and check a pipeline file. Throws PipelineError on the first problem. */
 export function loadPipeline(file: string): Pipeline {

@@ -4,8 +4,7 @@
  * and Graphviz DOT. Identifiers are limited to [A-Za-z0-9._-] after the prefix.
  */
 import { isAbsolute } from 'node:path';
-import type { ExecutionRecord, RecordedFile } from '@prov-make/cache';
-import { cyrb53 } from '../engine/version-token.js';
+import { cyrb53, isProducerOf, type ExecutionRecord, type RecordedFile } from '@prov-make/cache';
 import { walk, type LineageNode } from './lineage.js';
 
 export const PROV_NAMESPACE = 'urn:prov-make:';
@@ -81,7 +80,7 @@ export function executionsToProv(executions: ExecutionRecord[], extra: FileVersi
     const list = writers.get(f.path) ?? [];
     for (let i = list.length - 1; i >= 0; i--) {
       const w = list[i];
-      if (w !== reader && w.finishedAt <= reader.startedAt && w.outputs.some((o) => o.path === f.path && o.hash === f.hash)) return w;
+      if (w !== reader && isProducerOf(w, f.path, f.hash, reader.startedAt)) return w;
     }
     return undefined;
   };

@@ -3,11 +3,9 @@
  * Each node is a file version; each producer is the execution that wrote that exact content.
  */
 import { isAbsolute } from 'node:path';
-import type { ExecutionRecord, HashState, ProvenanceStore, RecordedFile } from '@prov-make/cache';
-import { statVersion } from '@prov-make/cache';
-import type { Pipeline } from '../pipeline/pipeline.js';
-import { definitionHash } from '../engine/definition.js';
-import { absolutePath, type Workspace } from '../engine/workspace.js';
+import { fromWorkspaceKey, type Disk, type ExecutionRecord, type ProvenanceStore, type RecordedFile } from '@prov-make/cache';
+import { definitionHash } from '../pipeline/definition.js';
+import type { Pipeline } from '../pipeline/types.js';
 
 export interface VersionInfo {
   size: number | null;
@@ -43,33 +41,23 @@ export interface ProducerNode {
 }
 
 export interface LineageContext {
-  ws: Workspace;
+  /** The workspace: stored paths are relative to it. */
+  root: string;
   history: ProvenanceStore;
-  hashState: HashState;
+  disk: Disk;
   pipeline: Pipeline | null;
 }
 
 export async function currentVersion(ctx: LineageContext, stored: string): Promise<VersionInfo | null> {
-  const abs = absolutePath(ctx.ws, stored);
-  const v = await statVersion(abs);
-  if (!v) return null;
-  const hash = v.kind === 'dir' ? null : await ctx.hashState.hashOf(abs, v);
-  return { size: v.size, mtimeNs: v.mtimeNs, hash };
+  const abs = fromWorkspaceKey(ctx.root, stored);
+  const st = ctx.disk.lstat(abs);
+  if (!st) return null;
+  const hash = (await ctx.disk.hash(abs, st))?.xxh64 ?? null;
+  return { size: Number(st.size), mtimeNs: st.mtimeNs.toString(), hash };
 }
 
 function versionOf(r: RecordedFile): VersionInfo {
   return { size: r.version?.size ?? null, mtimeNs: r.version?.mtimeNs ?? null, hash: r.hash, kind: r.version?.kind };
-}
-
-/** The execution that wrote exactly `hash` at `path`, the newest finished before `before` (ms). */
-export function producerOf(history: ProvenanceStore, path: string, hash: string | null, before = Infinity): ExecutionRecord | undefined {
-  if (hash === null) return undefined;
-  const writers = history.writersOf(path);
-  for (let i = writers.length - 1; i >= 0; i--) {
-    const w = writers[i];
-    if (w.finishedAt <= before && w.status === 'succeeded' && w.outputs.some((o) => o.path === path && o.hash === hash)) return w;
-  }
-  return undefined;
 }
 
 function historyMark(ctx: LineageContext, e: ExecutionRecord): ProducerNode['history'] {
@@ -81,7 +69,7 @@ function historyMark(ctx: LineageContext, e: ExecutionRecord): ProducerNode['his
 
 export async function buildLineage(ctx: LineageContext, stored: string): Promise<LineageNode> {
   const current = await currentVersion(ctx, stored);
-  const producer = current?.hash ? producerOf(ctx.history, stored, current.hash) : undefined;
+  const producer = current?.hash ? ctx.history.producerOf(stored, current.hash) : undefined;
   const root: LineageNode = {
     path: stored,
     system: isAbsolute(stored),
@@ -129,7 +117,7 @@ async function expand(
       producedBy: null,
     };
     if (!system) {
-      const p = producerOf(ctx.history, f.path, f.hash, e.startedAt);
+      const p = f.hash === null ? undefined : ctx.history.producerOf(f.path, f.hash, e.startedAt);
       if (p && p.id !== e.id) child.producedBy = await expand(ctx, p, memo, visiting);
     }
     node.inputs.push(child);

@@ -4,8 +4,17 @@
  */
 import picomatch from 'picomatch';
 import type { ExecutionRecord } from '@prov-make/cache';
-import { buildLineage, walk, type LineageContext, type LineageNode, type ProducerNode } from './lineage.js';
-import { describeFileChange } from './describe.js';
+import type { Reason } from '../engine/reasons.js';
+import type { RunReport } from '../engine/report.js';
+import { buildLineage, walk, type LineageContext, type LineageNode, type ProducerNode, type VersionInfo } from './lineage.js';
+
+/** Why a file is stale: typed, said in words by describeStaleness (format/why.ts). */
+export type Staleness =
+  | { kind: 'deleted-after-write'; path: string; step: string }
+  | { kind: 'modified-after-write'; path: string; step: string; written: VersionInfo | null; now: VersionInfo }
+  | { kind: 'input-changed'; path: string; used: VersionInfo | null; now: VersionInfo | null }
+  | { kind: 'step-edited'; step: string }
+  | { kind: 'step-would-run'; step: string; reason: Reason };
 
 export interface WhyAnswer {
   path: string;
@@ -13,7 +22,7 @@ export interface WhyAnswer {
   /** The tool has a record of the file: some step wrote or read it. */
   known: boolean;
   upToDate: boolean;
-  staleBecause: string[];
+  staleBecause: Staleness[];
   /** A file no step wrote: the steps that read it. */
   readBy: string[];
   /** The file on disk is not a version any step wrote (hand-edited, or written outside the pipeline). */
@@ -21,40 +30,54 @@ export interface WhyAnswer {
   lineage: LineageNode;
 }
 
-export async function explainFile(
-  ctx: LineageContext,
-  stored: string,
-  options: { planReasons?: Map<string, string> } = {},
-): Promise<WhyAnswer> {
+/** Reasons a plan gives that the lineage walk does not already show better (input changes, upstream steps). */
+function planReasons(plan: RunReport | null): Map<string, Reason> {
+  const shown = new Set<Reason['kind']>(['input-changed', 'input-deleted', 'upstream-would-run']);
+  const reasons = new Map<string, Reason>();
+  for (const s of plan?.steps ?? []) if (s.status === 'would-run' && !shown.has(s.reason.kind)) reasons.set(s.name, s.reason);
+  return reasons;
+}
+
+/** The same input change met twice in the tree is said once (the same file, the same kind of change). */
+function changeKey(path: string, used: VersionInfo | null, now: VersionInfo | null): string {
+  if (!now) return `${path}\0deleted`;
+  return `${path}\0${used?.size !== null && used?.size !== undefined && used.size !== now.size ? used.size : 'same size'}`;
+}
+
+export async function explainFile(ctx: LineageContext, stored: string, plan: RunReport | null = null): Promise<WhyAnswer> {
   // Always the whole tree: staleness must not depend on how much of it is displayed.
   const lineage = await buildLineage(ctx, stored);
   const writers = ctx.history.writersOf(stored);
   const readers = ctx.history.readersOf(stored);
   const exists = lineage.current !== null;
-  const staleBecause: string[] = [];
+  const staleBecause: Staleness[] = [];
   let modifiedAfter: ExecutionRecord | null = null;
   const lastWriter = [...writers].reverse().find((w) => w.status === 'succeeded') ?? writers[writers.length - 1];
 
   if (!lineage.producedBy && lastWriter) {
     const out = lastWriter.outputs.find((o) => o.path === stored);
-    if (!exists) staleBecause.push(`${stored} was deleted (step ${lastWriter.step} wrote it last)`);
+    if (!lineage.current) staleBecause.push({ kind: 'deleted-after-write', path: stored, step: lastWriter.step });
     else {
       modifiedAfter = lastWriter;
-      staleBecause.push(`${stored} was modified after step ${lastWriter.step} wrote it${out?.version ? `: ${describeFileChange(stored, { size: out.version.size, mtimeNs: out.version.mtimeNs, hash: out.hash }, lineage.current).replace(`${stored} changed: `, '')}` : ''}`);
+      const written = out?.version ? { size: out.version.size, mtimeNs: out.version.mtimeNs, hash: out.hash } : null;
+      staleBecause.push({ kind: 'modified-after-write', path: stored, step: lastWriter.step, written, now: lineage.current });
     }
   }
+  const seen = new Set<string>();
   for (const { node } of walk(lineage)) {
-    if (node !== lineage && node.changed) {
-      const reason = describeFileChange(node.path, node.version, node.current);
-      if (!staleBecause.includes(reason)) staleBecause.push(reason);
-    }
+    if (node === lineage || !node.changed) continue;
+    const key = changeKey(node.path, node.version, node.current);
+    if (seen.has(key)) continue;
+    seen.add(key);
+    staleBecause.push({ kind: 'input-changed', path: node.path, used: node.version, now: node.current });
   }
+  const reasons = planReasons(plan);
   const producers: ProducerNode[] = [];
   for (const { node } of walk(lineage)) if (node.producedBy) producers.push(node.producedBy);
   for (const p of new Set(producers)) {
-    if (p.history === 'edited') staleBecause.push(`the definition of step ${p.step} changed since it made this`);
-    const planned = options.planReasons?.get(p.step);
-    if (planned) staleBecause.push(`step ${p.step} would run: ${planned}`);
+    if (p.history === 'edited') staleBecause.push({ kind: 'step-edited', step: p.step });
+    const reason = reasons.get(p.step);
+    if (reason) staleBecause.push({ kind: 'step-would-run', step: p.step, reason });
   }
   return {
     path: stored,
@@ -65,41 +88,6 @@ export async function explainFile(
     readBy: [...new Set(readers.map((r) => r.step))],
     modifiedAfter,
     lineage,
-  };
-}
-
-/** DESIGN section 6 shape (with a few more fields). */
-export function whyJson(a: WhyAnswer, depth = Infinity) {
-  const producer = (p: ProducerNode | null, level = 1): unknown =>
-    p && {
-      step: p.step,
-      command: p.command,
-      executionId: p.execution.id,
-      startedAt: new Date(p.execution.startedAt).toISOString(),
-      finishedAt: new Date(p.execution.finishedAt).toISOString(),
-      durationMs: p.execution.finishedAt - p.execution.startedAt,
-      history: p.history,
-      annotations: p.execution.annotations,
-      // As in the text: the step beyond --depth is named, its inputs are not listed.
-      ...(level > depth ? { truncated: true } : {}),
-      inputs: (level > depth ? [] : p.inputs).map((n) => ({
-        path: n.path,
-        system: n.system,
-        executed: n.executed,
-        size: n.version?.size ?? null,
-        mtimeNs: n.version?.mtimeNs ?? null,
-        hash: n.version?.hash ?? null,
-        changed: n.changed,
-        producedBy: producer(n.producedBy, level + 1),
-      })),
-    };
-  return {
-    path: a.path,
-    exists: a.exists,
-    upToDate: a.upToDate,
-    staleBecause: a.staleBecause,
-    producedBy: producer(a.lineage.producedBy),
-    ...(a.lineage.producedBy ? {} : { source: a.readBy.length > 0, readBy: a.readBy }),
   };
 }
 

@@ -4,8 +4,10 @@
  */
 import { useEffect, useState } from 'react';
 import { Box, Static, Text, render } from 'ink';
+import { describe } from '../engine/reasons.js';
 import type { Hazard, RunEvents, RunReport, StepReport } from '../engine/report.js';
-import { formatDuration, formatSummary } from './plain.js';
+import { formatFailedOutputs, formatSummary } from '../format/run.js';
+import { formatDuration } from '../format/units.js';
 
 interface Running { name: string; reason: string; startedAt: number; lastLine: string }
 interface Finished { key: string; report?: StepReport; hazard?: Hazard }
@@ -33,7 +35,7 @@ function FinishedLine({ item }: { item: Finished }) {
     );
   }
   const r = item.report!;
-  const detail = r.status === 'ran' ? formatDuration(r.durationMs) : r.status === 'skipped' ? 'up to date' : r.reason;
+  const detail = r.status === 'ran' ? formatDuration(r.durationMs) : r.status === 'skipped' ? 'up to date' : describe(r.reason);
   return (
     <Text>
       <Text color={COLORS[r.status]}>{MARKS[r.status]} {r.name}</Text>
@@ -83,7 +85,7 @@ export function inkRunView(): { events: RunEvents; finish(report: RunReport): Pr
     waitingForLock: (pid) => { state.waitingFor = pid; state.changed(); },
     stepStarted: (step, reason) => {
       state.waitingFor = null;
-      state.running.set(step.name, { name: step.name, reason, startedAt: Date.now(), lastLine: '' });
+      state.running.set(step.name, { name: step.name, reason: describe(reason), startedAt: Date.now(), lastLine: '' });
       state.changed();
     },
     stepLine: (step, line) => {
@@ -109,12 +111,7 @@ export function inkRunView(): { events: RunEvents; finish(report: RunReport): Pr
       await new Promise((r) => setTimeout(r, 30));
       app.unmount();
       await app.waitUntilExit();
-      for (const r of report.steps) {
-        if (r.status === 'failed' && r.output) {
-          process.stdout.write(`\n── output of ${r.name} (${r.reason}) ──\n${r.output}${r.output.endsWith('\n') ? '' : '\n'}`);
-        }
-      }
-      process.stdout.write(formatSummary(report));
+      process.stdout.write(formatFailedOutputs(report) + formatSummary(report));
     },
   };
 }

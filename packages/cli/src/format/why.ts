@@ -1,9 +1,27 @@
-/** The `why` tree for people: workspace files expanded, system files grouped and collapsed. */
+/** `why` for people (a tree: workspace files expanded, system files grouped) and as JSON (DESIGN section 6). */
 import { basename } from 'node:path';
-import type { LineageNode, ProducerNode } from './lineage.js';
-import type { WhyAnswer } from './why.js';
-import { formatAgo, formatSize, formatTime, mtimeMs, shortHash } from './describe.js';
-import { formatDuration } from '../ui/plain.js';
+import { describe } from '../engine/reasons.js';
+import type { LineageNode, ProducerNode, VersionInfo } from '../provenance/lineage.js';
+import type { Staleness, WhyAnswer } from '../provenance/why.js';
+import { formatAgo, formatDuration, formatSize, formatTime, mtimeMs, shortHash } from './units.js';
+
+/** How a file changed between two versions: "10.2 kB -> 12.0 kB, 3 min ago". */
+function describeContentChange(used: VersionInfo | null, now: VersionInfo): string {
+  const when = mtimeMs(now);
+  const ago = when !== null ? `, ${formatAgo(when)}` : '';
+  if (used?.size !== null && used?.size !== undefined && used.size !== now.size) return `${formatSize(used.size)} -> ${formatSize(now.size)}${ago}`;
+  return `same size (${formatSize(now.size)}), different content${ago}`;
+}
+
+export function describeStaleness(s: Staleness): string {
+  switch (s.kind) {
+    case 'deleted-after-write': return `${s.path} was deleted (step ${s.step} wrote it last)`;
+    case 'modified-after-write': return `${s.path} was modified after step ${s.step} wrote it${s.written ? `: ${describeContentChange(s.written, s.now)}` : ''}`;
+    case 'input-changed': return s.now ? `${s.path} changed: ${describeContentChange(s.used, s.now)}` : `${s.path} was deleted`;
+    case 'step-edited': return `the definition of step ${s.step} changed since it made this`;
+    case 'step-would-run': return `step ${s.step} would run: ${describe(s.reason)}`;
+  }
+}
 
 export function formatWhy(a: WhyAnswer, options: { all?: boolean; depth?: number } = {}): string {
   const lines: string[] = [];
@@ -14,9 +32,9 @@ export function formatWhy(a: WhyAnswer, options: { all?: boolean; depth?: number
       ? `${a.path}: a source file (no step wrote it)`
       : a.upToDate
         ? `${a.path}: up to date`
-        : `${a.path}: stale: ${a.staleBecause[0] ?? 'it does not exist'}`;
+        : `${a.path}: stale: ${a.staleBecause[0] ? describeStaleness(a.staleBecause[0]) : 'it does not exist'}`;
   lines.push(head);
-  for (const more of a.staleBecause.slice(1)) lines.push(`  also: ${more}`);
+  for (const more of a.staleBecause.slice(1)) lines.push(`  also: ${describeStaleness(more)}`);
   const root = a.lineage;
   const v = root.current;
   lines.push(`${root.path}  ${v ? `${formatSize(v.size)}  ${shortHash(v.hash)}  modified ${formatAgo(mtimeMs(v) ?? Date.now())}` : '(not on disk)'}`);
@@ -70,4 +88,39 @@ function nodeLine(n: LineageNode): string {
   const change = n.changed ? (n.current ? `  CHANGED since: now ${formatSize(n.current.size)}` : '  DELETED since') : '';
   const size = v?.kind === 'symlink' ? 'symlink' : formatSize(v?.size ?? null); // its target is listed beside it
   return `${n.path}  ${size}  ${shortHash(v?.hash)}${kind ? `  ${kind}` : ''}${change}`;
+}
+
+/** DESIGN section 6 shape (with a few more fields). */
+export function whyJson(a: WhyAnswer, depth = Infinity) {
+  const producer = (p: ProducerNode | null, level = 1): unknown =>
+    p && {
+      step: p.step,
+      command: p.command,
+      executionId: p.execution.id,
+      startedAt: new Date(p.execution.startedAt).toISOString(),
+      finishedAt: new Date(p.execution.finishedAt).toISOString(),
+      durationMs: p.execution.finishedAt - p.execution.startedAt,
+      history: p.history,
+      annotations: p.execution.annotations,
+      // As in the text: the step beyond --depth is named, its inputs are not listed.
+      ...(level > depth ? { truncated: true } : {}),
+      inputs: (level > depth ? [] : p.inputs).map((n) => ({
+        path: n.path,
+        system: n.system,
+        executed: n.executed,
+        size: n.version?.size ?? null,
+        mtimeNs: n.version?.mtimeNs ?? null,
+        hash: n.version?.hash ?? null,
+        changed: n.changed,
+        producedBy: producer(n.producedBy, level + 1),
+      })),
+    };
+  return {
+    path: a.path,
+    exists: a.exists,
+    upToDate: a.upToDate,
+    staleBecause: a.staleBecause.map(describeStaleness),
+    producedBy: producer(a.lineage.producedBy),
+    ...(a.lineage.producedBy ? {} : { source: a.readBy.length > 0, readBy: a.readBy }),
+  };
 }

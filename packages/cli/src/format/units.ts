@@ -1,5 +1,5 @@
-/** Human wording for sizes, times and changes ("data/raw.csv changed: 10.2 kB -> 12.0 kB, 3 min ago"). */
-import type { VersionInfo } from './lineage.js';
+/** Sizes, durations, times and hashes as the tool prints them ("10.2 kB", "1.4 s", "3 min ago"). */
+import type { VersionInfo } from '../provenance/lineage.js';
 
 export function formatSize(bytes: number | null): string {
   if (bytes === null) return '?';
@@ -12,6 +12,12 @@ export function formatSize(bytes: number | null): string {
     u++;
   }
   return `${v.toFixed(1)} ${units[u]}`;
+}
+
+export function formatDuration(ms: number): string {
+  if (ms < 1000) return `${ms} ms`;
+  if (ms < 60_000) return `${(ms / 1000).toFixed(1)} s`;
+  return `${Math.floor(ms / 60_000)} min ${Math.round((ms % 60_000) / 1000)} s`;
 }
 
 export function formatAgo(ms: number, now = Date.now()): string {
@@ -32,15 +38,4 @@ export const shortHash = (h: string | null | undefined) => (h ? h.slice(0, 8) : 
 
 export function mtimeMs(v: VersionInfo | null): number | null {
   return v?.mtimeNs ? Number(BigInt(v.mtimeNs) / 1_000_000n) : null;
-}
-
-/** How a file changed between the version a step used and the one on disk now. */
-export function describeFileChange(path: string, used: VersionInfo | null, now: VersionInfo | null): string {
-  if (!now) return `${path} was deleted`;
-  const when = mtimeMs(now);
-  const ago = when !== null ? `, ${formatAgo(when)}` : '';
-  if (used?.size !== null && used?.size !== undefined && used.size !== now.size) {
-    return `${path} changed: ${formatSize(used.size)} -> ${formatSize(now.size)}${ago}`;
-  }
-  return `${path} changed: same size (${formatSize(now.size)}), different content${ago}`;
 }

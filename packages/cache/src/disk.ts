@@ -1,0 +1,84 @@
+/**
+ * The workspace's file system as the engine reaches it (ninja's DiskInterface): injected, so the
+ * engine's decisions can be unit-tested on an in-memory disk. State stores (lmdb, the content store,
+ * the snapshot files) are not behind it: they are files of prov-make's own, not of the workspace.
+ */
+import { lstatSync, mkdirSync, readdirSync, readlinkSync, renameSync, rmSync, symlinkSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { dirname, join } from 'node:path';
+import type { Digests } from './hash.js';
+import type { FileStat, FileVersion } from './version.js';
+
+export interface Disk {
+  /** What lstat says, or undefined when the path does not exist (or cannot be reached: ENOTDIR, EACCES). */
+  lstat(path: string): FileStat | undefined;
+  /** The entry names of a folder, or null when it is not a readable folder. */
+  readdir(path: string): string[] | null;
+  readlink(path: string): string;
+  /**
+   * xxh64 and SHA-256 of a file's content (a symlink's: its target text), memoised by version; null for
+   * a folder or a path that does not exist. `st` is its lstat when the caller just took it.
+   */
+  hash(path: string, st?: FileStat): Promise<Digests | null>;
+  /** Makes a folder and any missing parents. */
+  mkdir(path: string, mode?: number): void;
+  /** Puts a symlink at `path`, replacing what is there (atomically: never writing through an old link). */
+  symlink(target: string, path: string): void;
+  /**
+   * Optional bulk check for the no-op fast path: whether every entry of `listFile` ("TOKEN\0PATH\0",
+   * paths relative to `root` or absolute) still has its token; undefined when it cannot tell.
+   */
+  tokensMatch?(root: string, listFile: string): boolean | undefined;
+}
+
+/** Where the node disk gets digests from: the hash memo (HashState) when the stores are open. */
+export interface DigestSource {
+  digestsOf(path: string, version?: FileVersion | null): Promise<Digests | null>;
+}
+
+/** The real file system. Without a digest source it hashes by reading (and loads the hasher only then). */
+export function nodeDisk(digests?: DigestSource): Disk {
+  // Loaded on the first hash, not above: the no-op fast path uses this disk and never hashes.
+  let versions: Promise<typeof import('./version.js')> | undefined;
+  let hashing: Promise<typeof import('./hash.js')> | undefined;
+  return {
+    lstat(path) {
+      try {
+        return lstatSync(path, { bigint: true, throwIfNoEntry: false });
+      } catch {
+        return undefined; // ENOTDIR, EACCES: as good as absent for a dependency
+      }
+    },
+    readdir(path) {
+      try {
+        return readdirSync(path);
+      } catch {
+        return null;
+      }
+    },
+    readlink: (path) => readlinkSync(path),
+    async hash(path, st) {
+      const { statVersion, versionFromStats } = await (versions ??= import('./version.js'));
+      const version = st ? versionFromStats(st) : undefined;
+      if (digests) return digests.digestsOf(path, version);
+      const current = version ?? (await statVersion(path));
+      if (!current || current.kind === 'dir') return null;
+      const hash = await (hashing ??= import('./hash.js'));
+      if (current.kind === 'other') return hash.specialFileDigests(current.mode);
+      return (await hash.digestFileVersioned(path)).digests;
+    },
+    mkdir(path, mode) {
+      mkdirSync(path, { recursive: true, mode });
+    },
+    symlink(target, path) {
+      const tmp = join(dirname(path), `.prov-make-link-${randomBytes(6).toString('hex')}`);
+      symlinkSync(target, tmp);
+      try {
+        renameSync(tmp, path); // replaces a file or link at `path`; a folder there makes it fail
+      } catch (err) {
+        rmSync(tmp, { force: true });
+        throw err;
+      }
+    },
+  };
+}

@@ -1,0 +1,102 @@
+/**
+ * A workspace's stores behind one facade: the deps log, the hash memo, the provenance store, the
+ * content store, the local action cache and the remote one, and the step cache over them. Opened
+ * once (a long-lived process runs many times on one opening); every write of an observation goes
+ * through commit().
+ */
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { LocalActionCache } from './action-cache.js';
+import { contentBlobs, type BlobStore } from './blob-store.js';
+import { ContentStore, type GcResult } from './content-store.js';
+import { DepsLog, type StepState } from './deps-log.js';
+import { nodeDisk, type Disk } from './disk.js';
+import { HashState } from './hash-state.js';
+import { ProvenanceStore } from './provenance-store.js';
+import { RemoteCache, type RemoteCacheOptions } from './remote-cache.js';
+import { StepCache } from './step-cache.js';
+import { executionRecordOf, stepStateOf, type StepRecord } from './step-record.js';
+
+/** Where a workspace keeps things. */
+export interface StoreLocations {
+  /** The workspace: stored paths are relative to it. */
+  root: string;
+  /** `.prov-make/`: the lmdb stores. */
+  stateDir: string;
+  /** The content store and the local action cache (movable: --cache-dir). */
+  cacheDir: string;
+}
+
+export interface OpenStoresOptions {
+  /** The workspace's files (default: the real file system, with hashes memoised in the hash state). */
+  disk?: Disk;
+  /** Where outputs are kept (default: the content store in cacheDir). */
+  blobs?: BlobStore;
+  remote?: RemoteCacheOptions;
+  /** Where cache warnings go (default: stderr). */
+  warn?: (message: string) => void;
+}
+
+const DEPS_LOG_DIR = 'deps';
+
+const warnOnStderr = (message: string): void => {
+  process.stderr.write(`prov-make: warning: ${message}\n`);
+};
+
+export class WorkspaceStores {
+  private constructor(
+    readonly deps: DepsLog,
+    readonly hashes: HashState,
+    readonly history: ProvenanceStore,
+    readonly content: ContentStore,
+    readonly disk: Disk,
+    readonly blobs: BlobStore,
+    readonly steps: StepCache,
+    readonly warn: (message: string) => void,
+  ) {}
+
+  static open(at: StoreLocations, options: OpenStoresOptions = {}): WorkspaceStores {
+    const hashes = HashState.open(at.stateDir);
+    const history = ProvenanceStore.open(at.stateDir);
+    const deps = DepsLog.open(join(at.stateDir, DEPS_LOG_DIR));
+    const content = new ContentStore(at.cacheDir);
+    const warn = options.warn ?? warnOnStderr;
+    const disk = options.disk ?? nodeDisk(hashes);
+    const blobs = options.blobs ?? contentBlobs(content, at.root, hashes);
+    const remote = options.remote ? new RemoteCache({ ...options.remote, warn }) : null;
+    const steps = new StepCache({ root: at.root, disk, blobs, local: new LocalActionCache(at.cacheDir), remote, warn });
+    return new WorkspaceStores(deps, hashes, history, content, disk, blobs, steps, warn);
+  }
+
+  /**
+   * Keeps an observation: history first, then the step's state. A kill between the two leaves the
+   * old state, so the step runs again; never a state without its history. Returns the new state.
+   */
+  commit(record: StepRecord): StepState {
+    this.history.put(executionRecordOf(record));
+    const { state, hashes } = stepStateOf(record);
+    this.deps.put(record.step, state, hashes);
+    return state;
+  }
+
+  async close(): Promise<void> {
+    await this.hashes.close();
+    await this.history.close();
+    await this.deps.close();
+  }
+}
+
+/**
+ * Removes least recently used objects until the content store fits in `maxBytes`, keeping the
+ * outputs of every step's last execution.
+ */
+export async function collectGarbage(at: StoreLocations, maxBytes: number): Promise<GcResult> {
+  const keep = new Set<string>();
+  const depsDir = join(at.stateDir, DEPS_LOG_DIR);
+  if (existsSync(depsDir)) {
+    const deps = DepsLog.open(depsDir);
+    for (const name of deps.stepNames()) for (const h of deps.getHashes(name)?.outputs ?? []) if (h) keep.add(h);
+    await deps.close();
+  }
+  return new ContentStore(at.cacheDir).gc(maxBytes, keep);
+}

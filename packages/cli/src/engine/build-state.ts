@@ -1,0 +1,103 @@
+/**
+ * What one run knows about the pipeline (ninja's State): the steps in file order, each one's state
+ * from the deps log (updated as steps commit), who writes what, the files' current tokens, and the
+ * workspace's stores and disk. Shared by the builder, the planner and the per-step logic.
+ */
+import picomatch from 'picomatch';
+import { fromWorkspaceKey, isInsideFolder, newRunId, toWorkspaceKey, type DepsLog, type Disk, type StepState, type WorkspaceStores } from '@prov-make/cache';
+import { definitionHash } from '../pipeline/definition.js';
+import type { Pipeline, Step } from '../pipeline/types.js';
+import type { WorkspacePaths } from '../workspace/paths.js';
+import { stepGraph, type StepGraph } from './graph.js';
+import { TokenCache } from './tokens.js';
+import { currentListing, OutputWriters } from './writers.js';
+
+/** Caches, Python byte code: written as a side effect, never a step's real product. */
+const BUILTIN_IGNORES = ['**/__pycache__/**', '**/*.pyc'];
+
+export class BuildState {
+  readonly steps: Step[];
+  /** Each step's state as of now: from the deps log, then as it commits. */
+  readonly states: (StepState | undefined)[];
+  readonly writers: OutputWriters;
+  readonly tokens: TokenCache;
+  readonly disk: Disk;
+  readonly deps: DepsLog;
+  readonly root: string;
+  readonly runId = newRunId();
+  /** Paths never treated as dependencies: prov-make's own state, ignore globs, byte-code caches. */
+  readonly ignored: (absPath: string) => boolean;
+  private graphMemo: StepGraph | null = null;
+  /** The states as the run found them: the graph is built from these, whenever it is built. */
+  private readonly initialStates: readonly (StepState | undefined)[];
+
+  constructor(
+    readonly paths: WorkspacePaths,
+    readonly pipeline: Pipeline,
+    readonly stores: WorkspaceStores,
+  ) {
+    this.root = paths.root;
+    this.disk = stores.disk;
+    this.deps = stores.deps;
+    this.steps = pipeline.steps;
+    this.states = this.steps.map((s) => this.deps.get(s.name));
+    this.initialStates = [...this.states];
+    this.writers = new OutputWriters(this.root, this.deps);
+    this.states.forEach((st, i) => st && this.writers.add(i, st));
+    this.tokens = new TokenCache(this.root, this.disk, this.deps);
+    this.ignored = ignoreRule(paths, pipeline.ignore);
+  }
+
+  /**
+   * Who waits for whom: built on first use (a sequential no-op never needs it), from the states the
+   * run started with, so -j 1 blocks what -j N blocks: a step that fails now may have written
+   * nothing yet, but what it made before is still what its users read.
+   */
+  graph(): StepGraph {
+    return (this.graphMemo ??= stepGraph(this.steps, this.initialStates, (id) => this.deps.pathOf(id)));
+  }
+
+  definitionHash(i: number): string {
+    return definitionHash(this.steps[i]);
+  }
+
+  setState(i: number, state: StepState): void {
+    const old = this.states[i];
+    if (old) this.writers.remove(i, old);
+    this.states[i] = state;
+    this.writers.add(i, state);
+  }
+
+  /** Step i's listing exclusion (writers.ts). */
+  leftOut(i: number): (absPath: string) => boolean {
+    return this.writers.leftOut(i);
+  }
+
+  listing(absDir: string, leftOut: (absPath: string) => boolean): number {
+    return currentListing(this.disk, absDir, leftOut);
+  }
+
+  abs(stored: string): string {
+    return fromWorkspaceKey(this.root, stored);
+  }
+
+  stored(abs: string): string {
+    return toWorkspaceKey(this.root, abs);
+  }
+
+  /** The stored path of an absolute one, with its deps-log id (interned on first use). */
+  observedPath(abs: string): { path: string; id: number } {
+    const path = this.stored(abs);
+    return { path, id: this.deps.idOf(path) };
+  }
+}
+
+function ignoreRule(paths: WorkspacePaths, globs: string[]): (abs: string) => boolean {
+  const user = globs.length ? picomatch(globs, { dot: true }) : () => false;
+  const builtin = picomatch(BUILTIN_IGNORES, { dot: true });
+  return (abs) => {
+    if (isInsideFolder(paths.stateDir, abs) || isInsideFolder(paths.cacheDir, abs)) return true;
+    const rel = toWorkspaceKey(paths.root, abs);
+    return builtin(rel) || user(rel) || user(abs);
+  };
+}

@@ -1,0 +1,115 @@
+/**
+ * One step of a run (ninja's per-edge logic in build.cc): check it; skip it, restore its damaged
+ * outputs, or take a cache hit; otherwise run it, observe what it did, commit, check hazards and
+ * offer the execution to the cache.
+ */
+import { succeeded, type StepRecord } from '@prov-make/cache';
+import type { StartedStep, StepRunner } from '../runner/step-runner.js';
+import type { BuildState } from './build-state.js';
+import { checkStep, type Refresh } from './check.js';
+import type { Hazards } from './hazards.js';
+import { observe } from './observe.js';
+import { describe, type Reason } from './reasons.js';
+import type { RunEvents, StepReport } from './report.js';
+import { adoptCacheHit, restoreOutputs } from './restore.js';
+
+/** What the per-step logic needs of its run. */
+export interface StepRun {
+  b: BuildState;
+  runner: StepRunner;
+  hazards: Hazards;
+  events: RunEvents;
+  forced(i: number): boolean;
+  /** Steps running now, to cancel them. */
+  live: Map<number, StartedStep>;
+  interrupted(): boolean;
+}
+
+export async function buildStep(c: StepRun, i: number): Promise<StepReport> {
+  const { b } = c;
+  const t0 = Date.now();
+  const name = b.steps[i].name;
+  const forced = c.forced(i);
+  const verdict = await checkStep(b, i, { force: forced });
+  if (verdict.action !== 'run' && verdict.refresh) keepRefresh(b, i, verdict.refresh);
+  if (verdict.action === 'skip') return { name, status: 'skipped', reason: verdict.reason, durationMs: Date.now() - t0 };
+  let reason = verdict.reason;
+  if (verdict.action === 'restore') {
+    try {
+      await restoreOutputs(b, i, verdict.restore);
+      return { name, status: 'restored', reason, durationMs: Date.now() - t0 };
+    } catch (err) {
+      reason = { kind: 'restore-failed', message: (err as Error).message };
+    }
+  }
+  const hit = forced ? null : await fromCache(c, i, reason);
+  if (hit) return { name, status: 'restored', reason: hit, durationMs: Date.now() - t0 };
+  return runStep(c, i, reason, t0);
+}
+
+/** Tokens a hash confirmed: written with the next flush, and this run's states see them now. */
+function keepRefresh(b: BuildState, i: number, refresh: Refresh): void {
+  const state = b.states[i]!;
+  b.deps.refreshTokens(b.steps[i].name, refresh.inputs, refresh.outputs);
+  state.inputs.tokens = refresh.inputs;
+  state.outputs.tokens = refresh.outputs;
+}
+
+/** A cached execution taken as this step's own, or null (no hit, a blob missing, a restore refused). */
+async function fromCache(c: StepRun, i: number, cause: Reason): Promise<Reason | null> {
+  const { b } = c;
+  const { steps, warn } = b.stores;
+  const name = b.steps[i].name;
+  const hit = await steps.lookup({ step: name, definitionHash: b.definitionHash(i), leftOut: b.leftOut(i) });
+  if (!hit || !(await steps.fetchBlobs(hit))) return null;
+  try {
+    commit(b, i, await adoptCacheHit(b, i, hit));
+    return { kind: 'from-cache', cause, from: hit.from };
+  } catch (err) {
+    warn(`could not restore step ${name} from the cache (${(err as Error).message}); running it`);
+    return null;
+  }
+}
+
+/** History first, then the state (in the stores); this run's view follows. */
+function commit(b: BuildState, i: number, record: StepRecord): void {
+  b.setState(i, b.stores.commit(record));
+}
+
+async function runStep(c: StepRun, i: number, reason: Reason, t0: number): Promise<StepReport> {
+  const { b, events } = c;
+  const step = b.steps[i];
+  events.stepStarted?.(step, reason);
+  const started = await c.runner.start({
+    step: step.name,
+    command: step.run,
+    cwd: step.cwd,
+    env: step.env,
+    ignore: b.ignored,
+    onLine: (line) => events.stepLine?.(step, line),
+  });
+  c.live.set(i, started);
+  if (c.interrupted()) started.cancel('SIGTERM'); // the abort came while it was being started
+  const run = await started.done.finally(() => c.live.delete(i));
+  const exitCode = run.trace.exitCode;
+  // Nothing is recorded for an interrupted step: next time it runs again.
+  if (run.cancelled || c.interrupted()) return { name: step.name, status: 'failed', reason: { kind: 'interrupted' }, durationMs: Date.now() - t0, exitCode };
+  const record = await observe(b, i, describe(reason), run);
+  commit(b, i, record);
+  for (const p of [...run.trace.deps.writes, ...run.trace.deps.deleted]) {
+    const id = b.deps.knownIdOf(b.stored(p));
+    if (id !== undefined) b.tokens.forget(id);
+  }
+  c.hazards.afterCommit(b, i, record);
+  const ok = succeeded(record);
+  if (ok) await b.stores.steps.store(record, b.leftOut(i));
+  const report: StepReport = {
+    name: step.name,
+    status: ok ? 'ran' : 'failed',
+    reason: ok ? reason : { kind: 'failed', exitCode, signal: run.trace.signal, cause: reason },
+    durationMs: Date.now() - t0,
+    exitCode,
+  };
+  if (!ok) report.output = run.output.toString('utf8');
+  return report;
+}

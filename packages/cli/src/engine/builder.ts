@@ -1,0 +1,87 @@
+/**
+ * The builder (ninja's Builder): hands steps out as the plan allows, up to `jobs` at once, builds
+ * each (build-step.ts), blocks the users of a failed step, stops everything on an abort, then
+ * checks the order hazards and writes (or removes) the no-op snapshot.
+ */
+import type { StartedStep, StepRunner } from '../runner/step-runner.js';
+import type { BuildState } from './build-state.js';
+import { buildStep, type StepRun } from './build-step.js';
+import { Hazards } from './hazards.js';
+import { BuildPlan } from './plan.js';
+import type { RunEvents, RunReport, StepReport } from './report.js';
+import { recordSnapshot } from './snapshot-record.js';
+import { stepIndexes } from './targets.js';
+
+export interface BuildOptions {
+  /** Steps to bring up to date (with what they depend on); all when empty. */
+  targets?: string[];
+  jobs?: number;
+  force?: boolean;
+  events?: RunEvents;
+  signal?: AbortSignal;
+}
+
+/** A stopped step gets SIGTERM, then SIGKILL if it is still there after this long. */
+const KILL_AFTER_MS = 3000;
+
+export async function build(b: BuildState, runner: StepRunner, options: BuildOptions, started: number): Promise<RunReport> {
+  const targets = stepIndexes(b.pipeline, options.targets);
+  const plan = new BuildPlan(b.steps.length, Math.max(1, options.jobs ?? 1), () => b.graph(), targets);
+  const events = options.events ?? {};
+  const hazards = new Hazards(events.hazard);
+  const live = new Map<number, StartedStep>();
+  let interrupted = false;
+  const onAbort = () => {
+    interrupted = true;
+    for (const r of live.values()) r.cancel('SIGTERM');
+    setTimeout(() => { for (const r of live.values()) r.cancel('SIGKILL'); }, KILL_AFTER_MS).unref();
+  };
+  options.signal?.addEventListener('abort', onAbort, { once: true });
+  if (options.signal?.aborted) onAbort();
+  const forced = (i: number) => Boolean(options.force) && (targets.length === 0 || targets.includes(i));
+  const run: StepRun = { b, runner, hazards, events, forced, live, interrupted: () => interrupted };
+  const reports = new Map<number, StepReport>();
+  try {
+    await schedule(plan, run, reports);
+  } finally {
+    options.signal?.removeEventListener('abort', onAbort);
+  }
+  hazards.readBeforeWrite(b);
+  const steps = plan.order.filter((i) => reports.has(i)).map((i) => reports.get(i)!);
+  const ok = !interrupted && hazards.found.length === 0 && steps.every((s) => s.status !== 'failed' && s.status !== 'blocked');
+  b.deps.flush();
+  recordSnapshot(b, ok && steps.length === b.steps.length);
+  return { ok, steps, hazards: hazards.found, interrupted, durationMs: Date.now() - started };
+}
+
+/** Runs the plan to its end (or until interrupted), at most `jobs` steps at a time. */
+async function schedule(plan: BuildPlan, run: StepRun, reports: Map<number, StepReport>): Promise<void> {
+  const running = new Map<number, Promise<void>>();
+  const finish = (i: number, report: StepReport) => {
+    reports.set(i, report);
+    run.events.stepFinished?.(report);
+    plan.finished(i, report.status === 'failed' || report.status === 'blocked');
+  };
+  for (;;) {
+    let next: number | undefined;
+    while (!run.interrupted() && (next = plan.next()) !== undefined) {
+      const i = next;
+      const report = blocked(run.b, i, plan, reports);
+      if (report) finish(i, report);
+      else running.set(i, buildStep(run, i).then((r) => finish(i, r)).finally(() => running.delete(i)));
+    }
+    if (running.size === 0) break;
+    await Promise.race(running.values());
+  }
+  await Promise.allSettled(running.values());
+  const stuck = run.interrupted() ? [] : plan.stuck;
+  if (stuck.length) throw new Error(`internal: no runnable step among ${stuck.map((i) => run.b.steps[i].name).join(', ')}`);
+}
+
+/** A step whose producers failed is not run: it is blocked, with the reason. */
+function blocked(b: BuildState, i: number, plan: BuildPlan, reports: Map<number, StepReport>): StepReport | null {
+  const j = plan.blockerOf(i);
+  if (j === undefined) return null;
+  const reason = { kind: 'blocked', by: b.steps[j].name, byWasBlocked: reports.get(j)?.status === 'blocked', neverRan: !b.states[i] } as const;
+  return { name: b.steps[i].name, status: 'blocked', reason, durationMs: 0 };
+}

@@ -1,0 +1,84 @@
+/**
+ * Hazards are errors with the fix in the message (DESIGN section 3): two steps write one file; a
+ * step reads or probes a file a later step writes; an input changes while its step runs.
+ */
+import type { StepRecord } from '@prov-make/cache';
+import type { BuildState } from './build-state.js';
+import type { Hazard } from './report.js';
+
+export class Hazards {
+  readonly found: Hazard[] = [];
+
+  constructor(private readonly onHazard?: (h: Hazard) => void) {}
+
+  private add(h: Hazard): void {
+    if (this.found.some((x) => x.kind === h.kind && x.path === h.path && x.steps.join() === h.steps.join())) return;
+    this.found.push(h);
+    this.onHazard?.(h);
+  }
+
+  /** After step i committed `record`: files another step writes too, and an input changed while it ran. */
+  afterCommit(b: BuildState, i: number, record: StepRecord): void {
+    const name = b.steps[i].name;
+    for (const out of record.outputs) {
+      const others = b.writers.othersThan(i, out.path);
+      const st = others.length ? b.disk.lstat(b.abs(out.path)) : undefined;
+      if (!st || st.isDirectory()) continue;
+      const other = b.steps[others[0]].name;
+      this.add({
+        kind: 'two-writers',
+        steps: [other, name],
+        path: out.path,
+        message: `steps "${other}" and "${name}" both write ${out.path}`,
+        fix: `make only one of them write it, or have one write a different file and the other read that`,
+      });
+    }
+    if (record.distrust?.kind === 'input-changed-while-running') {
+      const path = record.distrust.path;
+      this.add({
+        kind: 'changed-while-running',
+        steps: [name],
+        path,
+        message: `${path} changed while step "${name}" was running, so this execution is not trusted`,
+        fix: `make sure nothing else writes ${path} while prov-make runs; "${name}" runs again next time`,
+      });
+    }
+  }
+
+  /** After a run: a step that reads or probes a file a later step writes sees an old or missing version. */
+  readBeforeWrite(b: BuildState): void {
+    // Writers by file id: a million recorded reads are checked with one numeric lookup each.
+    const writersById = new Map<number, number[]>();
+    b.states.forEach((st, j) => {
+      const ids = st?.outputs.ids ?? [];
+      for (let k = 0; k < ids.length; k++) {
+        const list = writersById.get(ids[k]);
+        if (list) list.push(j);
+        else writersById.set(ids[k], [j]);
+      }
+    });
+    if (writersById.size === 0) return;
+    b.states.forEach((st, i) => {
+      if (!st) return;
+      const seen = (id: number) => {
+        const j = writersById.get(id)?.find((w) => w > i);
+        if (j !== undefined) this.add(readBeforeWrite(b, i, j, b.deps.pathOf(id)));
+      };
+      const { ids } = st.inputs;
+      for (let k = 0; k < ids.length; k++) seen(ids[k]);
+      for (let k = 0; k < st.absent.length; k++) seen(st.absent[k]);
+    });
+  }
+}
+
+function readBeforeWrite(b: BuildState, i: number, j: number, path: string): Hazard {
+  const reader = b.steps[i].name;
+  const writer = b.steps[j].name;
+  return {
+    kind: 'read-before-write',
+    steps: [reader, writer],
+    path,
+    message: `step "${reader}" reads ${path}, which the later step "${writer}" writes`,
+    fix: `move "${writer}" above "${reader}" in ${b.pipeline.file} (and add \`needs: [${writer}]\` to "${reader}"), or stop "${reader}" from reading it`,
+  };
+}

@@ -1,0 +1,99 @@
+/**
+ * Why a step runs, is restored, skipped or blocked, and why an execution is not trusted: typed
+ * values, said in words by describe() alone. Code decides on `kind`, never on the words.
+ */
+import type { Distrust } from '@prov-make/cache';
+
+export type { Distrust };
+
+export type DefinitionChange =
+  | { what: 'command' }
+  | { what: 'cwd'; before: string; after: string }
+  | { what: 'env-added'; name: string; value: string }
+  | { what: 'env-removed'; name: string }
+  | { what: 'env-changed'; name: string; before: string; after: string }
+  | { what: 'other' };
+
+/** An output found damaged: restored from the cache, or the reason the step runs. */
+export interface DamagedOutput {
+  path: string;
+  deleted: boolean;
+  folder: boolean;
+}
+
+export type Reason =
+  | { kind: 'never-ran' }
+  | { kind: 'forced' }
+  | { kind: 'definition-changed'; change: DefinitionChange }
+  | { kind: 'last-run-failed'; exitCode: number | null }
+  | { kind: 'untrusted'; distrust: Distrust }
+  /** `program`: a program or library outside the workspace (under bin/, sbin/, libexec/, or a .so). */
+  | { kind: 'input-changed'; path: string; program: boolean; before: string | null; after: string | null }
+  | { kind: 'input-deleted'; path: string; program: boolean }
+  | { kind: 'absent-appeared'; path: string }
+  | { kind: 'listing-changed'; path: string }
+  /** An output is damaged and the cache does not hold its last version. */
+  | { kind: 'output-lost'; output: DamagedOutput }
+  | { kind: 'up-to-date' }
+  | { kind: 'outputs-restored'; damaged: DamagedOutput[] }
+  | { kind: 'restore-failed'; message: string }
+  /** It ran (or would) for `cause`, and its outputs came (or would come) from the cache instead. */
+  | { kind: 'from-cache'; cause: Reason; from: 'local' | 'remote' }
+  | { kind: 'in-cache'; cause: Reason }
+  /** `status`: an earlier step would run, and it may change what this one reads. */
+  | { kind: 'upstream-would-run'; step: string }
+  | { kind: 'failed'; exitCode: number | null; signal: string | null; cause: Reason }
+  | { kind: 'interrupted' }
+  | { kind: 'blocked'; by: string; byWasBlocked: boolean; neverRan: boolean }
+  /** The reason history keeps for an execution taken over from the cache. */
+  | { kind: 'adopted'; executionId: string };
+
+/** One sentence for people. */
+export function describe(r: Reason | Distrust): string {
+  switch (r.kind) {
+    case 'never-ran': return 'it has never run';
+    case 'forced': return 'forced (--force)';
+    case 'definition-changed': return describeDefinitionChange(r.change);
+    case 'last-run-failed': return `its last run failed (${r.exitCode === null ? 'killed' : `exit code ${r.exitCode}`})`;
+    case 'untrusted': return `its last run cannot be trusted: ${describe(r.distrust)}`;
+    case 'input-changed': return `${r.program ? 'program or library' : 'input'} ${r.path} changed`;
+    case 'input-deleted': return `${r.program ? 'program or library' : 'input'} ${r.path} was deleted`;
+    case 'absent-appeared': return `${r.path} appeared (it looked for it and it was absent)`;
+    case 'listing-changed': return `the entries of folder ${r.path === '.' ? './' : `${r.path}/`} changed (it listed them)`;
+    case 'output-lost': return `output ${r.output.path} ${r.output.deleted ? 'was deleted' : 'was modified'} and the cache does not hold its last version`;
+    case 'up-to-date': return 'up to date';
+    case 'outputs-restored': return `output ${damagedList(r.damaged)}; restored from the cache`;
+    case 'restore-failed': return `restoring from the cache failed (${r.message})`;
+    case 'from-cache': return `${describe(r.cause)}; restored its outputs from the ${r.from === 'remote' ? 'remote ' : ''}cache`;
+    case 'in-cache': return `${describe(r.cause)}; its outputs are in the cache`;
+    case 'upstream-would-run': return `it may need to after ${r.step} runs (its outputs are inputs here)`;
+    case 'failed': return `${r.signal ? `killed by ${r.signal}` : `exit code ${r.exitCode}`} (it ran because ${describe(r.cause)})`;
+    case 'interrupted': return 'interrupted';
+    case 'blocked': return describeBlocked(r);
+    case 'adopted': return `restored from the cache (made by execution ${r.executionId})`;
+    case 'untraced-program': return `${r.path} ran without being observed (${r.reason === 'static' ? 'statically linked' : r.reason})`;
+    case 'trace-incomplete': return r.message;
+    case 'input-changed-while-running': return `input ${r.path} changed while the step ran`;
+  }
+}
+
+function describeDefinitionChange(c: DefinitionChange): string {
+  switch (c.what) {
+    case 'command': return 'its command changed';
+    case 'cwd': return `its working folder changed (${c.before} -> ${c.after})`;
+    case 'env-added': return `env ${c.name} was added (${c.name}=${c.value})`;
+    case 'env-removed': return `env ${c.name} was removed`;
+    case 'env-changed': return `env ${c.name} changed (${c.before} -> ${c.after})`;
+    case 'other': return 'its definition changed';
+  }
+}
+
+function damagedList(damaged: DamagedOutput[]): string {
+  const items = damaged.map((d) => `${d.path}${d.folder ? '/' : ''} ${d.deleted ? 'was deleted' : 'was modified'}`);
+  return items.length > 2 ? `${items[0]} (and ${items.length - 1} more)` : items.join(', ');
+}
+
+function describeBlocked(r: Extract<Reason, { kind: 'blocked' }>): string {
+  const what = r.byWasBlocked ? 'was blocked' : 'failed';
+  return r.neverRan ? `it has never run, so it may use what ${r.by} makes, and ${r.by} ${what}` : `it depends on ${r.by}, which ${what}`;
+}

@@ -1,0 +1,35 @@
+/**
+ * Current version tokens of the files the deps log knows, looked at once per file per run (one
+ * lstat each) and forgotten when a step writes the file. Indexed by file id: a million recorded
+ * dependencies are compared as numbers.
+ */
+import { fromWorkspaceKey, tokenOf, type DepsLog, type Disk } from '@prov-make/cache';
+
+export class TokenCache {
+  /** NaN: not looked at yet in this run. */
+  private tokens = new Float64Array(0);
+
+  constructor(
+    private readonly root: string,
+    private readonly disk: Disk,
+    private readonly deps: DepsLog,
+  ) {}
+
+  current(id: number): number {
+    if (id >= this.tokens.length) {
+      const grown = new Float64Array(Math.max(id + 1, this.deps.fileCount + 1, this.tokens.length * 2)).fill(NaN);
+      grown.set(this.tokens);
+      this.tokens = grown;
+    }
+    let t = this.tokens[id];
+    if (t !== t) {
+      t = tokenOf(this.disk.lstat(fromWorkspaceKey(this.root, this.deps.pathOf(id))));
+      this.tokens[id] = t;
+    }
+    return t;
+  }
+
+  forget(id: number): void {
+    if (id < this.tokens.length) this.tokens[id] = NaN;
+  }
+}

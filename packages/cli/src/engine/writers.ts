@@ -1,0 +1,51 @@
+/**
+ * Who writes what: stored path -> the steps whose last execution wrote it. Listings leave out the
+ * outputs of the listing step itself and of later steps, identically when recording, checking,
+ * keying the cache and in the no-op snapshot: a listing is compared before the step runs (in a
+ * fresh clone its own outputs do not exist yet), and later steps' outputs are the read-before-write
+ * hazard, not a reason to rerun (Python's import cache lists the workspace).
+ */
+import { join } from 'node:path';
+import { listingToken, toWorkspaceKey, type DepsLog, type Disk, type StepState } from '@prov-make/cache';
+
+export class OutputWriters {
+  private readonly byPath = new Map<string, Set<number>>();
+
+  constructor(
+    private readonly root: string,
+    private readonly deps: DepsLog,
+  ) {}
+
+  add(i: number, st: StepState): void {
+    for (const id of st.outputs.ids) {
+      const p = this.deps.pathOf(id);
+      let s = this.byPath.get(p);
+      if (!s) this.byPath.set(p, (s = new Set()));
+      s.add(i);
+    }
+  }
+
+  remove(i: number, st: StepState): void {
+    for (const id of st.outputs.ids) this.byPath.get(this.deps.pathOf(id))?.delete(i);
+  }
+
+  /** Steps other than `i` whose last execution wrote `stored`. */
+  othersThan(i: number, stored: string): number[] {
+    return [...(this.byPath.get(stored) ?? [])].filter((j) => j !== i);
+  }
+
+  /** For step i's listings: true for outputs of step i and of later steps (absolute paths). */
+  leftOut(i: number): (absPath: string) => boolean {
+    return (abs) => {
+      const w = this.byPath.get(toWorkspaceKey(this.root, abs));
+      if (!w) return false;
+      for (const j of w) if (j >= i) return true;
+      return false;
+    };
+  }
+}
+
+/** The listing token of a folder as it is now, leaving out what `leftOut` names. */
+export function currentListing(disk: Disk, absDir: string, leftOut: (absPath: string) => boolean): number {
+  return listingToken(disk.readdir(absDir), (name) => leftOut(join(absDir, name)));
+}

@@ -1,0 +1,64 @@
+/** `log`, `diff` and `graph --json` output: recorded history for people and for scripts. */
+import type { ExecutionRecord } from '@prov-make/cache';
+import type { InputChange, RunDiff, RunSummary } from '../provenance/history.js';
+import { formatDuration, formatSize, formatTime, shortHash } from './units.js';
+
+export function runsJson(runs: RunSummary[]) {
+  return runs.map((r) => ({ runId: r.runId, startedAt: new Date(r.startedAt).toISOString(), executions: r.executions.length, steps: r.executions.map((e) => e.step) }));
+}
+
+export function formatRuns(runs: RunSummary[]): string {
+  return runs.map((r) => `${r.runId}  ${formatTime(r.startedAt)}  ${r.executions.length} execution(s): ${r.executions.map((e) => e.step).join(', ')}\n`).join('');
+}
+
+export function executionsJson(all: ExecutionRecord[]) {
+  return all.map((e) => ({
+    id: e.id, runId: e.runId, step: e.step, status: e.status, reason: e.reason, exitCode: e.exitCode,
+    startedAt: new Date(e.startedAt).toISOString(), durationMs: e.finishedAt - e.startedAt, annotations: e.annotations,
+  }));
+}
+
+/** One line per execution (and one per note it attached), oldest first. */
+export function formatExecutions(all: ExecutionRecord[]): string {
+  if (all.length === 0) return 'no executions recorded yet\n';
+  let s = '';
+  for (const e of all) {
+    const status = e.status === 'succeeded' ? 'ok' : `${e.status}${e.exitCode !== null ? ` (exit ${e.exitCode})` : ''}`;
+    s += `${formatTime(e.startedAt)}  ${e.step.padEnd(16)} ${status.padEnd(8)} ${formatDuration(e.finishedAt - e.startedAt).padStart(8)}  ${e.reason}\n`;
+    for (const a of e.annotations) s += `${' '.repeat(21)}note: ${a}\n`;
+  }
+  return s;
+}
+
+function describeInputChange(c: InputChange): string {
+  if (c.kind === 'added') return 'added';
+  if (c.kind === 'no-longer-read') return 'no longer read';
+  return `changed: ${formatSize(c.sizeBefore)} -> ${formatSize(c.sizeAfter)}`;
+}
+
+export function diffJson(d: RunDiff) {
+  if (d.step === null) return { runA: d.runA, runB: d.runB, step: null, files: [] };
+  const files = d.files.map((f) => ({ path: f.path, change: describeInputChange(f.change), before: f.before, after: f.after }));
+  return { runA: d.runA, runB: d.runB, step: d.step, definitionChanged: d.definitionChanged, files };
+}
+
+export function formatDiff(d: RunDiff): string {
+  if (d.step === null) return `no step's inputs differ between runs ${d.runA} and ${d.runB}\n`;
+  let s = `first step whose inputs differ between runs ${d.runA} and ${d.runB}: ${d.step}\n`;
+  if (d.definitionChanged) s += `  its definition changed\n`;
+  for (const f of d.files) s += `  ${f.path}: ${describeInputChange(f.change)} (${shortHash(f.before)} -> ${shortHash(f.after)})\n`;
+  return s;
+}
+
+export function graphJson(executions: ExecutionRecord[]) {
+  return {
+    executions: executions.map((e) => ({
+      id: e.id, step: e.step, command: e.definition.run, status: e.status,
+      startedAt: new Date(e.startedAt).toISOString(), finishedAt: new Date(e.finishedAt).toISOString(),
+      inputs: e.inputs.map((f) => ({ path: f.path, hash: f.hash })),
+      executed: e.executed.map((f) => ({ path: f.path, hash: f.hash })),
+      outputs: e.outputs.map((f) => ({ path: f.path, hash: f.hash })),
+      annotations: e.annotations,
+    })),
+  };
+}

@@ -1,0 +1,114 @@
+/**
+ * A StepRunner for engine unit tests: each step is a small function over a traced view of the
+ * in-memory disk, which records what it reads, writes, looks for and lists as the interposer would
+ * (the first access decides read or write; a path created by the step is not absent).
+ */
+import { posix } from 'node:path';
+import type { StepDependencies, TraceResult } from '@prov-make/interposer';
+import type { StartedStep, StepLaunch, StepRunner } from '../../src/runner/step-runner.js';
+import type { MemoryDisk } from './memory-disk.js';
+
+export interface StepIO {
+  /** A file's content; null (and an absent dependency) when it is not there. */
+  read(path: string): string | null;
+  write(path: string, content: string): void;
+  remove(path: string): void;
+  /** Entry names of a folder (a listing dependency). */
+  list(path: string): string[];
+  /** Lets the other running steps go on (for -j tests). */
+  pause(ms?: number): Promise<void>;
+  /** Something else changes a file while the step runs. */
+  disk: MemoryDisk;
+}
+
+/** A step's behaviour: its exit code (0 when it returns nothing). */
+export type FakeStep = (io: StepIO) => void | number | Promise<void | number>;
+
+export class FakeRunner implements StepRunner {
+  /** Steps in the order they started, and the most that ran at once. */
+  readonly started: string[] = [];
+  readonly finished: string[] = [];
+  maxRunning = 0;
+  private running = 0;
+
+  constructor(
+    private readonly disk: MemoryDisk,
+    private readonly steps: Record<string, FakeStep>,
+  ) {}
+
+  async stopLeftovers(): Promise<void> {}
+
+  async start(launch: StepLaunch): Promise<StartedStep> {
+    const behaviour = this.steps[launch.step];
+    if (!behaviour) throw new Error(`no fake behaviour for step ${launch.step}`);
+    this.started.push(launch.step);
+    this.maxRunning = Math.max(this.maxRunning, ++this.running);
+    const trace = new Trace(this.disk, launch.cwd);
+    const startedAt = Date.now();
+    const done = (async () => {
+      const code = (await behaviour(trace.io())) ?? 0;
+      this.running--;
+      this.finished.push(launch.step);
+      const result: TraceResult = { exitCode: code, signal: null, deps: trace.deps(launch.ignore), problems: [], fullyObserved: true, startedAt, finishedAt: Date.now() };
+      return { trace: result, output: Buffer.from(`${launch.step} ran\n`), annotations: [], cancelled: false };
+    })();
+    return { done, cancel: () => undefined };
+  }
+}
+
+/** What one step did, reduced as packages/interposer reduces a real trace. */
+class Trace {
+  private readonly first = new Map<string, 'read' | 'write' | 'absent'>();
+  private readonly written = new Set<string>();
+  private readonly listed = new Set<string>();
+  private readonly removed = new Set<string>();
+
+  constructor(
+    private readonly disk: MemoryDisk,
+    private readonly cwd: string,
+  ) {}
+
+  private touch(abs: string, how: 'read' | 'write' | 'absent'): void {
+    if (!this.first.has(abs)) this.first.set(abs, how);
+    if (how === 'write') this.written.add(abs);
+  }
+
+  io(): StepIO {
+    const abs = (p: string) => posix.resolve(this.cwd, p);
+    return {
+      read: (p) => {
+        const content = this.disk.read(abs(p));
+        this.touch(abs(p), content === null ? 'absent' : 'read');
+        return content;
+      },
+      write: (p, content) => {
+        this.touch(abs(p), 'write');
+        this.disk.write(abs(p), content);
+      },
+      remove: (p) => {
+        if (this.disk.exists(abs(p)) && !this.first.has(abs(p))) this.removed.add(abs(p));
+        this.disk.remove(abs(p));
+      },
+      list: (p) => {
+        this.listed.add(abs(p));
+        return this.disk.readdir(abs(p)) ?? [];
+      },
+      pause: (ms = 20) => new Promise((r) => setTimeout(r, ms)),
+      disk: this.disk,
+    };
+  }
+
+  deps(ignore: (abs: string) => boolean): StepDependencies {
+    const keep = (p: string) => !ignore(p);
+    const of = (how: string) => [...this.first].filter(([p, h]) => h === how && keep(p)).map(([p]) => p).sort();
+    return {
+      reads: of('read'),
+      writes: [...this.written].filter((p) => keep(p) && this.disk.exists(p)).sort(),
+      deleted: [...this.removed].filter((p) => !this.disk.exists(p)).sort(),
+      absent: of('absent').filter((p) => !this.written.has(p)),
+      listed: [...this.listed].filter(keep).sort(),
+      executed: [],
+      untraced: [],
+    };
+  }
+}

@@ -1,0 +1,162 @@
+/**
+ * An in-memory workspace for engine unit tests: a Disk (what the engine sees), a BlobStore beside
+ * it, and the edits a test makes (write, touch, remove). Times come from the wall clock, as on a
+ * real disk, so files written "now" are racily clean; settle() ages every file by an hour.
+ */
+import { posix } from 'node:path';
+import { hashBytes, sha256Bytes, symlinkDigests, type BlobStore, type Digests, type Disk, type FileStat } from '@prov-make/cache';
+
+interface Entry {
+  kind: 'file' | 'dir' | 'symlink';
+  data: Buffer;
+  target: string;
+  ino: bigint;
+  mode: number;
+  mtimeNs: bigint;
+  ctimeNs: bigint;
+}
+
+const TYPE = { file: 0o100000, dir: 0o040000, symlink: 0o120000 } as const;
+const HOUR_NS = 3_600_000_000_000n;
+
+export class MemoryDisk implements Disk {
+  private readonly entries = new Map<string, Entry>();
+  private nextIno = 1n;
+  /** Paths hashed, in order (a test asserts what was read to decide). */
+  readonly hashed: string[] = [];
+
+  constructor(files: Record<string, string> = {}, readonly root = '/ws') {
+    this.mkdir(root);
+    for (const [p, content] of Object.entries(files)) this.write(p, content);
+  }
+
+  abs(p: string): string {
+    return posix.resolve(this.root, p);
+  }
+
+  private now(): bigint {
+    return BigInt(Date.now()) * 1_000_000n;
+  }
+
+  private put(abs: string, e: Omit<Entry, 'ino' | 'mtimeNs' | 'ctimeNs'>): void {
+    this.mkdir(posix.dirname(abs));
+    const old = this.entries.get(abs);
+    const t = this.now();
+    this.entries.set(abs, { ...e, ino: old && old.kind === e.kind ? old.ino : this.nextIno++, mtimeNs: t, ctimeNs: t });
+    this.changed(posix.dirname(abs));
+  }
+
+  private changed(dir: string): void {
+    const d = this.entries.get(dir);
+    if (d) d.mtimeNs = d.ctimeNs = this.now();
+  }
+
+  // --- what a test (or a fake step) does ---
+
+  write(p: string, content: string | Buffer, mode = 0o644): void {
+    this.put(this.abs(p), { kind: 'file', data: Buffer.from(content), target: '', mode });
+  }
+
+  read(p: string): string | null {
+    const e = this.entries.get(this.abs(p));
+    return e?.kind === 'file' ? e.data.toString('utf8') : null;
+  }
+
+  exists(p: string): boolean {
+    return this.entries.has(this.abs(p));
+  }
+
+  remove(p: string): void {
+    const abs = this.abs(p);
+    for (const k of [...this.entries.keys()]) if (k === abs || k.startsWith(`${abs}/`)) this.entries.delete(k);
+    this.changed(posix.dirname(abs));
+  }
+
+  /** A new mtime (and ctime), the same bytes. */
+  touch(p: string): void {
+    const e = this.entries.get(this.abs(p))!;
+    e.mtimeNs = e.ctimeNs = this.now();
+  }
+
+  /** Every file (or just these) an hour older: not racily clean any more. */
+  settle(paths?: string[]): void {
+    const which = paths ? paths.map((p) => this.entries.get(this.abs(p))!) : this.entries.values();
+    for (const e of which) {
+      e.mtimeNs -= HOUR_NS;
+      e.ctimeNs -= HOUR_NS;
+    }
+  }
+
+  // --- Disk ---
+
+  lstat(path: string): FileStat | undefined {
+    const e = this.entries.get(path);
+    if (!e) return undefined;
+    const size = BigInt(e.kind === 'file' ? e.data.length : e.kind === 'symlink' ? e.target.length : 4096);
+    return {
+      dev: 7n,
+      ino: e.ino,
+      mode: BigInt(TYPE[e.kind] | e.mode),
+      size,
+      mtimeNs: e.mtimeNs,
+      ctimeNs: e.ctimeNs,
+      isFile: () => e.kind === 'file',
+      isDirectory: () => e.kind === 'dir',
+      isSymbolicLink: () => e.kind === 'symlink',
+    };
+  }
+
+  readdir(path: string): string[] | null {
+    if (this.entries.get(path)?.kind !== 'dir') return null;
+    const prefix = path === '/' ? '/' : `${path}/`;
+    const names: string[] = [];
+    for (const k of this.entries.keys()) if (k.startsWith(prefix) && !k.slice(prefix.length).includes('/') && k !== path) names.push(k.slice(prefix.length));
+    return names;
+  }
+
+  readlink(path: string): string {
+    return this.entries.get(path)!.target;
+  }
+
+  async hash(path: string): Promise<Digests | null> {
+    const e = this.entries.get(path);
+    if (!e || e.kind === 'dir') return null;
+    this.hashed.push(posix.relative(this.root, path));
+    if (e.kind === 'symlink') return symlinkDigests(e.target);
+    return { xxh64: await hashBytes(e.data), sha256: sha256Bytes(e.data) };
+  }
+
+  mkdir(path: string, mode = 0o755): void {
+    if (this.entries.get(path)?.kind === 'dir') return;
+    if (path !== '/') this.mkdir(posix.dirname(path));
+    const t = this.now();
+    this.entries.set(path, { kind: 'dir', data: Buffer.alloc(0), target: '', ino: this.nextIno++, mode, mtimeNs: t, ctimeNs: t });
+    this.changed(posix.dirname(path));
+  }
+
+  symlink(target: string, path: string): void {
+    this.put(path, { kind: 'symlink', data: Buffer.alloc(0), target, mode: 0o777 });
+  }
+
+  /** Blobs kept beside this disk (shared by its clones when passed to them). */
+  blobs(store = new Map<string, Buffer>()): BlobStore & { store: Map<string, Buffer> } {
+    return {
+      store,
+      has: (hash) => store.has(hash),
+      keep: async (abs, hash) => {
+        store.set(hash, this.entries.get(abs)!.data);
+      },
+      keepBytes: async (bytes) => {
+        const hash = await hashBytes(bytes);
+        store.set(hash, Buffer.from(bytes));
+        return hash;
+      },
+      read: async (hash) => store.get(hash)!,
+      restore: async (hash, abs, mode) => {
+        const data = store.get(hash);
+        if (!data) throw new Error(`no blob ${hash}`);
+        this.put(abs, { kind: 'file', data, target: '', mode: mode & 0o7777 });
+      },
+    };
+  }
+}
