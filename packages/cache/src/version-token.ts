@@ -13,20 +13,13 @@ import type { FileStat, FileVersion } from './version.js';
  */
 
 /**
- * The hash memo's window (hash-state.ts, isRacilyClean). 2 s: FAT/exFAT store mtimes in 2 s steps, ext3/HFS+/some NFS and SMB mounts in 1 s, and even
+ * The one racy-clean window, for version tokens, the hash memo and the pipeline file's stamp. 2 s: FAT/exFAT store mtimes in 2 s steps, ext3/HFS+/some NFS and SMB mounts in 1 s, and even
  * "nanosecond" ext4/xfs/btrfs stamp files from the kernel's coarse clock (one tick, 1-10 ms), so two
  * writes a few ms apart can share an mtime. We cannot cheaply tell the filesystem, and a wide window
  * costs little: a file modified in the 2 s before we recorded it is hashed once more on the next check,
  * which then records it as clean. The window also covers modest clock skew with a file server.
  */
 export const RACY_WINDOW_NS = 2_000_000_000n;
-
-/**
- * The version tokens' window (tokenToRecord): 1 s covers the common coarse clocks (ext3, HFS+,
- * NFS and SMB at 1 s, the kernel's tick elsewhere) and lets a run write the no-op snapshot for
- * outputs made a second before it; FAT's 2 s granules would need RACY_WINDOW_NS.
- */
-export const TOKEN_RACY_WINDOW_NS = 1_000_000_000n;
 
 /** The racy-clean rule itself: a time (mtime or ctime) within `windowNs` of the recording moment, or after it. */
 export function isWithinRacyWindow(timeNs: bigint, recordedAtNs: bigint, windowNs: bigint): boolean {
@@ -84,7 +77,7 @@ export function versionTokenToRecord(v: FileVersion | null, recordedAtNs: bigint
 }
 
 function racilyClean(mtimeNs: bigint, ctimeNs: bigint, recordedAtNs: bigint): boolean {
-  return isWithinRacyWindow(mtimeNs, recordedAtNs, TOKEN_RACY_WINDOW_NS) || isWithinRacyWindow(ctimeNs, recordedAtNs, TOKEN_RACY_WINDOW_NS);
+  return isWithinRacyWindow(mtimeNs, recordedAtNs, RACY_WINDOW_NS) || isWithinRacyWindow(ctimeNs, recordedAtNs, RACY_WINDOW_NS);
 }
 
 /**

@@ -22,7 +22,7 @@ async function snapshotted(): Promise<string> {
   const old = new Date(Date.now() - 3600_000);
   for (const f of ['pipeline.yml', 'data/a.csv', 'data/b.csv']) utimesSync(join(ws, f), old, old);
   expect(runJson(ws).code).toBe(0);
-  await sleep(1100); // outputs leave the racily clean window
+  await sleep(2100); // outputs leave the racily clean window (2 s)
   expect(statuses(runJson(ws))).toEqual({ pick: 'skipped', glob: 'skipped', upper: 'skipped' });
   expect(existsSync(join(ws, '.prov-make', 'up-to-date.json'))).toBe(true);
   return ws;

@@ -7,7 +7,7 @@
 import { createHash } from 'node:crypto';
 import { accessSync, constants, readFileSync, statSync, type BigIntStats } from 'node:fs';
 import { join } from 'node:path';
-import { isWithinRacyWindow, TOKEN_RACY_WINDOW_NS } from '@prov-make/cache/version-token';
+import { isWithinRacyWindow, RACY_WINDOW_NS } from '@prov-make/cache/version-token';
 import type { Pipeline } from './types.js';
 
 /** A pipeline not parsed yet: the no-op fast path needs only the content key of its bytes. */
@@ -40,7 +40,7 @@ function readStamped(file: string): { bytes: Buffer; stamp: string | undefined }
   const bytes = readFileSync(file);
   const after = statSync(file, { bigint: true });
   const now = BigInt(Date.now()) * 1_000_000n;
-  const settled = !isWithinRacyWindow(after.mtimeNs, now, TOKEN_RACY_WINDOW_NS) && !isWithinRacyWindow(after.ctimeNs, now, TOKEN_RACY_WINDOW_NS);
+  const settled = !isWithinRacyWindow(after.mtimeNs, now, RACY_WINDOW_NS) && !isWithinRacyWindow(after.ctimeNs, now, RACY_WINDOW_NS);
   return { bytes, stamp: settled && stampOf(before) === stampOf(after) ? stampOf(after) : undefined };
 }
 
