@@ -31,7 +31,8 @@ export function explainFile(pipelineFile: string, path: string, options: OpenOpt
   return once(pipelineFile, options, (ws) => ws.explainFile(path));
 }
 
-/** Reads and checks a pipeline file (PipelineError, with file:line:col, on the first problem). */
+/** Reads and checks a pipeline file (PipelineError, with file:line:col, on the first problem); foreach steps come as their items. */
 export async function loadPipeline(file: string): Promise<Pipeline> {
-  return (await import('./pipeline/pipeline.js')).loadPipeline(file);
+  const [{ loadPipeline: parse }, { expandForeach }] = await Promise.all([import('./pipeline/pipeline.js'), import('./pipeline/foreach.js')]);
+  return expandForeach(parse(file));
 }
