@@ -28,7 +28,7 @@ export function readForeach(r: NodeReader, pair: Pair<unknown, unknown>, owner: 
   const example = 'e.g. foreach: data/*.csv, or foreach: [small, large]';
   if (r.isMissing(value)) r.fail('bad-foreach', r.valuePosition(pair), `foreach in ${owner} is empty`, `give a glob or a list of items, ${example}`);
   const at = r.position(value);
-  if (isScalar(value)) return { glob: checkGlob(r, r.text(value), value, owner), at };
+  if (isScalar(value) && typeof value.value === 'string') return { glob: checkGlob(r, value.value, value, owner), at };
   if (!isSeq(value)) r.fail('bad-foreach', value, `foreach in ${owner} is ${r.describe(value)}; it must be a glob or a list`, example);
   if (value.items.length === 0) r.fail('bad-foreach', value, `foreach in ${owner} is an empty list`, `list the items, ${example}, or remove foreach`);
   const items: string[] = [];

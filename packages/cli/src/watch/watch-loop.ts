@@ -12,7 +12,7 @@
 import type { RunEvents, RunReport } from '../engine/report.js';
 import type { Workspace } from '../workspace/workspace.js';
 import { FolderWatcher } from './folder-watcher.js';
-import { WatchSet, type Change } from './watch-set.js';
+import { pipelineKeyOf, WatchSet, type Change } from './watch-set.js';
 
 export interface WatchOptions {
   /** Steps to keep up to date (with what they depend on); all when empty. */
@@ -59,6 +59,8 @@ class PipelineWatch {
   private timer: NodeJS.Timeout | null = null;
   private firstQueuedAt = 0;
   private wake: (() => void) | null = null;
+  /** The pipeline file's content key as the last run read it. */
+  private ranWith: string | undefined;
 
   constructor(
     private readonly ws: Workspace,
@@ -95,6 +97,7 @@ class PipelineWatch {
   private async run(changes: Change[]): Promise<RunReport | null> {
     this.running = true;
     const { targets, jobs, keepGoing, signal } = this.options;
+    this.ranWith = pipelineKeyOf(this.ws.paths.pipelineFile);
     try {
       const report = await this.ws.runPipeline({ targets, jobs, keepGoing, signal, events: this.view.runStarting(changes) });
       await this.view.runEnded({ report });
@@ -113,7 +116,9 @@ class PipelineWatch {
     const pipeline = report ? await this.ws.pipeline().catch(() => null) : null;
     if (report && pipeline) {
       const stores = await this.ws.openStores();
-      this.set = WatchSet.derive(this.ws.paths.root, pipeline, report.steps.map((s) => s.name), stores.deps, stores.disk);
+      this.set = WatchSet.derive(this.ws.paths.root, pipeline, report.steps.map((s) => s.name), stores.deps, stores.disk, this.ranWith);
+    } else {
+      this.set = this.set.withPipelineInDoubt();
     }
     const wanted = this.set.folders();
     const root = this.ws.paths.root;

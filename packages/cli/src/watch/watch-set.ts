@@ -9,6 +9,7 @@
 import { dirname } from 'node:path';
 import picomatch from 'picomatch';
 import { ABSENT, fromWorkspaceKey, tokenOf, toWorkspaceKey, UNTRUSTED, type DepsLog, type Disk, type StepState } from '@prov-make/cache';
+import { pipelineSource } from '../pipeline/load.js';
 import type { Pipeline } from '../pipeline/types.js';
 
 /** One recorded version of a path: its token, and where to find the hash that confirms it. */
@@ -36,6 +37,8 @@ export class WatchSet {
     readonly pipelineFile: string,
     private readonly deps: DepsLog | null,
     private readonly disk: Disk | null,
+    /** The content key of the pipeline the steps were run with (undefined: any event on it is a change). */
+    private readonly pipelineKey?: string,
   ) {}
 
   /** Only the pipeline file (nothing has run yet, or the pipeline does not load). */
@@ -43,9 +46,21 @@ export class WatchSet {
     return new WatchSet(root, pipelineFile, null, null);
   }
 
-  /** From the states of `steps` in the deps log, and the pipeline's foreach folders. */
-  static derive(root: string, pipeline: Pipeline, steps: readonly string[], deps: DepsLog, disk: Disk): WatchSet {
-    const set = new WatchSet(root, pipeline.file, deps, disk);
+  /** The same paths, but any event on the pipeline file is a change (it failed to load). */
+  withPipelineInDoubt(): WatchSet {
+    const set = new WatchSet(this.root, this.pipelineFile, this.deps, this.disk);
+    for (const [p, r] of this.files) set.files.set(p, r);
+    for (const [p, g] of this.listed) set.listed.set(p, g);
+    for (const p of this.outputs) set.outputs.add(p);
+    return set;
+  }
+
+  /**
+   * From the states of `steps` in the deps log, and the pipeline's foreach folders. `ranWith`: the
+   * content key of the pipeline file as the run read it (it may have been edited since).
+   */
+  static derive(root: string, pipeline: Pipeline, steps: readonly string[], deps: DepsLog, disk: Disk, ranWith: string | undefined): WatchSet {
+    const set = new WatchSet(root, pipeline.file, deps, disk, ranWith);
     const byId = new Map<number, Recorded[]>();
     for (const name of steps) {
       const st = deps.get(name);
@@ -109,7 +124,7 @@ export class WatchSet {
    * renamed (inotify's create, delete and move), not about its content.
    */
   async changeAt(abs: string, entry: boolean): Promise<Change | null> {
-    if (abs === this.pipelineFile) return { path: abs, what: 'pipeline' };
+    if (abs === this.pipelineFile) return this.pipelineKey !== undefined && pipelineKeyOf(abs) === this.pipelineKey ? null : { path: abs, what: 'pipeline' };
     const recorded = this.files.get(abs);
     if (recorded) {
       const what = await this.differs(abs, recorded);
@@ -146,4 +161,9 @@ export class WatchSet {
     if (!this.hashes.has(r.step!)) this.hashes.set(r.step!, this.deps!.getHashes(r.step!));
     return this.hashes.get(r.step!)?.[r.list][r.k] ?? null;
   }
+}
+
+/** The content key of the pipeline file's bytes now (as the parse cache computes it). */
+export function pipelineKeyOf(file: string): string | undefined {
+  return pipelineSource(file, dirname(file)).contentKey();
 }
