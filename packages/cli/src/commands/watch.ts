@@ -147,7 +147,7 @@ async function terminalView(root: string): Promise<WatchView> {
         waitingForLock: (pid) => open().waitingForLock?.(pid),
         stepStarted: (step, reason) => open().stepStarted?.(step, reason),
         stepLine: (step, line) => view?.events.stepLine?.(step, line),
-        stepFinished: (r) => (r.status === 'skipped' && !view ? undefined : open().stepFinished?.(r)),
+        stepFinished: (r) => (r.status === 'skipped' ? undefined : open().stepFinished?.(r)),
         hazard: (h) => open().hazard?.(h),
       };
     },

@@ -68,7 +68,7 @@ export function checkPlaceholders(r: NodeReader, run: string, at: SourcePosition
 export function expandForeach(pipeline: Pipeline): Pipeline {
   if (!pipeline.steps.some((s) => s.foreach)) return pipeline;
   const groups = new Map<string, string[]>();
-  const listings = new Map<string, number>();
+  const listings: [string, number, string][] = [];
   const steps: Step[] = [];
   const taken = new Set(pipeline.steps.filter((s) => !s.foreach).map((s) => s.name));
   for (const step of pipeline.steps) {
@@ -92,7 +92,7 @@ export function expandForeach(pipeline: Pipeline): Pipeline {
   return {
     ...pipeline,
     steps: steps.map((s) => (s.needs.some((n) => groups.has(n)) ? { ...s, needs: needs(s.needs) } : s)),
-    foreachListings: [...listings],
+    foreachListings: listings,
   };
 }
 
@@ -116,9 +116,9 @@ export function substitute(run: string, item: string): string {
 
 /**
  * The files matching `glob`, in path order, each with its key (its path below the glob's fixed
- * folder); every folder walked goes into `listings` (stored path -> listing token).
+ * folder); every folder walked goes into `listings` (stored path, listing token, glob).
  */
-function matchGlob(pipeline: Pipeline, glob: string, listings: Map<string, number>): { item: string; key: string }[] {
+function matchGlob(pipeline: Pipeline, glob: string, listings: [string, number, string][]): { item: string; key: string }[] {
   const root = pipeline.workspace;
   const scan = picomatch.scan(glob);
   const isMatch = picomatch(glob);
@@ -128,7 +128,7 @@ function matchGlob(pipeline: Pipeline, glob: string, listings: Map<string, numbe
   const found: string[] = [];
   const walk = (rel: string, left: number) => {
     const entries = readFolder(path.join(root, rel));
-    listings.set(rel === '' ? '.' : rel, listingToken(entries?.map((e) => e.name) ?? null));
+    listings.push([rel === '' ? '.' : rel, listingToken(entries?.map((e) => e.name) ?? null), glob]);
     for (const e of entries ?? []) {
       const p = rel === '' || rel === '.' ? e.name : `${rel}/${e.name}`;
       if (HIDDEN.test(e.name) || ignored(p)) continue;

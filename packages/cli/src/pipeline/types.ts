@@ -47,6 +47,6 @@ export interface Pipeline {
   contentKey?: string;
   /** The file's stat stamp taken with those bytes, when it vouches for them (pipeline/load.ts). */
   sourceStamp?: string;
-  /** Folders foreach globs walked (stored path) with their listing tokens then: a change means other items. */
-  foreachListings?: [string, number][];
+  /** Folders foreach globs walked (stored path), their listing tokens then (a change may mean other items), and the glob. */
+  foreachListings?: [folder: string, token: number, glob: string][];
 }

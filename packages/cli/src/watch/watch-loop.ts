@@ -36,6 +36,8 @@ export interface WatchView {
   paused(reason: string): void;
 }
 
+/** Quiet time after the last event before a run. */
+const SETTLE_MS = 25;
 /** Events keep coming (a log being written): run anyway this long after the first. */
 const MAX_SETTLE_MS = 300;
 /** Runs started one after the other, each for what the last one changed, before waiting for an edit. */
@@ -85,6 +87,7 @@ class PipelineWatch {
       const report = await this.run(changes);
       if (report?.interrupted || this.options.signal.aborted) return;
       changes = await this.afterRun(report);
+      if (changes.length) changes.push(...(await this.settled())); // saves still coming are one more run, not two
       const untrusted = report?.hazards.some((h) => h.kind === 'changed-while-running') ?? false;
       if (untrusted && changes.length === 0) changes = report!.hazards.filter((h) => h.kind === 'changed-while-running').map((h) => ({ path: h.path, what: 'changed' }));
       if (changes.length && ++chained > MAX_CHAINED_RUNS) {
@@ -135,7 +138,7 @@ class PipelineWatch {
     const now = Date.now();
     if (!this.timer) this.firstQueuedAt = now;
     else clearTimeout(this.timer);
-    const settle = Math.min(this.options.settleMs ?? 25, Math.max(0, this.firstQueuedAt + MAX_SETTLE_MS - now));
+    const settle = Math.min(this.options.settleMs ?? SETTLE_MS, Math.max(0, this.firstQueuedAt + MAX_SETTLE_MS - now));
     this.timer = setTimeout(() => {
       this.timer = null;
       this.wake?.();
@@ -152,6 +155,12 @@ class PipelineWatch {
       };
       if (this.options.signal.aborted) this.wake();
     });
+  }
+
+  /** After the quiet time: the changes queued meanwhile. */
+  private async settled(): Promise<Change[]> {
+    await new Promise((r) => setTimeout(r, this.options.settleMs ?? SETTLE_MS));
+    return this.judgeQueue();
   }
 
   /** The queued events that are changes a run would act on. */

@@ -70,13 +70,11 @@ export class WatchSet {
       const path = deps.pathOf(id);
       if (path !== undefined) set.files.set(fromWorkspaceKey(root, path), recorded);
     }
-    const globs = pipeline.steps.flatMap((s) => (s.foreach?.glob === undefined ? [] : [s.foreach.glob]));
-    if (globs.length) {
-      const match = picomatch(globs);
-      for (const [dir] of pipeline.foreachListings ?? []) {
-        const abs = fromWorkspaceKey(root, dir);
-        if (!set.listed.has(abs)) set.listed.set(abs, match);
-      }
+    const globs = new Map<string, string[]>();
+    for (const [dir, , glob] of pipeline.foreachListings ?? []) globs.set(dir, [...(globs.get(dir) ?? []), glob]);
+    for (const [dir, list] of globs) {
+      const abs = fromWorkspaceKey(root, dir);
+      if (!set.listed.has(abs)) set.listed.set(abs, picomatch(list));
     }
     return set;
   }
