@@ -3,7 +3,8 @@
  * that only they used (output logs, kept inputs, old outputs). Never forgotten: each step's current
  * execution (the one its state in the deps log comes from) and its newest succeeded one, which
  * `why` names as the producer of what is on disk. Never removed from the store: an object that a
- * remaining execution, a step's current state or a local cache entry still names.
+ * remaining execution or a step's current state names, or that a local cache entry restores (so a
+ * revert is still restored from the cache; an execution taken from it may then have no output log).
  */
 import type { CacheEntry } from './step-cache.js';
 import type { ExecutionRecord } from './provenance-store.js';
@@ -86,7 +87,7 @@ function objectsOf(e: ExecutionRecord): string[] {
   return out;
 }
 
-/** Objects the local action cache's entries restore from. */
+/** Objects the local action cache's entries restore (their outputs; not the logs of the executions they name). */
 function* cachedObjects(local: LocalActionCache): Generator<string> {
   for (const doc of local.documents()) {
     let entry: Partial<CacheEntry>;
@@ -96,6 +97,5 @@ function* cachedObjects(local: LocalActionCache): Generator<string> {
       continue;
     }
     for (const o of entry.outputs ?? []) if (o.kind === 'file') yield o.hash;
-    if (entry.execution) yield* objectsOf(entry.execution);
   }
 }
