@@ -1,8 +1,9 @@
 #!/usr/bin/env node
-// run-all.mjs - runs the three benchmarks one after the other and prints a summary table of the
-// ratios (each measured side by side, interleaved, within its own benchmark). `pnpm bench` runs this.
+// run-all.mjs - runs the benchmarks one after the other and prints a summary table of the ratios
+// (each measured side by side, interleaved, within its own benchmark). `pnpm bench` runs this.
+// watch runs at its --quick size here (500 steps, 5,000 files); `node bench/watch.mjs` for full size.
 //
-//   node bench/run-all.mjs [--only open-close,processes,cbuild] [--rounds N] [--warmup N] [--json]
+//   node bench/run-all.mjs [--only open-close,processes,cbuild,watch] [--rounds N] [--warmup N] [--json]
 //                          [--no-preload] [--untraced-only] [--so PATH] [--dist PATH]
 //
 // The full result (every sample) is also written to bench/out/results-<time>.json and
@@ -16,8 +17,14 @@ import {
 } from './lib.mjs';
 import * as openClose from './open-close.mjs';
 import * as processes from './processes.mjs';
+import * as watch from './watch.mjs';
 
-const BENCHMARKS = { 'open-close': openClose, processes, cbuild };
+const BENCHMARKS = {
+  'open-close': openClose,
+  processes,
+  cbuild,
+  watch: { run: (opts) => watch.run({ ...opts, quick: true, latencyRounds: 20 }), printResult: watch.printResult },
+};
 
 function targetText(t) {
   return t ? `${t.op} ${t.value}` : '';
