@@ -30,7 +30,17 @@ export async function provMake(args, { cwd, env, timeoutMs, nodeArgs = [] } = {}
   }
   const counts = {};
   for (const s of report?.steps ?? []) counts[s.status] = (counts[s.status] ?? 0) + 1;
-  return { ...r, failure: failureOf(r), report, counts };
+  return { ...r, failure: failureOf(r) && `${failureOf(r)}${reportedProblem(report, r.stdout)}`, report, counts };
+}
+
+/** What a failed run said about itself: its --json error or failed steps, or its last output lines. */
+function reportedProblem(report, stdout) {
+  if (report?.error) return `; ${report.error.message}`;
+  const failed = (report?.steps ?? []).filter((s) => s.status === 'failed' || s.status === 'blocked');
+  if (failed.length) return `; ${failed.slice(0, 3).map((s) => `${s.name} ${s.status}: ${s.reason}`).join('; ')}`;
+  if (report) return `; ${JSON.stringify(report).slice(0, 500)}`;
+  const tail = stdout.trim().split('\n').slice(-3).join(' | ');
+  return tail ? `; ${tail.slice(0, 500)}` : '';
 }
 
 /** Throws unless the run succeeded and every one of its steps has the expected status. */

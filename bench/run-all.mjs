@@ -37,7 +37,7 @@ const BENCHMARKS = {
   cbuild: { mod: cbuild, opts: { rounds: 3 }, quick: { rounds: 1, warmup: 0 } },
   'many-outputs': { mod: manyOutputs, opts: { rounds: 1 } },
   'large-trace': { mod: largeTrace, opts: { rounds: 3 } },
-  'big-pipeline': { mod: bigPipeline, opts: { rounds: 2 }, work: (quick) => `big-pipeline${quick ? '-quick' : ''}` },
+  'big-pipeline': { mod: bigPipeline, opts: { rounds: 2, recordTimeoutMs: 240_000 }, work: (quick) => `big-pipeline${quick ? '-quick' : ''}` },
   'after-edit': { mod: afterEdit, work: (quick) => `noop-${quick ? 500 : 5000}` },
   realproj: { mod: realproj, opts: { rounds: 2 } },
   'ci-restore': { mod: ciRestore },
