@@ -34,7 +34,7 @@ import * as realproj from './realproj.mjs';
 const BENCHMARKS = {
   'open-close': { mod: openClose, quick: { files: 10_000, rounds: 1, warmup: 0 } },
   processes: { mod: processes, opts: { rounds: 3 }, quick: { rounds: 1, warmup: 0 } },
-  cbuild: { mod: cbuild, opts: { rounds: 3 }, quick: { rounds: 1, warmup: 0 } },
+  cbuild: { mod: cbuild, opts: { rounds: 3, preload: false }, quick: { rounds: 1, warmup: 0 } },
   'many-outputs': { mod: manyOutputs, opts: { rounds: 1 } },
   'large-trace': { mod: largeTrace, opts: { rounds: 3 } },
   'big-pipeline': { mod: bigPipeline, opts: { rounds: 2, recordTimeoutMs: 240_000 }, work: (quick) => `big-pipeline${quick ? '-quick' : ''}` },
