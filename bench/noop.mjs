@@ -22,9 +22,9 @@ import { loadavg, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { recordedWorkspace } from './noop/workspace.mjs';
 import { fmtMs, median, min, peakRssKiB, timed, HAVE_TIME } from './noop/proc.mjs';
 import { summarise } from './noop/profile-summary.mjs';
+import { recordedWorkspace } from './noop/workspace.mjs';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const CLI = join(ROOT, 'packages/cli/bin/prov-make.js');
@@ -122,12 +122,6 @@ try {
 
   // ---- setup (untimed) ----
   const { setup } = await recordedWorkspace(dir, params, { setupJobs, log, fail });
-
-  const second = await timed(NODE, provArgs('--json'), { cwd: provDir });
-  if (second.code !== 0) fail(`second prov-make run exited ${second.code}\n${second.stderr.slice(0, 2000)}`);
-  const sc = countStatuses(second.stdout).counts;
-  setup.secondMs = second.ms;
-  log(`bench/noop: second prov-make run (confirms racily clean entries): ${fmtMs(second.ms)} ${JSON.stringify(sc)}`);
 
   const nb = await timed(opt.ninja, [], { cwd: ninjaDir });
   if (nb.code !== 0) fail(`ninja build exited ${nb.code}\n${nb.stdout.slice(-2000)}${nb.stderr.slice(-2000)}`);
