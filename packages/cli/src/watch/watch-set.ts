@@ -15,17 +15,64 @@ import type { Pipeline } from '../pipeline/types.js';
 /** One recorded version of a path: its token, and where to find the hash that confirms it. */
 interface Recorded {
   token: number;
-  /** The step that recorded it and the place in its input or output list (null: absent, no hash). */
-  step: string | null;
+  /** The step (index into the derived steps) that recorded it, and the place in its input or output list; -1: absent, no hash. */
+  step: number;
   list: 'inputs' | 'outputs';
   k: number;
+}
+
+/**
+ * What the steps recorded, by deps-log id: a million dependencies over 50,000 files are mostly one
+ * token per file, kept in typed arrays; other tokens of a file (and untrusted ones, each confirmed
+ * by its own hash) go in `more`.
+ */
+class Recordings {
+  private readonly token: Float64Array;
+  private readonly step: Int32Array;
+  private readonly k: Int32Array;
+  private readonly output: Uint8Array;
+  private readonly more = new Map<number, Recorded[]>();
+
+  constructor(size: number) {
+    this.token = new Float64Array(size).fill(NaN);
+    this.step = new Int32Array(size);
+    this.k = new Int32Array(size);
+    this.output = new Uint8Array(size);
+  }
+
+  note(id: number, token: number, step: number, list: 'inputs' | 'outputs', k: number): void {
+    const first = this.token[id];
+    if (first !== first) {
+      this.token[id] = token;
+      this.step[id] = step;
+      this.k[id] = k;
+      this.output[id] = list === 'outputs' ? 1 : 0;
+    } else if (token !== first || token === UNTRUSTED) {
+      const more = this.more.get(id);
+      if (!more) this.more.set(id, [{ token, step, list, k }]);
+      else if (token === UNTRUSTED || !more.some((r) => r.token === token)) more.push({ token, step, list, k });
+    }
+  }
+
+  /** The ids noted. */
+  *ids(): Generator<number> {
+    for (let id = 0; id < this.token.length; id++) if (this.token[id] === this.token[id]) yield id;
+  }
+
+  of(id: number): Recorded[] {
+    const first: Recorded = { token: this.token[id], step: this.step[id], list: this.output[id] ? 'outputs' : 'inputs', k: this.k[id] };
+    return [first, ...(this.more.get(id) ?? [])];
+  }
 }
 
 /** Why a path event is worth a run: said to people ("raw/a.csv changed"). */
 export type Change = { path: string; what: 'changed' | 'appeared' | 'deleted' | 'entries' | 'pipeline' | 'folder' };
 
 export class WatchSet {
-  private readonly files = new Map<string, Recorded[]>();
+  /** Watched path -> its deps-log id in `recorded`. */
+  private readonly files = new Map<string, number>();
+  private recorded = new Recordings(0);
+  private steps: readonly string[] = [];
   /** Folders whose entries a step listed (null), or a foreach glob walked (its globs' matcher). */
   private readonly listed = new Map<string, ((rel: string) => boolean) | null>();
   private readonly outputs = new Set<string>();
@@ -49,7 +96,9 @@ export class WatchSet {
   /** The same paths, but any event on the pipeline file is a change (it failed to load). */
   withPipelineInDoubt(): WatchSet {
     const set = new WatchSet(this.root, this.pipelineFile, this.deps, this.disk);
-    for (const [p, r] of this.files) set.files.set(p, r);
+    for (const [p, id] of this.files) set.files.set(p, id);
+    set.recorded = this.recorded;
+    set.steps = this.steps;
     for (const [p, g] of this.listed) set.listed.set(p, g);
     for (const p of this.outputs) set.outputs.add(p);
     return set;
@@ -61,14 +110,15 @@ export class WatchSet {
    */
   static derive(root: string, pipeline: Pipeline, steps: readonly string[], deps: DepsLog, disk: Disk, ranWith: string | undefined): WatchSet {
     const set = new WatchSet(root, pipeline.file, deps, disk, ranWith);
-    const byId = new Map<number, Recorded[]>();
-    for (const name of steps) {
+    set.steps = steps;
+    set.recorded = new Recordings(deps.fileCount + 1);
+    steps.forEach((name, i) => {
       const st = deps.get(name);
-      if (st) set.addState(name, st, byId);
-    }
-    for (const [id, recorded] of byId) {
+      if (st) set.addState(i, st);
+    });
+    for (const id of set.recorded.ids()) {
       const path = deps.pathOf(id);
-      if (path !== undefined) set.files.set(fromWorkspaceKey(root, path), recorded);
+      if (path !== undefined) set.files.set(fromWorkspaceKey(root, path), id);
     }
     const globs = new Map<string, string[]>();
     for (const [dir, , glob] of pipeline.foreachListings ?? []) globs.set(dir, [...(globs.get(dir) ?? []), glob]);
@@ -79,19 +129,13 @@ export class WatchSet {
     return set;
   }
 
-  private addState(step: string, st: StepState, byId: Map<number, Recorded[]>): void {
-    const note = (id: number, r: Recorded) => {
-      const list = byId.get(id);
-      if (!list) byId.set(id, [r]);
-      // one entry per trusted token is enough; untrusted ones are confirmed by their own hashes
-      else if (r.token === UNTRUSTED || !list.some((x) => x.token === r.token)) list.push(r);
-    };
+  private addState(step: number, st: StepState): void {
     for (const list of ['inputs', 'outputs'] as const) {
       const { ids, tokens } = st[list];
-      for (let k = 0; k < ids.length; k++) note(ids[k], { token: tokens[k], step, list, k });
+      for (let k = 0; k < ids.length; k++) this.recorded.note(ids[k], tokens[k], step, list, k);
     }
     for (const id of st.outputs.ids) this.outputs.add(fromWorkspaceKey(this.root, this.deps!.pathOf(id)));
-    for (const id of st.absent) note(id, { token: ABSENT, step: null, list: 'inputs', k: -1 });
+    for (const id of st.absent) this.recorded.note(id, ABSENT, -1, 'inputs', -1);
     for (const id of st.listed.ids) this.listed.set(fromWorkspaceKey(this.root, this.deps!.pathOf(id)), null);
   }
 
@@ -123,9 +167,9 @@ export class WatchSet {
    */
   async changeAt(abs: string, entry: boolean): Promise<Change | null> {
     if (abs === this.pipelineFile) return this.pipelineKey !== undefined && pipelineKeyOf(abs) === this.pipelineKey ? null : { path: abs, what: 'pipeline' };
-    const recorded = this.files.get(abs);
-    if (recorded) {
-      const what = await this.differs(abs, recorded);
+    const id = this.files.get(abs);
+    if (id !== undefined) {
+      const what = await this.differs(abs, this.recorded.of(id));
       if (what) return { path: abs, what };
     }
     if (!entry) return null;
@@ -148,7 +192,7 @@ export class WatchSet {
       if (now === ABSENT) return 'deleted';
       if (r.token === ABSENT) return 'appeared';
       if (st!.isDirectory()) continue; // a folder output: made again, its mtime says nothing
-      const before = r.step === null ? null : this.hashOf(r);
+      const before = r.step < 0 ? null : this.hashOf(r);
       if (before === null) return 'changed';
       if ((await this.disk!.hash(abs, st))?.xxh64 !== before) return 'changed';
     }
@@ -156,8 +200,9 @@ export class WatchSet {
   }
 
   private hashOf(r: Recorded): string | null {
-    if (!this.hashes.has(r.step!)) this.hashes.set(r.step!, this.deps!.getHashes(r.step!));
-    return this.hashes.get(r.step!)?.[r.list][r.k] ?? null;
+    const step = this.steps[r.step];
+    if (!this.hashes.has(step)) this.hashes.set(step, this.deps!.getHashes(step));
+    return this.hashes.get(step)?.[r.list][r.k] ?? null;
   }
 }
 
