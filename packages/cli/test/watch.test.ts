@@ -131,6 +131,19 @@ describe('prov-make watch', () => {
     expect(readFileSync(join(ws, 'b.out'), 'utf8')).toBe('2\n');
   });
 
+  it('runs that keep changing what an earlier step read stop after five in a row, and wait for an edit', async () => {
+    // "read" reads f.txt, which the later step "write" rewrites each time it runs: a read-before-write hazard
+    const ws = workspace({ 'pipeline.yml': 'steps:\n  read:\n    run: cat f.txt > copy.txt\n  write:\n    run: cat copy.txt > /dev/null; date +%s%N > f.txt\n', 'f.txt': 'start\n' });
+    const w = watch(ws);
+    await w.waitFor(/prov-make: waiting for an edit: 5 runs in a row each changed what an earlier step read \(see the hazards above\)/, 0, 60_000);
+    const runs = (w.output().match(/\[read\] running:/g) ?? []).length;
+    expect(runs).toBeGreaterThanOrEqual(5);
+    expect(runs).toBeLessThanOrEqual(7);
+    expect(w.output()).toMatch(/step "read" reads f\.txt, which the later step "write" writes/);
+    await sleep(1000);
+    expect((w.output().match(/\[read\] running:/g) ?? []).length).toBe(runs); // paused
+  });
+
   it('the watch set follows each new trace', async () => {
     const ws = workspace({ 'pipeline.yml': 'steps:\n  pick:\n    run: cat $(cat which.txt) > picked.txt\n', 'which.txt': 'a.txt\n', 'a.txt': 'A\n', 'b.txt': 'B\n' });
     const w = watch(ws);

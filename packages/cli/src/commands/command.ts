@@ -13,8 +13,6 @@ export interface CommandModule {
 
 export interface CommandEntry {
   name: string;
-  /** One line for `--help` and the zsh completion. */
-  summary: string;
   /** Kept out of help and completion (`__complete`). */
   hidden?: boolean;
   load(): Promise<CommandModule>;
