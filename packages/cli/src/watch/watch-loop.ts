@@ -9,7 +9,9 @@
  * and an input changed under a running step made that execution untrusted (the engine's rule), so
  * it runs again. The watch set is derived again from the traces after every run.
  */
+import { existsSync } from 'node:fs';
 import type { RunEvents, RunReport } from '../engine/report.js';
+import type { Pipeline } from '../pipeline/types.js';
 import type { Workspace } from '../workspace/workspace.js';
 import { FolderWatcher } from './folder-watcher.js';
 import { pipelineKeyOf, WatchSet, type Change } from './watch-set.js';
@@ -77,6 +79,7 @@ class PipelineWatch {
   async loop(): Promise<void> {
     let changes: Change[] = [];
     let chained = 0;
+    await this.watchRecorded();
     for (let first = true; !this.options.signal.aborted; first = false) {
       if (!first && changes.length === 0) {
         await this.idle();
@@ -114,21 +117,36 @@ class PipelineWatch {
     }
   }
 
+  /**
+   * Before the first run: what the recorded traces depend on is watched already, so nothing changes
+   * unseen while it runs, and a first run that changes nothing needs no second look.
+   */
+  private async watchRecorded(): Promise<void> {
+    const pipeline = existsSync(this.ws.paths.stateDir) ? await this.ws.pipeline().catch(() => null) : null;
+    if (pipeline) this.set = await this.derive(pipeline, pipeline.steps.map((s) => s.name), pipeline.contentKey);
+    this.folders.sync(this.set.folders().keys(), (f) => this.inWorkspace(f));
+  }
+
   /** The new watch set and watches; then what changed meanwhile (events during the run, folders watched only now). */
   private async afterRun(report: RunReport | null): Promise<Change[]> {
-    const pipeline = report ? await this.ws.pipeline().catch(() => null) : null;
-    if (report && pipeline) {
-      const stores = await this.ws.openStores();
-      this.set = WatchSet.derive(this.ws.paths.root, pipeline, report.steps.map((s) => s.name), stores.deps, stores.disk, this.ranWith);
-    } else {
-      this.set = this.set.withPipelineInDoubt();
-    }
-    const wanted = this.set.folders();
-    const root = this.ws.paths.root;
-    const { added, overLimit } = this.folders.sync(wanted.keys(), (f) => f === root || f.startsWith(root + '/'));
+    const unchanged = report !== null && this.set.fromTraces && report.steps.every((s) => s.status === 'skipped');
+    const pipeline = report && !unchanged ? await this.ws.pipeline().catch(() => null) : null;
+    if (unchanged) this.set = this.set.withPipelineKey(this.ranWith); // nothing recorded anew: the same paths
+    else if (report && pipeline) this.set = await this.derive(pipeline, report.steps.map((s) => s.name), this.ranWith);
+    else this.set = this.set.withPipelineKey(undefined); // any event on the pipeline file is worth a run
+    const { added, overLimit } = this.folders.sync(this.set.folders().keys(), (f) => this.inWorkspace(f));
     for (const f of added) for (const p of this.set.pathsIn(f)) this.queue.set(p, this.queue.get(p) ?? false);
     this.view.watching({ paths: this.set.size, folders: this.folders.count, overLimit });
     return this.judgeQueue();
+  }
+
+  private async derive(pipeline: Pipeline, steps: string[], ranWith: string | undefined): Promise<WatchSet> {
+    const stores = await this.ws.openStores();
+    return WatchSet.derive(this.ws.paths.root, pipeline, steps, stores.deps, stores.disk, ranWith);
+  }
+
+  private inWorkspace(folder: string): boolean {
+    return folder === this.ws.paths.root || folder.startsWith(this.ws.paths.root + '/');
   }
 
   private event(path: string, kind: 'entry' | 'content' | 'folder'): void {

@@ -93,9 +93,14 @@ export class WatchSet {
     return new WatchSet(root, pipelineFile, null, null);
   }
 
-  /** The same paths, but any event on the pipeline file is a change (it failed to load). */
-  withPipelineInDoubt(): WatchSet {
-    const set = new WatchSet(this.root, this.pipelineFile, this.deps, this.disk);
+  /** Derived from traces (not only the pipeline file). */
+  get fromTraces(): boolean {
+    return this.deps !== null;
+  }
+
+  /** The same paths, for a run of the pipeline file with content key `key` (undefined: any event on it is a change). */
+  withPipelineKey(key: string | undefined): WatchSet {
+    const set = new WatchSet(this.root, this.pipelineFile, this.deps, this.disk, key);
     for (const [p, id] of this.files) set.files.set(p, id);
     set.recorded = this.recorded;
     set.steps = this.steps;
