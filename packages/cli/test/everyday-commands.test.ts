@@ -3,11 +3,10 @@
  * check for CI, pipeline.yml from a subfolder, did-you-mean, JSON start-up errors, and start-up
  * errors in a real terminal (tmux) that exit exactly as in a pipe.
  */
-import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { CLI, cli, runJson, statuses, until, workspace } from './cli-helpers.js';
+import { cli, inTerminal, runJson, statuses, until, workspace } from './cli-helpers.js';
 
 const CHAIN = 'steps:\n  clean:\n    run: tr a-z A-Z < raw.txt > clean.txt\n  stats:\n    run: wc -c < clean.txt > stats.txt\n';
 
@@ -86,19 +85,15 @@ describe('start-up errors', () => {
     const piped = cli(ws, args as string[]);
     expect(piped.code).toBe(2);
     expect(piped.stderr).toMatch(message as RegExp);
-    const session = `pme-${process.pid}-${Date.now()}`;
-    const tmux = (a: string[]) => execFileSync('tmux', a, { encoding: 'utf8' });
-    const env = Object.entries(process.env).filter(([k]) => !['CI', 'GITHUB_ACTIONS', 'CONTINUOUS_INTEGRATION', 'BUILD_NUMBER', 'RUN_ID'].includes(k));
-    const envArgs = env.map(([k, v]) => `${k}=${JSON.stringify(v ?? '')}`).join(' ');
-    tmux(['new-session', '-d', '-s', session, '-x', '150', '-y', '30', `cd ${ws} && env -i ${envArgs} ${process.execPath} ${CLI} ${(args as string[]).join(' ')}; echo EXIT=$?; sleep 60`]);
+    const term = inTerminal(ws, args as string[], { width: 150 });
     try {
-      const screen = () => tmux(['capture-pane', '-p', '-J', '-t', session]);
+      const screen = term.screen;
       await until(() => /EXIT=\d+/.test(screen()), 20_000, 'the command to exit');
       expect(screen()).toMatch(/EXIT=2/);
       expect(screen()).toMatch(message as RegExp);
       expect(screen()).not.toMatch(/running ·|0 running/); // the run view is gone
     } finally {
-      spawnSync('tmux', ['kill-session', '-t', session]);
+      term.close();
     }
   });
 });

@@ -2,11 +2,11 @@
  * `prov-make watch` through the real CLI, in a pipe (plain lines) and in a real pty (tmux): real
  * edits of real files, each answered with the decisions and reasons `run` gives.
  */
-import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { appendFileSync, existsSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { CLI, cli, runJson, sleep, until, workspace, write } from './cli-helpers.js';
+import { CLI, cli, inTerminal, runJson, sleep, until, workspace, write } from './cli-helpers.js';
 
 interface Watcher {
   output(): string;
@@ -219,22 +219,18 @@ describe('prov-make watch', () => {
 
   it('in a terminal: the run view for each run that does something, and Ctrl-C ends it', async () => {
     const ws = workspace({ 'pipeline.yml': CHAIN, 'data/in.txt': 'hello\n', 'other.txt': 'x\n' });
-    const session = `pmw-${process.pid}-${Date.now()}`;
-    const tmux = (args: string[]) => execFileSync('tmux', args, { encoding: 'utf8' });
-    const env = Object.entries(process.env).filter(([k]) => !['CI', 'GITHUB_ACTIONS', 'CONTINUOUS_INTEGRATION', 'BUILD_NUMBER', 'RUN_ID'].includes(k));
-    const envArgs = env.map(([k, v]) => `${k}=${JSON.stringify(v ?? '')}`).join(' ');
-    tmux(['new-session', '-d', '-s', session, '-x', '120', '-y', '40', `cd ${ws} && env -i ${envArgs} ${process.execPath} ${CLI} watch; echo EXIT=$?; sleep 60`]);
+    const term = inTerminal(ws, ['watch'], { height: 40 });
     try {
-      const screen = () => tmux(['capture-pane', '-p', '-t', session]);
+      const screen = term.screen;
       await until(() => WATCHING.test(screen()), 30_000, 'the first run and the watching line');
       expect(screen()).toMatch(/✓ up \d/);
       appendFileSync(join(ws, 'data/in.txt'), 'world\n');
       await until(() => /data\/in\.txt changed[\s\S]*✓ count[\s\S]*prov-make: ok: 2 ran, 1 up to date/.test(screen()), 30_000, 'the second run');
       expect(screen()).not.toMatch(/· other/); // steps that stayed up to date are not listed
-      tmux(['send-keys', '-t', session, 'C-c']);
+      term.keys('C-c');
       await until(() => /EXIT=130/.test(screen()), 20_000, 'watch to end');
     } finally {
-      spawnSync('tmux', ['kill-session', '-t', session]);
+      term.close();
     }
   });
 
