@@ -39,7 +39,7 @@ export async function watchMain(argv: string[]): Promise<number> {
   const ws = openWithCacheOptions(file, values);
   const abort = new AbortController();
   const stopOnSignals = interruptible(abort, false);
-  const { watchPipeline } = await import('../watch/watch-loop.js');
+  const { watchPipeline } = await import('../api.js');
   try {
     const tty = Boolean(process.stdout.isTTY) && !process.env.CI;
     await watchPipeline(ws, { targets, jobs, keepGoing: Boolean(values['keep-going']), signal: abort.signal }, await (tty ? terminalView(ws.paths.root) : plainView(ws.paths.root)));
