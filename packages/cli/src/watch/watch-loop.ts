@@ -65,6 +65,8 @@ class PipelineWatch {
   private wake: (() => void) | null = null;
   /** The pipeline file's content key as the last run read it. */
   private ranWith: string | undefined;
+  /** The watch set was derived from the deps log right before the run now going on. */
+  private derivedBeforeRun = false;
 
   constructor(
     private readonly ws: Workspace,
@@ -124,14 +126,17 @@ class PipelineWatch {
   private async watchRecorded(): Promise<void> {
     const pipeline = existsSync(this.ws.paths.stateDir) ? await this.ws.pipeline().catch(() => null) : null;
     if (pipeline) this.set = await this.derive(pipeline, pipeline.steps.map((s) => s.name), pipeline.contentKey);
+    this.derivedBeforeRun = Boolean(pipeline);
     this.folders.sync(this.set.folders().keys(), (f) => this.inWorkspace(f));
   }
 
   /** The new watch set and watches; then what changed meanwhile (events during the run, folders watched only now). */
   private async afterRun(report: RunReport | null): Promise<Change[]> {
-    const unchanged = report !== null && this.set.fromTraces && report.steps.every((s) => s.status === 'skipped');
+    // derived just before this run (the first), and nothing recorded since: the same paths
+    const unchanged = report !== null && this.derivedBeforeRun && report.steps.every((s) => s.status === 'skipped');
+    this.derivedBeforeRun = false;
     const pipeline = report && !unchanged ? await this.ws.pipeline().catch(() => null) : null;
-    if (unchanged) this.set = this.set.withPipelineKey(this.ranWith); // nothing recorded anew: the same paths
+    if (unchanged) this.set = this.set.withPipelineKey(this.ranWith);
     else if (report && pipeline) this.set = await this.derive(pipeline, report.steps.map((s) => s.name), this.ranWith);
     else this.set = this.set.withPipelineKey(undefined); // any event on the pipeline file is worth a run
     const { added, overLimit } = this.folders.sync(this.set.folders().keys(), (f) => this.inWorkspace(f));

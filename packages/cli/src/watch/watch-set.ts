@@ -93,11 +93,6 @@ export class WatchSet {
     return new WatchSet(root, pipelineFile, null, null);
   }
 
-  /** Derived from traces (not only the pipeline file). */
-  get fromTraces(): boolean {
-    return this.deps !== null;
-  }
-
   /** The same paths, for a run of the pipeline file with content key `key` (undefined: any event on it is a change). */
   withPipelineKey(key: string | undefined): WatchSet {
     const set = new WatchSet(this.root, this.pipelineFile, this.deps, this.disk, key);
