@@ -17,7 +17,7 @@ const INIT_OPTIONS = { help: { type: 'boolean', short: 'h' } } as const;
 export const INIT: CommandModule = { main: initMain, options: INIT_OPTIONS, operands: 'files' };
 
 /** The starting pipeline: every key, explained where it is written. */
-export const STARTER_PIPELINE = `# prov-make pipeline: named steps, each a shell command. Declare no inputs or outputs:
+const STARTER_PIPELINE = `# prov-make pipeline: named steps, each a shell command. Declare no inputs or outputs:
 # prov-make traces what each step reads and writes, and next time runs only the steps
 # whose inputs changed. \`prov-make run\` runs, \`prov-make status\` says what would run and
 # why, \`prov-make watch\` runs again on every edit, \`prov-make why FILE\` explains a file.
