@@ -64,8 +64,7 @@ describe('prov-make log --prune', () => {
     [['log', '--prune', '--older-than', 'soon'], /--older-than expects a duration like 30d/],
     [['log', '--prune', '--keep', 'all'], /--keep expects a whole number, not "all"/],
   ])('prov-make %j is a usage error', (args, message) => {
-    const ws = history(1);
-    const r = cli(ws, args as string[]);
+    const r = cli(workspace({ 'pipeline.yml': 'steps:\n  x:\n    run: echo\n' }), args as string[]);
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(message as RegExp);
   });
