@@ -45,6 +45,8 @@ export type Reason =
   | { kind: 'failed'; exitCode: number | null; signal: string | null; cause: Reason }
   | { kind: 'interrupted' }
   | { kind: 'blocked'; by: string; byWasBlocked: boolean; neverRan: boolean }
+  /** Not started: `after` failed and the run stopped there (no --keep-going). */
+  | { kind: 'stopped'; after: string }
   /** The reason history keeps for an execution taken over from the cache. */
   | { kind: 'adopted'; executionId: string };
 
@@ -70,6 +72,7 @@ export function describe(r: Reason | Distrust): string {
     case 'failed': return `${r.signal ? `killed by ${r.signal}` : `exit code ${r.exitCode}`} (it ran because ${describe(r.cause)})`;
     case 'interrupted': return 'interrupted';
     case 'blocked': return describeBlocked(r);
+    case 'stopped': return `not started: the run stopped when ${r.after} failed (-k keeps going)`;
     case 'adopted': return `restored from the cache (made by execution ${r.executionId})`;
     case 'untraced-program': return `${r.path} ran without being observed (${r.reason === 'static' ? 'statically linked' : r.reason})`;
     case 'trace-incomplete': return r.message;

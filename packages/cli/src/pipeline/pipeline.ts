@@ -10,10 +10,12 @@ import * as path from 'node:path';
 import picomatch from 'picomatch';
 import { isAlias, isMap, isScalar, isSeq, LineCounter, parseDocument, visit, type Document, type Pair } from 'yaml';
 import { PipelineError, type PipelineErrorCode, type SourcePosition } from './errors.js';
+import { checkPlaceholders, readForeach } from './foreach.js';
+import type { NodeReader } from './node-reader.js';
 import { suggest } from './suggest.js';
 
 import { DEFAULT_PIPELINE_FILE } from '../workspace/paths.js';
-import type { Pipeline } from './types.js';
+import type { ForeachSpec, Pipeline } from './types.js';
 
 export { canonicalDefinition, definitionOf, type StepDefinition } from './definition.js';
 export { PipelineError, isPipelineError } from './errors.js';
@@ -26,7 +28,7 @@ export { DEFAULT_PIPELINE_FILE };
 export const STEP_NAME_PATTERN = /^[A-Za-z0-9_.-]+$/;
 
 export const TOP_LEVEL_KEYS = ['env', 'ignore', 'steps'] as const;
-export const STEP_KEYS = ['run', 'cwd', 'env', 'needs'] as const;
+export const STEP_KEYS = ['run', 'cwd', 'env', 'needs', 'foreach'] as const;
 
 /** Read and check a pipeline file. Throws PipelineError on the first problem. */
 export function loadPipeline(file: string): Pipeline {
@@ -120,6 +122,7 @@ interface NeedEntry {
 interface RawStep {
   name: string;
   location: SourcePosition;
+  foreach?: ForeachSpec;
   run: string;
   cwdRelative: string;
   cwd: string;
@@ -201,7 +204,7 @@ class Loader {
         const env = new Map(topEnv);
         for (const [k, v] of s.env) env.set(k, v);
         const needs = [...new Set(s.needs.map((n) => n.name))];
-        return { name: s.name, run: s.run, cwd: s.cwd, cwdRelative: s.cwdRelative, env: toRecord(env), needs, location: s.location };
+        return { name: s.name, run: s.run, cwd: s.cwd, cwdRelative: s.cwdRelative, env: toRecord(env), needs, location: s.location, ...(s.foreach ? { foreach: s.foreach } : {}) };
       }),
     };
   }
@@ -217,6 +220,17 @@ class Loader {
 
   private fail(code: PipelineErrorCode, at: SourcePosition | unknown, problem: string, fix: string): never {
     throw new PipelineError({ code, file: this.file, position: this.position(at), problem, fix });
+  }
+
+  /** For keys read by modules of their own (foreach.ts). */
+  private reader(): NodeReader {
+    return {
+      deref: (n) => this.deref(n),
+      position: (at) => this.position(at),
+      valuePosition: (pair) => this.valuePosition(pair),
+      fail: (code, at, problem, fix) => this.fail(code, at, problem, fix),
+      isMissing, text: scalarText, describe, globProblem,
+    };
   }
 
   /** Where to point for a value: the value itself, or its key when the value is missing (`key:` alone). */
@@ -468,6 +482,8 @@ class Loader {
     let cwd = this.workspace;
     let env = new Map<string, string>();
     let needs: NeedEntry[] = [];
+    let foreach: ForeachSpec | undefined;
+    let runAt: SourcePosition = namePosition;
     const seen = new Map<string, SourcePosition>();
     for (const p of value.items) {
       const { name: key, position } = this.keyOf(p, `in ${owner}`);
@@ -475,6 +491,10 @@ class Loader {
       switch (key) {
         case 'run':
           run = this.readRun(p, owner);
+          runAt = this.valuePosition(p);
+          break;
+        case 'foreach':
+          foreach = readForeach(this.reader(), p, owner);
           break;
         case 'cwd':
           ({ cwd, cwdRelative } = this.readCwd(p, owner));
@@ -493,11 +513,12 @@ class Loader {
       this.fail('missing-run', namePosition, `${owner} has no run command`,
         `add "run: <shell command>" indented under "${name}:"`);
     }
-    return { name, location: namePosition, run, cwdRelative, cwd, env, needs };
+    if (foreach) checkPlaceholders(this.reader(), run, runAt, owner);
+    return { name, location: namePosition, foreach, run, cwdRelative, cwd, env, needs };
   }
 
   private unknownStepKey(key: string, position: SourcePosition, owner: string): never {
-    const accepted = 'A step accepts: run, cwd, env, needs.';
+    const accepted = `A step accepts: ${STEP_KEYS.join(', ')}.`;
     if (key === 'ignore' || key === 'steps') {
       this.fail('unknown-key', position, `"${key}" is a top-level key, but it is written in ${owner}`,
         `move it to the top level of the file (no indentation). ${accepted}`);
