@@ -22,10 +22,10 @@ export const COMMON_USAGE = `options:
   --no-preload      skip the diagnostic "preload only" variant (LD_PRELOAD without log reduction)
   --untraced-only   measure only the untraced (and strace) variants: checks the harness without a tracer
   --so PATH         interposer library to check (default packages/interposer/native/build/libprovmake.so,
-                    or $PROVMAKE_BENCH_SO); traceCommand and the preload-only variant use the library
+                    or $PROV_MAKE_BENCH_SO); traceCommand and the preload-only variant use the library
                     the API names (its interposerLibrary export) when it has one
   --dist PATH       interposer module exporting traceCommand (default packages/interposer/dist/index.js,
-                    or $PROVMAKE_BENCH_DIST)`;
+                    or $PROV_MAKE_BENCH_DIST)`;
 
 export function parseCommonArgs(argv, extra = {}) {
   const opts = {
@@ -34,8 +34,8 @@ export function parseCommonArgs(argv, extra = {}) {
     json: false,
     preload: true,
     untracedOnly: false,
-    soPath: process.env.PROVMAKE_BENCH_SO || defaultSoPath,
-    distPath: process.env.PROVMAKE_BENCH_DIST || defaultDistPath,
+    soPath: process.env.PROV_MAKE_BENCH_SO || defaultSoPath,
+    distPath: process.env.PROV_MAKE_BENCH_DIST || defaultDistPath,
     ...extra,
   };
   for (let i = 0; i < argv.length; i++) {
@@ -88,7 +88,7 @@ export async function loadTracer({ soPath = defaultSoPath, distPath = defaultDis
     throw new BenchSetupError(
       `the interposer library is missing: ${soPath}\n` +
         '  build it with `pnpm install` at the repository root (or `make -C packages/interposer/native`),\n' +
-        '  or point --so / $PROVMAKE_BENCH_SO at a build.');
+        '  or point --so / $PROV_MAKE_BENCH_SO at a build.');
   }
   const defined = definedDynamicSymbols(soPath);
   if (defined && !defined.has('open') && !defined.has('openat')) {
@@ -98,7 +98,7 @@ export async function loadTracer({ soPath = defaultSoPath, distPath = defaultDis
   if (!existsSync(distPath)) {
     throw new BenchSetupError(
       `the interposer's TypeScript API is missing: ${distPath}\n` +
-        '  build it with `pnpm install` (or `pnpm -r run build`), or point --dist / $PROVMAKE_BENCH_DIST at it.');
+        '  build it with `pnpm install` (or `pnpm -r run build`), or point --dist / $PROV_MAKE_BENCH_DIST at it.');
   }
   let mod;
   try {
@@ -173,7 +173,7 @@ export async function runPreloadOnly(soPath, cmd, { cwd, env = process.env, stdi
     const r = await runUntraced(cmd, {
       cwd,
       stdio,
-      env: { ...env, LD_PRELOAD: soPath, PROVMAKE_LOG_DIR: logDir },
+      env: { ...env, LD_PRELOAD: soPath, PROV_MAKE_LOG_DIR: logDir },
     });
     let logBytes = 0;
     let logFiles = 0;

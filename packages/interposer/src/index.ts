@@ -6,8 +6,8 @@
  *   readLogDir(dir) / parseLog(bytes, pid)           the raw records
  *   reduceRecords(records, { ignore, disk })         records -> StepDependencies
  */
-export type { StepDependencies, TraceProblem, TraceResult, UntracedProgram } from './types.js';
-export type { LogRecord, RecordKind, TraceStatus, LogDirContents } from './logs.js';
+export { RECORD, type RecordKind, type StepDependencies, type TraceProblem, type TraceResult, type UntracedProgram } from './types.js';
+export type { LogRecord, TraceStatus, LogDirContents } from './logs.js';
 export { parseLog, readLogDir, readStatus } from './logs.js';
 export { reduceRecords, liveDisk, type DiskView, type ReduceOptions } from './reduce.js';
 export {

@@ -66,9 +66,9 @@ export function tracedEnv(base: NodeJS.ProcessEnv, logDir: string, logMaxBytes?:
   const library = preloadablePath();
   const others = (base.LD_PRELOAD ?? '').split(/[: ]/).filter((p) => p && p !== interposerLibrary && p !== library);
   env.LD_PRELOAD = [library, ...others].join(':');
-  env.PROVMAKE_LOG_DIR = logDir;
-  if (logMaxBytes) env.PROVMAKE_LOG_MAX = String(logMaxBytes);
-  else delete env.PROVMAKE_LOG_MAX;
+  env.PROV_MAKE_LOG_DIR = logDir;
+  if (logMaxBytes) env.PROV_MAKE_LOG_MAX = String(logMaxBytes);
+  else delete env.PROV_MAKE_LOG_MAX;
   return env;
 }
 
@@ -91,7 +91,7 @@ export function logBase(): string {
   return tmpdir();
 }
 
-/** Creates a log folder with its zeroed status page (event counter, lost records, processes). */
+/** Creates a log folder with its zeroed status page (lost records). */
 export function prepareLogDir(logDir?: string): string {
   const dir = logDir ?? mkdtempSync(join(logBase(), 'prov-make-trace-'));
   mkdirSync(dir, { recursive: true });
@@ -183,7 +183,7 @@ function findProgram(file: string, cwd: string, env: NodeJS.ProcessEnv): string 
 
 /**
  * Why the program would escape LD_PRELOAD (static, 32-bit, setuid/setgid to someone else), or null.
- * The same test as untraced_reason() in native/provmake.c, minus file capabilities (no xattr API here).
+ * The same test as untraced_reason() in native/program.c, minus file capabilities (no xattr API here).
  */
 export function programEscape(file: string, cwd: string, env: NodeJS.ProcessEnv, depth = 0): UntracedProgram | null {
   const path = findProgram(file, cwd, env);

@@ -1,11 +1,11 @@
 /**
  * Reading the interposer's logs: one file per traced thread (`<pid>.<tid>.<n>.log`) plus the
- * shared `status` page. The record format is described at the top of native/provmake.c.
+ * shared `status` page. The record format: native/record.h, mirrored by RECORD in types.ts.
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { RECORD, type RecordKind } from './types.js';
 
-export type RecordKind = 'R' | 'W' | 'A' | 'S' | 'D' | 'X' | 'U' | 'M' | 'K' | 'P';
 
 export interface LogRecord {
   kind: RecordKind;
@@ -25,7 +25,7 @@ export interface TraceStatus {
   processes: number;
 }
 
-const KINDS = new Set<string>(['R', 'W', 'A', 'S', 'D', 'X', 'U', 'M', 'K', 'P']);
+const KINDS = new Set<string>(Object.values(RECORD.kind));
 
 function unescapePath(s: string): string {
   if (!s.includes('\\')) return s;

@@ -294,7 +294,7 @@ describe('names and folders', () => {
 
   it('a file renamed in from an ignored place replaces the old content: written, not read', async () => {
     const ws = workspace({ 'out.txt': 'old\n' });
-    const python = 'import os; d = os.environ["PROVMAKE_LOG_DIR"]; open(d + "/new", "w").write("new\\n"); os.rename(d + "/new", "out.txt")';
+    const python = 'import os; d = os.environ["PROV_MAKE_LOG_DIR"]; open(d + "/new", "w").write("new\\n"); os.rename(d + "/new", "out.txt")';
     const t = await trace([PYTHON, '-c', python], ws);
     expect(t.result.exitCode).toBe(0);
     expect(readFileSync(join(ws, 'out.txt'), 'utf8')).toBe('new\n');

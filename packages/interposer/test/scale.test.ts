@@ -74,7 +74,7 @@ describe('logs that fill up or go away', () => {
   it('a command that deletes its own log folder keeps working; the trace reports the problem', async () => {
     const ws = workspace({ 'input.txt': 'still here\n' });
     const t = await trace(
-      'rm -rf "$PROVMAKE_LOG_DIR"; cat input.txt; echo made > out.txt; cat out.txt; ' +
+      'rm -rf "$PROV_MAKE_LOG_DIR"; cat input.txt; echo made > out.txt; cat out.txt; ' +
         // this shell keeps recording: its log has to grow into a folder that is gone
         'i=0; while [ $i -lt 3000 ]; do [ -e probe$i ]; i=$((i+1)); done; echo end',
       ws,
@@ -89,7 +89,7 @@ describe('logs that fill up or go away', () => {
 
   it('a log the reader cannot read is reported, not thrown', async () => {
     const ws = workspace({ 'input.txt': 'in\n' });
-    const t = await trace('mkdir "$PROVMAKE_LOG_DIR/999.999.0.log" && cat input.txt', ws);
+    const t = await trace('mkdir "$PROV_MAKE_LOG_DIR/999.999.0.log" && cat input.txt', ws);
     expect(t.result.exitCode).toBe(0);
     expect(t.stdout).toBe('in\n');
     expect(t.result.problems.map((p) => p.kind)).toEqual(['log-unreadable']);
@@ -111,7 +111,7 @@ describe('logs that fill up or go away', () => {
 
   it('a command that replaces its log folder with a file: programs still run, the trace is incomplete', async () => {
     const ws = workspace({ 'input.txt': 'in\n' });
-    const t = await trace('rm -rf "$PROVMAKE_LOG_DIR" && echo not-a-folder > "$PROVMAKE_LOG_DIR" && cat input.txt && sh -c "cat input.txt"', ws);
+    const t = await trace('rm -rf "$PROV_MAKE_LOG_DIR" && echo not-a-folder > "$PROV_MAKE_LOG_DIR" && cat input.txt && sh -c "cat input.txt"', ws);
     expect(t.result.exitCode).toBe(0);
     expect(t.stdout).toBe('in\nin\n');
     expect(t.result.fullyObserved).toBe(false);

@@ -1,0 +1,80 @@
+/*
+ * record.c: from an event to a record: absolute paths, what is never recorded, and one record per
+ * (kind, path) and process.
+ */
+#include <string.h>
+#include "interposer.h"
+
+/* A process records each (kind, path) once: builds stat and open the same headers many times.
+ * Lock-free open addressing over 64-bit hashes; when it fills up, records are simply kept.
+ * Changes (W, M, K) are always kept: between two writes of a name, this or another process
+ * may have removed it (`echo a > f; rm f; echo b > f`), and the last one must be seen. */
+#define SEEN_SLOTS (1u << 16)
+static uint64_t g_seen[SEEN_SLOTS];
+static uint32_t g_seen_count;
+
+/* Records a process writes before it starts de-duplicating: a short-lived process gains nothing
+ * from the table, and each record would touch (page-fault) a random page of it. */
+#define DEDUP_AFTER 64
+static uint32_t g_records;
+
+static uint64_t hash_record(char kind, const char *arg, const char *path) {
+  uint64_t h = 1469598103934665603ull ^ (uint64_t)(unsigned char)kind;
+  h *= 1099511628211ull;
+  for (const char *a = arg; *a; a++) { h ^= (unsigned char)*a; h *= 1099511628211ull; }
+  h ^= 0xff; h *= 1099511628211ull;
+  for (const char *s = path; *s; s++) { h ^= (unsigned char)*s; h *= 1099511628211ull; }
+  return h | 1;   /* 0 marks an empty slot */
+}
+
+/* True when the record was seen before in this process. */
+static int seen_before(uint64_t h) {
+  if (__atomic_load_n(&g_records, __ATOMIC_RELAXED) < DEDUP_AFTER) {
+    __atomic_fetch_add(&g_records, 1, __ATOMIC_RELAXED);
+    return 0;
+  }
+  if (__atomic_load_n(&g_seen_count, __ATOMIC_RELAXED) > SEEN_SLOTS / 2) return 0;
+  uint32_t i = (uint32_t)(h ^ (h >> 32)) & (SEEN_SLOTS - 1);
+  for (;;) {
+    uint64_t cur = __atomic_load_n(&g_seen[i], __ATOMIC_RELAXED);
+    if (cur == h) return 1;
+    if (cur == 0) {
+      uint64_t expected = 0;
+      if (__atomic_compare_exchange_n(&g_seen[i], &expected, h, 0, __ATOMIC_RELAXED, __ATOMIC_RELAXED)) {
+        __atomic_fetch_add(&g_seen_count, 1, __ATOMIC_RELAXED);
+        return 0;
+      }
+      if (expected == h) return 1;
+    }
+    i = (i + 1) & (SEEN_SLOTS - 1);
+  }
+}
+
+void write_record(char kind, const char *arg, const char *path, const char *path2, int dedup) {
+  if (dedup && seen_before(hash_record(kind, arg, path))) return;
+  log_record(kind, arg, path, path2);
+}
+
+/* Changes are never de-duplicated (see SEEN_SLOTS). */
+static int is_change(char kind) { return kind == PM_WRITE || kind == PM_RENAMED || kind == PM_REMOVED; }
+
+void record_at(char kind, const char *arg, int dirfd, const char *path) {
+  char abs[PM_PATH_MAX];
+  if (resolve_at(dirfd, path, abs) != 0 || is_ignored(abs)) return;
+  write_record(kind, arg, abs, NULL, !is_change(kind));
+}
+
+void record_fd(char kind, const char *arg, int fd) {
+  char abs[PM_PATH_MAX];
+  if (fd_path(fd, abs) != 0 || is_ignored(abs)) return;
+  write_record(kind, arg, abs, NULL, !is_change(kind));
+}
+
+void record_absent(int err, int dirfd, const char *path) {
+  if (is_absent_errno(err)) record_at(PM_ABSENT, PM_ARG_NONE, dirfd, path);
+}
+
+void record_lookup(int ok, int err, char kind, const char *arg, int dirfd, const char *path) {
+  if (ok) record_at(kind, arg, dirfd, path);
+  else record_absent(err, dirfd, path);
+}

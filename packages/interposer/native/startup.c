@@ -1,0 +1,104 @@
+/*
+ * startup.c: the constructor (a process records itself: its parent, its program under every name it
+ * was started by, its libraries), fork, dlopen, and the end of the process.
+ */
+#include <elf.h>
+#include <link.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/auxv.h>
+#include "interposer.h"
+
+int g_enabled;
+char g_log_dir[PM_PATH_MAX];
+size_t g_log_dir_len;
+size_t g_log_max;
+char g_self_path[PM_PATH_MAX];
+__thread volatile int t_in_hook __attribute__((tls_model("initial-exec")));
+
+void *resolve_real(const char *name) {
+  void *f = dlsym(RTLD_NEXT, name);
+  if (!f) f = dlvsym(RTLD_NEXT, name, "GLIBC_2.2.5");
+  if (!f) f = dlvsym(RTLD_NEXT, name, "GLIBC_2.0");
+  return f;
+}
+
+/* ---------------------------------------------------------------- programs and libraries */
+
+/* The vDSO is the object whose program headers are those of the image the kernel mapped. */
+static int is_vdso(const struct dl_phdr_info *info) {
+  const ElfW(Ehdr) *vdso = (const ElfW(Ehdr) *)getauxval(AT_SYSINFO_EHDR);
+  return vdso && (const char *)info->dlpi_phdr == (const char *)vdso + vdso->e_phoff;
+}
+
+static int record_loaded_object(struct dl_phdr_info *info, size_t size, void *data) {
+  (void)size; (void)data;
+  const char *name = info->dlpi_name;
+  /* the main program (""), the vDSO (named "linux-vdso.so.1", no file); a relative name (found
+   * through a relative or empty LD_LIBRARY_PATH entry) is resolved like any path */
+  if (!name || !name[0] || is_vdso(info)) return 0;
+  if (!strcmp(name, g_self_path)) return 0;
+  record_at(PM_EXECUTED, PM_EXEC_LIBRARY, AT_FDCWD, name);
+  return 0;
+}
+
+static void record_loaded_objects(void) { dl_iterate_phdr(record_loaded_object, NULL); }
+
+/* The process, and its program under every name: the file (/proc/self/exe) and the name it was
+ * started by (a symlink such as /bin/sh, or the script of a #! program: AT_EXECFN). */
+static void record_process(void) {
+  char ppid[24];
+  fmt_u64(ppid, (uint64_t)pm_sys(SYS_getppid))[0] = 0;
+  char exe[PM_PATH_MAX];
+  long n = pm_sys(SYS_readlinkat, AT_FDCWD, "/proc/self/exe", exe, sizeof exe - 1);
+  exe[n > 0 ? n : 0] = 0;
+  write_record(PM_PROCESS, ppid, exe, NULL, 0);
+  if (exe[0] == '/') write_record(PM_EXECUTED, PM_EXEC_PROGRAM, exe, NULL, 1);
+  const char *execfn = (const char *)getauxval(AT_EXECFN);
+  if (execfn) record_at(PM_EXECUTED, PM_EXEC_PROGRAM, AT_FDCWD, execfn);
+  record_loaded_objects();
+}
+
+WRAP(void *, dlopen, (const char *file, int mode), (file, mode),
+     if (r) record_loaded_objects(); else if (file && strchr(file, '/')) record_at(PM_ABSENT, PM_ARG_NONE, AT_FDCWD, file))
+
+/* ---------------------------------------------------------------- start and end */
+
+static void after_fork_child(void) {
+  /* the child's log is started by its first record: a fork that only execs costs nothing */
+  if (g_enabled) log_forget_thread();
+}
+
+/* $PROV_MAKE_LOG_DIR names the log folder: without it, nothing is recorded. */
+static int read_config(void) {
+  const char *dir = getenv(PM_ENV_LOG_DIR);
+  if (!dir || dir[0] != '/' || strlen(dir) >= PM_PATH_MAX - 80) return 0;
+  strcpy(g_log_dir, dir);
+  g_log_dir_len = strlen(g_log_dir);
+  while (g_log_dir_len > 1 && g_log_dir[g_log_dir_len - 1] == '/') g_log_dir[--g_log_dir_len] = 0;
+  Dl_info self;
+  if (dladdr((void *)read_config, &self) && self.dli_fname) strncpy(g_self_path, self.dli_fname, sizeof g_self_path - 1);
+  const char *max = getenv(PM_ENV_LOG_MAX);
+  if (max && *max) g_log_max = strtoull(max, NULL, 10);
+  exec_env_init(getenv("LD_PRELOAD"), max && *max ? max : NULL);
+  return 1;
+}
+
+__attribute__((constructor)) static void provmake_init(void) {
+  if (!read_config()) return;
+  refresh_cwd();
+  g_enabled = 1;
+  ENTER();
+  record_process();
+  LEAVE();
+  pthread_atfork(NULL, NULL, after_fork_child);
+  log_watch_thread_exits();
+}
+
+/* exit() and the end of main: the main thread's log gives back its window too (each exec does
+ * the same before the program image goes). */
+__attribute__((destructor)) static void provmake_fini(void) {
+  if (!g_enabled) return;
+  ENTER(); log_finish_thread(); LEAVE();
+}
