@@ -70,20 +70,14 @@ static const char *on_path(const char *file, char *found) {
 
 /* ---------------------------------------------------------------- the environment of an exec */
 
-static char g_env_preload[PM_PATH_MAX + 16];   /* "LD_PRELOAD=..." as we were started */
-static char g_env_logdir[PM_PATH_MAX + 24];    /* PM_ENV_LOG_DIR "=..." */
-static char g_env_logmax[64];                  /* PM_ENV_LOG_MAX "=..." or empty */
+static const char *g_env_preload;   /* "LD_PRELOAD=..." as we were started */
+static const char *g_env_logdir;    /* PM_ENV_LOG_DIR "=..." */
 
-static void copy_env_entry(char *dst, size_t cap, const char *name, const char *value) {
-  size_t nl = strlen(name), vl = strlen(value);
-  if (nl + 1 + vl + 1 > cap) { dst[0] = 0; return; }
-  memcpy(dst, name, nl); dst[nl] = '='; memcpy(dst + nl + 1, value, vl + 1);
-}
-
-void exec_env_init(const char *preload, const char *log_max) {
-  copy_env_entry(g_env_preload, sizeof g_env_preload, "LD_PRELOAD", preload && strstr(preload, g_self_path) ? preload : g_self_path);
-  copy_env_entry(g_env_logdir, sizeof g_env_logdir, PM_ENV_LOG_DIR, g_log_dir);
-  if (log_max) copy_env_entry(g_env_logmax, sizeof g_env_logmax, PM_ENV_LOG_MAX, log_max);
+int exec_env_init(const char *preload) {
+  int ours = preload && g_self_path[0] && strstr(preload, g_self_path);
+  g_env_preload = keep_string("LD_PRELOAD=", ours ? preload : g_self_path, NULL);
+  g_env_logdir = keep_string(PM_ENV_LOG_DIR "=", g_log_dir, NULL);
+  return g_env_preload && g_env_logdir ? 0 : -1;
 }
 
 /* The environment a traced program passes to exec, with our variables put back if it dropped
@@ -97,31 +91,28 @@ static int env_has(char *const *envp, const char *entry) {
 }
 
 static int is_ours(const char *entry) {
-  return !strncmp(entry, "LD_PRELOAD=", 11) || !strncmp(entry, PM_ENV_LOG_DIR "=", sizeof PM_ENV_LOG_DIR) ||
-         !strncmp(entry, PM_ENV_LOG_MAX "=", sizeof PM_ENV_LOG_MAX);
+  return !strncmp(entry, "LD_PRELOAD=", 11) || !strncmp(entry, PM_ENV_LOG_DIR "=", sizeof PM_ENV_LOG_DIR);
 }
 
 static char *const *traced_env(char *const *envp, struct exec_env *out) {
   out->mem = NULL;
-  if (env_has(envp, g_env_preload) && env_has(envp, g_env_logdir) && (!g_env_logmax[0] || env_has(envp, g_env_logmax)))
-    return envp;
+  if (env_has(envp, g_env_preload) && env_has(envp, g_env_logdir)) return envp;
   size_t n = 0;
   for (char *const *e = envp; e && *e; e++) n++;
   const char *their_preload = NULL;
   for (char *const *e = envp; e && *e; e++) if (!strncmp(*e, "LD_PRELOAD=", 11)) their_preload = *e + 11;
   size_t preload_len = strlen(g_env_preload) + (their_preload ? strlen(their_preload) + 1 : 0) + 1;
-  size_t size = (n + 4) * sizeof(char *) + preload_len;
+  size_t size = (n + 3) * sizeof(char *) + preload_len;
   long mem = pm_sys(SYS_mmap, NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
   if (pm_failed(mem)) return envp;
   char **list = (char **)mem;
-  char *preload = (char *)mem + (n + 4) * sizeof(char *);
+  char *preload = (char *)mem + (n + 3) * sizeof(char *);
   strcpy(preload, g_env_preload);
   if (their_preload && !strstr(their_preload, g_self_path)) { strcat(preload, ":"); strcat(preload, their_preload); }
   size_t k = 0;
   for (char *const *e = envp; e && *e; e++) if (!is_ours(*e)) list[k++] = *e;
   list[k++] = preload;
-  list[k++] = g_env_logdir;
-  if (g_env_logmax[0]) list[k++] = g_env_logmax;
+  list[k++] = (char *)g_env_logdir;
   list[k] = NULL;
   out->envp = list; out->mem = (void *)mem; out->mem_size = size;
   return list;

@@ -7,10 +7,12 @@
 
 static char g_cwd[PM_PATH_MAX];
 static size_t g_cwd_len;
+static int g_cwd_known;   /* asked for the first time when a relative path needs it */
 
 void refresh_cwd(void) {
   long n = pm_sys(SYS_getcwd, g_cwd, sizeof g_cwd);
   g_cwd_len = (n > 0 && g_cwd[0] == '/') ? strlen(g_cwd) : 0;
+  g_cwd_known = 1;
 }
 
 static int under(const char *p, const char *dir, size_t len) {
@@ -47,7 +49,7 @@ static void normalize(char *path) {
 
 int fd_path(int fd, char *out) {
   char link[64] = "/proc/self/fd/";
-  fmt_u64(link + 14, (uint64_t)fd)[0] = 0;
+  pm_fmt_u64(link + 14, (uint64_t)fd)[0] = 0;
   long n = pm_sys(SYS_readlinkat, AT_FDCWD, link, out, PM_PATH_MAX - 1);
   if (n <= 0 || out[0] != '/') return -1;
   out[n] = 0;
@@ -66,6 +68,7 @@ int resolve_at(int dirfd, const char *path, char *out) {
   } else {
     size_t base_len;
     if (dirfd == AT_FDCWD) {
+      if (!g_cwd_known) refresh_cwd();
       if (!g_cwd_len) return -1;
       memcpy(out, g_cwd, g_cwd_len);
       base_len = g_cwd_len;

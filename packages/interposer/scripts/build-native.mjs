@@ -10,16 +10,21 @@ const native = join(here, '..', 'native');
 mkdirSync(join(native, 'build'), { recursive: true });
 const common = ['-O2', '-g', '-std=gnu11', '-Wall', '-Wextra', '-D_GNU_SOURCE'];
 const headers = readdirSync(native).filter((f) => f.endsWith('.h'));
+// Programs built beside the interposer, each from its own file (with main) and the shared ones.
+const programs = [
+  // the no-op fast path's file check (packages/cli/src/engine/up-to-date-snapshot.ts)
+  { sources: ['pm-check.c'], output: 'pm-check', args: common, libs: [] },
+];
+const programFiles = new Set(programs.map((p) => p.sources[0]));
 const targets = [
-  // the interposer itself: every .c file but the programs below
+  // the interposer itself: every other .c file
   {
-    sources: readdirSync(native).filter((f) => f.endsWith('.c') && f !== 'pm-check.c').sort(),
+    sources: readdirSync(native).filter((f) => f.endsWith('.c') && !programFiles.has(f)).sort(),
     output: 'libprovmake.so',
     args: [...common, '-Wno-array-parameter', '-Wno-nonnull-compare', '-fPIC', '-shared', '-fvisibility=hidden'],
     libs: ['-ldl'],
   },
-  // the no-op fast path's file check (packages/cli/src/engine/up-to-date-snapshot.ts)
-  { sources: ['pm-check.c'], output: 'pm-check', args: common, libs: [] },
+  ...programs,
 ];
 
 const mtime = (p) => {
