@@ -14,7 +14,9 @@
 
 extern char **environ;
 
-/* The program about to run, when it escapes LD_PRELOAD: recorded as executed and untraced. */
+/* The program about to run, when it escapes LD_PRELOAD: recorded as executed and untraced.
+ * This is where a static or Go program is to be handed to the ptrace supervisor (issue 8 item 5)
+ * instead: `why` says which, before any exec or spawn. */
 static void record_exec_target(const char *path) {
   char abs[PM_PATH_MAX];
   if (resolve_at(AT_FDCWD, path, abs) != 0 || is_ignored(abs)) return;
@@ -150,7 +152,7 @@ static int (*real_fexecve)(int, char *const[], char *const[]);
 typedef int spawn_fn(pid_t *, const char *, const posix_spawn_file_actions_t *, const posix_spawnattr_t *, char *const[], char *const[]);
 static spawn_fn *real_posix_spawn, *real_posix_spawnp;
 
-static int traced_execve(const char *path, char *const argv[], char *const envp[]) {
+int traced_execve(const char *path, char *const argv[], char *const envp[]) {
   RESOLVE(execve);
   if (!g_enabled) return real_execve(path, argv, envp);
   struct exec_env env;
@@ -188,7 +190,7 @@ EXPORT int execl(const char *path, const char *arg, ...) { COLLECT_ARGS(arg, arg
 EXPORT int execlp(const char *file, const char *arg, ...) { COLLECT_ARGS(arg, argv, 0); return traced_execvpe(file, argv, environ); }
 EXPORT int execle(const char *path, const char *arg, ...) { COLLECT_ARGS(arg, argv, 1); return traced_execve(path, argv, envp_l); }
 
-static int traced_execveat(int dirfd, const char *path, char *const argv[], char *const envp[], int flags) {
+int traced_execveat(int dirfd, const char *path, char *const argv[], char *const envp[], int flags) {
   RESOLVE(execveat);
   if (!g_enabled) return real_execveat(dirfd, path, argv, envp, flags);
   struct exec_env env;

@@ -35,7 +35,7 @@ EXPORT int fchdir(int fd) {
 
 /* ---------------------------------------------------------------- names */
 
-static void record_removed(int ok, int dirfd, const char *path, int flags) {
+void record_removed(int ok, int dirfd, const char *path, int flags) {
   if (ok) record_at(PM_REMOVED, (flags & AT_REMOVEDIR) ? PM_REMOVED_FOLDER : PM_REMOVED_FILE, dirfd, path);
 }
 
@@ -44,7 +44,7 @@ WRAP(int, unlinkat, (int fd, const char *p, int fl), (fd, p, fl), record_removed
 WRAP(int, remove, (const char *p), (p), record_removed(r == 0, AT_FDCWD, p, 0))
 WRAP(int, rmdir, (const char *p), (p), record_removed(r == 0, AT_FDCWD, p, AT_REMOVEDIR))
 
-static void record_rename(int ok, int fd1, const char *from, int fd2, const char *to, unsigned int flags) {
+void record_rename(int ok, int fd1, const char *from, int fd2, const char *to, unsigned int flags) {
   if (!ok) return;
   if (flags & RENAME_EXCHANGE) {   /* two names swapped: both are rewritten */
     record_at(PM_WRITE, PM_WRITE_CREATE, fd1, from);
@@ -66,8 +66,7 @@ WRAP(int, renameat, (int f1, const char *a, int f2, const char *b), (f1, a, f2, 
 WRAP(int, renameat2, (int f1, const char *a, int f2, const char *b, unsigned int fl), (f1, a, f2, b, fl),
      record_rename(r == 0, f1, a, f2, b, fl))
 
-/* A new name for an existing file (link): the file is looked at, the name written. */
-static void record_link(int ok, int err, int fd1, const char *from, int fd2, const char *to) {
+void record_link(int ok, int err, int fd1, const char *from, int fd2, const char *to) {
   if (ok) {
     record_at(PM_STAT, PM_ARG_NONE, fd1, from);
     record_at(PM_WRITE, PM_WRITE_NEW_NAME, fd2, to);
@@ -81,8 +80,7 @@ WRAP(int, link, (const char *a, const char *b), (a, b), record_link(r == 0, e, A
 WRAP(int, linkat, (int f1, const char *a, int f2, const char *b, int fl), (f1, a, f2, b, fl),
      if (r == 0) record_link(1, 0, f1, a, f2, b))
 
-/* A folder made, or the absence of the folder it was to go in. */
-static void record_made(int ok, int err, const char *arg, int dirfd, const char *path) {
+void record_made(int ok, int err, const char *arg, int dirfd, const char *path) {
   if (ok) record_at(PM_WRITE, arg, dirfd, path);
   else record_absent(err, dirfd, path);
 }

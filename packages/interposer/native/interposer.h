@@ -12,9 +12,11 @@
  *   hooks-open.c   open family, fopen, mkstemp
  *   hooks-meta.c   stat, access, readlink, realpath, folder listings
  *   hooks-change.c working folder, names (unlink, rename, link, mkdir), contents and metadata
+ *   syscall.c      glibc's syscall(): the same records for raw calls; io_uring refused
  *   exec.c         exec family, posix_spawn, system, popen: the environment that keeps them traced
  *   program.c      what a program is before it runs (static, setuid...: escapes LD_PRELOAD)
- *   startup.c      the constructor: the process, its program and libraries; fork; dlopen
+ *   loader.c       the libraries a process runs, and where the loader looked for them first
+ *   startup.c      the constructor: the process and its program; fork; dlopen
  *
  * Rules that keep it fast and invisible to the traced program:
  *  - no extra system call on the hot path: the working folder is cached (kept by the chdir/fchdir
@@ -34,6 +36,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 #include "raw-syscall.h"
 #include "log.h"
@@ -44,6 +47,7 @@
 
 /* The environment variables the launcher (src/launch.ts) sets, and exec wrappers put back. */
 #define PM_ENV_LOG_DIR "PROV_MAKE_LOG_DIR"
+#define PM_ENV_STEP_ROOT "PROV_MAKE_STEP_ROOT"   /* set for the step's first process only */
 
 /* ---------------------------------------------------------------- state (startup.c) */
 
@@ -124,12 +128,42 @@ void log_finish_thread(void);
 void log_forget_thread(void);
 void log_watch_thread_exits(void);
 
-/* ---------------------------------------------------------------- hooks-open.c */
+/* ---------------------------------------------------------------- what a call did (hooks-*.c) */
 
+/* The records of a call, shared by the libc wrappers and the syscall() wrapper (syscall.c). */
 #define NO_FD INT32_MAX   /* an open that happens later (posix_spawn file actions) */
 void record_open(int dirfd, const char *path, int flags, int result, int err);
+/* stat: a metadata read, or the absence; not for a folder, nor for an fstat (AT_EMPTY_PATH, "") */
+void record_stat(int dirfd, const char *path, int flags, int r, int err, mode_t mode);
+void record_statx(int dirfd, const char *path, int flags, int r, int err, const struct statx *st);
+/* access, readlink: the metadata of what the name leads to, or its absence */
+void record_metadata(int ok, int err, int dirfd, const char *path);
+void record_removed(int ok, int dirfd, const char *path, int flags);
+void record_rename(int ok, int fd1, const char *from, int fd2, const char *to, unsigned int flags);
+/* A new name for an existing file (link): the file is looked at, the name written. */
+void record_link(int ok, int err, int fd1, const char *from, int fd2, const char *to);
+/* A folder made, or the absence of the folder it was to go in. */
+void record_made(int ok, int err, const char *arg, int dirfd, const char *path);
+
+/* ---------------------------------------------------------------- loader.c */
+
+/* At start-up: the program's file (for $ORIGIN; NULL if unknown) and LD_LIBRARY_PATH. */
+void loader_init(const char *program);
+/* Every object mapped and not recorded yet: executed, and where the loader looked for it first. */
+void record_libraries(void);
+/* After dlopen(file) succeeded: where the loader looked for file, asked for by caller's object. */
+void record_dlopen_search(const char *file, const void *caller);
+
+/* ---------------------------------------------------------------- syscall.c */
+
+/* In the step's first process: what holds for the whole step (io_uring refused). */
+void step_root_init(void);
 
 /* ---------------------------------------------------------------- program.c, exec.c */
+
+/* execve and execveat as the wrappers do them (traced environment, escapes recorded). */
+int traced_execve(const char *path, char *const argv[], char *const envp[]);
+int traced_execveat(int dirfd, const char *path, char *const argv[], char *const envp[], int flags);
 
 /* Why a program would escape LD_PRELOAD (PM_WHY_*), or NULL; *exists cleared when it is missing. */
 const char *untraced_reason(const char *path, int depth, int *exists);

@@ -48,5 +48,6 @@
 #define PM_WHY_SETUID "setuid"          /* setuid to another user */
 #define PM_WHY_SETGID "setgid"
 #define PM_WHY_CAPABILITIES "capabilities"
+#define PM_WHY_GO "go"                  /* a Go program: raw system calls, even when dynamic */
 
 #endif

@@ -4,11 +4,12 @@
 import { spawn, type ChildProcess, type StdioOptions } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { rm } from 'node:fs/promises';
-import { closeSync, existsSync, fstatSync, mkdirSync, mkdtempSync, openSync, readFileSync, readSync, realpathSync, renameSync, statfsSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, renameSync, statfsSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { LOG_LAYOUT, newTraceLogHeader, readTraceLog } from './logs.js';
+import { programEscape } from './program.js';
 import { reduceRecords, type DiskView } from './reduce.js';
 import type { StepDependencies, TraceProblem, TraceResult, UntracedProgram } from './types.js';
 
@@ -67,6 +68,8 @@ export function tracedEnv(base: NodeJS.ProcessEnv, logDir: string): NodeJS.Proce
   const others = (base.LD_PRELOAD ?? '').split(/[: ]/).filter((p) => p && p !== interposerLibrary && p !== library);
   env.LD_PRELOAD = [library, ...others].join(':');
   env.PROV_MAKE_LOG_DIR = logDir;
+  // the first process installs what holds for the whole step (io_uring refused: native/syscall.c)
+  env.PROV_MAKE_STEP_ROOT = '1';
   return env;
 }
 
@@ -160,64 +163,6 @@ export function collectTrace(logDir: string, options: Pick<TraceOptions, 'ignore
   const userIgnore = options.ignore;
   const ignore = (p: string) => p === interposerLibrary || p === preloadablePath() || p === logDir || p.startsWith(logDir + '/') || (userIgnore ? userIgnore(p) : false);
   return { deps: reduceRecords(records, { ignore, disk: options.disk }), problems };
-}
-
-/** The program `file` would run, found as execvp finds it, or null. */
-function findProgram(file: string, cwd: string, env: NodeJS.ProcessEnv): string | null {
-  if (file.includes('/')) return resolve(cwd, file);
-  for (const dir of (env.PATH ?? '/usr/local/bin:/usr/bin:/bin').split(':')) {
-    const candidate = resolve(cwd, dir || '.', file);
-    try {
-      const st = statSync(candidate);
-      if (st.isFile() && st.mode & 0o111) return candidate;
-    } catch {
-      // not in this folder
-    }
-  }
-  return null;
-}
-
-/**
- * Why the program would escape LD_PRELOAD (static, 32-bit, setuid/setgid to someone else), or null.
- * The same test as untraced_reason() in native/program.c, minus file capabilities (no xattr API here).
- */
-export function programEscape(file: string, cwd: string, env: NodeJS.ProcessEnv, depth = 0): UntracedProgram | null {
-  const path = findProgram(file, cwd, env);
-  if (!path) return null;
-  let fd: number;
-  try {
-    fd = openSync(path, 'r');
-  } catch {
-    return null;
-  }
-  try {
-    const st = fstatSync(fd);
-    if (st.mode & 0o4000 && st.uid !== process.geteuid?.()) return { path, reason: 'setuid' };
-    if (st.mode & 0o2000 && st.mode & 0o010 && st.gid !== process.getegid?.()) return { path, reason: 'setgid' };
-    const head = Buffer.alloc(1024);
-    const n = readSync(fd, head, 0, head.length, 0);
-    if (n >= 2 && head[0] === 0x23 && head[1] === 0x21) {
-      // a script: its interpreter is what runs
-      const interp = head.toString('latin1', 2, n).split('\n')[0].trim().split(/[ \t]/)[0];
-      if (!interp || depth >= 2) return null;
-      const inner = programEscape(interp, cwd, env, depth + 1);
-      return inner && { path, reason: inner.reason };
-    }
-    if (n < 64 || head.readUInt32BE(0) !== 0x7f454c46) return null;
-    if (head[4] === 1) return { path, reason: 'static' }; // 32-bit: cannot load the 64-bit interposer
-    if (head[4] !== 2) return null;
-    const phoff = Number(head.readBigUInt64LE(32));
-    const phentsize = head.readUInt16LE(54);
-    const phnum = head.readUInt16LE(56);
-    for (let i = 0; i < phnum; i++) {
-      const off = phoff + i * phentsize;
-      if (off + 56 > n) return null; // headers beyond what was read: assume traced
-      if (head.readUInt32LE(off) === 3) return null; // PT_INTERP: the dynamic loader runs it
-    }
-    return { path, reason: 'static' };
-  } finally {
-    closeSync(fd);
-  }
 }
 
 /** Adds a program that escaped to the trace's untraced and executed lists (sorted, as reduced). */

@@ -33,7 +33,7 @@ export const RECORD = {
   /** ARG of a `removed` record. */
   removed: { file: 'f', folder: 'd' },
   /** ARG of an `untraced` record: why the program escapes LD_PRELOAD. */
-  why: { static: 'static', setuid: 'setuid', setgid: 'setgid', capabilities: 'capabilities' },
+  why: { static: 'static', setuid: 'setuid', setgid: 'setgid', capabilities: 'capabilities', go: 'go' },
 } as const;
 
 export type RecordKind = (typeof RECORD.kind)[keyof typeof RECORD.kind];
@@ -56,7 +56,7 @@ export interface StepDependencies {
   listed: string[];
   /** Programs executed and shared libraries loaded (start-up DT_NEEDED and dlopen). */
   executed: string[];
-  /** Programs that escaped the interposer (static, setuid/setgid to another user, file capabilities). */
+  /** Programs that escaped the interposer (static, Go, setuid/setgid to another user, file capabilities). */
   untraced: UntracedProgram[];
 }
 
