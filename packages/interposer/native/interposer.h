@@ -6,15 +6,15 @@
  * step's log (log.c). The TypeScript side (src/logs.ts, src/reduce.ts) reads the log and reduces it
  * to the step's dependencies.
  *
- *   paths.c        a (dirfd, path) made absolute and normal; what is never recorded
- *   record.c       records: formatting, de-duplication, the common record_* helpers
+ *   paths.c        a (dirfd, path) made absolute as the kernel resolves it; what is never recorded
+ *   record.c       from an event to a record: de-duplication, each thread's log writer
  *   log.c          the step's shared log the records go to (log.h)
  *   hooks-open.c   open family, fopen, mkstemp
  *   hooks-meta.c   stat, access, readlink, realpath, folder listings
  *   hooks-change.c working folder, names (unlink, rename, link, mkdir), contents and metadata
  *   syscall.c      glibc's syscall(): the same records for raw calls; io_uring refused
  *   exec.c         exec family, posix_spawn, system, popen: the environment that keeps them traced
- *   program.c      what a program is before it runs (static, setuid...: escapes LD_PRELOAD)
+ *   program.c      what a program is before it runs (static, Go, setuid...: escapes LD_PRELOAD)
  *   loader.c       the libraries a process runs, and where the loader looked for them first
  *   startup.c      the constructor: the process and its program; fork; dlopen
  *

@@ -393,6 +393,14 @@ describe('programs that escape the interposer', () => {
     expect(t.result.fullyObserved).toBe(false);
   });
 
+  it('a program rewritten in place within the step is looked at again before it runs', async () => {
+    const ws = workspace({ 'input.txt': 'line\n' });
+    const t = await trace(`cp ${bin.printer} prog && ./prog && cp ${bin['printer-static']} prog && ./prog`, ws);
+    expect(t.result.exitCode).toBe(0);
+    expect(t.stdout).toBe('line\nline\n');
+    expect(t.ws.untraced).toEqual([{ path: 'prog', reason: 'static' }]);
+  });
+
   it('a Go program (esbuild from npm) is untraced, with reason go, from a shell and alone', async () => {
     const ws = workspace({ 'main.ts': 'export const x: number = 1;\n' });
     for (const command of [`${ESBUILD} main.ts --outfile=out.js`, [ESBUILD, 'main.ts', '--outfile=out.js']]) {
