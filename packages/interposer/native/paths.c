@@ -26,7 +26,9 @@ static int under(const char *p, const char *dir, size_t len) {
 
 int is_ignored(const char *p) {
   if (p[0] != '/') return 1;
-  return under(p, "/proc", 5) || under(p, "/sys", 4) || under(p, "/dev", 4) || under(p, g_log_dir, g_log_dir_len);
+  /* the second letter first: most paths are compared with nothing */
+  if ((p[1] == 'p' && under(p, "/proc", 5)) || (p[1] == 's' && under(p, "/sys", 4)) || (p[1] == 'd' && under(p, "/dev", 4))) return 1;
+  return p[1] == g_log_dir[1] && under(p, g_log_dir, g_log_dir_len);
 }
 
 /* The next name of a path at *p (NULL at the end), its length in *len; "." names are skipped. */
@@ -59,6 +61,18 @@ static void normalize(char *path) {
   }
   if (out == path) *out++ = '/';
   *out = 0;
+}
+
+/* An absolute path already normal (the common case, in one read): no "//", "." or ".." name,
+ * no trailing "/". */
+static int is_normal(const char *path) {
+  if (!path[1]) return 1;   /* "/" */
+  const char *p = path + 1;
+  for (; *p; p++) {
+    if (p[-1] != '/') continue;
+    if (*p == '/' || (*p == '.' && (!p[1] || p[1] == '/' || (p[1] == '.' && (!p[2] || p[2] == '/'))))) return 0;
+  }
+  return p[-1] != '/';
 }
 
 /* What the kernel shows for the path of an unlinked file. */
@@ -137,6 +151,7 @@ static __attribute__((noinline)) int resolve_dotdot(char *path, size_t verified)
 
 /* Normalise an absolute path as the kernel resolves it (see the top of this file). */
 static int resolve(char *path, size_t verified) {
+  if (is_normal(path)) return 0;
   if (!has_dotdot(path)) { normalize(path); return 0; }
   return resolve_dotdot(path, verified);
 }
