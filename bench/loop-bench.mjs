@@ -1,7 +1,10 @@
 // loop-bench.mjs - a benchmark of a loop timed by the program itself, traced and untraced
 // (and, as a diagnostic, preload only), interleaved. The program writes `loop_ns=N` to the
-// result file it is given. Two measurements per variant:
+// result file it is given, and loop_cpu_ns=N, its CPU time in the loop. Three measurements per
+// variant:
 //   loop      the program's own clock around the loop (start-up and exit excluded)
+//   loop CPU  the CPU time the program spent in the loop: other programs on a loaded machine
+//             disturb it far less than the wall clock
 //   process   the whole run as seen from Node: spawn -> exit, plus, when traced, reading and
 //             reducing the log (what a user pays)
 // Used by open-close.mjs and node-stat.mjs.
@@ -12,11 +15,12 @@ import {
   parseCommonArgs, progress, ratio, runMain, runPreloadOnly, runTraced, runUntraced, summarize, verdict,
 } from './lib.mjs';
 
-function readLoopMs(resultFile) {
-  const m = /loop_ns=(\d+)/.exec(readFileSync(resultFile, 'utf8'));
-  if (!m) throw new Error(`no loop_ns=N in ${resultFile}`);
+/** The loop's wall and CPU times (ms) the program wrote. */
+function readLoop(resultFile) {
+  const m = /loop_ns=(\d+) loop_cpu_ns=(\d+)/.exec(readFileSync(resultFile, 'utf8'));
+  if (!m) throw new Error(`no loop_ns=N loop_cpu_ns=N in ${resultFile}`);
   rmSync(resultFile, { force: true });
-  return Number(m[1]) / 1e6;
+  return { loopMs: Number(m[1]) / 1e6, loopCpuMs: Number(m[2]) / 1e6 };
 }
 
 /**
@@ -46,7 +50,7 @@ async function measureLoop({ name, description, metric, cmd, work, resultFile, r
     untraced: async () => {
       const r = await runUntraced(cmd, { cwd: work, env });
       assertSuccess('untraced', r, name);
-      return { processMs: r.ms, loopMs: readLoopMs(resultFile) };
+      return { processMs: r.ms, ...readLoop(resultFile) };
     },
   };
   if (tracer) {
@@ -55,13 +59,13 @@ async function measureLoop({ name, description, metric, cmd, work, resultFile, r
       assertSuccess('traced', r, name);
       const inDir = r.result.deps.reads.filter((p) => p.startsWith(readsIn + '/')).length;
       observed = { readsInDir: inDir, expected: expectedReads, fullyObserved: r.result.fullyObserved, problems: r.result.problems.length };
-      return { processMs: r.ms, loopMs: readLoopMs(resultFile) };
+      return { processMs: r.ms, ...readLoop(resultFile) };
     };
     if (opts.preload !== false) {
       variants.preload = async () => {
         const r = await runPreloadOnly(tracer, cmd, { cwd: work, env });
         assertSuccess('preload-only', r, name);
-        return { processMs: r.ms, loopMs: readLoopMs(resultFile), logMB: r.logBytes / 1e6 };
+        return { processMs: r.ms, ...readLoop(resultFile), logMB: r.logBytes / 1e6 };
       };
     }
   }
@@ -69,7 +73,7 @@ async function measureLoop({ name, description, metric, cmd, work, resultFile, r
     variants.baseline = async () => {
       const r = await runTraced(baseline.traceCommand, cmd, { cwd: work, env });
       assertSuccess('baseline', r, name);
-      return { processMs: r.ms, loopMs: readLoopMs(resultFile) };
+      return { processMs: r.ms, ...readLoop(resultFile) };
     };
   }
   const samples = await interleavedRounds(variants, {
@@ -86,6 +90,7 @@ async function measureLoop({ name, description, metric, cmd, work, resultFile, r
     target,
     variants: Object.fromEntries(Object.keys(variants).map((v) => [v, {
       loopMs: stat(v, 'loopMs'),
+      loopCpuMs: stat(v, 'loopCpuMs'),
       processMs: stat(v, 'processMs'),
       ...(samples[v].logMB ? { logMB: stat(v, 'logMB') } : {}),
     }])),
@@ -97,12 +102,15 @@ async function measureLoop({ name, description, metric, cmd, work, resultFile, r
   const b = result.variants.baseline;
   result.ratios = {
     loop: t ? ratio(t.loopMs.median, u.loopMs.median) : NaN,
+    loopCpu: t ? ratio(t.loopCpuMs.median, u.loopCpuMs.median) : NaN,
     process: t ? ratio(t.processMs.median, u.processMs.median) : NaN,
     ...(p ? { preloadLoop: ratio(p.loopMs.median, u.loopMs.median), preloadProcess: ratio(p.processMs.median, u.processMs.median) } : {}),
     ...(b ? { baselineLoop: ratio(b.loopMs.median, u.loopMs.median), baselineProcess: ratio(b.processMs.median, u.processMs.median) } : {}),
   };
   result.summary = [
     { benchmark: name, metric, base: u.loopMs.median, measured: t?.loopMs.median, ratio: result.ratios.loop, label: 'traced/untraced', target },
+    { benchmark: name, metric: 'the same loop, CPU time', base: u.loopCpuMs.median, measured: t?.loopCpuMs.median,
+      ratio: result.ratios.loopCpu, label: 'traced/untraced', target },
     { benchmark: name, metric: 'whole process (spawn to exit, + log reduction)', base: u.processMs.median,
       measured: t?.processMs.median, ratio: result.ratios.process, label: 'traced/untraced', target: null },
   ];
@@ -111,15 +119,16 @@ async function measureLoop({ name, description, metric, cmd, work, resultFile, r
 
 export function printLoopResult(result) {
   const rows = Object.entries(result.variants).map(([name, v]) => [
-    name, fmtMs(v.loopMs.median), `${fmtMs(v.loopMs.min)} .. ${fmtMs(v.loopMs.max)}`,
+    name, fmtMs(v.loopMs.median), `${fmtMs(v.loopMs.min)} .. ${fmtMs(v.loopMs.max)}`, fmtMs(v.loopCpuMs.median),
     fmtMs(v.processMs.median), `${fmtMs(v.processMs.min)} .. ${fmtMs(v.processMs.max)}`,
     v.logMB ? `${v.logMB.median.toFixed(1)} MB` : '',
   ]);
   console.log(`${result.name}: ${result.description}; medians of ${result.rounds} interleaved rounds\n`);
-  console.log(formatTable(['variant', 'loop', 'loop range', 'process', 'process range', 'log'], rows));
+  console.log(formatTable(['variant', 'loop', 'loop range', 'loop CPU', 'process', 'process range', 'log'], rows));
   console.log();
   const t = result.target;
   console.log(`traced/untraced, loop:    ${fmtRatio(result.ratios.loop)}  (target <= ${t.value}: ${verdict(result.ratios.loop, t)})`);
+  console.log(`traced/untraced, loop CPU: ${fmtRatio(result.ratios.loopCpu)}`);
   console.log(`traced/untraced, process: ${fmtRatio(result.ratios.process)}`);
   if (result.ratios.preloadLoop !== undefined) {
     console.log(`preload-only/untraced:    loop ${fmtRatio(result.ratios.preloadLoop)}, process ${fmtRatio(result.ratios.preloadProcess)}  (LD_PRELOAD and logging, no log reduction)`);

@@ -15,9 +15,10 @@ const PASSES = 5;
 
 const SCRIPT = `const fs = require('fs');
 const [dir, n, out] = process.argv.slice(1);
-const start = process.hrtime.bigint();
+const start = process.hrtime.bigint(), cpu = process.cpuUsage();
 for (let pass = 0; pass < ${PASSES}; pass++) for (let i = 0; i < Number(n); i++) fs.statSync(dir + '/' + i);
-fs.writeFileSync(out, 'loop_ns=' + (process.hrtime.bigint() - start));`;
+const used = process.cpuUsage(cpu);
+fs.writeFileSync(out, 'loop_ns=' + (process.hrtime.bigint() - start) + ' loop_cpu_ns=' + (used.user + used.system) * 1000);`;
 
 export function run(opts = {}) {
   const files = opts.files ?? 20_000;
