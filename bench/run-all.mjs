@@ -26,6 +26,7 @@ import {
   repoRoot, runMain, verdict,
 } from './lib.mjs';
 import * as manyOutputs from './many-outputs.mjs';
+import * as nodeStat from './node-stat.mjs';
 import * as openClose from './open-close.mjs';
 import * as processes from './processes.mjs';
 import * as realproj from './realproj.mjs';
@@ -34,7 +35,8 @@ import * as watch from './watch.mjs';
 /** Each benchmark and its settings here (a full run stays under 10 minutes once the targets are met). */
 const BENCHMARKS = {
   'open-close': { mod: openClose, quick: { files: 10_000, rounds: 1, warmup: 0 } },
-  processes: { mod: processes, opts: { rounds: 3 }, quick: { rounds: 1, warmup: 0 } },
+  processes: { mod: processes, opts: { rounds: 3 }, quick: { rounds: 1, warmup: 0, many: 1000 } },
+  'node-stat': { mod: nodeStat, opts: { rounds: 3 }, quick: { rounds: 1, warmup: 0 } },
   cbuild: { mod: cbuild, opts: { rounds: 3, preload: false }, quick: { rounds: 1, warmup: 0 } },
   'many-outputs': { mod: manyOutputs, opts: { rounds: 1 } },
   'large-trace': { mod: largeTrace, opts: { rounds: 3 } },

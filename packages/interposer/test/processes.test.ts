@@ -187,6 +187,8 @@ int main(void) {
 };
 
 const execFileP = promisify(execFile);
+/** esbuild's own binary (a Go program), as npm installs it (a devDependency of the repository). */
+const ESBUILD = realpathSync(join(import.meta.dirname, '..', '..', '..', 'node_modules', 'esbuild', 'bin', 'esbuild'));
 
 const PLUGIN = 'int plugin_value(void) { return 42; }\n';
 
@@ -294,7 +296,7 @@ describe('names and folders', () => {
 
   it('a file renamed in from an ignored place replaces the old content: written, not read', async () => {
     const ws = workspace({ 'out.txt': 'old\n' });
-    const python = 'import os; d = os.environ["PROVMAKE_LOG_DIR"]; open(d + "/new", "w").write("new\\n"); os.rename(d + "/new", "out.txt")';
+    const python = 'import os; d = os.environ["PROV_MAKE_LOG_DIR"]; open(d + "/new", "w").write("new\\n"); os.rename(d + "/new", "out.txt")';
     const t = await trace([PYTHON, '-c', python], ws);
     expect(t.result.exitCode).toBe(0);
     expect(readFileSync(join(ws, 'out.txt'), 'utf8')).toBe('new\n');
@@ -389,6 +391,25 @@ describe('programs that escape the interposer', () => {
     expect(t.result.deps.untraced).toEqual([{ path: bin['printer-static'], reason: 'static' }]);
     expect(t.result.deps.executed).toContain(bin['printer-static']);
     expect(t.result.fullyObserved).toBe(false);
+  });
+
+  it('a program rewritten in place within the step is looked at again before it runs', async () => {
+    const ws = workspace({ 'input.txt': 'line\n' });
+    const t = await trace(`cp ${bin.printer} prog && ./prog && cp ${bin['printer-static']} prog && ./prog`, ws);
+    expect(t.result.exitCode).toBe(0);
+    expect(t.stdout).toBe('line\nline\n');
+    expect(t.ws.untraced).toEqual([{ path: 'prog', reason: 'static' }]);
+  });
+
+  it('a Go program (esbuild from npm) is untraced, with reason go, from a shell and alone', async () => {
+    const ws = workspace({ 'main.ts': 'export const x: number = 1;\n' });
+    for (const command of [`${ESBUILD} main.ts --outfile=out.js`, [ESBUILD, 'main.ts', '--outfile=out.js']]) {
+      const t = await trace(command, ws);
+      expect(t.result.exitCode).toBe(0);
+      expect(readFileSync(join(ws, 'out.js'), 'utf8')).toContain('x = 1');
+      expect(t.result.deps.untraced).toEqual([{ path: ESBUILD, reason: 'go' }]);
+      expect(t.result.fullyObserved).toBe(false);
+    }
   });
 
   it('a setuid program alone (argv): untraced', async () => {
