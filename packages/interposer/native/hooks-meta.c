@@ -8,11 +8,6 @@
 #include <sys/stat.h>
 #include "interposer.h"
 
-/* A stat of a folder says only that it exists; a stat of anything else is a metadata read. */
-static void record_stat(int dirfd, const char *path, int r, int err, mode_t mode) {
-  if (r == 0 && S_ISDIR(mode)) return;
-  record_lookup(r == 0, err, PM_STAT, PM_ARG_NONE, dirfd, path);
-}
 
 #define MODE_OF(r, st) ((r) == 0 ? (st)->st_mode : 0)
 

@@ -8,13 +8,18 @@
  *
  *   paths.c        a (dirfd, path) made absolute and normal; what is never recorded
  *   record.c       records: formatting, de-duplication, the common record_* helpers
+ *   events.c       what an event means as records (shared with the ptrace supervisor)
  *   log.c          the log the records go to (log.h)
  *   hooks-open.c   open family, fopen, mkstemp
  *   hooks-meta.c   stat, access, readlink, realpath, folder listings
  *   hooks-change.c working folder, names (unlink, rename, link, mkdir), contents and metadata
  *   exec.c         exec family, posix_spawn, system, popen: the environment that keeps them traced
- *   program.c      what a program is before it runs (static, setuid...: escapes LD_PRELOAD)
+ *   program.c      what a program is before it runs (static, Go, setuid...: escapes LD_PRELOAD)
  *   startup.c      the constructor: the process, its program and libraries; fork; dlopen
+ *
+ * Programs it cannot enter (static, Go, another loader: program.c) are handed by exec.c to the ptrace
+ * supervisor pm-supervise (supervisor.h), which links events.c, record.c and log.c and writes the same
+ * records to the same log.
  *
  * Rules that keep it fast and invisible to the traced program:
  *  - no extra system call on the hot path: the working folder is cached (kept by the chdir/fchdir
@@ -38,6 +43,7 @@
 #include "raw-syscall.h"
 #include "log.h"
 #include "record.h"
+#include "program.h"
 
 #define EXPORT __attribute__((visibility("default")))
 #define PM_PATH_MAX 4096
@@ -45,6 +51,10 @@
 /* The environment variables the launcher (src/launch.ts) sets, and exec wrappers put back. */
 #define PM_ENV_LOG_DIR "PROV_MAKE_LOG_DIR"
 #define PM_ENV_LOG_MAX "PROV_MAKE_LOG_MAX"
+#define PM_ENV_SUPERVISOR "PROV_MAKE_SUPERVISOR"   /* pm-supervise, for what LD_PRELOAD cannot enter */
+/* The program's LD_PRELOAD, renamed while pm-supervise runs so that the interposer does not enter
+ * pm-supervise itself; it puts it back for the program. */
+#define PM_ENV_PRELOAD "PROV_MAKE_PRELOAD"
 
 /* ---------------------------------------------------------------- state (startup.c) */
 
@@ -53,6 +63,7 @@ extern char g_log_dir[PM_PATH_MAX];   /* $PROV_MAKE_LOG_DIR, without a trailing 
 extern size_t g_log_dir_len;
 extern size_t g_log_max;              /* $PROV_MAKE_LOG_MAX: per-thread log cap in bytes (0 = none) */
 extern char g_self_path[PM_PATH_MAX]; /* this library's own file */
+extern char g_supervisor[PM_PATH_MAX]; /* $PROV_MAKE_SUPERVISOR, or "" */
 
 /* ---------------------------------------------------------------- the wrapper idiom */
 
@@ -98,9 +109,13 @@ extern __thread volatile int t_in_hook __attribute__((tls_model("initial-exec"))
 int resolve_at(int dirfd, const char *path, char *out);
 /* The path of an open descriptor (not of a deleted file); 0 or -1. */
 int fd_path(int fd, char *out);
+/* The open file is empty (an open that created it, or kept nothing of an old version). */
+int fd_is_empty(int fd);
 /* /proc, /sys, /dev, the logs and relative paths are never recorded. */
 int is_ignored(const char *abs);
 void refresh_cwd(void);
+/* Resolve paths as process `pid` sees them from now on (the supervisor, for each tracee). */
+void paths_follow(int pid);
 /* glibc declares many path parameters nonnull, yet callers do pass NULL (utimensat with an fd):
  * hide the pointer from the optimiser so our NULL checks stay. */
 static inline const char *opaque(const char *p) { __asm__("" : "+r"(p)); return p; }
@@ -118,16 +133,21 @@ void record_absent(int err, int dirfd, const char *path);
 /* The outcome of a lookup: found (kind) or, when err says so, absent. */
 void record_lookup(int ok, int err, char kind, const char *arg, int dirfd, const char *path);
 
-/* ---------------------------------------------------------------- hooks-open.c */
+/* ---------------------------------------------------------------- events.c */
 
+/* What an event means as records; ok/r/result: the call's outcome, err its errno. */
 #define NO_FD INT32_MAX   /* an open that happens later (posix_spawn file actions) */
 void record_open(int dirfd, const char *path, int flags, int result, int err);
+void record_stat(int dirfd, const char *path, int r, int err, mode_t mode);
+void record_removed(int ok, int dirfd, const char *path, int flags);
+void record_rename(int ok, int fd1, const char *from, int fd2, const char *to, unsigned int flags);
+void record_link(int ok, int err, int fd1, const char *from, int fd2, const char *to);
+void record_made(int ok, int err, const char *arg, int dirfd, const char *path);
+void record_change(int ok, const char *arg, int dirfd, const char *path);
 
 /* ---------------------------------------------------------------- program.c, exec.c */
 
-/* Why a program would escape LD_PRELOAD (PM_WHY_*), or NULL; *exists cleared when it is missing. */
-const char *untraced_reason(const char *path, int depth, int *exists);
 /* The entries exec wrappers put back: LD_PRELOAD as we were started, and our variables. */
-void exec_env_init(const char *preload, const char *log_max);
+void exec_env_init(const char *preload, const char *log_max, const char *supervisor);
 
 #endif

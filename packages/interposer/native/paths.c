@@ -1,16 +1,39 @@
 /*
  * paths.c: a (dirfd, path) made absolute and normal, with the working folder cached so that no
- * system call is made for it; and the paths that are never recorded.
+ * system call is made for it; and the paths that are never recorded. The paths are those of this
+ * process (the interposer), or of the tracee the supervisor is looking at (paths_follow).
  */
 #include <string.h>
+#include <sys/stat.h>
 #include "interposer.h"
 
 static char g_cwd[PM_PATH_MAX];
 static size_t g_cwd_len;
+static char g_proc[32] = "/proc/self";   /* the process's /proc folder */
+static size_t g_proc_len = 10;
+static int g_self = 1;
 
 void refresh_cwd(void) {
-  long n = pm_sys(SYS_getcwd, g_cwd, sizeof g_cwd);
-  g_cwd_len = (n > 0 && g_cwd[0] == '/') ? strlen(g_cwd) : 0;
+  long n;
+  if (g_self) {
+    n = pm_sys(SYS_getcwd, g_cwd, sizeof g_cwd);
+    if (n > 0) n = (long)strlen(g_cwd);
+  } else {
+    char link[48];
+    memcpy(link, g_proc, g_proc_len);
+    memcpy(link + g_proc_len, "/cwd", 5);
+    n = pm_sys(SYS_readlinkat, AT_FDCWD, link, g_cwd, sizeof g_cwd - 1);
+  }
+  g_cwd_len = (n > 0 && g_cwd[0] == '/') ? (size_t)n : 0;
+  g_cwd[g_cwd_len] = 0;
+}
+
+void paths_follow(int pid) {
+  memcpy(g_proc, "/proc/", 6);
+  g_proc_len = (size_t)(fmt_u64(g_proc + 6, (uint64_t)pid) - g_proc);
+  g_proc[g_proc_len] = 0;
+  g_self = 0;
+  refresh_cwd();
 }
 
 static int under(const char *p, const char *dir, size_t len) {
@@ -45,15 +68,29 @@ static void normalize(char *path) {
   *out = 0;
 }
 
+/* <process>/fd/<fd>: the link to the file behind a descriptor */
+static void fd_link(int fd, char *link) {
+  memcpy(link, g_proc, g_proc_len);
+  memcpy(link + g_proc_len, "/fd/", 4);
+  fmt_u64(link + g_proc_len + 4, (uint64_t)fd)[0] = 0;
+}
+
 int fd_path(int fd, char *out) {
-  char link[64] = "/proc/self/fd/";
-  fmt_u64(link + 14, (uint64_t)fd)[0] = 0;
+  char link[64];
+  fd_link(fd, link);
   long n = pm_sys(SYS_readlinkat, AT_FDCWD, link, out, PM_PATH_MAX - 1);
   if (n <= 0 || out[0] != '/') return -1;
   out[n] = 0;
   /* an unlinked file (or an O_TMPFILE one) has no name to depend on */
   if (n > 10 && !memcmp(out + n - 10, " (deleted)", 10)) return -1;
   return 0;
+}
+
+int fd_is_empty(int fd) {
+  struct stat st;
+  char link[64];
+  fd_link(fd, link);
+  return pm_sys(SYS_newfstatat, AT_FDCWD, link, &st, 0) == 0 && st.st_size == 0;
 }
 
 int resolve_at(int dirfd, const char *path, char *out) {

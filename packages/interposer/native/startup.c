@@ -15,6 +15,7 @@ char g_log_dir[PM_PATH_MAX];
 size_t g_log_dir_len;
 size_t g_log_max;
 char g_self_path[PM_PATH_MAX];
+char g_supervisor[PM_PATH_MAX];
 __thread volatile int t_in_hook __attribute__((tls_model("initial-exec")));
 
 void *resolve_real(const char *name) {
@@ -81,7 +82,9 @@ static int read_config(void) {
   if (dladdr((void *)read_config, &self) && self.dli_fname) strncpy(g_self_path, self.dli_fname, sizeof g_self_path - 1);
   const char *max = getenv(PM_ENV_LOG_MAX);
   if (max && *max) g_log_max = strtoull(max, NULL, 10);
-  exec_env_init(getenv("LD_PRELOAD"), max && *max ? max : NULL);
+  const char *supervisor = getenv(PM_ENV_SUPERVISOR);
+  if (supervisor && supervisor[0] == '/' && strlen(supervisor) < sizeof g_supervisor) strcpy(g_supervisor, supervisor);
+  exec_env_init(getenv("LD_PRELOAD"), max && *max ? max : NULL, g_supervisor);
   return 1;
 }
 

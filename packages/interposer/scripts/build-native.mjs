@@ -10,16 +10,26 @@ const native = join(here, '..', 'native');
 mkdirSync(join(native, 'build'), { recursive: true });
 const common = ['-O2', '-g', '-std=gnu11', '-Wall', '-Wextra', '-D_GNU_SOURCE'];
 const headers = readdirSync(native).filter((f) => f.endsWith('.h'));
+const sources = readdirSync(native).filter((f) => f.endsWith('.c')).sort();
+const supervisorOwn = sources.filter((f) => f.startsWith('supervisor-'));
 const targets = [
-  // the interposer itself: every .c file but the programs below
+  // the interposer itself: every .c file but the programs' own below
   {
-    sources: readdirSync(native).filter((f) => f.endsWith('.c') && f !== 'pm-check.c').sort(),
+    sources: sources.filter((f) => f !== 'pm-check.c' && !supervisorOwn.includes(f)),
     output: 'libprovmake.so',
     args: [...common, '-Wno-array-parameter', '-Wno-nonnull-compare', '-fPIC', '-shared', '-fvisibility=hidden'],
     libs: ['-ldl'],
   },
   // the no-op fast path's file check (packages/cli/src/engine/up-to-date-snapshot.ts)
   { sources: ['pm-check.c'], output: 'pm-check', args: common, libs: [] },
+  // the ptrace + seccomp supervisor for programs LD_PRELOAD cannot enter (native/supervisor.h); it
+  // writes the interposer's records with the interposer's own record and log code
+  {
+    sources: [...supervisorOwn, 'events.c', 'paths.c', 'record.c', 'log.c', 'program.c'],
+    output: 'pm-supervise',
+    args: [...common, '-Wno-nonnull-compare'],
+    libs: ['-lpthread'],
+  },
 ];
 
 const mtime = (p) => {

@@ -9,10 +9,12 @@
 export { RECORD, type RecordKind, type StepDependencies, type TraceProblem, type TraceResult, type UntracedProgram } from './types.js';
 export type { LogRecord, TraceStatus, LogDirContents } from './logs.js';
 export { parseLog, readLogDir, readStatus } from './logs.js';
+export { programEscape, supervisorTraces } from './program.js';
 export { reduceRecords, liveDisk, type DiskView, type ReduceOptions } from './reduce.js';
 export {
   interposerLibrary,
   fileCheckProgram,
+  supervisorProgram,
   startTrace,
   traceCommand,
   tracedEnv,

@@ -1,0 +1,133 @@
+/*
+ * supervisor-loop.c: the tracer's loop. Every stop of every tracee comes here and is answered so
+ * that the program behaves as untraced: a signal is delivered as it came, a group stop stays a stop
+ * (PTRACE_LISTEN: the parent sees the stop and the continue), threads, forks and vforks are followed
+ * (they run what their creator runs), and the only stops added are those of the filtered calls.
+ */
+#include <signal.h>
+#include <stdlib.h>
+#include <sys/ptrace.h>
+#include <sys/wait.h>
+#include "supervisor.h"
+
+#define BUCKETS 256u
+static struct tracee *g_table[BUCKETS];
+
+static struct tracee **bucket(pid_t tid) { return &g_table[(unsigned)tid % BUCKETS]; }
+
+static struct tracee *find(pid_t tid) {
+  for (struct tracee *t = *bucket(tid); t; t = t->next) if (t->tid == tid) return t;
+  return NULL;
+}
+
+static struct tracee *add(pid_t tid, enum mode mode) {
+  struct tracee *t = calloc(1, sizeof *t);
+  if (!t) abort();   /* the tracees die with us (PTRACE_O_EXITKILL): never a silent gap */
+  t->tid = tid;
+  t->mode = mode;
+  t->nr = -1;
+  t->next = *bucket(tid);
+  *bucket(tid) = t;
+  return t;
+}
+
+static void drop(pid_t tid) {
+  for (struct tracee **p = bucket(tid); *p; p = &(*p)->next) {
+    if ((*p)->tid != tid) continue;
+    struct tracee *t = *p;
+    *p = t->next;
+    free(t);
+    return;
+  }
+}
+
+/* ESRCH (killed meanwhile) is fine: its end is the next thing waitpid reports. */
+static void resume(struct tracee *t, int request, int sig) { ptrace(request, t->tid, 0, sig); }
+
+/* A new thread or process runs what its creator runs. Its first stop may come before or after
+ * its creator's event: whichever comes second lets it go. */
+static void adopt(struct tracee *creator) {
+  unsigned long tid;
+  if (ptrace(PTRACE_GETEVENTMSG, creator->tid, 0, &tid) != 0) return;
+  struct tracee *child = find((pid_t)tid);
+  if (!child) {
+    add((pid_t)tid, creator->mode);
+    return;
+  }
+  child->mode = creator->mode;
+  if (child->held) {
+    child->held = 0;
+    resume(child, PTRACE_CONT, 0);
+  }
+}
+
+/* A thread other than the leader that execs takes the leader's tid; its old tid is gone. */
+static void exec_done(struct tracee *t) {
+  unsigned long former;
+  if (ptrace(PTRACE_GETEVENTMSG, t->tid, 0, &former) == 0 && (pid_t)former != t->tid) drop((pid_t)former);
+  t->nr = -1;
+  t->exiting = 0;
+  program_started(t);
+}
+
+static int is_stop_signal(int sig) { return sig == SIGSTOP || sig == SIGTSTP || sig == SIGTTIN || sig == SIGTTOU; }
+
+static void stopped(struct tracee *t, int status) {
+  int sig = WSTOPSIG(status), event = (unsigned)status >> 16;
+  if (sig == (SIGTRAP | 0x80)) {   /* the exit of a call whose seccomp stop asked for it */
+    if (t->nr >= 0) call_exited(t);
+    t->nr = -1;
+    resume(t, PTRACE_CONT, 0);
+    return;
+  }
+  switch (event) {
+    case 0:   /* a signal on its way: delivered as it came */
+      resume(t, PTRACE_CONT, sig);
+      return;
+    case PTRACE_EVENT_SECCOMP:
+      resume(t, t->mode == MODE_RECORD && call_entered(t) ? PTRACE_SYSCALL : PTRACE_CONT, 0);
+      return;
+    case PTRACE_EVENT_FORK:
+    case PTRACE_EVENT_VFORK:
+    case PTRACE_EVENT_CLONE:
+      adopt(t);
+      break;
+    case PTRACE_EVENT_EXEC:
+      exec_done(t);
+      break;
+    case PTRACE_EVENT_EXIT:
+      t->exiting = 1;
+      break;
+    case PTRACE_EVENT_STOP:
+      if (is_stop_signal(sig)) {   /* a group stop: stays stopped until SIGCONT */
+        ptrace(PTRACE_LISTEN, t->tid, 0, 0);
+        return;
+      }
+      if (t->mode == MODE_UNKNOWN) {   /* a new tracee's first stop, before its creator's event */
+        t->held = 1;
+        return;
+      }
+      break;
+  }
+  resume(t, PTRACE_CONT, 0);
+}
+
+void supervise(pid_t pid) {
+  add(pid, MODE_RECORD);
+  for (;;) {
+    int status;
+    pid_t tid = waitpid(-1, &status, __WALL);
+    if (tid < 0) {
+      if (errno == EINTR) continue;
+      return;   /* ECHILD: no tracee is left */
+    }
+    if (WIFEXITED(status) || WIFSIGNALED(status)) {
+      drop(tid);
+      continue;
+    }
+    if (!WIFSTOPPED(status)) continue;
+    struct tracee *t = find(tid);
+    if (!t) t = add(tid, MODE_UNKNOWN);
+    stopped(t, status);
+  }
+}

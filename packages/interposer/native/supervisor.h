@@ -1,0 +1,61 @@
+/*
+ * supervisor.h: pm-supervise, the ptrace + seccomp supervisor for the programs LD_PRELOAD cannot
+ * enter (program.h: static, Go, another loader). It writes the interposer's records (events.c,
+ * record.c) to the same log, resolving paths as the tracee sees them (paths.c, paths_follow).
+ *
+ *   supervisor-main.c   the hand-off: started in place of the program, under its pid, it forks the
+ *                       tracer, lets it attach, installs the seccomp filter and execs the program
+ *   supervisor-loop.c   the tracer's loop: every ptrace stop (seccomp, system call exit, fork,
+ *                       clone, exec, exit, signals, group stops) and the table of tracees
+ *   supervisor-calls.c  the seccomp filter, and a traced system call made into records
+ *
+ * Only the file system calls the reducer needs stop (SECCOMP_RET_TRACE); everything else runs at
+ * full speed. A seccomp filter cannot be removed, and a SECCOMP_RET_TRACE call without a tracer
+ * fails with ENOSYS: so the tracer never detaches; a program that the interposer enters (a dynamic
+ * program exec'd by a traced static one) is passed through (MODE_PASS): its filtered calls stop
+ * and go on at once, and the interposer records them.
+ */
+#ifndef PM_SUPERVISOR_H
+#define PM_SUPERVISOR_H
+
+#include <stdint.h>
+#include <sys/types.h>
+#include "interposer.h"
+
+enum mode {
+  MODE_UNKNOWN,   /* a new tracee whose creator's event has not been seen yet */
+  MODE_RECORD,    /* the supervisor records its calls */
+  MODE_PASS,      /* the interposer records it (or nobody can: another architecture) */
+};
+
+struct tracee {
+  pid_t tid;
+  enum mode mode;
+  int held;                  /* stopped at its first stop, waiting for its mode */
+  int exiting;               /* PTRACE_EVENT_EXIT seen */
+  long nr;                   /* the call between its seccomp stop and its exit, or -1 */
+  uint64_t args[6];
+  int flags;                 /* its flags (open flags, AT_* flags), read at its seccomp stop */
+  int has_path, has_path2;   /* the pointer was not NULL */
+  char path[PM_PATH_MAX];    /* the call's path arguments, copied at its seccomp stop */
+  char path2[PM_PATH_MAX];
+  struct tracee *next;       /* in its hash bucket */
+};
+
+/* supervisor-main.c */
+extern char g_library[PM_PATH_MAX];   /* the interposer, as LD_PRELOAD named it; "" if none */
+
+/* supervisor-loop.c: trace `pid` (attached, filtered) and its descendants until none is left. */
+void supervise(pid_t pid);
+
+/* supervisor-calls.c */
+/* Install the seccomp filter in this process (inherited by what it execs); 0 or an errno. */
+int install_filter(void);
+/* At a seccomp stop: copy what the call's exit will need. 1 when its exit must be seen. */
+int call_entered(struct tracee *t);
+/* At the call's exit: its records. */
+void call_exited(struct tracee *t);
+/* After a successful exec: the new program's mode, and its records when the supervisor keeps them. */
+void program_started(struct tracee *t);
+
+#endif
