@@ -12,6 +12,7 @@ static size_t g_cwd_len;
 static char g_proc[32] = "/proc/self";   /* the process's /proc folder */
 static size_t g_proc_len = 10;
 static int g_self = 1;
+static int g_cwd_stale;
 
 void refresh_cwd(void) {
   long n;
@@ -26,6 +27,7 @@ void refresh_cwd(void) {
   }
   g_cwd_len = (n > 0 && g_cwd[0] == '/') ? (size_t)n : 0;
   g_cwd[g_cwd_len] = 0;
+  g_cwd_stale = 0;
 }
 
 void paths_follow(int pid) {
@@ -33,7 +35,7 @@ void paths_follow(int pid) {
   g_proc_len = (size_t)(fmt_u64(g_proc + 6, (uint64_t)pid) - g_proc);
   g_proc[g_proc_len] = 0;
   g_self = 0;
-  refresh_cwd();
+  g_cwd_stale = 1;   /* read when a relative path needs it */
 }
 
 static int under(const char *p, const char *dir, size_t len) {
@@ -103,6 +105,7 @@ int resolve_at(int dirfd, const char *path, char *out) {
   } else {
     size_t base_len;
     if (dirfd == AT_FDCWD) {
+      if (g_cwd_stale) refresh_cwd();
       if (!g_cwd_len) return -1;
       memcpy(out, g_cwd, g_cwd_len);
       base_len = g_cwd_len;
