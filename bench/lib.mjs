@@ -1,7 +1,7 @@
 // lib.mjs - shared helpers for the prov-make benchmarks: locating the tracer, timing child
 // processes from the Node side, interleaved rounds, medians and table printing. No dependencies.
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync, readdirSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir, cpus, totalmem, release } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -114,7 +114,7 @@ export async function loadTracer({ soPath = defaultSoPath, distPath = defaultDis
     // traceCommand preloads its own library; the "preload only" variant must use the same one.
     soPath = mod.interposerLibrary;
   }
-  return { traceCommand: mod.traceCommand, soPath };
+  return { traceCommand: mod.traceCommand, prepareLogDir: mod.prepareLogDir, soPath };
 }
 
 /** Names of the dynamic symbols a shared library defines, or null when nm is unavailable. */
@@ -163,28 +163,20 @@ export async function runTraced(traceCommand, cmd, { cwd, env = process.env, std
 }
 
 /**
- * Diagnostic variant: the same spawn with LD_PRELOAD and a fresh log folder, but no log reading
+ * Diagnostic variant: the same spawn with LD_PRELOAD and a fresh trace log, but no log reading
  * or reduction. The log folder is prepared before and removed after the timed part.
  */
-export async function runPreloadOnly(soPath, cmd, { cwd, env = process.env, stdio = 'ignore' } = {}) {
-  const logDir = mkdtempSync(join(tmpdir(), 'provmake-bench-logs-'));
-  writeFileSync(join(logDir, 'status'), Buffer.alloc(4096));
+export async function runPreloadOnly(tracer, cmd, { cwd, env = process.env, stdio = 'ignore' } = {}) {
+  const logDir = tracer.prepareLogDir(join(makeTempDir('provmake-bench-logs-'), 'logs'));
   try {
     const r = await runUntraced(cmd, {
       cwd,
       stdio,
-      env: { ...env, LD_PRELOAD: soPath, PROV_MAKE_LOG_DIR: logDir },
+      env: { ...env, LD_PRELOAD: tracer.soPath, PROV_MAKE_LOG_DIR: logDir },
     });
-    let logBytes = 0;
-    let logFiles = 0;
-    for (const name of readdirSync(logDir)) {
-      if (!name.endsWith('.log')) continue;
-      logFiles++;
-      logBytes += statSync(join(logDir, name)).size;
-    }
-    return { ...r, logBytes, logFiles };
+    return { ...r, logBytes: statSync(join(logDir, 'trace.log')).size };
   } finally {
-    rmSync(logDir, { recursive: true, force: true });
+    rmSync(dirname(logDir), { recursive: true, force: true });
   }
 }
 

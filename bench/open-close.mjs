@@ -78,7 +78,7 @@ export async function run(opts = {}) {
       };
       if (opts.preload !== false) {
         variants.preload = async () => {
-          const r = await runPreloadOnly(tracer.soPath, cmd, { cwd: work, env });
+          const r = await runPreloadOnly(tracer, cmd, { cwd: work, env });
           assertSuccess('preload-only', r, 'openloop');
           return { processMs: r.ms, loopMs: readLoop(), logMB: r.logBytes / 1e6 };
         };

@@ -29,7 +29,7 @@ static const char *escape_of(const char *path, char *abs) {
   if (!exists) return NULL;   /* the exec fails: nothing ran, and the caller records the absence */
   /* A traced program records itself (AT_EXECFN, in its constructor): writing here would make
    * every fork-then-exec child start a log of its own. Only programs that escape are written. */
-  if (why && !(supervisor_traces(why) && g_supervisor[0])) record_untraced(abs, why);
+  if (why && !(supervisor_traces(why) && g_supervisor)) record_untraced(abs, why);
   return why;
 }
 
@@ -74,22 +74,19 @@ static const char *on_path(const char *file, char *found) {
 
 /* ---------------------------------------------------------------- the environment of an exec */
 
-static char g_env_preload[PM_PATH_MAX + 16];   /* "LD_PRELOAD=..." as we were started */
-static char g_env_logdir[PM_PATH_MAX + 24];    /* PM_ENV_LOG_DIR "=..." */
-static char g_env_logmax[64];                  /* PM_ENV_LOG_MAX "=..." or empty */
-static char g_env_supervisor[PM_PATH_MAX + 24]; /* PM_ENV_SUPERVISOR "=..." or empty */
+static const char *g_env_preload;      /* "LD_PRELOAD=..." as we were started */
+static const char *g_env_logdir;       /* PM_ENV_LOG_DIR "=..." */
+static const char *g_env_supervisor;   /* PM_ENV_SUPERVISOR "=...", or NULL */
 
-static void copy_env_entry(char *dst, size_t cap, const char *name, const char *value) {
-  size_t nl = strlen(name), vl = strlen(value);
-  if (nl + 1 + vl + 1 > cap) { dst[0] = 0; return; }
-  memcpy(dst, name, nl); dst[nl] = '='; memcpy(dst + nl + 1, value, vl + 1);
-}
-
-void exec_env_init(const char *preload, const char *log_max, const char *supervisor) {
-  copy_env_entry(g_env_preload, sizeof g_env_preload, "LD_PRELOAD", preload && strstr(preload, g_self_path) ? preload : g_self_path);
-  copy_env_entry(g_env_logdir, sizeof g_env_logdir, PM_ENV_LOG_DIR, g_log_dir);
-  if (log_max) copy_env_entry(g_env_logmax, sizeof g_env_logmax, PM_ENV_LOG_MAX, log_max);
-  if (supervisor[0]) copy_env_entry(g_env_supervisor, sizeof g_env_supervisor, PM_ENV_SUPERVISOR, supervisor);
+int exec_env_init(const char *preload, const char *supervisor) {
+  int ours = preload && g_self_path[0] && strstr(preload, g_self_path);
+  g_env_preload = keep_string("LD_PRELOAD=", ours ? preload : g_self_path, NULL);
+  g_env_logdir = keep_string(PM_ENV_LOG_DIR "=", g_log_dir, NULL);
+  if (supervisor && supervisor[0] == '/') {
+    g_env_supervisor = keep_string(PM_ENV_SUPERVISOR "=", supervisor, NULL);
+    if (g_env_supervisor) g_supervisor = g_env_supervisor + sizeof PM_ENV_SUPERVISOR;
+  }
+  return g_env_preload && g_env_logdir ? 0 : -1;
 }
 
 /* The environment a traced program passes to exec, with our variables put back if it dropped
@@ -118,30 +115,28 @@ static int env_has(char *const *envp, const char *entry) {
 
 static int is_ours(const char *entry) {
   return !strncmp(entry, "LD_PRELOAD=", 11) || !strncmp(entry, PM_ENV_LOG_DIR "=", sizeof PM_ENV_LOG_DIR) ||
-         !strncmp(entry, PM_ENV_LOG_MAX "=", sizeof PM_ENV_LOG_MAX) || !strncmp(entry, PM_ENV_SUPERVISOR "=", sizeof PM_ENV_SUPERVISOR);
+         !strncmp(entry, PM_ENV_SUPERVISOR "=", sizeof PM_ENV_SUPERVISOR);
 }
 
 static char *const *traced_env(char *const *envp, struct exec_env *out) {
   out->env.mem = out->handoff.mem = NULL;
-  if (env_has(envp, g_env_preload) && env_has(envp, g_env_logdir) && (!g_env_logmax[0] || env_has(envp, g_env_logmax)) &&
-      (!g_env_supervisor[0] || env_has(envp, g_env_supervisor)))
+  if (env_has(envp, g_env_preload) && env_has(envp, g_env_logdir) && (!g_env_supervisor || env_has(envp, g_env_supervisor)))
     return envp;
   size_t n = 0;
   for (char *const *e = envp; e && *e; e++) n++;
   const char *their_preload = NULL;
   for (char *const *e = envp; e && *e; e++) if (!strncmp(*e, "LD_PRELOAD=", 11)) their_preload = *e + 11;
   size_t preload_len = strlen(g_env_preload) + (their_preload ? strlen(their_preload) + 1 : 0) + 1;
-  char **list = scratch_alloc(&out->env, (n + 5) * sizeof(char *) + preload_len);
+  char **list = scratch_alloc(&out->env, (n + 4) * sizeof(char *) + preload_len);
   if (!list) return envp;
-  char *preload = (char *)(list + n + 5);
+  char *preload = (char *)(list + n + 4);
   strcpy(preload, g_env_preload);
   if (their_preload && !strstr(their_preload, g_self_path)) { strcat(preload, ":"); strcat(preload, their_preload); }
   size_t k = 0;
   for (char *const *e = envp; e && *e; e++) if (!is_ours(*e)) list[k++] = *e;
   list[k++] = preload;
-  list[k++] = g_env_logdir;
-  if (g_env_logmax[0]) list[k++] = g_env_logmax;
-  if (g_env_supervisor[0]) list[k++] = g_env_supervisor;
+  list[k++] = (char *)g_env_logdir;
+  if (g_env_supervisor) list[k++] = (char *)g_env_supervisor;
   list[k] = NULL;
   out->envp = list;
   return list;
@@ -173,7 +168,7 @@ static int hand_off(struct exec_call *c, char *const argv[]) {
   char **sv_argv = scratch_alloc(&c->env.handoff, lists + sizeof PM_ENV_PRELOAD + preload + 1);
   if (!sv_argv) return -1;
   char **sv_envp = sv_argv + argc + 3, *renamed = (char *)sv_argv + lists;
-  sv_argv[0] = g_supervisor;
+  sv_argv[0] = (char *)g_supervisor;
   sv_argv[1] = c->target;
   for (size_t i = 0; i < argc; i++) sv_argv[i + 2] = argv[i];
   sv_argv[argc + 2] = NULL;
@@ -210,7 +205,7 @@ static void before_exec(const char *target, char *const argv[], char *const envp
   c->handed_off = NULL;
   const char *why = target ? escape_of(target, c->target) : NULL;
   c->envp = traced_env(envp, &c->env);
-  if (supervisor_traces(why) && g_supervisor[0] && pm_sys(SYS_faccessat, AT_FDCWD, c->target, X_OK) == 0 && hand_off(c, argv) == 0)
+  if (supervisor_traces(why) && g_supervisor && pm_sys(SYS_faccessat, AT_FDCWD, c->target, X_OK) == 0 && hand_off(c, argv) == 0)
     c->handed_off = why;
   if (replaces_image) log_finish_thread();
   LEAVE();

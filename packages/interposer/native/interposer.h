@@ -8,8 +8,9 @@
  *
  *   paths.c        a (dirfd, path) made absolute and normal; what is never recorded
  *   record.c       records: formatting, de-duplication, the common record_* helpers
+ *   thread-log.c   each thread's log writer
  *   events.c       what an event means as records (shared with the ptrace supervisor)
- *   log.c          the log the records go to (log.h)
+ *   log.c          the step's shared log the records go to (log.h)
  *   hooks-open.c   open family, fopen, mkstemp
  *   hooks-meta.c   stat, access, readlink, realpath, folder listings
  *   hooks-change.c working folder, names (unlink, rename, link, mkdir), contents and metadata
@@ -50,7 +51,6 @@
 
 /* The environment variables the launcher (src/launch.ts) sets, and exec wrappers put back. */
 #define PM_ENV_LOG_DIR "PROV_MAKE_LOG_DIR"
-#define PM_ENV_LOG_MAX "PROV_MAKE_LOG_MAX"
 #define PM_ENV_SUPERVISOR "PROV_MAKE_SUPERVISOR"   /* pm-supervise, for what LD_PRELOAD cannot enter */
 /* The program's LD_PRELOAD, renamed while pm-supervise runs so that the interposer does not enter
  * pm-supervise itself; it puts it back for the program. */
@@ -59,11 +59,12 @@
 /* ---------------------------------------------------------------- state (startup.c) */
 
 extern int g_enabled;                 /* the constructor found a log folder: record */
-extern char g_log_dir[PM_PATH_MAX];   /* $PROV_MAKE_LOG_DIR, without a trailing '/' */
+extern const char *g_log_dir;         /* $PROV_MAKE_LOG_DIR, without a trailing '/' */
 extern size_t g_log_dir_len;
-extern size_t g_log_max;              /* $PROV_MAKE_LOG_MAX: per-thread log cap in bytes (0 = none) */
-extern char g_self_path[PM_PATH_MAX]; /* this library's own file */
-extern char g_supervisor[PM_PATH_MAX]; /* $PROV_MAKE_SUPERVISOR, or "" */
+extern const char *g_self_path;       /* this library's own file */
+extern const char *g_supervisor;      /* $PROV_MAKE_SUPERVISOR, or NULL */
+/* a + b + c (b, c may be NULL) kept for the life of the process; NULL when there is no room */
+const char *keep_string(const char *a, const char *b, const char *c);
 
 /* ---------------------------------------------------------------- the wrapper idiom */
 
@@ -76,7 +77,7 @@ void *resolve_real(const char *name);
  * does cannot be recorded (the log is mid-record), so it counts as lost. volatile: the optimiser
  * would otherwise drop the increments around code it can see does not read it. */
 extern __thread volatile int t_in_hook __attribute__((tls_model("initial-exec")));
-#define ACTIVE() (g_enabled && (!t_in_hook || (log_note_lost(), 0)))
+#define ACTIVE() (g_enabled && (!t_in_hook || (pm_log_lost(), 0)))
 #define ENTER() (t_in_hook++)
 #define LEAVE() (t_in_hook--)
 
@@ -113,6 +114,7 @@ int fd_path(int fd, char *out);
 int fd_is_empty(int fd);
 /* /proc, /sys, /dev, the logs and relative paths are never recorded. */
 int is_ignored(const char *abs);
+/* The working folder changed (chdir, fchdir); it is otherwise asked for once, when first needed. */
 void refresh_cwd(void);
 /* Resolve paths as process `pid` sees them from now on (the supervisor, for each tracee). */
 void paths_follow(int pid);
@@ -132,6 +134,13 @@ void record_fd(char kind, const char *arg, int fd);
 void record_absent(int err, int dirfd, const char *path);
 /* The outcome of a lookup: found (kind) or, when err says so, absent. */
 void record_lookup(int ok, int err, char kind, const char *arg, int dirfd, const char *path);
+/* Append a record to the log (thread-log.c: this thread's writer). */
+void log_record(char kind, const char *arg, const char *path, const char *path2);
+/* This thread's log writer: its window goes back before exec and at the end of the thread and the
+ * process; a fork child drops the window it inherited. */
+void log_finish_thread(void);
+void log_forget_thread(void);
+void log_watch_thread_exits(void);
 
 /* ---------------------------------------------------------------- events.c */
 
@@ -147,7 +156,8 @@ void record_change(int ok, const char *arg, int dirfd, const char *path);
 
 /* ---------------------------------------------------------------- program.c, exec.c */
 
-/* The entries exec wrappers put back: LD_PRELOAD as we were started, and our variables. */
-void exec_env_init(const char *preload, const char *log_max, const char *supervisor);
+/* The entries exec wrappers put back: LD_PRELOAD as we were started, and our variables. 0, or -1
+ * when they cannot be kept (then nothing is traced: a program could not be kept traced). */
+int exec_env_init(const char *preload, const char *supervisor);
 
 #endif

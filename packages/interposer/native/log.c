@@ -1,40 +1,24 @@
 /*
- * log.c: per-thread memory-mapped logs (<log folder>/<pid>.<tid>.<unique>.log) and the shared
- * status page (<log folder>/status) that counts lost records.
+ * log.c: the writer of a step's shared trace log (log.h). Raw system calls only.
  */
-#include <pthread.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <string.h>
 #include <sys/auxv.h>
 #include <sys/mman.h>
 #include <time.h>
-#include "interposer.h"
 #include "log.h"
+#include "raw-syscall.h"
 
-struct status_page {          /* <logdir>/status, created zeroed by the launcher, shared by all */
-  uint64_t reserved;
-  uint64_t lost;              /* records that could not be written */
-  uint64_t processes;         /* not counted (yet): read as 0 */
-};
+#define WINDOW_FIRST (16u * 1024)        /* most processes write a few hundred bytes */
+#define WINDOW_MAX (8u * 1024 * 1024)
+#define ALLOCATE_AHEAD (64u * 1024)      /* fallocate for the next few short processes too */
 
-struct thread_log {
-  int opened;             /* the file exists: <pid>.<tid>.<unique>.log */
-  int broken;             /* growth failed: stop writing, loss already counted */
-  int busy;               /* inside a record: a signal handler's call is not recorded */
-  uint32_t pid, tid;      /* the file's name */
-  uint64_t unique;
-  char *window;           /* mapped part of the file */
-  size_t window_size;
-  size_t window_used;
-  size_t file_offset;     /* file offset of window */
-};
+static const char *g_path;
+/* Mapped once per process image (a fork child inherits it), shared by its threads. */
+static struct pm_log_header *g_header;
 
-/* No descriptor is kept open between growths: the program owns its descriptor table (a shell's
- * `exec 3>out` dup2s over fd 3, a daemon closes every fd), and a reused number would make us
- * extend and map the program's own file. */
-static __thread struct thread_log t_log __attribute__((tls_model("initial-exec")));
-static pthread_key_t g_exit_key;   /* its destructor unmaps an exiting thread's window */
-static int g_exit_key_ok;
-static struct status_page *g_status;
+void pm_log_init(const char *log_path) { g_path = log_path; }
 
 /* mmap offsets are multiples of the page size (AT_PAGESZ: no system call) */
 static size_t page_size(void) {
@@ -42,10 +26,143 @@ static size_t page_size(void) {
   if (!page) page = getauxval(AT_PAGESZ) ? getauxval(AT_PAGESZ) : 4096;
   return page;
 }
-#define WINDOW_FIRST (16u * 1024)   /* most processes write a few hundred bytes */
-#define WINDOW_MAX (8u * 1024 * 1024)
 
-char *fmt_u64(char *p, uint64_t v) {
+static uint64_t round_up(uint64_t v, uint64_t to) { return (v + to - 1) & ~(to - 1); }
+
+static void *map_shared(size_t size, long fd, uint64_t offset) {
+  long p = pm_sys(SYS_mmap, NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, offset);
+  return pm_failed(p) ? NULL : (void *)p;
+}
+
+/* The log, opened for a growth (never kept open: the program owns its descriptor table, and a
+ * number it reuses, `exec 3>out`, would make us write into its file), with its header mapped. */
+static long open_log(void) {
+  if (!g_path) return -1;
+  long fd = pm_sys(SYS_openat, AT_FDCWD, g_path, O_RDWR | O_CLOEXEC, 0);
+  if (pm_failed(fd) || __atomic_load_n(&g_header, __ATOMIC_ACQUIRE)) return fd;
+  struct pm_log_header *h = map_shared(PM_LOG_HEADER_SIZE, fd, 0);
+  if (!h) return fd;
+  if (h->magic != PM_LOG_MAGIC) {   /* not a log the launcher made */
+    pm_sys(SYS_munmap, h, PM_LOG_HEADER_SIZE);
+    return fd;
+  }
+  struct pm_log_header *none = NULL;
+  if (__atomic_compare_exchange_n(&g_header, &none, h, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+    __atomic_fetch_add(&h->processes, 1, __ATOMIC_RELAXED);
+  else
+    pm_sys(SYS_munmap, h, PM_LOG_HEADER_SIZE);   /* another thread mapped it first */
+  return fd;
+}
+
+void pm_log_lost(void) {
+  if (!__atomic_load_n(&g_header, __ATOMIC_ACQUIRE)) {
+    long fd = open_log();
+    if (!pm_failed(fd)) pm_sys(SYS_close, fd);
+  }
+  struct pm_log_header *h = __atomic_load_n(&g_header, __ATOMIC_ACQUIRE);
+  if (h) __atomic_fetch_add(&h->lost, 1, __ATOMIC_RELAXED);
+}
+
+/* Reserve [*start, *start + *size) after `next`; within the cap, at least `need` bytes. */
+static int reserve(struct pm_log_header *h, uint64_t need, uint64_t *start, uint64_t *size) {
+  uint64_t cur = __atomic_load_n(&h->next, __ATOMIC_RELAXED);
+  for (;;) {
+    uint64_t at = round_up(cur, page_size()), n = *size;
+    if (h->cap && at + n > h->cap) {   /* a capped log fills up to the cap */
+      n = h->cap > at ? (h->cap - at) & ~(uint64_t)(page_size() - 1) : 0;
+      if (n < need) return -1;
+    }
+    if (__atomic_compare_exchange_n(&h->next, &cur, at + n, 0, __ATOMIC_ACQ_REL, __ATOMIC_RELAXED)) {
+      *start = at;
+      *size = n;
+      return 0;
+    }
+  }
+}
+
+/* Back [start, end) with real space, so that writing to the mapping cannot fail later. The file is
+ * allocated without holes up to `allocated`, a little ahead, so that short processes one after
+ * another rarely need a system call for it. */
+static int allocate(struct pm_log_header *h, long fd, uint64_t start, uint64_t end) {
+  uint64_t done = __atomic_load_n(&h->allocated, __ATOMIC_ACQUIRE);
+  if (end <= done) return 0;
+  uint64_t upto = end + ALLOCATE_AHEAD;
+  if (h->cap && upto > h->cap) upto = end;
+  long rc = pm_sys(SYS_fallocate, fd, 0, done, upto - done);
+  if (rc == -EOPNOTSUPP) {
+    /* a file system without fallocate (some network ones): extend it without a reservation */
+    char zero = 0;
+    rc = pm_sys(SYS_pwrite64, fd, &zero, 1, upto - 1) == 1 ? 0 : -1;
+  } else if (rc != 0) {
+    upto = end;   /* no room ahead (a nearly full disk): just the window */
+    rc = pm_sys(SYS_fallocate, fd, 0, start, end - start);
+    if (rc == 0) return 0;
+  }
+  if (rc != 0) return -1;
+  while (done < upto && !__atomic_compare_exchange_n(&h->allocated, &done, upto, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {}
+  return 0;
+}
+
+/* Unmap the window; its unused pages go back when it is still the last one. */
+static void finish(struct pm_log_writer *w) {
+  uint64_t kept = round_up(w->used, page_size());
+  struct pm_log_header *h = __atomic_load_n(&g_header, __ATOMIC_ACQUIRE);
+  if (h && kept < w->size) {
+    /* The header says the smaller size first: a kill before the exchange leaves zero pages that
+     * the reader steps over. */
+    struct pm_window *head = (struct pm_window *)w->window;
+    uint64_t end = w->offset + w->size;
+    head->size = (uint32_t)kept;
+    if (!__atomic_compare_exchange_n(&h->next, &end, w->offset + kept, 0, __ATOMIC_ACQ_REL, __ATOMIC_RELAXED))
+      head->size = w->size;
+  }
+  pm_sys(SYS_munmap, w->window, w->size);
+  w->window = NULL;
+  w->size = w->used = 0;
+}
+
+/* A new window able to hold `need` more bytes. -1: the record is lost, and so are the writer's
+ * next ones (a full disk or the cap: trying again would cost system calls per record). */
+static int grow(struct pm_log_writer *w, size_t need) {
+  uint64_t size = w->size ? (uint64_t)w->size * 2 : WINDOW_FIRST;
+  if (size > WINDOW_MAX) size = WINDOW_MAX;
+  uint64_t least = round_up(need + sizeof(struct pm_window), page_size());
+  if (size < least) size = least;
+  if (w->window) finish(w);
+  long fd = open_log();
+  if (pm_failed(fd)) return -1;
+  struct pm_log_header *h = __atomic_load_n(&g_header, __ATOMIC_ACQUIRE);
+  uint64_t start = 0;
+  char *window = NULL;
+  if (h && reserve(h, least, &start, &size) == 0 && allocate(h, fd, start, start + size) == 0)
+    window = map_shared(size, fd, start);
+  pm_sys(SYS_close, fd);
+  if (!window) { w->broken = 1; return -1; }
+  if (!w->pid) w->pid = (uint32_t)pm_sys(SYS_getpid);
+  struct pm_window *head = (struct pm_window *)window;
+  head->size = (uint32_t)size;
+  head->pid = w->pid;
+  head->magic = PM_WINDOW_MAGIC;
+  w->window = window;
+  w->size = (uint32_t)size;
+  w->used = sizeof(struct pm_window);
+  w->offset = start;
+  return 0;
+}
+
+void pm_log_finish(struct pm_log_writer *w) {
+  if (!w->window || w->busy) return;
+  w->busy = 1;   /* a signal handler must not write into the window as it goes */
+  finish(w);
+  w->busy = 0;
+}
+
+void pm_log_forget(struct pm_log_writer *w) {
+  if (w->window) pm_sys(SYS_munmap, w->window, w->size);
+  memset(w, 0, sizeof *w);
+}
+
+char *pm_fmt_u64(char *p, uint64_t v) {
   char tmp[24];
   int n = 0;
   do { tmp[n++] = (char)('0' + v % 10); v /= 10; } while (v);
@@ -53,142 +170,12 @@ char *fmt_u64(char *p, uint64_t v) {
   return p;
 }
 
-static void *map_shared(size_t size, long fd, size_t offset) {
-  long p = pm_sys(SYS_mmap, NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, offset);
-  return pm_failed(p) ? NULL : (void *)p;
-}
-
-/* The status page is mapped only when there is a loss to count: a process that loses nothing
- * (nearly all) saves an open, an mmap, a close and a page fault. Raw system calls: this also runs
- * in signal handlers. */
-static void map_status(void) {
-  char status_path[PM_PATH_MAX];
-  memcpy(status_path, g_log_dir, g_log_dir_len);
-  memcpy(status_path + g_log_dir_len, "/status", 8);
-  long fd = pm_sys(SYS_openat, AT_FDCWD, status_path, O_RDWR | O_CLOEXEC, 0);
-  if (pm_failed(fd)) return;
-  struct status_page *p = map_shared(page_size(), fd, 0);
-  if (p) {
-    struct status_page *expected = NULL;
-    if (!__atomic_compare_exchange_n(&g_status, &expected, p, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
-      pm_sys(SYS_munmap, p, page_size());   /* another thread mapped it first */
-  }
-  pm_sys(SYS_close, fd);
-}
-
-void log_note_lost(void) {
-  if (!__atomic_load_n(&g_status, __ATOMIC_ACQUIRE)) map_status();
-  struct status_page *st = __atomic_load_n(&g_status, __ATOMIC_ACQUIRE);
-  if (st) __atomic_fetch_add(&st->lost, 1, __ATOMIC_RELAXED);
-}
-
 /* Event order across every process and thread of the trace: the monotonic clock (vDSO, no system
- * call). Records of one thread keep their order in its log even at equal times. */
+ * call). One writer's records also keep their order in its windows, even at equal times. */
 static uint64_t event_time(void) {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
   return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
-static void thread_log_name(char *name) {
-  char *p = name;
-  memcpy(p, g_log_dir, g_log_dir_len); p += g_log_dir_len;
-  *p++ = '/';
-  p = fmt_u64(p, t_log.pid); *p++ = '.';
-  p = fmt_u64(p, t_log.tid); *p++ = '.';
-  p = fmt_u64(p, t_log.unique);
-  memcpy(p, ".log", 5);
-}
-
-/* Map the next window of the log. Space is reserved with fallocate so that a full disk is an
- * error here, not a SIGBUS in the traced program later. The file is opened only for this. */
-static int grow_thread_log(size_t need) {
-  size_t next_offset = t_log.file_offset + t_log.window_size;
-  size_t size = t_log.window_size ? t_log.window_size * 2 : WINDOW_FIRST;
-  if (size > WINDOW_MAX) size = WINDOW_MAX;
-  if (g_log_max && next_offset + size > g_log_max) {
-    /* a capped log fills up to the cap */
-    size = g_log_max > next_offset ? (g_log_max - next_offset) & ~(page_size() - 1) : 0;
-    if (size < need) return -1;
-  }
-  if (t_log.window) {
-    /* pad the unused tail with newlines: the reader skips empty lines and stops at NUL */
-    memset(t_log.window + t_log.window_used, '\n', t_log.window_size - t_log.window_used);
-    pm_sys(SYS_munmap, t_log.window, t_log.window_size);
-    t_log.window = NULL;
-  }
-  int flags = O_RDWR | O_CLOEXEC;
-  if (!t_log.opened) {
-    t_log.pid = (uint32_t)pm_sys(SYS_getpid);
-    t_log.tid = (uint32_t)pm_sys(SYS_gettid);
-    t_log.unique = event_time();
-    flags |= O_CREAT | O_EXCL;
-  }
-  char name[PM_PATH_MAX + 80];
-  thread_log_name(name);
-  long fd = pm_sys(SYS_openat, AT_FDCWD, name, flags, 0644);
-  if (pm_failed(fd)) return -1;
-  /* the program's umask (`umask 777`) must not make the log unreadable, or unopenable to grow */
-  if (!t_log.opened) pm_sys(SYS_fchmod, fd, 0644);
-  t_log.opened = 1;
-  void *w = NULL;
-  long rc = pm_sys(SYS_fallocate, fd, 0, next_offset, size);
-  if (rc == -EOPNOTSUPP) rc = pm_sys(SYS_ftruncate, fd, next_offset + size);
-  if (rc == 0) w = map_shared(size, fd, next_offset);
-  pm_sys(SYS_close, fd);
-  if (!w) return -1;
-  t_log.window = w;
-  t_log.window_size = size;
-  t_log.window_used = 0;
-  t_log.file_offset = next_offset;
-  if (g_exit_key_ok) pthread_setspecific(g_exit_key, (void *)1);
-  return 0;
-}
-
-/* Give back the window (a program that starts and ends threads by the thousand would otherwise
- * run out of mappings, vm.max_map_count, and fail its own mmap). The space fallocate reserved is
- * not trimmed: an ftruncate of reserved blocks measured 0.5 ms per process on ext4, and the
- * launcher deletes the logs when the step ends. The tail is padded with newlines up to a page so
- * that a later record (an atexit handler after us) maps a new window right after. */
-void log_finish_thread(void) {
-  if (!t_log.window || t_log.busy) return;
-  t_log.busy = 1;   /* a signal handler must not write into the window as it goes */
-  size_t kept = (t_log.window_used + page_size() - 1) & ~(page_size() - 1);
-  memset(t_log.window + t_log.window_used, '\n', kept - t_log.window_used);
-  size_t end = t_log.file_offset + kept;
-  pm_sys(SYS_munmap, t_log.window, t_log.window_size);
-  t_log.window = NULL;
-  t_log.window_size = 0;
-  t_log.window_used = 0;
-  t_log.file_offset = end;
-  t_log.busy = 0;
-}
-
-void log_forget_thread(void) {
-  if (t_log.window) pm_sys(SYS_munmap, t_log.window, t_log.window_size);
-  memset(&t_log, 0, sizeof t_log);
-}
-
-static void thread_exit(void *unused) {
-  (void)unused;
-  log_finish_thread();
-}
-
-void log_watch_thread_exits(void) {
-  /* keys past the first block (32) make pthread_setspecific allocate: then do without */
-  if (pthread_key_create(&g_exit_key, thread_exit) == 0) {
-    if (g_exit_key < 32) g_exit_key_ok = 1;
-    else pthread_key_delete(g_exit_key);
-  }
-}
-
-/* Space for `need` bytes in this thread's log; NULL when the record must be dropped. */
-static char *reserve(size_t need) {
-  if (t_log.broken) { log_note_lost(); return NULL; }
-  if (!t_log.window || t_log.window_size - t_log.window_used < need) {
-    if (grow_thread_log(need) != 0) { t_log.broken = 1; log_note_lost(); return NULL; }
-  }
-  return t_log.window + t_log.window_used;
 }
 
 static char *put_escaped(char *p, const char *s) {
@@ -202,22 +189,24 @@ static char *put_escaped(char *p, const char *s) {
   return p;
 }
 
-void log_record(char kind, const char *arg, const char *path, const char *path2) {
-  if (t_log.busy) { log_note_lost(); return; }   /* re-entered from a signal handler */
-  t_log.busy = 1;
+void pm_log_write(struct pm_log_writer *w, char kind, const char *arg, const char *path, const char *path2) {
+  if (w->busy) { pm_log_lost(); return; }   /* re-entered from a signal handler */
+  w->busy = 1;
   size_t need = 64 + strlen(arg) + 2 * strlen(path) + (path2 ? 2 * strlen(path2) + 2 : 0);
-  char *start = reserve(need);
-  if (start) {
-    char *p = start;
-    *p++ = kind; *p++ = '\t';
-    p = fmt_u64(p, event_time());
-    *p++ = '\t';
-    for (const char *a = arg; *a; a++) *p++ = *a;
-    *p++ = '\t';
-    p = put_escaped(p, path);
-    if (path2) { *p++ = '\t'; p = put_escaped(p, path2); }
-    *p++ = '\n';
-    t_log.window_used += (size_t)(p - start);
+  if ((!w->window || w->size - w->used < need) && (w->broken || grow(w, need) != 0)) {
+    w->busy = 0;
+    pm_log_lost();
+    return;
   }
-  t_log.busy = 0;
+  char *start = w->window + w->used, *p = start;
+  *p++ = kind; *p++ = '\t';
+  p = pm_fmt_u64(p, event_time());
+  *p++ = '\t';
+  for (const char *a = arg; *a; a++) *p++ = *a;
+  *p++ = '\t';
+  p = put_escaped(p, path);
+  if (path2) { *p++ = '\t'; p = put_escaped(p, path2); }
+  *p++ = '\n';
+  w->used += (uint32_t)(p - start);
+  w->busy = 0;
 }

@@ -12,7 +12,7 @@ static size_t g_cwd_len;
 static char g_proc[32] = "/proc/self";   /* the process's /proc folder */
 static size_t g_proc_len = 10;
 static int g_self = 1;
-static int g_cwd_stale;
+static int g_cwd_known;   /* asked for the first time when a relative path needs it */
 
 void refresh_cwd(void) {
   long n;
@@ -27,15 +27,15 @@ void refresh_cwd(void) {
   }
   g_cwd_len = (n > 0 && g_cwd[0] == '/') ? (size_t)n : 0;
   g_cwd[g_cwd_len] = 0;
-  g_cwd_stale = 0;
+  g_cwd_known = 1;
 }
 
 void paths_follow(int pid) {
   memcpy(g_proc, "/proc/", 6);
-  g_proc_len = (size_t)(fmt_u64(g_proc + 6, (uint64_t)pid) - g_proc);
+  g_proc_len = (size_t)(pm_fmt_u64(g_proc + 6, (uint64_t)pid) - g_proc);
   g_proc[g_proc_len] = 0;
   g_self = 0;
-  g_cwd_stale = 1;   /* read when a relative path needs it */
+  g_cwd_known = 0;
 }
 
 static int under(const char *p, const char *dir, size_t len) {
@@ -74,7 +74,7 @@ static void normalize(char *path) {
 static void fd_link(int fd, char *link) {
   memcpy(link, g_proc, g_proc_len);
   memcpy(link + g_proc_len, "/fd/", 4);
-  fmt_u64(link + g_proc_len + 4, (uint64_t)fd)[0] = 0;
+  pm_fmt_u64(link + g_proc_len + 4, (uint64_t)fd)[0] = 0;
 }
 
 int fd_path(int fd, char *out) {
@@ -105,7 +105,7 @@ int resolve_at(int dirfd, const char *path, char *out) {
   } else {
     size_t base_len;
     if (dirfd == AT_FDCWD) {
-      if (g_cwd_stale) refresh_cwd();
+      if (!g_cwd_known) refresh_cwd();
       if (!g_cwd_len) return -1;
       memcpy(out, g_cwd, g_cwd_len);
       base_len = g_cwd_len;

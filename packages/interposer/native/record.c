@@ -3,14 +3,17 @@
  * (kind, path) and process.
  */
 #include <string.h>
+#include <sys/mman.h>
 #include "interposer.h"
+
+/* ---------------------------------------------------------------- records */
 
 /* A process records each (kind, path) once: builds stat and open the same headers many times.
  * Lock-free open addressing over 64-bit hashes; when it fills up, records are simply kept.
  * Changes (W, M, K) are always kept: between two writes of a name, this or another process
  * may have removed it (`echo a > f; rm f; echo b > f`), and the last one must be seen. */
 #define SEEN_SLOTS (1u << 16)
-static uint64_t g_seen[SEEN_SLOTS];
+static uint64_t *g_seen;   /* mapped when a process starts de-duplicating */
 static uint32_t g_seen_count;
 
 /* Records a process writes before it starts de-duplicating: a short-lived process gains nothing
@@ -27,20 +30,33 @@ static uint64_t hash_record(char kind, const char *arg, const char *path) {
   return h | 1;   /* 0 marks an empty slot */
 }
 
+/* The table, mapped by the first thread that needs it; NULL when there is no memory. */
+static uint64_t *seen_table(void) {
+  uint64_t *t = __atomic_load_n(&g_seen, __ATOMIC_ACQUIRE);
+  if (t) return t;
+  size_t size = SEEN_SLOTS * sizeof(uint64_t);
+  long p = pm_sys(SYS_mmap, NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (pm_failed(p)) return NULL;
+  if (__atomic_compare_exchange_n(&g_seen, &t, (uint64_t *)p, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) return (uint64_t *)p;
+  pm_sys(SYS_munmap, p, size);   /* another thread mapped it first */
+  return t;
+}
+
 /* True when the record was seen before in this process. */
 static int seen_before(uint64_t h) {
   if (__atomic_load_n(&g_records, __ATOMIC_RELAXED) < DEDUP_AFTER) {
     __atomic_fetch_add(&g_records, 1, __ATOMIC_RELAXED);
     return 0;
   }
-  if (__atomic_load_n(&g_seen_count, __ATOMIC_RELAXED) > SEEN_SLOTS / 2) return 0;
+  uint64_t *seen = seen_table();
+  if (!seen || __atomic_load_n(&g_seen_count, __ATOMIC_RELAXED) > SEEN_SLOTS / 2) return 0;
   uint32_t i = (uint32_t)(h ^ (h >> 32)) & (SEEN_SLOTS - 1);
   for (;;) {
-    uint64_t cur = __atomic_load_n(&g_seen[i], __ATOMIC_RELAXED);
+    uint64_t cur = __atomic_load_n(&seen[i], __ATOMIC_RELAXED);
     if (cur == h) return 1;
     if (cur == 0) {
       uint64_t expected = 0;
-      if (__atomic_compare_exchange_n(&g_seen[i], &expected, h, 0, __ATOMIC_RELAXED, __ATOMIC_RELAXED)) {
+      if (__atomic_compare_exchange_n(&seen[i], &expected, h, 0, __ATOMIC_RELAXED, __ATOMIC_RELAXED)) {
         __atomic_fetch_add(&g_seen_count, 1, __ATOMIC_RELAXED);
         return 0;
       }

@@ -11,11 +11,28 @@
 #include "interposer.h"
 
 int g_enabled;
-char g_log_dir[PM_PATH_MAX];
+const char *g_log_dir;
 size_t g_log_dir_len;
-size_t g_log_max;
-char g_self_path[PM_PATH_MAX];
-char g_supervisor[PM_PATH_MAX];
+const char *g_self_path = "";
+const char *g_supervisor;
+
+/* The strings a process keeps (log folder and file, this library, the environment entries exec
+ * wrappers put back), packed together: a page or so for all of them, where a fixed buffer each
+ * cost a page fault each in every process. */
+static char g_strings[6 * PM_PATH_MAX];
+static size_t g_strings_used;
+
+const char *keep_string(const char *a, const char *b, const char *c) {
+  size_t la = strlen(a), lb = b ? strlen(b) : 0, lc = c ? strlen(c) : 0;
+  if (g_strings_used + la + lb + lc + 1 > sizeof g_strings) return NULL;
+  char *s = g_strings + g_strings_used;
+  memcpy(s, a, la);
+  if (b) memcpy(s + la, b, lb);
+  if (c) memcpy(s + la + lb, c, lc);
+  s[la + lb + lc] = 0;
+  g_strings_used += la + lb + lc + 1;
+  return s;
+}
 __thread volatile int t_in_hook __attribute__((tls_model("initial-exec")));
 
 void *resolve_real(const char *name) {
@@ -50,7 +67,7 @@ static void record_loaded_objects(void) { dl_iterate_phdr(record_loaded_object, 
  * started by (a symlink such as /bin/sh, or the script of a #! program: AT_EXECFN). */
 static void record_process(void) {
   char ppid[24];
-  fmt_u64(ppid, (uint64_t)pm_sys(SYS_getppid))[0] = 0;
+  pm_fmt_u64(ppid, (uint64_t)pm_sys(SYS_getppid))[0] = 0;
   char exe[PM_PATH_MAX];
   long n = pm_sys(SYS_readlinkat, AT_FDCWD, "/proc/self/exe", exe, sizeof exe - 1);
   exe[n > 0 ? n : 0] = 0;
@@ -75,22 +92,19 @@ static void after_fork_child(void) {
 static int read_config(void) {
   const char *dir = getenv(PM_ENV_LOG_DIR);
   if (!dir || dir[0] != '/' || strlen(dir) >= PM_PATH_MAX - 80) return 0;
-  strcpy(g_log_dir, dir);
-  g_log_dir_len = strlen(g_log_dir);
-  while (g_log_dir_len > 1 && g_log_dir[g_log_dir_len - 1] == '/') g_log_dir[--g_log_dir_len] = 0;
+  char *log_dir = (char *)keep_string(dir, NULL, NULL);
+  g_log_dir_len = strlen(log_dir);
+  while (g_log_dir_len > 1 && log_dir[g_log_dir_len - 1] == '/') log_dir[--g_log_dir_len] = 0;
+  g_log_dir = log_dir;
+  pm_log_init(keep_string(g_log_dir, "/", PM_LOG_FILE));
   Dl_info self;
-  if (dladdr((void *)read_config, &self) && self.dli_fname) strncpy(g_self_path, self.dli_fname, sizeof g_self_path - 1);
-  const char *max = getenv(PM_ENV_LOG_MAX);
-  if (max && *max) g_log_max = strtoull(max, NULL, 10);
-  const char *supervisor = getenv(PM_ENV_SUPERVISOR);
-  if (supervisor && supervisor[0] == '/' && strlen(supervisor) < sizeof g_supervisor) strcpy(g_supervisor, supervisor);
-  exec_env_init(getenv("LD_PRELOAD"), max && *max ? max : NULL, g_supervisor);
-  return 1;
+  if (dladdr((void *)read_config, &self) && self.dli_fname && strlen(self.dli_fname) < PM_PATH_MAX)
+    g_self_path = keep_string(self.dli_fname, NULL, NULL);
+  return exec_env_init(getenv("LD_PRELOAD"), getenv(PM_ENV_SUPERVISOR)) == 0;
 }
 
 __attribute__((constructor)) static void provmake_init(void) {
   if (!read_config()) return;
-  refresh_cwd();
   g_enabled = 1;
   ENTER();
   record_process();

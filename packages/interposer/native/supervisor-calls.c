@@ -142,6 +142,40 @@ int install_filter(void) {
   return rc == 0 ? 0 : errno;
 }
 
+/* ---------------------------------------------------------------- where records go */
+
+static struct tracee *g_writing;   /* whose records write_record() writes now */
+static struct pm_log_writer g_own; /* pm-supervise's own (a program it could not trace) */
+
+void log_record(char kind, const char *arg, const char *path, const char *path2) {
+  pm_log_write(g_writing ? &g_writing->log : &g_own, kind, arg, path, path2);
+}
+
+void own_log_finish(void) { pm_log_finish(&g_own); }
+void tracee_gone(struct tracee *t) {
+  pm_log_finish(&t->log);
+  if (g_writing == t) g_writing = NULL;
+}
+
+/* The process (thread group) a thread belongs to, from /proc/TID/status. */
+static uint32_t process_of(pid_t tid) {
+  char path[64], status[2048];
+  snprintf(path, sizeof path, "/proc/%d/status", (int)tid);
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  ssize_t n = fd >= 0 ? read(fd, status, sizeof status - 1) : -1;
+  if (fd >= 0) close(fd);
+  status[n > 0 ? n : 0] = 0;
+  const char *line = strstr(status, "\nTgid:");
+  return line ? (uint32_t)atoi(line + 6) : (uint32_t)tid;
+}
+
+/* From now on, paths are the tracee's and records go to its writer. */
+static void look_at(struct tracee *t) {
+  paths_follow(t->tid);
+  g_writing = t;
+  if (!t->log.pid) t->log.pid = process_of(t->tid);
+}
+
 /* ---------------------------------------------------------------- the tracee's memory */
 
 static int read_memory(pid_t tid, uint64_t addr, void *out, size_t size) {
@@ -167,7 +201,7 @@ static int read_string(pid_t tid, uint64_t addr, char *out) {
 
 static int syscall_info(pid_t tid, struct syscall_info *info) {
   if (ptrace((enum __ptrace_request)GET_SYSCALL_INFO, tid, sizeof *info, info) > 0) return 0;
-  if (errno != ESRCH) log_note_lost();   /* kernel before 5.3: the trace is incomplete, and says so */
+  if (errno != ESRCH) pm_log_lost();   /* kernel before 5.3: the trace is incomplete, and says so */
   return -1;
 }
 
@@ -230,7 +264,7 @@ void call_exited(struct tracee *t) {
   const char *path = t->has_path ? t->path : NULL, *path2 = t->has_path2 ? t->path2 : NULL;
   /* "" with AT_EMPTY_PATH: the call works on the descriptor itself */
   int on_fd = path && !path[0] && (t->flags & AT_EMPTY_PATH);
-  paths_follow(t->tid);
+  look_at(t);
   switch (s->call) {
     case CALL_OPEN:
     case CALL_OPENAT2: record_open(dirfd, path, t->flags, ok ? (int)r : -1, err); break;
@@ -306,6 +340,7 @@ static void record_process(struct tracee *t, const char *exe) {
 
 static void mark_other_architecture(struct tracee *t) {
   char exe[PM_PATH_MAX];
+  look_at(t);
   if (proc_link(t->tid, "exe", exe) > 0) write_record(PM_UNTRACED, PM_WHY_ARCHITECTURE, exe, NULL, 1);
   t->mode = MODE_PASS;
 }
@@ -319,7 +354,8 @@ static int is_this_program(const char *exe) {
 void program_started(struct tracee *t) {
   char exe[PM_PATH_MAX];
   if (proc_link(t->tid, "exe", exe) <= 0) return;
-  paths_follow(t->tid);
+  t->log.pid = (uint32_t)t->tid;   /* after an exec the thread leads its process */
+  look_at(t);
   /* pm-supervise exec'd by a program we trace: it execs its program at once, and we see that */
   if (is_this_program(exe)) { t->mode = MODE_PASS; return; }
   const char *why = untraced_reason(exe, 0, NULL);

@@ -39,6 +39,7 @@ static void drop(pid_t tid) {
     if ((*p)->tid != tid) continue;
     struct tracee *t = *p;
     *p = t->next;
+    tracee_gone(t);
     free(t);
     return;
   }

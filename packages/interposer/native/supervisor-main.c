@@ -26,10 +26,8 @@ extern char **environ;
 
 /* What the interposer's startup.c defines; here from the environment. */
 int g_enabled;
-char g_log_dir[PM_PATH_MAX];
+const char *g_log_dir;
 size_t g_log_dir_len;
-size_t g_log_max;
-char g_self_path[PM_PATH_MAX];
 char g_library[PM_PATH_MAX];
 
 #define OPTIONS (PTRACE_O_EXITKILL | PTRACE_O_TRACECLONE | PTRACE_O_TRACEFORK | PTRACE_O_TRACEVFORK | \
@@ -45,14 +43,17 @@ static void restore_preload(void) {
   unsetenv(PM_ENV_PRELOAD);
 }
 
+/* $PROV_MAKE_LOG_DIR names the log folder, as for the interposer (startup.c). */
 static int read_config(void) {
-  const char *dir = getenv(PM_ENV_LOG_DIR);
-  if (!dir || dir[0] != '/' || strlen(dir) >= PM_PATH_MAX - 80) return 0;
-  strcpy(g_log_dir, dir);
-  g_log_dir_len = strlen(g_log_dir);
-  while (g_log_dir_len > 1 && g_log_dir[g_log_dir_len - 1] == '/') g_log_dir[--g_log_dir_len] = 0;
-  const char *max = getenv(PM_ENV_LOG_MAX);
-  if (max && *max) g_log_max = strtoull(max, NULL, 10);
+  static char dir[PM_PATH_MAX], log[PM_PATH_MAX + 16];
+  const char *env = getenv(PM_ENV_LOG_DIR);
+  if (!env || env[0] != '/' || strlen(env) >= PM_PATH_MAX) return 0;
+  strcpy(dir, env);
+  g_log_dir_len = strlen(dir);
+  while (g_log_dir_len > 1 && dir[g_log_dir_len - 1] == '/') dir[--g_log_dir_len] = 0;
+  g_log_dir = dir;
+  snprintf(log, sizeof log, "%s/" PM_LOG_FILE, dir);
+  pm_log_init(log);
   return 1;
 }
 
@@ -94,7 +95,7 @@ static void record_untraced(const char *program, const char *why) {
   if (resolve_at(AT_FDCWD, program, abs) != 0 || is_ignored(abs)) return;
   write_record(PM_EXECUTED, PM_EXEC_PROGRAM, abs, NULL, 0);
   write_record(PM_UNTRACED, why, abs, NULL, 0);
-  log_finish_thread();
+  own_log_finish();
 }
 
 static void run(const char *program, char **argv) {
@@ -135,7 +136,6 @@ static void be_tracer(pid_t program, int sock) {
   if (write(sock, &err, sizeof err) != sizeof err || err) _exit(0);
   close(sock);
   supervise(program);
-  log_finish_thread();
   _exit(0);
 }
 

@@ -39,6 +39,7 @@ struct tracee {
   int has_path, has_path2;   /* the pointer was not NULL */
   char path[PM_PATH_MAX];    /* the call's path arguments, copied at its seccomp stop */
   char path2[PM_PATH_MAX];
+  struct pm_log_writer log;  /* its records; log.pid: its process (thread group) */
   struct tracee *next;       /* in its hash bucket */
 };
 
@@ -57,5 +58,9 @@ int call_entered(struct tracee *t);
 void call_exited(struct tracee *t);
 /* After a successful exec: the new program's mode, and its records when the supervisor keeps them. */
 void program_started(struct tracee *t);
+/* The tracee is gone: its log window goes back. */
+void tracee_gone(struct tracee *t);
+/* The supervisor's own records (before it traces anything) go back. */
+void own_log_finish(void);
 
 #endif

@@ -3,12 +3,12 @@
  *
  *   traceCommand(cmd, { cwd }) -> TraceResult      run under the interposer, wait, reduce
  *   startTrace(cmd, opts) -> { child, result }       same, with the ChildProcess for streaming/killing
- *   readLogDir(dir) / parseLog(bytes, pid)           the raw records
+ *   readTraceLog(dir)                                the raw records of a step's trace log
  *   reduceRecords(records, { ignore, disk })         records -> StepDependencies
  */
 export { RECORD, type RecordKind, type StepDependencies, type TraceProblem, type TraceResult, type UntracedProgram } from './types.js';
-export type { LogRecord, TraceStatus, LogDirContents } from './logs.js';
-export { parseLog, readLogDir, readStatus } from './logs.js';
+export type { LogRecord, TraceStatus, TraceLog } from './logs.js';
+export { LOG_LAYOUT, parseRecords, readTraceLog } from './logs.js';
 export { programEscape, supervisorTraces } from './program.js';
 export { reduceRecords, liveDisk, type DiskView, type ReduceOptions } from './reduce.js';
 export {

@@ -8,7 +8,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, renameS
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { readLogDir } from './logs.js';
+import { LOG_LAYOUT, newTraceLogHeader, readTraceLog } from './logs.js';
 import { programEscape, supervisorTraces } from './program.js';
 import { reduceRecords, type DiskView } from './reduce.js';
 import type { StepDependencies, TraceProblem, TraceResult, UntracedProgram } from './types.js';
@@ -28,12 +28,12 @@ export interface TraceOptions {
   /** Environment of the command (default: this process's). */
   env?: NodeJS.ProcessEnv;
   stdio?: StdioOptions;
-  /** Folder for the logs (created, then removed after reading unless keepLogs). */
+  /** Folder for the trace log (created, then removed after reading unless keepLogs). */
   logDir?: string;
   keepLogs?: boolean;
   /** Paths never to report, on top of /proc, /sys, /dev and the logs. */
   ignore?: (path: string) => boolean;
-  /** Cap on each thread's log, in bytes (tests use it to simulate a full disk). */
+  /** Cap on the step's trace log, in bytes (tests use it to simulate a full disk). */
   logMaxBytes?: number;
   /** Start the command in its own process group, so the whole tree can be signalled. */
   detached?: boolean;
@@ -65,7 +65,7 @@ function preloadablePath(): string {
 }
 
 /** The environment that makes a command traced. */
-export function tracedEnv(base: NodeJS.ProcessEnv, logDir: string, logMaxBytes?: number): NodeJS.ProcessEnv {
+export function tracedEnv(base: NodeJS.ProcessEnv, logDir: string): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { ...base };
   const library = preloadablePath();
   const others = (base.LD_PRELOAD ?? '').split(/[: ]/).filter((p) => p && p !== interposerLibrary && p !== library);
@@ -73,8 +73,6 @@ export function tracedEnv(base: NodeJS.ProcessEnv, logDir: string, logMaxBytes?:
   env.PROV_MAKE_LOG_DIR = logDir;
   if (existsSync(supervisorProgram)) env.PROV_MAKE_SUPERVISOR = supervisorProgram;
   else delete env.PROV_MAKE_SUPERVISOR;
-  if (logMaxBytes) env.PROV_MAKE_LOG_MAX = String(logMaxBytes);
-  else delete env.PROV_MAKE_LOG_MAX;
   return env;
 }
 
@@ -85,8 +83,8 @@ function supervisorEnv(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
 }
 
 /**
- * Where trace logs go: memory (tmpfs) when there is one, since every traced process creates its
- * log file, and a file creation on ext4 measured 0.6 ms under load against microseconds on tmpfs.
+ * Where trace logs go: memory (tmpfs) when there is one: every traced process maps and grows the
+ * log, which costs microseconds on tmpfs and up to a millisecond on ext4 under load.
  * PROV_MAKE_LOG_BASE overrides it.
  */
 export function logBase(): string {
@@ -103,11 +101,11 @@ export function logBase(): string {
   return tmpdir();
 }
 
-/** Creates a log folder with its zeroed status page (lost records). */
-export function prepareLogDir(logDir?: string): string {
+/** Creates a log folder with an empty trace log (capped at `capBytes` when given). */
+export function prepareLogDir(logDir?: string, capBytes?: number): string {
   const dir = logDir ?? mkdtempSync(join(logBase(), 'prov-make-trace-'));
   mkdirSync(dir, { recursive: true });
-  writeFileSync(join(dir, 'status'), Buffer.alloc(4096));
+  writeFileSync(join(dir, LOG_LAYOUT.file), newTraceLogHeader(capBytes));
   return dir;
 }
 
@@ -116,8 +114,8 @@ export function startTrace(command: string | readonly string[], options: TraceOp
   if (!existsSync(interposerLibrary)) {
     throw new Error(`the interposer is not built (${interposerLibrary} is missing): run \`pnpm install\` at the repository root`);
   }
-  const logDir = prepareLogDir(options.logDir);
-  const env = tracedEnv(options.env ?? process.env, logDir, options.logMaxBytes);
+  const logDir = prepareLogDir(options.logDir, options.logMaxBytes);
+  const env = tracedEnv(options.env ?? process.env, logDir);
   const [file, args] = typeof command === 'string' ? ['/bin/sh', ['-c', command]] : [command[0], command.slice(1)];
   // The command's own program is started by this process: no exec wrapper looks at it, so a program
   // LD_PRELOAD cannot enter goes to the supervisor here, and one nobody can trace is marked untraced.
@@ -162,20 +160,18 @@ export function traceCommand(command: string | readonly string[], options: Trace
   return startTrace(command, options).result;
 }
 
-/** Reads and reduces a finished trace's logs, reporting anything that makes it incomplete. */
+/** Reads and reduces a finished trace's log, reporting anything that makes it incomplete. */
 export function collectTrace(logDir: string, options: Pick<TraceOptions, 'ignore' | 'disk'> = {}): { deps: StepDependencies; problems: TraceProblem[] } {
   const problems: TraceProblem[] = [];
-  const { records, status, logFiles, unreadable } = readLogDir(logDir);
-  if (!status) {
-    problems.push({ kind: 'log-missing', message: `the trace's status page in ${logDir} is missing: the logs were removed while the command ran` });
-  } else if (status.lost > 0) {
-    problems.push({ kind: 'log-lost', message: `${status.lost} trace record(s) could not be written (log full or unwritable, or made by a signal handler that interrupted the interposer): the trace is incomplete` });
-  }
-  if (unreadable.length > 0) {
-    problems.push({ kind: 'log-unreadable', message: `${unreadable.length} trace log(s) in ${logDir} could not be read (${unreadable.slice(0, 3).join(', ')}): the trace is incomplete` });
-  }
-  if (logFiles === 0) {
-    problems.push({ kind: 'log-missing', message: 'the command left no trace log: it ran without the interposer, or its logs could not be created' });
+  const { records, status, error } = readTraceLog(logDir);
+  if (error?.kind === 'missing') {
+    problems.push({ kind: 'log-missing', message: `the trace log is missing (${error.message}): it was removed while the command ran` });
+  } else if (error) {
+    problems.push({ kind: 'log-unreadable', message: `the trace log could not be read (${error.message}): the trace is incomplete` });
+  } else if (status!.lost > 0) {
+    problems.push({ kind: 'log-lost', message: `${status!.lost} trace record(s) could not be written (log full or unwritable, or made by a signal handler that interrupted the interposer): the trace is incomplete` });
+  } else if (status!.processes === 0) {
+    problems.push({ kind: 'log-missing', message: 'the command left no trace: it ran without the interposer, or could not open its log' });
   }
   const userIgnore = options.ignore;
   const ignore = (p: string) => p === interposerLibrary || p === preloadablePath() || p === supervisorProgram || p === logDir || p.startsWith(logDir + '/') || (userIgnore ? userIgnore(p) : false);

@@ -198,7 +198,7 @@ describe('never reported', () => {
     symlinkSync('/proc/self/status', `${ws}/status-link`);
     const t = await trace(
       'cat /proc/self/status /dev/null /sys/kernel/mm/transparent_hugepage/enabled null-link status-link > out; ls /proc/self/fd /dev > /dev/null; ' +
-        'ls "$PROV_MAKE_LOG_DIR" > /dev/null; cat "$PROV_MAKE_LOG_DIR/status" > /dev/null; test -e /dev/nope',
+        'ls "$PROV_MAKE_LOG_DIR" > /dev/null; cat "$PROV_MAKE_LOG_DIR/trace.log" > /dev/null; test -e /dev/nope',
       ws,
     );
     expect(t.result.exitCode).toBe(1); // the last test -e fails
