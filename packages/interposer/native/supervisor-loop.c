@@ -13,6 +13,18 @@
 #define BUCKETS 256u
 static struct tracee *g_table[BUCKETS];
 
+static unsigned g_live;   /* tracees not yet at their exit */
+
+/* Every traced program is ending: say so in the log's header before the last of them is gone (its
+ * parent, and so the launcher, learns of its end only after that). Missing, it tells the launcher
+ * that this supervisor died. */
+static void all_ended(void) {
+  static int said;
+  struct pm_log_header *h = said ? NULL : pm_log_header();
+  if (h) __atomic_fetch_add(&h->finished, 1, __ATOMIC_RELEASE);
+  said = 1;
+}
+
 /* What tracing cost, in stops (bench/esbuild.mjs reads them from $PROV_MAKE_SUPERVISOR_STATS). */
 static struct { unsigned long seccomp, recorded, exits, signals, events; } g_stops;
 
@@ -31,6 +43,7 @@ static struct tracee *add(pid_t tid, enum mode mode) {
   t->nr = -1;
   t->next = *bucket(tid);
   *bucket(tid) = t;
+  g_live++;
   return t;
 }
 
@@ -39,6 +52,7 @@ static void drop(pid_t tid) {
     if ((*p)->tid != tid) continue;
     struct tracee *t = *p;
     *p = t->next;
+    if (!t->exiting) g_live--;
     tracee_gone(t);
     free(t);
     return;
@@ -70,6 +84,7 @@ static void exec_done(struct tracee *t) {
   unsigned long former;
   if (ptrace(PTRACE_GETEVENTMSG, t->tid, 0, &former) == 0 && (pid_t)former != t->tid) drop((pid_t)former);
   t->nr = -1;
+  if (t->exiting) g_live++;
   t->exiting = 0;
   program_started(t);
 }
@@ -107,6 +122,7 @@ static void stopped(struct tracee *t, int status) {
       exec_done(t);
       break;
     case PTRACE_EVENT_EXIT:
+      if (!t->exiting && --g_live == 0) all_ended();
       t->exiting = 1;
       break;
     case PTRACE_EVENT_STOP:
@@ -139,6 +155,7 @@ void supervise(pid_t pid) {
     pid_t tid = waitpid(-1, &status, __WALL);
     if (tid < 0) {
       if (errno == EINTR) continue;
+      all_ended();   /* when no exit stop was seen (SIGKILL) */
       write_stats();
       return;   /* ECHILD: no tracee is left */
     }

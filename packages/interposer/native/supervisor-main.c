@@ -133,6 +133,8 @@ static void detach_from_program(int keep) {
 static void be_tracer(pid_t program, int sock) {
   detach_from_program(sock);
   int err = ptrace(PTRACE_SEIZE, program, 0, OPTIONS) == 0 ? 0 : errno;
+  struct pm_log_header *h = err ? NULL : pm_log_header();
+  if (h) __atomic_fetch_add(&h->supervisors, 1, __ATOMIC_RELEASE);
   if (write(sock, &err, sizeof err) != sizeof err || err) _exit(0);
   close(sock);
   supervise(program);

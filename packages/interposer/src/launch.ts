@@ -134,7 +134,10 @@ export function startTrace(command: string | readonly string[], options: TraceOp
         if (spawnError && code === null && signal === null) throw spawnError;
         const { deps, problems } = collectTrace(logDir, options);
         if (escaped && !(options.ignore?.(escaped.path) ?? false)) addUntraced(deps, escaped);
-        const exitCode = spawnError ? 127 : code;
+        // A supervisor that died killed its programs (PTRACE_O_EXITKILL): the step failed, even when
+        // a shell around them went on and exited 0.
+        const killed = problems.some((p) => p.kind === 'supervisor-died');
+        const exitCode = spawnError ? 127 : killed && code === 0 ? 1 : code;
         resolvePromise({
           exitCode,
           signal,
@@ -172,6 +175,9 @@ export function collectTrace(logDir: string, options: Pick<TraceOptions, 'ignore
     problems.push({ kind: 'log-lost', message: `${status!.lost} trace record(s) could not be written (log full or unwritable, or made by a signal handler that interrupted the interposer): the trace is incomplete` });
   } else if (status!.processes === 0) {
     problems.push({ kind: 'log-missing', message: 'the command left no trace: it ran without the interposer, or could not open its log' });
+  }
+  if (status && status.supervisorsFinished < status.supervisors) {
+    problems.push({ kind: 'supervisor-died', message: 'the ptrace supervisor of a static or Go program ended before the programs it traced (it was killed, and took them with it), or they outlived the command: the trace is incomplete' });
   }
   const userIgnore = options.ignore;
   const ignore = (p: string) => p === interposerLibrary || p === preloadablePath() || p === supervisorProgram || p === logDir || p.startsWith(logDir + '/') || (userIgnore ? userIgnore(p) : false);

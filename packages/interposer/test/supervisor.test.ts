@@ -245,17 +245,23 @@ describe('static programs under the supervisor', () => {
     expect(t.result.fullyObserved).toBe(false);
   });
 
-  it('a killed supervisor takes its program with it', async () => {
-    const ws = workspace({ 'input.txt': 'x' });
-    const running = startTrace([bin.waiter], { cwd: ws, stdio: ['ignore', 'pipe', 'pipe'] });
-    await new Promise<void>((ready) => running.child.stdout!.on('data', () => ready()));
-    const status = readFileSync(`/proc/${running.child.pid}/status`, 'utf8');
-    const tracer = Number(/TracerPid:\s*(\d+)/.exec(status)![1]);
-    expect(readlinkSync(`/proc/${tracer}/exe`)).toBe(supervisorProgram);
-    process.kill(tracer, 'SIGKILL');
-    const result = await running.result;
-    expect(result.signal).toBe('SIGKILL');
-    expect(result.deps.reads).toContain(join(ws, 'input.txt'));
+  it('a killed supervisor takes its program with it: the step failed, and its trace is incomplete', async () => {
+    for (const command of [[bin.waiter], `${bin.waiter}; echo the shell goes on`]) {
+      const ws = workspace({ 'input.txt': 'x' });
+      const running = startTrace(command, { cwd: ws, stdio: ['ignore', 'pipe', 'pipe'] });
+      let out = '';
+      await new Promise<void>((ready) => running.child.stdout!.on('data', (d: Buffer) => ((out += d), out.includes('ready') && ready())));
+      const waiter = typeof command === 'string' ? Number(readFileSync(`/proc/${running.child.pid}/task/${running.child.pid}/children`, 'utf8').trim()) : running.child.pid!;
+      const tracer = Number(/TracerPid:\s*(\d+)/.exec(readFileSync(`/proc/${waiter}/status`, 'utf8'))![1]);
+      expect(readlinkSync(`/proc/${tracer}/exe`)).toBe(supervisorProgram);
+      process.kill(tracer, 'SIGKILL');
+      const result = await running.result;
+      if (typeof command !== 'string') expect(result.signal).toBe('SIGKILL');
+      else expect(result.exitCode).toBe(1); // the shell said 0
+      expect(result.problems.map((p) => p.kind)).toEqual(['supervisor-died']);
+      expect(result.fullyObserved).toBe(false);
+      expect(result.deps.reads).toContain(join(ws, 'input.txt'));
+    }
   });
 });
 
