@@ -19,6 +19,8 @@ export const TARGETS = { traced: { op: '<=', value: 1.1 } };
 
 const ESBUILD_LINK = join(repoRoot, 'node_modules/esbuild/bin/esbuild');
 const STRACE = '/usr/bin/strace';
+/** The calls esbuild makes among those the supervisor's filter stops (native/supervisor-calls.c). */
+const FILE_CALLS = ['openat', 'newfstatat', 'statx', 'getdents64', 'readlinkat', 'faccessat2', 'mkdirat', 'renameat', 'unlinkat', 'execve'];
 
 /** A project of `modules` TypeScript modules in folders of 10, each importing two earlier ones
  * (some through a folder's index.ts), all reached from src/main.ts. */
@@ -141,7 +143,10 @@ export async function run(opts = {}) {
     if (tracer) result.stops = await stopsOf(tracer, command, project);
     if (useStrace) {
       const counts = syscallCounts(command, project);
-      if (counts) result.syscalls = Object.values(counts).reduce((a, b) => a + b, 0);
+      if (counts) {
+        result.syscalls = Object.values(counts).reduce((a, b) => a + b, 0);
+        result.fileCalls = Object.fromEntries(FILE_CALLS.filter((c) => counts[c]).map((c) => [c, counts[c]]));
+      }
     }
     const med = (v) => result.variants[v]?.wallMs.median ?? NaN;
     result.ratios = {
@@ -176,7 +181,10 @@ export function printResult(result) {
     const total = s.seccomp + s.exits + s.signals + s.events;
     console.log(`\nsupervisor stops in one run: ${total} = ${s.seccomp} seccomp (${s.recorded} file operations recorded) + ${s.exits} call exits + ${s.signals} signals + ${s.events} fork/clone/exec/exit events`);
     console.log(`stops per recorded file operation: ${fmtRatio(total / Math.max(1, s.recorded))}`);
-    if (result.syscalls) console.log(`system calls esbuild made (strace -f -c): ${result.syscalls}; stopped: ${s.seccomp} (${((100 * s.seccomp) / result.syscalls).toFixed(1)}%), the rest ran without a stop`);
+    if (result.syscalls) {
+      console.log(`system calls esbuild made (strace -f -c): ${result.syscalls}; stopped: ${s.seccomp} (${((100 * s.seccomp) / result.syscalls).toFixed(1)}%), the rest ran without a stop`);
+      console.log(`the file calls among them: ${Object.entries(result.fileCalls).map(([c, n]) => `${c} ${n}`).join(', ')}`);
+    }
   }
   if (result.observed) {
     const o = result.observed;
@@ -186,7 +194,9 @@ export function printResult(result) {
 
 if (isMainModule(import.meta.url)) {
   await runMain(async () => {
-    const opts = parseCommonArgs(process.argv.slice(2), { flags: { '--modules': 'modules' } });
+    const argv = process.argv.slice(2);
+    const opts = parseCommonArgs(argv.filter((a) => a !== '--no-strace'), { flags: { '--modules': 'modules' } });
+    if (argv.includes('--no-strace')) opts.strace = false;
     if (opts.help) {
       console.log(`usage: node bench/esbuild.mjs [--modules N] [options]\n${COMMON_USAGE}`);
       return;

@@ -222,6 +222,13 @@ static int copy_path(struct tracee *t, int index, char *out) {
   return read_string(t->tid, t->args[index], out) == 0;
 }
 
+/* A stat, access or readlink of "" with AT_EMPTY_PATH looks at the descriptor itself (fstat): it
+ * looks nothing up, and its exit need not be seen (glibc's and Go's fstat are such calls). */
+static int looks_up_nothing(const struct shape *s, const struct tracee *t) {
+  int lookup = s->call == CALL_STAT || s->call == CALL_STATX || s->call == CALL_LOOKUP;
+  return lookup && t->has_path && !t->path[0] && (t->flags & AT_EMPTY_PATH);
+}
+
 int call_entered(struct tracee *t) {
   struct syscall_info info;
   if (syscall_info(t->tid, &info) != 0 || info.op != INFO_SECCOMP) return 0;
@@ -232,11 +239,18 @@ int call_entered(struct tracee *t) {
   if (info.seccomp.nr >= SHAPE_COUNT || SHAPES[info.seccomp.nr].call == CALL_NONE) return 0;
   const struct shape *s = &SHAPES[info.seccomp.nr];
   memcpy(t->args, info.seccomp.args, sizeof t->args);
+  if (s->call == CALL_LIST) {
+    /* recorded now, saving a stop: a listing that then fails only adds a dependency */
+    look_at(t);
+    record_fd(PM_LISTED, PM_ARG_NONE, (int)t->args[(int)s->dirfd]);
+    return 0;
+  }
   t->has_path = copy_path(t, s->path, t->path);
   t->has_path2 = copy_path(t, s->path2, t->path2);
   /* a path that cannot be read makes the call fail (EFAULT): nothing to record */
   if ((s->path >= 0 && t->args[(int)s->path] && !t->has_path) || (s->path2 >= 0 && t->args[(int)s->path2] && !t->has_path2)) return 0;
   t->flags = call_flags(s, t);
+  if (looks_up_nothing(s, t)) return 0;
   t->nr = (long)info.seccomp.nr;
   return 1;
 }
@@ -269,9 +283,8 @@ void call_exited(struct tracee *t) {
     case CALL_OPEN:
     case CALL_OPENAT2: record_open(dirfd, path, t->flags, ok ? (int)r : -1, err); break;
     case CALL_STAT:
-    case CALL_STATX: if (!on_fd) record_stat(dirfd, path, ok ? 0 : -1, err, ok ? stat_mode(t, s) : 0); break;
-    case CALL_LOOKUP: if (!on_fd) record_lookup(ok, err, PM_STAT, PM_ARG_NONE, dirfd, path); break;
-    case CALL_LIST: if (ok) record_fd(PM_LISTED, PM_ARG_NONE, dirfd); break;
+    case CALL_STATX: record_stat(dirfd, path, ok ? 0 : -1, err, ok ? stat_mode(t, s) : 0); break;
+    case CALL_LOOKUP: record_lookup(ok, err, PM_STAT, PM_ARG_NONE, dirfd, path); break;
     case CALL_RENAME: record_rename(ok, dirfd, path, dirfd2, path2, (unsigned)t->flags); break;
     case CALL_REMOVE: record_removed(ok, dirfd, path, t->flags); break;
     case CALL_LINK: if (ok || !on_fd) record_link(ok, err, dirfd, path, dirfd2, path2); break;
