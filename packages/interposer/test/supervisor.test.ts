@@ -245,6 +245,17 @@ describe('static programs under the supervisor', () => {
     expect(t.result.fullyObserved).toBe(false);
   });
 
+  it('a full log is an incomplete trace, as with the interposer', async () => {
+    const files: Record<string, string> = { 'out/.keep': '' };
+    for (let i = 0; i < 8; i++) files[`in/${i}.txt`] = `thread ${i}\n`;
+    const ws = workspace(files);
+    // room for the header and one page: eight threads each need a window of their own
+    const t = await trace([bin.threads], ws, { logMaxBytes: 2 * 4096 });
+    expect(t.result.exitCode).toBe(0);
+    expect(t.result.problems.map((p) => p.kind)).toEqual(['log-lost']);
+    expect(t.result.fullyObserved).toBe(false);
+  });
+
   it('a killed supervisor takes its program with it: the step failed, and its trace is incomplete', async () => {
     for (const command of [[bin.waiter], `${bin.waiter}; echo the shell goes on`]) {
       const ws = workspace({ 'input.txt': 'x' });
