@@ -25,7 +25,6 @@
 extern char **environ;
 
 /* What the interposer's startup.c defines; here from the environment. */
-int g_enabled;
 const char *g_log_dir;
 size_t g_log_dir_len;
 char g_library[PM_PATH_MAX];
@@ -175,8 +174,6 @@ int main(int argc, char **argv) {
   char *no_args[] = {NULL};
   char **program_argv = argc > 2 ? argv + 2 : no_args;
   if (!read_config()) run(program, program_argv);
-  g_enabled = 1;
-  refresh_cwd();
   const char *why = refusal();
   if (why && !*why) run(program, program_argv);   /* our supervisor sees the exec */
   if (!why) why = hand_off();
