@@ -305,6 +305,15 @@ describe('esbuild 0.28 (a static Go program from npm)', () => {
     expect(t.ws.writes).toEqual(['out.js']);
     expect(t.result.fullyObserved).toBe(true);
   });
+
+  it("esbuild's JavaScript API (as vite calls it): node spawns the binary, which is handed to the supervisor", async () => {
+    const ws = workspace({ ...project, 'build.cjs': `require('esbuild').buildSync({ entryPoints: ['src/main.ts'], bundle: true, outfile: 'out.js' });\n` });
+    const t = await trace(['node', 'build.cjs'], ws, { env: { ...process.env, NODE_PATH: resolve(ESBUILD, '..', '..') } });
+    expect(t.result.exitCode).toBe(0);
+    expect(t.ws.reads).toEqual(['build.cjs', 'src/main.ts', 'src/num.ts', 'src/util/index.ts']);
+    expect(t.ws.writes).toEqual(['out.js']);
+    expect(t.result.fullyObserved).toBe(true);
+  });
 });
 
 describe('what the supervisor can and cannot take', () => {
