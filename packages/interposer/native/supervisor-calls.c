@@ -157,23 +157,27 @@ void tracee_gone(struct tracee *t) {
   if (g_writing == t) g_writing = NULL;
 }
 
-/* The process (thread group) a thread belongs to, from /proc/TID/status. */
-static uint32_t process_of(pid_t tid) {
+void proc_ids(pid_t tid, pid_t *group, pid_t *parent) {
   char path[64], status[2048];
   snprintf(path, sizeof path, "/proc/%d/status", (int)tid);
   int fd = open(path, O_RDONLY | O_CLOEXEC);
   ssize_t n = fd >= 0 ? read(fd, status, sizeof status - 1) : -1;
   if (fd >= 0) close(fd);
   status[n > 0 ? n : 0] = 0;
-  const char *line = strstr(status, "\nTgid:");
-  return line ? (uint32_t)atoi(line + 6) : (uint32_t)tid;
+  const char *tgid = strstr(status, "\nTgid:"), *ppid = strstr(status, "\nPPid:");
+  *group = tgid ? (pid_t)atoi(tgid + 6) : 0;
+  *parent = ppid ? (pid_t)atoi(ppid + 6) : 0;
 }
 
 /* From now on, paths are the tracee's and records go to its writer. */
 static void look_at(struct tracee *t) {
   paths_follow(t->tid);
   g_writing = t;
-  if (!t->log.pid) t->log.pid = process_of(t->tid);
+  if (!t->log.pid) {
+    pid_t group, parent;
+    proc_ids(t->tid, &group, &parent);
+    t->log.pid = (uint32_t)(group ? group : t->tid);
+  }
 }
 
 /* ---------------------------------------------------------------- the tracee's memory */

@@ -62,21 +62,22 @@ static void drop(pid_t tid) {
 /* ESRCH (killed meanwhile) is fine: its end is the next thing waitpid reports. */
 static void resume(struct tracee *t, int request, int sig) { ptrace(request, t->tid, 0, sig); }
 
-/* A new thread or process runs what its creator runs. Its first stop may come before or after
- * its creator's event: whichever comes second lets it go. */
+/* A new thread or process runs what its creator runs. */
 static void adopt(struct tracee *creator) {
   unsigned long tid;
   if (ptrace(PTRACE_GETEVENTMSG, creator->tid, 0, &tid) != 0) return;
   struct tracee *child = find((pid_t)tid);
-  if (!child) {
-    add((pid_t)tid, creator->mode);
-    return;
-  }
+  if (!child) child = add((pid_t)tid, creator->mode);
   child->mode = creator->mode;
-  if (child->held) {
-    child->held = 0;
-    resume(child, PTRACE_CONT, 0);
-  }
+}
+
+/* The first stop of a tracee may come before its creator's event (or never with it, when a SIGKILL
+ * cut the creator short): its creator is its thread group's leader or its parent. */
+static enum mode creator_mode(pid_t tid) {
+  pid_t group = 0, parent = 0;
+  proc_ids(tid, &group, &parent);
+  struct tracee *creator = find(group != tid ? group : parent);
+  return creator && creator->mode != MODE_UNKNOWN ? creator->mode : MODE_RECORD;
 }
 
 /* A thread other than the leader that execs takes the leader's tid; its old tid is gone. */
@@ -130,10 +131,7 @@ static void stopped(struct tracee *t, int status) {
         ptrace(PTRACE_LISTEN, t->tid, 0, 0);
         return;
       }
-      if (t->mode == MODE_UNKNOWN) {   /* a new tracee's first stop, before its creator's event */
-        t->held = 1;
-        return;
-      }
+      if (t->mode == MODE_UNKNOWN) t->mode = creator_mode(t->tid);   /* a new tracee's first stop */
       break;
   }
   resume(t, PTRACE_CONT, 0);

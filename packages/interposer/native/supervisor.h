@@ -31,7 +31,6 @@ enum mode {
 struct tracee {
   pid_t tid;
   enum mode mode;
-  int held;                  /* stopped at its first stop, waiting for its mode */
   int exiting;               /* PTRACE_EVENT_EXIT seen */
   long nr;                   /* the call between its seccomp stop and its exit, or -1 */
   uint64_t args[6];
@@ -56,6 +55,8 @@ int install_filter(void);
 int call_entered(struct tracee *t);
 /* At the call's exit: its records. */
 void call_exited(struct tracee *t);
+/* A thread's process (thread group) and parent, from /proc (0 when unknown). */
+void proc_ids(pid_t tid, pid_t *group, pid_t *parent);
 /* After a successful exec: the new program's mode, and its records when the supervisor keeps them. */
 void program_started(struct tracee *t);
 /* The tracee is gone: its log window goes back. */
