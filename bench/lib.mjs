@@ -172,7 +172,7 @@ export async function runPreloadOnly(tracer, cmd, { cwd, env = process.env, stdi
     const r = await runUntraced(cmd, {
       cwd,
       stdio,
-      env: { ...env, LD_PRELOAD: tracer.soPath, PROV_MAKE_LOG_DIR: logDir },
+      env: { ...env, LD_PRELOAD: tracer.soPath, PROV_MAKE_LOG_DIR: logDir, PROV_MAKE_STEP_ROOT: '1' },
     });
     return { ...r, logBytes: statSync(join(logDir, 'trace.log')).size };
   } finally {

@@ -45,10 +45,26 @@ void record_open(int dirfd, const char *path, int flags, int result, int err) {
   }
 }
 
+/* fstat through a name: fstatat(fd, "", AT_EMPTY_PATH) looks nothing up (the fd was recorded
+ * when it was opened) */
+static int is_fstat(const char *path, int flags) {
+  const char *p = opaque(path);
+  return p && !p[0] && (flags & AT_EMPTY_PATH);
+}
+
 /* A stat of a folder says only that it exists; a stat of anything else is a metadata read. */
-void record_stat(int dirfd, const char *path, int r, int err, mode_t mode) {
-  if (r == 0 && S_ISDIR(mode)) return;
+void record_stat(int dirfd, const char *path, int flags, int r, int err, mode_t mode) {
+  if ((r == 0 && S_ISDIR(mode)) || is_fstat(path, flags)) return;
   record_lookup(r == 0, err, PM_STAT, PM_ARG_NONE, dirfd, path);
+}
+
+void record_statx(int dirfd, const char *path, int flags, int r, int err, const struct statx *st) {
+  record_stat(dirfd, path, flags, r, err, (r == 0 && (st->stx_mask & STATX_TYPE)) ? st->stx_mode : 0);
+}
+
+/* access, readlink: the metadata of what the name leads to, or its absence */
+void record_metadata(int ok, int err, int dirfd, const char *path) {
+  record_lookup(ok, err, PM_STAT, PM_ARG_NONE, dirfd, path);
 }
 
 void record_removed(int ok, int dirfd, const char *path, int flags) {

@@ -247,7 +247,7 @@ static void exec_supervisor(struct exec_call *c) {
     r_;                                                                         \
   })
 
-static int traced_execve(const char *path, char *const argv[], char *const envp[]) {
+int traced_execve(const char *path, char *const argv[], char *const envp[]) {
   RESOLVE(execve);
   if (!g_enabled) return real_execve(path, argv, envp);
   return TRACED_EXEC(path, argv, envp, path, real_execve(path, argv, envp_));
@@ -279,7 +279,7 @@ EXPORT int execl(const char *path, const char *arg, ...) { COLLECT_ARGS(arg, arg
 EXPORT int execlp(const char *file, const char *arg, ...) { COLLECT_ARGS(arg, argv, 0); return traced_execvpe(file, argv, environ); }
 EXPORT int execle(const char *path, const char *arg, ...) { COLLECT_ARGS(arg, argv, 1); return traced_execve(path, argv, envp_l); }
 
-static int traced_execveat(int dirfd, const char *path, char *const argv[], char *const envp[], int flags) {
+int traced_execveat(int dirfd, const char *path, char *const argv[], char *const envp[], int flags) {
   RESOLVE(execveat);
   if (!g_enabled) return real_execveat(dirfd, path, argv, envp, flags);
   char abs[PM_PATH_MAX];

@@ -11,38 +11,26 @@
 
 #define MODE_OF(r, st) ((r) == 0 ? (st)->st_mode : 0)
 
-WRAP(int, stat, (const char *path, struct stat *st), (path, st), record_stat(AT_FDCWD, path, r, e, MODE_OF(r, st)))
-WRAP(int, stat64, (const char *path, struct stat64 *st), (path, st), record_stat(AT_FDCWD, path, r, e, MODE_OF(r, st)))
-WRAP(int, lstat, (const char *path, struct stat *st), (path, st), record_stat(AT_FDCWD, path, r, e, MODE_OF(r, st)))
-WRAP(int, lstat64, (const char *path, struct stat64 *st), (path, st), record_stat(AT_FDCWD, path, r, e, MODE_OF(r, st)))
+WRAP(int, stat, (const char *path, struct stat *st), (path, st), record_stat(AT_FDCWD, path, 0, r, e, MODE_OF(r, st)))
+WRAP(int, stat64, (const char *path, struct stat64 *st), (path, st), record_stat(AT_FDCWD, path, 0, r, e, MODE_OF(r, st)))
+WRAP(int, lstat, (const char *path, struct stat *st), (path, st), record_stat(AT_FDCWD, path, 0, r, e, MODE_OF(r, st)))
+WRAP(int, lstat64, (const char *path, struct stat64 *st), (path, st), record_stat(AT_FDCWD, path, 0, r, e, MODE_OF(r, st)))
 WRAP(int, fstatat, (int dirfd, const char *path, struct stat *st, int flags), (dirfd, path, st, flags),
-     record_stat(dirfd, path, r, e, MODE_OF(r, st)))
+     record_stat(dirfd, path, flags, r, e, MODE_OF(r, st)))
 WRAP(int, fstatat64, (int dirfd, const char *path, struct stat64 *st, int flags), (dirfd, path, st, flags),
-     record_stat(dirfd, path, r, e, MODE_OF(r, st)))
+     record_stat(dirfd, path, flags, r, e, MODE_OF(r, st)))
 /* glibc before 2.33 compiled stat() into these */
-WRAP(int, __xstat, (int ver, const char *path, struct stat *st), (ver, path, st), record_stat(AT_FDCWD, path, r, e, MODE_OF(r, st)))
-WRAP(int, __xstat64, (int ver, const char *path, struct stat64 *st), (ver, path, st), record_stat(AT_FDCWD, path, r, e, MODE_OF(r, st)))
-WRAP(int, __lxstat, (int ver, const char *path, struct stat *st), (ver, path, st), record_stat(AT_FDCWD, path, r, e, MODE_OF(r, st)))
-WRAP(int, __lxstat64, (int ver, const char *path, struct stat64 *st), (ver, path, st), record_stat(AT_FDCWD, path, r, e, MODE_OF(r, st)))
+WRAP(int, __xstat, (int ver, const char *path, struct stat *st), (ver, path, st), record_stat(AT_FDCWD, path, 0, r, e, MODE_OF(r, st)))
+WRAP(int, __xstat64, (int ver, const char *path, struct stat64 *st), (ver, path, st), record_stat(AT_FDCWD, path, 0, r, e, MODE_OF(r, st)))
+WRAP(int, __lxstat, (int ver, const char *path, struct stat *st), (ver, path, st), record_stat(AT_FDCWD, path, 0, r, e, MODE_OF(r, st)))
+WRAP(int, __lxstat64, (int ver, const char *path, struct stat64 *st), (ver, path, st), record_stat(AT_FDCWD, path, 0, r, e, MODE_OF(r, st)))
 WRAP(int, __fxstatat, (int ver, int dirfd, const char *path, struct stat *st, int flags), (ver, dirfd, path, st, flags),
-     record_stat(dirfd, path, r, e, MODE_OF(r, st)))
+     record_stat(dirfd, path, flags, r, e, MODE_OF(r, st)))
 WRAP(int, __fxstatat64, (int ver, int dirfd, const char *path, struct stat64 *st, int flags), (ver, dirfd, path, st, flags),
-     record_stat(dirfd, path, r, e, MODE_OF(r, st)))
-
-static void record_statx(int dirfd, const char *path, int flags, int r, int err, const struct statx *st) {
-  /* statx(fd, "", AT_EMPTY_PATH) is an fstat: nothing looked up by name */
-  const char *p = opaque(path);
-  if (p && !p[0] && (flags & AT_EMPTY_PATH)) return;
-  record_stat(dirfd, path, r, err, (r == 0 && (st->stx_mask & STATX_TYPE)) ? st->stx_mode : 0);
-}
+     record_stat(dirfd, path, flags, r, e, MODE_OF(r, st)))
 
 WRAP(int, statx, (int dirfd, const char *path, int flags, unsigned int mask, struct statx *st), (dirfd, path, flags, mask, st),
      record_statx(dirfd, path, flags, r, e, st))
-
-/* access, readlink: the metadata of what the name leads to, or its absence */
-static void record_metadata(int ok, int err, int dirfd, const char *path) {
-  record_lookup(ok, err, PM_STAT, PM_ARG_NONE, dirfd, path);
-}
 
 WRAP(int, access, (const char *path, int how), (path, how), record_metadata(r == 0, e, AT_FDCWD, path))
 WRAP(int, euidaccess, (const char *path, int how), (path, how), record_metadata(r == 0, e, AT_FDCWD, path))

@@ -14,9 +14,11 @@
  *   hooks-open.c   open family, fopen, mkstemp
  *   hooks-meta.c   stat, access, readlink, realpath, folder listings
  *   hooks-change.c working folder, names (unlink, rename, link, mkdir), contents and metadata
+ *   syscall.c      glibc's syscall(): the same records for raw calls; io_uring refused
  *   exec.c         exec family, posix_spawn, system, popen: the environment that keeps them traced
  *   program.c      what a program is before it runs (static, Go, setuid...: escapes LD_PRELOAD)
- *   startup.c      the constructor: the process, its program and libraries; fork; dlopen
+ *   loader.c       the libraries a process runs, and where the loader looked for them first
+ *   startup.c      the constructor: the process and its program; fork; dlopen
  *
  * Programs it cannot enter (static, Go, another loader: program.c) are handed by exec.c to the ptrace
  * supervisor pm-supervise (supervisor.h), which links events.c, record.c and log.c and writes the same
@@ -40,6 +42,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 #include "raw-syscall.h"
 #include "log.h"
@@ -55,6 +58,7 @@
 /* The program's LD_PRELOAD, renamed while pm-supervise runs so that the interposer does not enter
  * pm-supervise itself; it puts it back for the program. */
 #define PM_ENV_PRELOAD "PROV_MAKE_PRELOAD"
+#define PM_ENV_STEP_ROOT "PROV_MAKE_STEP_ROOT"   /* set for the step's first process only */
 
 /* ---------------------------------------------------------------- state (startup.c) */
 
@@ -144,17 +148,43 @@ void log_watch_thread_exits(void);
 
 /* ---------------------------------------------------------------- events.c */
 
-/* What an event means as records; ok/r/result: the call's outcome, err its errno. */
+/* What a call did as records, shared by the libc wrappers (hooks-*.c), the syscall() wrapper
+ * (syscall.c) and the supervisor (supervisor-calls.c); ok/r/result: the outcome, err its errno. */
 #define NO_FD INT32_MAX   /* an open that happens later (posix_spawn file actions) */
 void record_open(int dirfd, const char *path, int flags, int result, int err);
-void record_stat(int dirfd, const char *path, int r, int err, mode_t mode);
+/* stat: a metadata read, or the absence; not for a folder, nor for an fstat (AT_EMPTY_PATH, "") */
+void record_stat(int dirfd, const char *path, int flags, int r, int err, mode_t mode);
+void record_statx(int dirfd, const char *path, int flags, int r, int err, const struct statx *st);
+/* access, readlink: the metadata of what the name leads to, or its absence */
+void record_metadata(int ok, int err, int dirfd, const char *path);
 void record_removed(int ok, int dirfd, const char *path, int flags);
 void record_rename(int ok, int fd1, const char *from, int fd2, const char *to, unsigned int flags);
+/* A new name for an existing file (link): the file is looked at, the name written. */
 void record_link(int ok, int err, int fd1, const char *from, int fd2, const char *to);
+/* A folder made, or the absence of the folder it was to go in. */
 void record_made(int ok, int err, const char *arg, int dirfd, const char *path);
+/* A change through a name, or through a descriptor when there is no name (utimensat(fd, NULL)). */
 void record_change(int ok, const char *arg, int dirfd, const char *path);
 
+/* ---------------------------------------------------------------- loader.c */
+
+/* At start-up: the program's file (for $ORIGIN; NULL if unknown) and LD_LIBRARY_PATH. */
+void loader_init(const char *program);
+/* Every object mapped and not recorded yet: executed, and where the loader looked for it first. */
+void record_libraries(void);
+/* After dlopen(file) succeeded: where the loader looked for file, asked for by caller's object. */
+void record_dlopen_search(const char *file, const void *caller);
+
+/* ---------------------------------------------------------------- syscall.c */
+
+/* In the step's first process: what holds for the whole step (io_uring refused). */
+void step_root_init(void);
+
 /* ---------------------------------------------------------------- program.c, exec.c */
+
+/* execve and execveat as the wrappers do them (traced environment, escapes recorded). */
+int traced_execve(const char *path, char *const argv[], char *const envp[]);
+int traced_execveat(int dirfd, const char *path, char *const argv[], char *const envp[], int flags);
 
 /* The entries exec wrappers put back: LD_PRELOAD as we were started, and our variables. 0, or -1
  * when they cannot be kept (then nothing is traced: a program could not be kept traced). */

@@ -2,8 +2,6 @@
  * startup.c: the constructor (a process records itself: its parent, its program under every name it
  * was started by, its libraries), fork, dlopen, and the end of the process.
  */
-#include <elf.h>
-#include <link.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,26 +40,7 @@ void *resolve_real(const char *name) {
   return f;
 }
 
-/* ---------------------------------------------------------------- programs and libraries */
-
-/* The vDSO is the object whose program headers are those of the image the kernel mapped. */
-static int is_vdso(const struct dl_phdr_info *info) {
-  const ElfW(Ehdr) *vdso = (const ElfW(Ehdr) *)getauxval(AT_SYSINFO_EHDR);
-  return vdso && (const char *)info->dlpi_phdr == (const char *)vdso + vdso->e_phoff;
-}
-
-static int record_loaded_object(struct dl_phdr_info *info, size_t size, void *data) {
-  (void)size; (void)data;
-  const char *name = info->dlpi_name;
-  /* the main program (""), the vDSO (named "linux-vdso.so.1", no file); a relative name (found
-   * through a relative or empty LD_LIBRARY_PATH entry) is resolved like any path */
-  if (!name || !name[0] || is_vdso(info)) return 0;
-  if (!strcmp(name, g_self_path)) return 0;
-  record_at(PM_EXECUTED, PM_EXEC_LIBRARY, AT_FDCWD, name);
-  return 0;
-}
-
-static void record_loaded_objects(void) { dl_iterate_phdr(record_loaded_object, NULL); }
+/* ---------------------------------------------------------------- the process and its program */
 
 /* The process, and its program under every name: the file (/proc/self/exe) and the name it was
  * started by (a symlink such as /bin/sh, or the script of a #! program: AT_EXECFN). */
@@ -75,11 +54,21 @@ static void record_process(void) {
   if (exe[0] == '/') write_record(PM_EXECUTED, PM_EXEC_PROGRAM, exe, NULL, 1);
   const char *execfn = (const char *)getauxval(AT_EXECFN);
   if (execfn) record_at(PM_EXECUTED, PM_EXEC_PROGRAM, AT_FDCWD, execfn);
-  record_loaded_objects();
+  loader_init(exe[0] == '/' ? keep_string(exe, NULL, NULL) : NULL);
+  record_libraries();
 }
 
-WRAP(void *, dlopen, (const char *file, int mode), (file, mode),
-     if (r) record_loaded_objects(); else if (file && strchr(file, '/')) record_at(PM_ABSENT, PM_ARG_NONE, AT_FDCWD, file))
+/* A library loaded later: the new objects, and where the loader looked for this one. */
+static void record_dlopen(const char *file, void *handle, const void *caller) {
+  if (handle) {
+    record_libraries();
+    record_dlopen_search(file, caller);
+  } else if (file && strchr(file, '/')) {
+    record_at(PM_ABSENT, PM_ARG_NONE, AT_FDCWD, file);
+  }
+}
+
+WRAP(void *, dlopen, (const char *file, int mode), (file, mode), record_dlopen(file, r, __builtin_return_address(0)))
 
 /* ---------------------------------------------------------------- start and end */
 
@@ -105,6 +94,7 @@ static int read_config(void) {
 
 __attribute__((constructor)) static void provmake_init(void) {
   if (!read_config()) return;
+  step_root_init();
   g_enabled = 1;
   ENTER();
   record_process();

@@ -287,8 +287,8 @@ void call_exited(struct tracee *t) {
     case CALL_OPEN:
     case CALL_OPENAT2: record_open(dirfd, path, t->flags, ok ? (int)r : -1, err); break;
     case CALL_STAT:
-    case CALL_STATX: record_stat(dirfd, path, ok ? 0 : -1, err, ok ? stat_mode(t, s) : 0); break;
-    case CALL_LOOKUP: record_lookup(ok, err, PM_STAT, PM_ARG_NONE, dirfd, path); break;
+    case CALL_STATX: record_stat(dirfd, path, t->flags, ok ? 0 : -1, err, ok ? stat_mode(t, s) : 0); break;
+    case CALL_LOOKUP: record_metadata(ok, err, dirfd, path); break;
     case CALL_RENAME: record_rename(ok, dirfd, path, dirfd2, path2, (unsigned)t->flags); break;
     case CALL_REMOVE: record_removed(ok, dirfd, path, t->flags); break;
     case CALL_LINK: if (ok || !on_fd) record_link(ok, err, dirfd, path, dirfd2, path2); break;

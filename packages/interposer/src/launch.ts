@@ -73,6 +73,8 @@ export function tracedEnv(base: NodeJS.ProcessEnv, logDir: string): NodeJS.Proce
   env.PROV_MAKE_LOG_DIR = logDir;
   if (existsSync(supervisorProgram)) env.PROV_MAKE_SUPERVISOR = supervisorProgram;
   else delete env.PROV_MAKE_SUPERVISOR;
+  // the first process installs what holds for the whole step (io_uring refused: native/syscall.c)
+  env.PROV_MAKE_STEP_ROOT = '1';
   return env;
 }
 

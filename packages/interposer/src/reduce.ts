@@ -201,12 +201,25 @@ export function reduceRecords(records: readonly LogRecord[], options: ReduceOpti
     if (s.probedAbsent && !s.everCreated && !s.written && !s.removedPreexisting) absent.add(p);
   }
   foldResolverListings(resolverListed, reads, (p) => paths.has(p) || kindOf(p) !== null, listed, absent);
+  // The symlinked folders on the way to a file: retargeting one changes what the name reads.
+  const linksOn = new Map<string, string[]>();
+  const symlinkedFolders = (dir: string): string[] => {
+    let links = linksOn.get(dir);
+    if (links) return links;
+    let real = realDirs.get(dir);
+    if (real === undefined) realDirs.set(dir, (real = disk.realPath(dir)));
+    // a folder that is its own real path has no symlink above it either
+    links = real === dir || dir === '/' ? [] : [...symlinkedFolders(dirname(dir)), ...(kindOf(dir) === 'symlink' ? [dir] : [])];
+    linksOn.set(dir, links);
+    return links;
+  };
   // A symlink read is a read of the link and of what it points to.
   for (const set of [reads, executed]) {
     for (const p of [...set]) {
       const real = realPathOf(p);
       if (real && real !== p && !writes.has(real)) {
         if (kindOf(real) !== 'dir') set.add(real);
+        if (set === reads) for (const link of symlinkedFolders(dirname(p))) if (!writes.has(link)) reads.add(link);
       }
     }
   }

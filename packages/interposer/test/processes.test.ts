@@ -187,6 +187,8 @@ int main(void) {
 };
 
 const execFileP = promisify(execFile);
+/** esbuild's own binary (a Go program), as npm installs it (a devDependency of the repository). */
+const ESBUILD = realpathSync(join(import.meta.dirname, '..', '..', '..', 'node_modules', 'esbuild', 'bin', 'esbuild'));
 
 const PLUGIN = 'int plugin_value(void) { return 42; }\n';
 
@@ -385,6 +387,18 @@ describe('programs that escape the interposer', () => {
     expect(t.ws.reads).toEqual(['input.txt']);
     expect(t.result.deps.executed).toContain(bin['printer-static']);
     expect(t.result.fullyObserved).toBe(true);
+  });
+
+  it('a Go program (esbuild from npm) is traced by the supervisor, from a shell and alone', async () => {
+    const ws = workspace({ 'main.ts': 'export const x: number = 1;\n' });
+    for (const command of [`${ESBUILD} main.ts --outfile=out.js`, [ESBUILD, 'main.ts', '--outfile=out.js']]) {
+      const t = await trace(command, ws);
+      expect(t.result.exitCode).toBe(0);
+      expect(readFileSync(join(ws, 'out.js'), 'utf8')).toContain('x = 1');
+      expect(t.ws.reads).toEqual(['main.ts']);
+      expect(t.result.deps.untraced).toEqual([]);
+      expect(t.result.fullyObserved).toBe(true);
+    }
   });
 
   it('a setuid program alone (argv): untraced', async () => {

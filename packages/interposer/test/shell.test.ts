@@ -175,7 +175,8 @@ describe('symlinks', () => {
     symlinkSync('realdir', `${ws}/dirlink`);
     const t = await trace('cat link.txt dirlink/f.txt', ws);
     expect(t.stdout).toBe('R\nF\n');
-    expect(t.ws.reads).toEqual(['dirlink/f.txt', 'link.txt', 'real.txt', 'realdir/f.txt']);
+    // the symlinked folder followed is read too: retargeting it changes what the name reads
+    expect(t.ws.reads).toEqual(['dirlink', 'dirlink/f.txt', 'link.txt', 'real.txt', 'realdir/f.txt']);
     expect(t.ws.writes).toEqual([]);
   });
 
