@@ -10,6 +10,7 @@
  *   record.c       records: formatting, de-duplication, the common record_* helpers
  *   thread-log.c   each thread's log writer
  *   events.c       what an event means as records (shared with the ptrace supervisor)
+ *   calls.c        the file system calls recorded, by number: syscall() and the supervisor decode with it
  *   log.c          the step's shared log the records go to (log.h)
  *   hooks-open.c   open family, fopen, mkstemp
  *   hooks-meta.c   stat, access, readlink, realpath, folder listings

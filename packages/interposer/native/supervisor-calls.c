@@ -18,6 +18,7 @@
 #include <sys/uio.h>
 #include <unistd.h>
 #include "supervisor.h"
+#include "calls.h"
 
 /* PTRACE_GET_SYSCALL_INFO (Linux 5.3), declared here: older C libraries do not have it. */
 #define GET_SYSCALL_INFO 0x420e
@@ -33,83 +34,15 @@ struct syscall_info {   /* the kernel's struct ptrace_syscall_info */
   };
 };
 
-#ifndef SYS_fchmodat2
-#define SYS_fchmodat2 452
-#endif
 #define X32_SYSCALL_BIT 0x40000000u
 #define ERESTART_FIRST 512   /* -ERESTARTSYS .. -ERESTART_RESTARTBLOCK: the call runs again */
 #define ERESTART_LAST 516
-
-enum call {
-  CALL_NONE, CALL_OPEN, CALL_OPENAT2, CALL_STAT, CALL_STATX, CALL_LOOKUP, CALL_LIST, CALL_RENAME,
-  CALL_REMOVE, CALL_LINK, CALL_SYMLINK, CALL_MKDIR, CALL_TRUNCATE, CALL_METADATA, CALL_CHDIR,
-  CALL_FCHDIR, CALL_EXEC,
-};
-
-/* Where a call's arguments are: indexes, or NO (a dirfd of NO is AT_FDCWD; fixed: the flags of a
- * call without a flags argument). A call with a dirfd and no path works on the descriptor. */
-struct shape {
-  unsigned char call;
-  signed char dirfd, path, dirfd2, path2, flags, buf;
-  int fixed;
-};
-#define NO -1
-#define SHAPE(call, dirfd, path, dirfd2, path2, flags, buf, fixed) {call, dirfd, path, dirfd2, path2, flags, buf, fixed}
-
-static const struct shape SHAPES[] = {
-  [SYS_open] = SHAPE(CALL_OPEN, NO, 0, NO, NO, 1, NO, 0),
-  [SYS_creat] = SHAPE(CALL_OPEN, NO, 0, NO, NO, NO, NO, O_CREAT | O_WRONLY | O_TRUNC),
-  [SYS_openat] = SHAPE(CALL_OPEN, 0, 1, NO, NO, 2, NO, 0),
-  [SYS_openat2] = SHAPE(CALL_OPENAT2, 0, 1, NO, NO, NO, 2, 0),
-  [SYS_stat] = SHAPE(CALL_STAT, NO, 0, NO, NO, NO, 1, 0),
-  [SYS_lstat] = SHAPE(CALL_STAT, NO, 0, NO, NO, NO, 1, 0),
-  [SYS_newfstatat] = SHAPE(CALL_STAT, 0, 1, NO, NO, 3, 2, 0),
-  [SYS_statx] = SHAPE(CALL_STATX, 0, 1, NO, NO, 2, 4, 0),
-  [SYS_access] = SHAPE(CALL_LOOKUP, NO, 0, NO, NO, NO, NO, 0),
-  [SYS_faccessat] = SHAPE(CALL_LOOKUP, 0, 1, NO, NO, NO, NO, 0),
-  [SYS_faccessat2] = SHAPE(CALL_LOOKUP, 0, 1, NO, NO, 3, NO, 0),
-  [SYS_readlink] = SHAPE(CALL_LOOKUP, NO, 0, NO, NO, NO, NO, 0),
-  [SYS_readlinkat] = SHAPE(CALL_LOOKUP, 0, 1, NO, NO, NO, NO, 0),
-  [SYS_getdents] = SHAPE(CALL_LIST, 0, NO, NO, NO, NO, NO, 0),
-  [SYS_getdents64] = SHAPE(CALL_LIST, 0, NO, NO, NO, NO, NO, 0),
-  [SYS_rename] = SHAPE(CALL_RENAME, NO, 0, NO, 1, NO, NO, 0),
-  [SYS_renameat] = SHAPE(CALL_RENAME, 0, 1, 2, 3, NO, NO, 0),
-  [SYS_renameat2] = SHAPE(CALL_RENAME, 0, 1, 2, 3, 4, NO, 0),
-  [SYS_unlink] = SHAPE(CALL_REMOVE, NO, 0, NO, NO, NO, NO, 0),
-  [SYS_unlinkat] = SHAPE(CALL_REMOVE, 0, 1, NO, NO, 2, NO, 0),
-  [SYS_rmdir] = SHAPE(CALL_REMOVE, NO, 0, NO, NO, NO, NO, AT_REMOVEDIR),
-  [SYS_link] = SHAPE(CALL_LINK, NO, 0, NO, 1, NO, NO, 0),
-  [SYS_linkat] = SHAPE(CALL_LINK, 0, 1, 2, 3, 4, NO, 0),
-  [SYS_symlink] = SHAPE(CALL_SYMLINK, NO, 1, NO, NO, NO, NO, 0),
-  [SYS_symlinkat] = SHAPE(CALL_SYMLINK, 1, 2, NO, NO, NO, NO, 0),
-  [SYS_mkdir] = SHAPE(CALL_MKDIR, NO, 0, NO, NO, NO, NO, 0),
-  [SYS_mkdirat] = SHAPE(CALL_MKDIR, 0, 1, NO, NO, NO, NO, 0),
-  [SYS_truncate] = SHAPE(CALL_TRUNCATE, NO, 0, NO, NO, NO, NO, 0),
-  [SYS_ftruncate] = SHAPE(CALL_TRUNCATE, 0, NO, NO, NO, NO, NO, 0),
-  [SYS_chmod] = SHAPE(CALL_METADATA, NO, 0, NO, NO, NO, NO, 0),
-  [SYS_fchmod] = SHAPE(CALL_METADATA, 0, NO, NO, NO, NO, NO, 0),
-  [SYS_fchmodat] = SHAPE(CALL_METADATA, 0, 1, NO, NO, NO, NO, 0),
-  [SYS_fchmodat2] = SHAPE(CALL_METADATA, 0, 1, NO, NO, 3, NO, 0),
-  [SYS_chown] = SHAPE(CALL_METADATA, NO, 0, NO, NO, NO, NO, 0),
-  [SYS_lchown] = SHAPE(CALL_METADATA, NO, 0, NO, NO, NO, NO, 0),
-  [SYS_fchown] = SHAPE(CALL_METADATA, 0, NO, NO, NO, NO, NO, 0),
-  [SYS_fchownat] = SHAPE(CALL_METADATA, 0, 1, NO, NO, 4, NO, 0),
-  [SYS_utime] = SHAPE(CALL_METADATA, NO, 0, NO, NO, NO, NO, 0),
-  [SYS_utimes] = SHAPE(CALL_METADATA, NO, 0, NO, NO, NO, NO, 0),
-  [SYS_futimesat] = SHAPE(CALL_METADATA, 0, 1, NO, NO, NO, NO, 0),
-  [SYS_utimensat] = SHAPE(CALL_METADATA, 0, 1, NO, NO, 3, NO, 0),
-  [SYS_chdir] = SHAPE(CALL_CHDIR, NO, 0, NO, NO, NO, NO, 0),
-  [SYS_fchdir] = SHAPE(CALL_FCHDIR, 0, NO, NO, NO, NO, NO, 0),
-  [SYS_execve] = SHAPE(CALL_EXEC, NO, 0, NO, NO, NO, NO, 0),
-  [SYS_execveat] = SHAPE(CALL_EXEC, 0, 1, NO, NO, 4, NO, 0),
-};
-#define SHAPE_COUNT (sizeof SHAPES / sizeof SHAPES[0])
 
 /* ---------------------------------------------------------------- the filter */
 
 #define MAX_FILTER 128
 
-/* TRACE for the calls above, for x32 numbers and other architectures (the loop marks those
+/* TRACE for the calls the trace records (calls.c), for x32 numbers and other architectures (the loop marks those
  * untraced); ENOSYS for io_uring, whose I/O no stop would see; everything else runs untouched. */
 int install_filter(void) {
   struct sock_filter prog[MAX_FILTER];
@@ -122,8 +55,8 @@ int install_filter(void) {
   prog[n++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | ENOSYS);
   unsigned short first_jump = n;
   prog[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JGE | BPF_K, X32_SYSCALL_BIT, 0, 0);
-  for (unsigned nr = 0; nr < SHAPE_COUNT; nr++)
-    if (SHAPES[nr].call != CALL_NONE) prog[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, nr, 0, 0);
+  for (unsigned nr = 0; nr < CALL_SHAPE_COUNT; nr++)
+    if (CALL_SHAPES[nr].kind != CALL_NONE) prog[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, nr, 0, 0);
   prog[n++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW);
   unsigned short trace = n;
   prog[n++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_TRACE);
@@ -213,24 +146,20 @@ static int syscall_info(pid_t tid, struct syscall_info *info) {
 
 static void mark_other_architecture(struct tracee *t);
 
-static int call_flags(const struct shape *s, struct tracee *t) {
-  if (s->call == CALL_OPENAT2) {
-    uint64_t how_flags;   /* struct open_how starts with its open flags */
-    return read_memory(t->tid, t->args[2], &how_flags, sizeof how_flags) == 0 ? (int)how_flags : 0;
-  }
-  return s->flags >= 0 ? (int)t->args[(int)s->flags] : s->fixed;
-}
-
+/* A path argument copied here (or left NULL); 0 when the tracee's pointer cannot be read (the call
+ * then fails with EFAULT). */
 static int copy_path(struct tracee *t, int index, char *out) {
-  if (index < 0 || !t->args[index]) return 0;
-  return read_string(t->tid, t->args[index], out) == 0;
+  if (index < 0 || !t->raw[index]) return 1;
+  if (read_string(t->tid, t->raw[index], out) != 0) return 0;
+  t->args[index] = (long)out;
+  return 1;
 }
 
 /* A stat, access or readlink of "" with AT_EMPTY_PATH looks at the descriptor itself (fstat): it
  * looks nothing up, and its exit need not be seen (glibc's and Go's fstat are such calls). */
-static int looks_up_nothing(const struct shape *s, const struct tracee *t) {
-  int lookup = s->call == CALL_STAT || s->call == CALL_STATX || s->call == CALL_LOOKUP;
-  return lookup && t->has_path && !t->path[0] && (t->flags & AT_EMPTY_PATH);
+static int looks_up_nothing(const struct call_shape *s, const long *a) {
+  int lookup = s->kind == CALL_STAT || s->kind == CALL_STATX || s->kind == CALL_LOOKUP;
+  return lookup && s->path >= 0 && a[(int)s->path] && !((const char *)a[(int)s->path])[0] && (call_flags(s, a) & AT_EMPTY_PATH);
 }
 
 int call_entered(struct tracee *t) {
@@ -240,34 +169,32 @@ int call_entered(struct tracee *t) {
     mark_other_architecture(t);
     return 0;
   }
-  if (info.seccomp.nr >= SHAPE_COUNT || SHAPES[info.seccomp.nr].call == CALL_NONE) return 0;
-  const struct shape *s = &SHAPES[info.seccomp.nr];
+  const struct call_shape *s = call_shape((long)info.seccomp.nr);
+  if (!s) return 0;
+  memcpy(t->raw, info.seccomp.args, sizeof t->raw);
   memcpy(t->args, info.seccomp.args, sizeof t->args);
-  if (s->call == CALL_LIST) {
+  if (s->kind == CALL_LIST) {
     /* recorded now, saving a stop: a listing that then fails only adds a dependency */
     look_at(t);
     record_fd(PM_LISTED, PM_ARG_NONE, (int)t->args[(int)s->dirfd]);
     return 0;
   }
-  t->has_path = copy_path(t, s->path, t->path);
-  t->has_path2 = copy_path(t, s->path2, t->path2);
-  /* a path that cannot be read makes the call fail (EFAULT): nothing to record */
-  if ((s->path >= 0 && t->args[(int)s->path] && !t->has_path) || (s->path2 >= 0 && t->args[(int)s->path2] && !t->has_path2)) return 0;
-  t->flags = call_flags(s, t);
-  if (looks_up_nothing(s, t)) return 0;
+  if (!copy_path(t, s->path, t->path) || !copy_path(t, s->path2, t->path2)) return 0;
+  if (s->kind == CALL_OPENAT2) {
+    if (!t->raw[(int)s->buf] || read_memory(t->tid, t->raw[(int)s->buf], &t->buf.how, sizeof t->buf.how) != 0) return 0;
+    t->args[(int)s->buf] = (long)&t->buf.how;
+  }
+  if (looks_up_nothing(s, t->args)) return 0;
   t->nr = (long)info.seccomp.nr;
   return 1;
 }
 
-/* The file type of a successful stat or statx, from the buffer the tracee passed. */
-static mode_t stat_mode(struct tracee *t, const struct shape *s) {
-  if (s->call == CALL_STAT) {
-    struct stat st;
-    return read_memory(t->tid, t->args[(int)s->buf], &st, sizeof st) == 0 ? st.st_mode : 0;
-  }
-  struct statx stx;
-  if (read_memory(t->tid, t->args[(int)s->buf], &stx, sizeof stx) != 0 || !(stx.stx_mask & STATX_TYPE)) return 0;
-  return stx.stx_mode;
+/* A stat or statx result, copied from the buffer the tracee passed. */
+static void copy_result(struct tracee *t, const struct call_shape *s) {
+  size_t size = s->kind == CALL_STAT ? sizeof t->buf.st : sizeof t->buf.stx;
+  memset(&t->buf, 0, sizeof t->buf);
+  read_memory(t->tid, t->raw[(int)s->buf], &t->buf, size);
+  t->args[(int)s->buf] = (long)&t->buf;
 }
 
 void call_exited(struct tracee *t) {
@@ -275,30 +202,11 @@ void call_exited(struct tracee *t) {
   if (syscall_info(t->tid, &info) != 0 || info.op != INFO_EXIT) return;
   long r = (long)info.exit.rval;
   if (r <= -ERESTART_FIRST && r >= -ERESTART_LAST) return;   /* it comes back as a new call */
-  int ok = !info.exit.is_error, err = ok ? 0 : (int)-r;
-  const struct shape *s = &SHAPES[t->nr];
-  int dirfd = s->dirfd >= 0 ? (int)t->args[(int)s->dirfd] : AT_FDCWD;
-  int dirfd2 = s->dirfd2 >= 0 ? (int)t->args[(int)s->dirfd2] : AT_FDCWD;
-  const char *path = t->has_path ? t->path : NULL, *path2 = t->has_path2 ? t->path2 : NULL;
-  /* "" with AT_EMPTY_PATH: the call works on the descriptor itself */
-  int on_fd = path && !path[0] && (t->flags & AT_EMPTY_PATH);
+  const struct call_shape *s = call_shape(t->nr);
+  int ok = !info.exit.is_error;
+  if (ok && (s->kind == CALL_STAT || s->kind == CALL_STATX)) copy_result(t, s);
   look_at(t);
-  switch (s->call) {
-    case CALL_OPEN:
-    case CALL_OPENAT2: record_open(dirfd, path, t->flags, ok ? (int)r : -1, err); break;
-    case CALL_STAT:
-    case CALL_STATX: record_stat(dirfd, path, t->flags, ok ? 0 : -1, err, ok ? stat_mode(t, s) : 0); break;
-    case CALL_LOOKUP: record_metadata(ok, err, dirfd, path); break;
-    case CALL_RENAME: record_rename(ok, dirfd, path, dirfd2, path2, (unsigned)t->flags); break;
-    case CALL_REMOVE: record_removed(ok, dirfd, path, t->flags); break;
-    case CALL_LINK: if (ok || !on_fd) record_link(ok, err, dirfd, path, dirfd2, path2); break;
-    case CALL_SYMLINK: if (ok) record_at(PM_WRITE, PM_WRITE_NEW_NAME, dirfd, path); break;
-    case CALL_MKDIR: record_made(ok, err, PM_WRITE_MKDIR, dirfd, path); break;
-    case CALL_TRUNCATE: record_change(ok, PM_WRITE_TRUNCATE, dirfd, on_fd ? NULL : path); break;
-    case CALL_METADATA: record_change(ok, PM_WRITE_METADATA, dirfd, on_fd ? NULL : path); break;
-    case CALL_CHDIR: if (!ok) record_absent(err, AT_FDCWD, path); break;
-    case CALL_EXEC: if (!ok && !on_fd) record_absent(err, dirfd, path); break;
-  }
+  record_call(t->nr, t->args, ok ? r : -1, ok ? 0 : (int)-r);
 }
 
 /* ---------------------------------------------------------------- a program starts */

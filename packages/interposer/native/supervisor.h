@@ -7,7 +7,8 @@
  *                       tracer, lets it attach, installs the seccomp filter and execs the program
  *   supervisor-loop.c   the tracer's loop: every ptrace stop (seccomp, system call exit, fork,
  *                       clone, exec, exit, signals, group stops) and the table of tracees
- *   supervisor-calls.c  the seccomp filter, and a traced system call made into records
+ *   supervisor-calls.c  the seccomp filter, and a traced call made into records (calls.c, once its
+ *                       paths and buffers are copied from the tracee)
  *
  * Only the file system calls the reducer needs stop (SECCOMP_RET_TRACE); everything else runs at
  * full speed. A seccomp filter cannot be removed, and a SECCOMP_RET_TRACE call without a tracer
@@ -20,6 +21,8 @@
 
 #include <stdint.h>
 #include <sys/types.h>
+#include <sys/stat.h>
+#include <linux/openat2.h>
 #include "interposer.h"
 
 enum mode {
@@ -33,11 +36,11 @@ struct tracee {
   enum mode mode;
   int exiting;               /* PTRACE_EVENT_EXIT seen */
   long nr;                   /* the call between its seccomp stop and its exit, or -1 */
-  uint64_t args[6];
-  int flags;                 /* its flags (open flags, AT_* flags), read at its seccomp stop */
-  int has_path, has_path2;   /* the pointer was not NULL */
+  uint64_t raw[6];           /* its arguments, as the tracee passed them */
+  long args[6];              /* the same, with paths and buffers copied here (calls.h) */
   char path[PM_PATH_MAX];    /* the call's path arguments, copied at its seccomp stop */
   char path2[PM_PATH_MAX];
+  union { struct stat st; struct statx stx; struct open_how how; } buf;   /* its buffer (calls.h) */
   struct pm_log_writer log;  /* its records; log.pid: its process (thread group) */
   struct tracee *next;       /* in its hash bucket */
 };

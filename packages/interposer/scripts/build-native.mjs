@@ -18,7 +18,7 @@ const programs = [
   // writes the interposer's records with the interposer's own record, path and log code
   {
     own: readdirSync(native).filter((f) => f.startsWith('supervisor-') && f.endsWith('.c')).sort(),
-    shared: ['events.c', 'paths.c', 'record.c', 'log.c', 'program.c'],
+    shared: ['calls.c', 'events.c', 'paths.c', 'record.c', 'log.c', 'program.c'],
     output: 'pm-supervise',
     args: [...common, '-Wno-nonnull-compare'],
     libs: ['-lpthread'],
