@@ -24,7 +24,7 @@ const FILE_CALLS = ['openat', 'newfstatat', 'statx', 'getdents64', 'readlinkat',
 
 /** A project of `modules` TypeScript modules in folders of 10, each importing two earlier ones
  * (some through a folder's index.ts), all reached from src/main.ts. */
-function generateProject(modules) {
+export function generateProject(modules) {
   const dir = makeTempDir('provmake-bench-esbuild-');
   const write = (rel, text) => {
     ensureDir(join(dir, rel, '..'));

@@ -1,8 +1,8 @@
 /*
  * supervisor-calls.c: the seccomp filter, and the records of a traced call. A filtered call stops
  * twice: at its seccomp stop its path arguments are copied (the program may reuse the memory), at
- * its exit the result decides the records, as the interposer's wrappers decide them (events.c): a
- * failed call leaves no record, or an absence.
+ * its exit the result decides the records, as the interposer's wrappers decide them (calls.c,
+ * events.c): a failed call leaves no record, or an absence. A lookup stops once (look_up_as_tracee).
  */
 #ifdef __x86_64__
 #include <elf.h>
@@ -162,6 +162,34 @@ static int looks_up_nothing(const struct call_shape *s, const long *a) {
   return lookup && s->path >= 0 && a[(int)s->path] && !((const char *)a[(int)s->path])[0] && (call_flags(s, a) & AT_EMPTY_PATH);
 }
 
+/*
+ * A lookup (stat, statx, access, readlink) changes nothing, so the supervisor makes the same call
+ * itself at the seccomp stop, on the name the tracee passed as the tracee resolves it (through its
+ * /proc/PID/cwd or fd/N, with the same credentials), records that result, and lets the call run
+ * without an exit stop: half the stops of a resolver, which is mostly stats. The two results differ
+ * only if the name changes in between; the record then describes the name before the change, and a
+ * step recorded so runs again. Returns the result, or -errno.
+ */
+static long look_up_as_tracee(struct tracee *t, long nr, const struct call_shape *s) {
+  const char *path = (const char *)t->args[(int)s->path];
+  int dirfd = s->dirfd >= 0 ? (int)t->args[(int)s->dirfd] : AT_FDCWD, flags = call_flags(s, t->args);
+  char name[PM_PATH_MAX + 64];
+  if (!path || !path[0]) return path ? -ENOENT : -EFAULT;
+  if (path[0] == '/') snprintf(name, sizeof name, "%s", path);
+  else if (dirfd == AT_FDCWD) snprintf(name, sizeof name, "/proc/%d/cwd/%s", (int)t->tid, path);
+  else snprintf(name, sizeof name, "/proc/%d/fd/%d/%s", (int)t->tid, dirfd, path);
+  if (s->buf >= 0) t->args[(int)s->buf] = (long)&t->buf;   /* the result goes here, not to the tracee */
+  if (s->kind == CALL_STAT) return pm_sys(SYS_newfstatat, AT_FDCWD, name, &t->buf.st, flags);
+  if (s->kind == CALL_STATX) return pm_sys(SYS_statx, AT_FDCWD, name, flags, t->raw[3], &t->buf.stx);
+  if (nr == SYS_readlink || nr == SYS_readlinkat) {   /* a symlink's target: there, and a symlink */
+    long r = pm_sys(SYS_newfstatat, AT_FDCWD, name, &t->buf.st, AT_SYMLINK_NOFOLLOW);
+    return r == 0 && !S_ISLNK(t->buf.st.st_mode) ? -EINVAL : r;
+  }
+  int mode = (int)t->args[(int)s->path + 1];   /* access: the mode follows the path */
+  long r = pm_sys(SYS_faccessat2, AT_FDCWD, name, mode, flags);
+  return r == -ENOSYS ? pm_sys(SYS_faccessat, AT_FDCWD, name, mode) : r;
+}
+
 int call_entered(struct tracee *t) {
   struct syscall_info info;
   if (syscall_info(t->tid, &info) != 0 || info.op != INFO_SECCOMP) return 0;
@@ -185,16 +213,14 @@ int call_entered(struct tracee *t) {
     t->args[(int)s->buf] = (long)&t->buf.how;
   }
   if (looks_up_nothing(s, t->args)) return 0;
+  if (s->kind == CALL_STAT || s->kind == CALL_STATX || s->kind == CALL_LOOKUP) {
+    long r = look_up_as_tracee(t, (long)info.seccomp.nr, s);
+    look_at(t);
+    record_call((long)info.seccomp.nr, t->args, r >= 0 ? r : -1, r >= 0 ? 0 : (int)-r);
+    return 0;
+  }
   t->nr = (long)info.seccomp.nr;
   return 1;
-}
-
-/* A stat or statx result, copied from the buffer the tracee passed. */
-static void copy_result(struct tracee *t, const struct call_shape *s) {
-  size_t size = s->kind == CALL_STAT ? sizeof t->buf.st : sizeof t->buf.stx;
-  memset(&t->buf, 0, sizeof t->buf);
-  read_memory(t->tid, t->raw[(int)s->buf], &t->buf, size);
-  t->args[(int)s->buf] = (long)&t->buf;
 }
 
 void call_exited(struct tracee *t) {
@@ -202,9 +228,7 @@ void call_exited(struct tracee *t) {
   if (syscall_info(t->tid, &info) != 0 || info.op != INFO_EXIT) return;
   long r = (long)info.exit.rval;
   if (r <= -ERESTART_FIRST && r >= -ERESTART_LAST) return;   /* it comes back as a new call */
-  const struct call_shape *s = call_shape(t->nr);
   int ok = !info.exit.is_error;
-  if (ok && (s->kind == CALL_STAT || s->kind == CALL_STATX)) copy_result(t, s);
   look_at(t);
   record_call(t->nr, t->args, ok ? r : -1, ok ? 0 : (int)-r);
 }

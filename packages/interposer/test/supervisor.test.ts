@@ -4,7 +4,7 @@
  * program making raw system calls) are traced as completely as the interposer traces the others, and
  * behave exactly as untraced: exit codes, errno, signals, stop and continue.
  */
-import { readFileSync, readdirSync, readlinkSync, writeFileSync, copyFileSync } from 'node:fs';
+import { copyFileSync, readFileSync, readdirSync, readlinkSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { programEscape, startTrace, supervisorProgram } from '../src/index.js';
@@ -112,6 +112,33 @@ int main(void) {
 }`,
 };
 
+// every kind of call, once static (the supervisor) and once dynamic (the interposer)
+const EVERY_CALL = `#define _GNU_SOURCE
+#include <fcntl.h>
+#include <stdio.h>
+#include <sys/stat.h>
+#include <sys/time.h>
+#include <unistd.h>
+int main(void) {
+  struct stat st;
+  char buf[64];
+  int d = open("data", O_RDONLY | O_DIRECTORY);
+  stat("data/x.csv", &st); stat("missing", &st); lstat("dangling", &st); stat("dangling", &st);
+  access("data/x.csv", F_OK); access("nope", F_OK); faccessat(d, "x.csv", R_OK, 0); faccessat(d, "gone", R_OK, 0);
+  readlink("dangling", buf, sizeof buf); readlink("data/x.csv", buf, sizeof buf); readlinkat(d, "none", buf, sizeof buf);
+  fstatat(d, "x.csv", &st, 0); fstatat(d, "", &st, AT_EMPTY_PATH);
+  close(open("data/x.csv", O_RDONLY)); close(open("absent.txt", O_RDONLY));
+  close(openat(d, "new.txt", O_WRONLY | O_CREAT | O_TRUNC, 0644));
+  mkdir("made", 0755); mkdir("no/such", 0755);
+  rename("data/new.txt", "made/moved.txt"); symlink("moved.txt", "made/link"); link("made/moved.txt", "made/hard");
+  truncate("made/hard", 0); chmod("made/moved.txt", 0600); utimensat(AT_FDCWD, "data/x.csv", NULL, 0);
+  unlink("made/link"); unlinkat(d, "old.txt", 0);
+  if (chdir("made") == 0) close(open("moved.txt", O_RDONLY));
+  chdir("nowhere");
+  puts("done");
+  return 0;
+}`;
+
 // dynamic programs: the parent that watches a stop and a continue; a "Go" program (its section
 // names say so) that opens a file with a raw system call no libc wrapper sees
 const DYNAMIC: Record<string, string> = {
@@ -148,8 +175,9 @@ int main(void) { return raw_openat("raw.txt") >= 0 && raw_openat("raw-missing.tx
 let bin: Record<string, string>;
 beforeAll(async () => {
   const dir = workspace();
-  const flags = Object.fromEntries(Object.keys(PROGRAMS).map((n) => [n, ['-static', '-pthread']]));
-  bin = { ...(await compileC(dir, PROGRAMS, flags)), ...(await compileC(dir, DYNAMIC)) };
+  const programs = { ...PROGRAMS, 'every-call-static': EVERY_CALL };
+  const flags = Object.fromEntries(Object.keys(programs).map((n) => [n, ['-static', '-pthread']]));
+  bin = { ...(await compileC(dir, programs, flags)), ...(await compileC(dir, { ...DYNAMIC, 'every-call': EVERY_CALL })) };
 }, 120_000);
 
 describe('static programs under the supervisor', () => {
@@ -173,6 +201,21 @@ describe('static programs under the supervisor', () => {
     expect(t.result.deps.executed).toContain(bin.reader);
     expect(readFileSync(join(ws, 'made/final.txt'), 'utf8')).toBe('static input\n');
     expect(t.result.fullyObserved).toBe(true);
+  });
+
+  it('every kind of call gets the records the interposer gives the same program built dynamic', async () => {
+    const files = { 'data/x.csv': '1\n', 'data/old.txt': 'old\n' };
+    const traced = async (program: string) => {
+      const ws = workspace(files);
+      symlinkSync('nowhere-target', join(ws, 'dangling'));
+      const t = await trace([program], ws);
+      expect(t.stdout).toBe('done\n');
+      return { ...t.ws, executed: [] };
+    };
+    const supervised = await traced(bin['every-call-static']);
+    expect(supervised).toEqual(await traced(bin['every-call']));
+    expect(supervised.absent).toEqual(['absent.txt', 'data/gone', 'data/none', 'made/nowhere', 'missing', 'no/such', 'nope']);
+    expect(supervised.writes).toEqual(['data/x.csv', 'made', 'made/hard', 'made/moved.txt']);
   });
 
   it('a static multi-threaded reader/writer: every thread is traced', async () => {
