@@ -179,8 +179,8 @@ export function printResult(result) {
   const s = result.stops;
   if (s) {
     const total = s.seccomp + s.exits + s.signals + s.events;
-    console.log(`\nsupervisor stops in one run: ${total} = ${s.seccomp} seccomp (${s.recorded} file operations recorded) + ${s.exits} call exits + ${s.signals} signals + ${s.events} fork/clone/exec/exit events`);
-    console.log(`stops per recorded file operation: ${fmtRatio(total / Math.max(1, s.recorded))}`);
+    console.log(`\nsupervisor stops in one run: ${total} = ${s.seccomp} seccomp (${s.recorded} in programs it records) + ${s.exits} call exits + ${s.signals} signals + ${s.events} fork/clone/exec/exit events`);
+    console.log(`stops per file operation: ${fmtRatio((s.seccomp + s.exits) / Math.max(1, s.seccomp))} (a lookup stops once, an open or a change twice)`);
     if (result.syscalls) {
       console.log(`system calls esbuild made (strace -f -c): ${result.syscalls}; stopped: ${s.seccomp} (${((100 * s.seccomp) / result.syscalls).toFixed(1)}%), the rest ran without a stop`);
       console.log(`the file calls among them: ${Object.entries(result.fileCalls).map(([c, n]) => `${c} ${n}`).join(', ')}`);

@@ -163,12 +163,14 @@ static int looks_up_nothing(const struct call_shape *s, const long *a) {
 }
 
 /*
- * A lookup (stat, statx, access, readlink) changes nothing, so the supervisor makes the same call
- * itself at the seccomp stop, on the name the tracee passed as the tracee resolves it (through its
- * /proc/PID/cwd or fd/N, with the same credentials), records that result, and lets the call run
- * without an exit stop: half the stops of a resolver, which is mostly stats. The two results differ
- * only if the name changes in between; the record then describes the name before the change, and a
- * step recorded so runs again. Returns the result, or -errno.
+ * A lookup (stat, statx, access, readlink, and an open for reading, whose record says only whether
+ * the name was there) changes nothing, so the supervisor makes it itself at the seccomp stop, on
+ * the name the tracee passed as the tracee resolves it (through its /proc/PID/cwd or fd/N, with the
+ * same credentials), records that result, and lets the call run without an exit stop: half the
+ * stops of a resolver, which opens and stats. The two results differ only if the name changes in
+ * between (the record then describes it before the change: the step runs again), or when an open
+ * fails where a stat does not (no permission, too many files): a read recorded for nothing.
+ * Returns the result, or -errno.
  */
 static long look_up_as_tracee(struct tracee *t, long nr, const struct call_shape *s) {
   const char *path = (const char *)t->args[(int)s->path];
@@ -178,8 +180,10 @@ static long look_up_as_tracee(struct tracee *t, long nr, const struct call_shape
   if (path[0] == '/') snprintf(name, sizeof name, "%s", path);
   else if (dirfd == AT_FDCWD) snprintf(name, sizeof name, "/proc/%d/cwd/%s", (int)t->tid, path);
   else snprintf(name, sizeof name, "/proc/%d/fd/%d/%s", (int)t->tid, dirfd, path);
-  if (s->buf >= 0) t->args[(int)s->buf] = (long)&t->buf;   /* the result goes here, not to the tracee */
+  if (s->kind == CALL_STAT || s->kind == CALL_STATX) t->args[(int)s->buf] = (long)&t->buf;   /* the result, here */
   if (s->kind == CALL_STAT) return pm_sys(SYS_newfstatat, AT_FDCWD, name, &t->buf.st, flags);
+  if (s->kind == CALL_OPEN || s->kind == CALL_OPENAT2)
+    return pm_sys(SYS_newfstatat, AT_FDCWD, name, &t->buf.st, (flags & O_NOFOLLOW) ? AT_SYMLINK_NOFOLLOW : 0);
   if (s->kind == CALL_STATX) return pm_sys(SYS_statx, AT_FDCWD, name, flags, t->raw[3], &t->buf.stx);
   if (nr == SYS_readlink || nr == SYS_readlinkat) {   /* a symlink's target: there, and a symlink */
     long r = pm_sys(SYS_newfstatat, AT_FDCWD, name, &t->buf.st, AT_SYMLINK_NOFOLLOW);
@@ -188,6 +192,13 @@ static long look_up_as_tracee(struct tracee *t, long nr, const struct call_shape
   int mode = (int)t->args[(int)s->path + 1];   /* access: the mode follows the path */
   long r = pm_sys(SYS_faccessat2, AT_FDCWD, name, mode, flags);
   return r == -ENOSYS ? pm_sys(SYS_faccessat, AT_FDCWD, name, mode) : r;
+}
+
+/* The calls look_up_as_tracee answers: lookups, and opens that neither write nor create. */
+static int is_lookup(const struct call_shape *s, const long *a) {
+  if (s->kind == CALL_STAT || s->kind == CALL_STATX || s->kind == CALL_LOOKUP) return 1;
+  int flags = s->kind == CALL_OPEN || s->kind == CALL_OPENAT2 ? call_flags(s, a) : O_WRONLY;
+  return (flags & O_ACCMODE) == O_RDONLY && !(flags & (O_CREAT | O_TRUNC | __O_TMPFILE));
 }
 
 int call_entered(struct tracee *t) {
@@ -213,7 +224,7 @@ int call_entered(struct tracee *t) {
     t->args[(int)s->buf] = (long)&t->buf.how;
   }
   if (looks_up_nothing(s, t->args)) return 0;
-  if (s->kind == CALL_STAT || s->kind == CALL_STATX || s->kind == CALL_LOOKUP) {
+  if (is_lookup(s, t->args)) {
     long r = look_up_as_tracee(t, (long)info.seccomp.nr, s);
     look_at(t);
     record_call((long)info.seccomp.nr, t->args, r >= 0 ? r : -1, r >= 0 ? 0 : (int)-r);

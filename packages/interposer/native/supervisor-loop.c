@@ -25,7 +25,8 @@ static void all_ended(void) {
   said = 1;
 }
 
-/* What tracing cost, in stops (bench/esbuild.mjs reads them from $PROV_MAKE_SUPERVISOR_STATS). */
+/* What tracing cost, in stops (bench/esbuild.mjs reads them from $PROV_MAKE_SUPERVISOR_STATS):
+ * seccomp stops, those of programs the supervisor records, call exits, signals, other events. */
 static struct { unsigned long seccomp, recorded, exits, signals, events; } g_stops;
 
 static struct tracee **bucket(pid_t tid) { return &g_table[(unsigned)tid % BUCKETS]; }
@@ -109,9 +110,8 @@ static void stopped(struct tracee *t, int status) {
       return;
     case PTRACE_EVENT_SECCOMP: {
       g_stops.seccomp++;
-      int record = t->mode == MODE_RECORD && call_entered(t);
-      g_stops.recorded += (unsigned long)record;
-      resume(t, record ? PTRACE_SYSCALL : PTRACE_CONT, 0);
+      g_stops.recorded += t->mode == MODE_RECORD;
+      resume(t, t->mode == MODE_RECORD && call_entered(t) ? PTRACE_SYSCALL : PTRACE_CONT, 0);
       return;
     }
     case PTRACE_EVENT_FORK:
