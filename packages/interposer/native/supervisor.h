@@ -54,7 +54,8 @@ void supervise(pid_t pid);
 /* supervisor-calls.c */
 /* Install the seccomp filter in this process (inherited by what it execs); 0 or an errno. */
 int install_filter(void);
-/* At a seccomp stop: copy what the call's exit will need. 1 when its exit must be seen. */
+/* At a seccomp stop: record a lookup or a listing at once, or copy what the call's exit will need
+ * (then 1: its exit must be seen). */
 int call_entered(struct tracee *t);
 /* At the call's exit: its records. */
 void call_exited(struct tracee *t);
