@@ -8,7 +8,8 @@
  *   supervisor-loop.c   the tracer's loop: every ptrace stop (seccomp, system call exit, fork,
  *                       clone, exec, exit, signals, group stops) and the table of tracees
  *   supervisor-calls.c  the seccomp filter, and a traced call made into records (calls.c, once its
- *                       paths and buffers are copied from the tracee)
+ *                       paths and buffers are copied from the tracee); x86-64 only
+ *   supervisor-tracee.c a tracee: its log writer and paths, its memory, the program it starts
  *
  * Only the file system calls the reducer needs stop (SECCOMP_RET_TRACE); everything else runs at
  * full speed. A seccomp filter cannot be removed, and a SECCOMP_RET_TRACE call without a tracer
@@ -59,10 +60,19 @@ int install_filter(void);
 int call_entered(struct tracee *t);
 /* At the call's exit: its records. */
 void call_exited(struct tracee *t);
+
+/* supervisor-tracee.c */
+/* From now on, paths are the tracee's and records go to its writer. */
+void look_at(struct tracee *t);
+/* The tracee's memory: `size` bytes, or a NUL-terminated string of at most PM_PATH_MAX; 0 or -1. */
+int read_memory(pid_t tid, uint64_t addr, void *out, size_t size);
+int read_string(pid_t tid, uint64_t addr, char *out);
 /* A thread's process (thread group) and parent, from /proc (0 when unknown). */
 void proc_ids(pid_t tid, pid_t *group, pid_t *parent);
 /* After a successful exec: the new program's mode, and its records when the supervisor keeps them. */
 void program_started(struct tracee *t);
+/* Its calls are of another architecture (int 0x80, x32): untraced, passed through. */
+void mark_other_architecture(struct tracee *t);
 /* The tracee is gone: its log window goes back. */
 void tracee_gone(struct tracee *t);
 /* The supervisor's own records (before it traces anything) go back. */
