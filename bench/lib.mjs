@@ -25,7 +25,9 @@ export const COMMON_USAGE = `options:
                     or $PROV_MAKE_BENCH_SO); traceCommand and the preload-only variant use the library
                     the API names (its interposerLibrary export) when it has one
   --dist PATH       interposer module exporting traceCommand (default packages/interposer/dist/index.js,
-                    or $PROV_MAKE_BENCH_DIST)`;
+                    or $PROV_MAKE_BENCH_DIST)
+  --baseline PATH   another build's dist/index.js (e.g. of an earlier commit): measured as a
+                    "baseline" traced variant side by side (open-close, processes, node-stat)`;
 
 export function parseCommonArgs(argv, extra = {}) {
   const opts = {
@@ -56,6 +58,7 @@ export function parseCommonArgs(argv, extra = {}) {
     else if (a === '--untraced-only') opts.untracedOnly = true;
     else if (a === '--so') opts.soPath = resolve(next());
     else if (a === '--dist') opts.distPath = resolve(next());
+    else if (a === '--baseline') opts.baseline = resolve(next());
     else if (a === '-h' || a === '--help') opts.help = true;
     else if (a in (extra.flags ?? {})) opts[extra.flags[a]] = int();
     else throw new BenchSetupError(`unknown option ${a}`);
@@ -115,6 +118,12 @@ export async function loadTracer({ soPath = defaultSoPath, distPath = defaultDis
     soPath = mod.interposerLibrary;
   }
   return { traceCommand: mod.traceCommand, prepareLogDir: mod.prepareLogDir, soPath };
+}
+
+/** The tracer of --baseline (another build of the interposer, beside its dist/), or null. */
+export async function loadBaseline(opts) {
+  if (!opts.baseline || opts.untracedOnly) return null;
+  return loadTracer({ distPath: opts.baseline, soPath: join(dirname(opts.baseline), '..', 'native', 'build', 'libprovmake.so') });
 }
 
 /** Names of the dynamic symbols a shared library defines, or null when nm is unavailable. */

@@ -9,14 +9,14 @@
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
-  COMMON_USAGE, assertSuccess, fmtMs, fmtRatio, formatTable, interleavedRounds, isMainModule, loadTracer,
+  COMMON_USAGE, assertSuccess, fmtMs, fmtRatio, formatTable, interleavedRounds, isMainModule, loadBaseline, loadTracer,
   makeTempDir, progress, ratio, runMain, runPreloadOnly, runTraced, runUntraced, summarize, verdict,
 } from './lib.mjs';
 
 export const TARGETS = { wall: { op: '<=', value: 1.3 } };
 
 /** One step of `count` processes: untraced, traced and (optionally) preload-only, interleaved. */
-async function measure(name, cmd, count, { tracer, work, env, rounds, warmup, quiet, preload }) {
+async function measure(name, cmd, count, { tracer, baseline, work, env, rounds, warmup, quiet, preload }) {
   let observed = null;
   const variants = {
     untraced: async () => {
@@ -46,6 +46,13 @@ async function measure(name, cmd, count, { tracer, work, env, rounds, warmup, qu
       };
     }
   }
+  if (baseline) {
+    variants.baseline = async () => {
+      const r = await runTraced(baseline.traceCommand, cmd, { cwd: work, env });
+      assertSuccess('baseline', r, name);
+      return { wallMs: r.ms };
+    };
+  }
   const samples = await interleavedRounds(variants, {
     rounds,
     warmup,
@@ -64,6 +71,7 @@ async function measure(name, cmd, count, { tracer, work, env, rounds, warmup, qu
   const u = result.variants.untraced.wallMs.median;
   result.ratios = { wall: result.variants.traced ? ratio(result.variants.traced.wallMs.median, u) : NaN };
   if (result.variants.preload) result.ratios.preload = ratio(result.variants.preload.wallMs.median, u);
+  if (result.variants.baseline) result.ratios.baseline = ratio(result.variants.baseline.wallMs.median, u);
   return result;
 }
 
@@ -72,13 +80,14 @@ export async function run(opts = {}) {
   const many = opts.many ?? 10_000;
   const { rounds = 5, warmup = 1, quiet = false } = opts;
   const tracer = opts.untracedOnly ? null : await loadTracer(opts);
+  const baseline = await loadBaseline(opts);
   const work = makeTempDir('provmake-bench-processes-');
   const env = { ...process.env, LC_ALL: 'C' };
   try {
     const files = join(work, 'files');
     mkdirSync(files);
     for (let i = 0; i < many; i++) writeFileSync(join(files, String(i)), '');
-    const common = { tracer, work, env, rounds, warmup, quiet };
+    const common = { tracer, baseline, work, env, rounds, warmup, quiet };
     const loop = `i=0; while [ $i -lt ${count} ]; do /bin/true; i=$((i+1)); done`;
     const cases = [
       await measure('loop', ['sh', '-c', loop], count, { ...common, preload: opts.preload !== false }),
@@ -119,6 +128,7 @@ export function printResult(result) {
     if (c.ratios.preload !== undefined) {
       console.log(`preload-only/untraced: ${fmtRatio(c.ratios.preload)}  (LD_PRELOAD and logging, no log reduction)`);
     }
+    if (c.ratios.baseline !== undefined) console.log(`baseline/untraced: ${fmtRatio(c.ratios.baseline)}  (--baseline build, traced)`);
     if (c.observed) {
       const o = c.observed;
       console.log(`trace check: /bin/true among executed=${o.trueExecuted}, ${o.executed} executed files, fullyObserved=${o.fullyObserved}, problems=${o.problems}${o.trueExecuted ? '' : '  WARNING: /bin/true not seen'}`);

@@ -1,8 +1,8 @@
 #!/usr/bin/env node
-// run-all.mjs - runs the benchmarks one after the other and prints a summary table of the
-// ratios (each measured side by side, interleaved, within its own benchmark). `pnpm bench` runs this.
+// run-all.mjs - runs the benchmarks one after the other and prints a summary table of the ratios
+// (each measured side by side, interleaved, within its own benchmark). `pnpm bench` runs this.
 //
-//   node bench/run-all.mjs [--only open-close,processes,cbuild,esbuild] [--rounds N] [--warmup N] [--json]
+//   node bench/run-all.mjs [--only open-close,processes,node-stat,cbuild,esbuild] [--rounds N] [--warmup N] [--json]
 //                          [--no-preload] [--untraced-only] [--so PATH] [--dist PATH]
 //
 // The full result (every sample) is also written to bench/out/results-<time>.json and
@@ -15,10 +15,11 @@ import {
   BenchSetupError, COMMON_USAGE, fmtMs, fmtRatio, formatTable, loadTracer, machineInfo, parseCommonArgs, repoRoot,
   runMain, verdict,
 } from './lib.mjs';
+import * as nodeStat from './node-stat.mjs';
 import * as openClose from './open-close.mjs';
 import * as processes from './processes.mjs';
 
-const BENCHMARKS = { 'open-close': openClose, processes, cbuild, esbuild };
+const BENCHMARKS = { 'open-close': openClose, processes, 'node-stat': nodeStat, cbuild, esbuild };
 
 function targetText(t) {
   return t ? `${t.op} ${t.value}` : '';

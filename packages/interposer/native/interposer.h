@@ -6,8 +6,8 @@
  * step's log (log.c). The TypeScript side (src/logs.ts, src/reduce.ts) reads the log and reduces it
  * to the step's dependencies.
  *
- *   paths.c        a (dirfd, path) made absolute and normal; what is never recorded
- *   record.c       records: formatting, de-duplication, the common record_* helpers
+ *   paths.c        a (dirfd, path) made absolute as the kernel resolves it; what is never recorded
+ *   record.c       from an event to a record: de-duplication
  *   thread-log.c   each thread's log writer
  *   events.c       what an event means as records (shared with the ptrace supervisor)
  *   calls.c        the file system calls recorded, by number: syscall() and the supervisor decode with it

@@ -67,6 +67,11 @@ void pm_log_lost(void) {
   if (h) __atomic_fetch_add(&h->lost, 1, __ATOMIC_RELAXED);
 }
 
+void *pm_log_shared(void) {
+  char *h = (char *)__atomic_load_n(&g_header, __ATOMIC_ACQUIRE);
+  return h ? h + PM_LOG_SHARED_OFFSET : NULL;
+}
+
 /* Reserve [*start, *start + *size) after `next`; within the cap, at least `need` bytes. */
 static int reserve(struct pm_log_header *h, uint64_t need, uint64_t *start, uint64_t *size) {
   uint64_t cur = __atomic_load_n(&h->next, __ATOMIC_RELAXED);

@@ -38,6 +38,10 @@ struct pm_log_header {        /* page 0 of trace.log; every field little-endian,
   uint64_t finished;          /* supervisors that saw every program they traced end: fewer means one died */
 };
 
+/* Page 0 from this offset on belongs to the writers, shared by all processes of the step: the
+ * interposer keeps what it learnt about programs there (program.c). The reader ignores it. */
+#define PM_LOG_SHARED_OFFSET 1024u
+
 struct pm_window {            /* at the start of every window */
   uint32_t magic;             /* PM_WINDOW_MAGIC */
   uint32_t size;              /* bytes of the window, this header included (a page multiple) */
@@ -69,6 +73,9 @@ void pm_log_forget(struct pm_log_writer *w);
 void pm_log_lost(void);
 /* The header, mapped (NULL when the log cannot be opened), for the supervisors' counts. */
 struct pm_log_header *pm_log_header(void);
+/* The shared part of page 0 (PM_LOG_SHARED_OFFSET..PM_LOG_HEADER_SIZE), or NULL until this
+ * process has mapped the log (its first record, or its parent's before a fork). */
+void *pm_log_shared(void);
 /* Decimal digits of v at p; returns the end. */
 char *pm_fmt_u64(char *p, uint64_t v);
 

@@ -389,6 +389,16 @@ describe('programs that escape the interposer', () => {
     expect(t.result.fullyObserved).toBe(true);
   });
 
+  it('a program rewritten in place within the step is looked at again before it runs', async () => {
+    const ws = workspace({ 'input.txt': 'line\n', 'sub/input.txt': 'sub\n' });
+    const t = await trace(`cp ${bin.printer} prog && ./prog && cp ${bin['printer-static']} prog && cd sub && ../prog`, ws);
+    expect(t.result.exitCode).toBe(0);
+    expect(t.stdout).toBe('line\nsub\n');
+    // the static copy was handed to the supervisor, which saw its read
+    expect(t.ws.reads).toEqual(['input.txt', 'sub/input.txt']);
+    expect(t.result.fullyObserved).toBe(true);
+  });
+
   it('a Go program (esbuild from npm) is traced by the supervisor, from a shell and alone', async () => {
     const ws = workspace({ 'main.ts': 'export const x: number = 1;\n' });
     for (const command of [`${ESBUILD} main.ts --outfile=out.js`, [ESBUILD, 'main.ts', '--outfile=out.js']]) {
