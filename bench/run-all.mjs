@@ -21,6 +21,7 @@ import * as bigPipeline from './big-pipeline.mjs';
 import * as cbuild from './cbuild.mjs';
 import * as ciRestore from './ci-restore.mjs';
 import * as largeTrace from './large-trace.mjs';
+import * as esbuild from './esbuild.mjs';
 import {
   BenchSetupError, COMMON_USAGE, fmtMiB, fmtMs, fmtRatio, formatTable, loadTracer, machineInfo, parseCommonArgs,
   repoRoot, runMain, verdict,
@@ -37,6 +38,7 @@ const BENCHMARKS = {
   'open-close': { mod: openClose, quick: { files: 10_000, rounds: 1, warmup: 0 } },
   processes: { mod: processes, opts: { rounds: 3 }, quick: { rounds: 1, warmup: 0, many: 1000 } },
   'node-stat': { mod: nodeStat, opts: { rounds: 3 }, quick: { rounds: 1, warmup: 0 } },
+  esbuild: { mod: esbuild, opts: { rounds: 5 }, quick: { rounds: 1, warmup: 0 } },
   cbuild: { mod: cbuild, opts: { rounds: 3, preload: false }, quick: { rounds: 1, warmup: 0 } },
   'many-outputs': { mod: manyOutputs, opts: { rounds: 1 } },
   'large-trace': { mod: largeTrace, opts: { rounds: 3 } },

@@ -14,21 +14,23 @@
 
 extern char **environ;
 
-/* The program about to run, when it escapes LD_PRELOAD: recorded as executed and untraced.
- * This is where a static or Go program is to be handed to the ptrace supervisor (issue 8 item 5)
- * instead: `why` says which, before any exec or spawn. */
-static void record_exec_target(const char *path) {
-  char abs[PM_PATH_MAX];
-  if (resolve_at(AT_FDCWD, path, abs) != 0 || is_ignored(abs)) return;
+static void record_untraced(const char *abs, const char *why) {
+  write_record(PM_EXECUTED, PM_EXEC_PROGRAM, abs, NULL, 1);
+  write_record(PM_UNTRACED, why, abs, NULL, 1);
+}
+
+/* The program about to run: NULL when the interposer enters it; else why not, with its absolute
+ * path in abs. The supervisor takes over what it can trace (handed_off); the rest is recorded as
+ * executed and untraced. */
+static const char *escape_of(const char *path, char *abs) {
+  if (resolve_at(AT_FDCWD, path, abs) != 0 || is_ignored(abs)) return NULL;
   int exists = 1;
   const char *why = untraced_reason(abs, 0, &exists);
-  if (!exists) return;   /* the exec fails: nothing ran, and the caller records the absence */
+  if (!exists) return NULL;   /* the exec fails: nothing ran, and the caller records the absence */
   /* A traced program records itself (AT_EXECFN, in its constructor): writing here would make
    * every fork-then-exec child start a log of its own. Only programs that escape are written. */
-  if (why) {
-    write_record(PM_EXECUTED, PM_EXEC_PROGRAM, abs, NULL, 1);
-    write_record(PM_UNTRACED, why, abs, NULL, 1);
-  }
+  if (why && !(supervisor_traces(why) && g_supervisor)) record_untraced(abs, why);
+  return why;
 }
 
 /* Find `file` on PATH as execvp does, recording the places it is absent from; copies the hit. */
@@ -72,20 +74,39 @@ static const char *on_path(const char *file, char *found) {
 
 /* ---------------------------------------------------------------- the environment of an exec */
 
-static const char *g_env_preload;   /* "LD_PRELOAD=..." as we were started */
-static const char *g_env_logdir;    /* PM_ENV_LOG_DIR "=..." */
+static const char *g_env_preload;      /* "LD_PRELOAD=..." as we were started */
+static const char *g_env_logdir;       /* PM_ENV_LOG_DIR "=..." */
+static const char *g_env_supervisor;   /* PM_ENV_SUPERVISOR "=...", or NULL */
 
-int exec_env_init(const char *preload) {
+int exec_env_init(const char *preload, const char *supervisor) {
   int ours = preload && g_self_path[0] && strstr(preload, g_self_path);
   g_env_preload = keep_string("LD_PRELOAD=", ours ? preload : g_self_path, NULL);
   g_env_logdir = keep_string(PM_ENV_LOG_DIR "=", g_log_dir, NULL);
+  if (supervisor && supervisor[0] == '/') {
+    g_env_supervisor = keep_string(PM_ENV_SUPERVISOR "=", supervisor, NULL);
+    if (g_env_supervisor) g_supervisor = g_env_supervisor + sizeof PM_ENV_SUPERVISOR;
+  }
   return g_env_preload && g_env_logdir ? 0 : -1;
 }
 
 /* The environment a traced program passes to exec, with our variables put back if it dropped
  * or changed them (env -i, or a program that builds its own environment). Scratch memory is
  * mmap'ed: the program's malloc is not ours to use here (e.g. between vfork and exec). */
-struct exec_env { char **envp; void *mem; size_t mem_size; };
+struct scratch { void *mem; size_t size; };
+struct exec_env { char **envp; struct scratch env, handoff; };
+
+static void *scratch_alloc(struct scratch *s, size_t size) {
+  long mem = pm_sys(SYS_mmap, NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (pm_failed(mem)) return NULL;
+  s->mem = (void *)mem;
+  s->size = size;
+  return s->mem;
+}
+
+static void scratch_free(struct scratch *s) {
+  if (s->mem) pm_sys(SYS_munmap, s->mem, s->size);
+  s->mem = NULL;
+}
 
 static int env_has(char *const *envp, const char *entry) {
   for (char *const *e = envp; e && *e; e++) if (!strcmp(*e, entry)) return 1;
@@ -93,47 +114,101 @@ static int env_has(char *const *envp, const char *entry) {
 }
 
 static int is_ours(const char *entry) {
-  return !strncmp(entry, "LD_PRELOAD=", 11) || !strncmp(entry, PM_ENV_LOG_DIR "=", sizeof PM_ENV_LOG_DIR);
+  return !strncmp(entry, "LD_PRELOAD=", 11) || !strncmp(entry, PM_ENV_LOG_DIR "=", sizeof PM_ENV_LOG_DIR) ||
+         !strncmp(entry, PM_ENV_SUPERVISOR "=", sizeof PM_ENV_SUPERVISOR);
 }
 
 static char *const *traced_env(char *const *envp, struct exec_env *out) {
-  out->mem = NULL;
-  if (env_has(envp, g_env_preload) && env_has(envp, g_env_logdir)) return envp;
+  out->env.mem = out->handoff.mem = NULL;
+  if (env_has(envp, g_env_preload) && env_has(envp, g_env_logdir) && (!g_env_supervisor || env_has(envp, g_env_supervisor)))
+    return envp;
   size_t n = 0;
   for (char *const *e = envp; e && *e; e++) n++;
   const char *their_preload = NULL;
   for (char *const *e = envp; e && *e; e++) if (!strncmp(*e, "LD_PRELOAD=", 11)) their_preload = *e + 11;
   size_t preload_len = strlen(g_env_preload) + (their_preload ? strlen(their_preload) + 1 : 0) + 1;
-  size_t size = (n + 3) * sizeof(char *) + preload_len;
-  long mem = pm_sys(SYS_mmap, NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-  if (pm_failed(mem)) return envp;
-  char **list = (char **)mem;
-  char *preload = (char *)mem + (n + 3) * sizeof(char *);
+  char **list = scratch_alloc(&out->env, (n + 4) * sizeof(char *) + preload_len);
+  if (!list) return envp;
+  char *preload = (char *)(list + n + 4);
   strcpy(preload, g_env_preload);
   if (their_preload && !strstr(their_preload, g_self_path)) { strcat(preload, ":"); strcat(preload, their_preload); }
   size_t k = 0;
   for (char *const *e = envp; e && *e; e++) if (!is_ours(*e)) list[k++] = *e;
   list[k++] = preload;
   list[k++] = (char *)g_env_logdir;
+  if (g_env_supervisor) list[k++] = (char *)g_env_supervisor;
   list[k] = NULL;
-  out->envp = list; out->mem = (void *)mem; out->mem_size = size;
+  out->envp = list;
   return list;
 }
 
-static void free_env(struct exec_env *env) { if (env->mem) pm_sys(SYS_munmap, env->mem, env->mem_size); }
+static void free_env(struct exec_env *env) {
+  scratch_free(&env->env);
+  scratch_free(&env->handoff);
+}
+
+/* ---------------------------------------------------------------- the hand-off to the supervisor */
+
+/* An exec about to happen: the environment it gets, and whether the supervisor runs the program
+ * (`pm-supervise TARGET ARGV...`, its own argv and envp). */
+struct exec_call {
+  char *const *envp;
+  const char *handed_off;   /* why the supervisor runs it, or NULL */
+  char target[PM_PATH_MAX];
+  char **sv_argv, **sv_envp;
+  struct exec_env env;
+};
+
+/* The supervisor's argv, and the environment with LD_PRELOAD renamed PM_ENV_PRELOAD. */
+static int hand_off(struct exec_call *c, char *const argv[]) {
+  size_t argc = 0, envc = 0, preload = 0;
+  for (char *const *a = argv; a && *a; a++) argc++;
+  for (char *const *e = c->envp; e && *e; e++, envc++) if (!strncmp(*e, "LD_PRELOAD=", 11)) preload = strlen(*e + 11);
+  size_t lists = (argc + 3 + envc + 1) * sizeof(char *);
+  char **sv_argv = scratch_alloc(&c->env.handoff, lists + sizeof PM_ENV_PRELOAD + preload + 1);
+  if (!sv_argv) return -1;
+  char **sv_envp = sv_argv + argc + 3, *renamed = (char *)sv_argv + lists;
+  sv_argv[0] = (char *)g_supervisor;
+  sv_argv[1] = c->target;
+  for (size_t i = 0; i < argc; i++) sv_argv[i + 2] = argv[i];
+  sv_argv[argc + 2] = NULL;
+  size_t k = 0;
+  for (char *const *e = c->envp; e && *e; e++) {
+    if (strncmp(*e, "LD_PRELOAD=", 11)) { sv_envp[k++] = *e; continue; }
+    memcpy(renamed, PM_ENV_PRELOAD "=", sizeof PM_ENV_PRELOAD);
+    strcpy(renamed + sizeof PM_ENV_PRELOAD, *e + 11);
+    sv_envp[k++] = renamed;
+  }
+  sv_envp[k] = NULL;
+  c->sv_argv = sv_argv;
+  c->sv_envp = sv_envp;
+  return 0;
+}
+
+/* The supervisor could not be started: the program runs untraced, and is recorded so. */
+static void handoff_failed(struct exec_call *c, int replaces_image) {
+  ENTER();
+  record_untraced(c->target, c->handed_off);
+  if (replaces_image) log_finish_thread();
+  LEAVE();
+  c->handed_off = NULL;
+}
 
 /*
  * Every exec and spawn goes through these two. before_exec: look at the program that is about to
- * run (`target`, NULL when unknown), and give the traced environment. For an exec (not a spawn),
- * the log window goes back first: the program image, and with it the mapping, is about to go.
+ * run (`target`, NULL when unknown), hand it to the supervisor when LD_PRELOAD cannot enter it,
+ * and give the traced environment. For an exec (not a spawn), the log window goes back first: the
+ * program image, and with it the mapping, is about to go.
  */
-static char *const *before_exec(const char *target, char *const envp[], struct exec_env *env, int replaces_image) {
+static void before_exec(const char *target, char *const argv[], char *const envp[], struct exec_call *c, int replaces_image) {
   ENTER();
-  if (target) record_exec_target(target);
-  char *const *e = traced_env(envp, env);
+  c->handed_off = NULL;
+  const char *why = target ? escape_of(target, c->target) : NULL;
+  c->envp = traced_env(envp, &c->env);
+  if (supervisor_traces(why) && g_supervisor && pm_sys(SYS_faccessat, AT_FDCWD, c->target, X_OK) == 0 && hand_off(c, argv) == 0)
+    c->handed_off = why;
   if (replaces_image) log_finish_thread();
   LEAVE();
-  return e;
 }
 
 /* after_exec: the exec failed (or the spawn returned): scratch memory back; `absent`, the program,
@@ -152,23 +227,37 @@ static int (*real_fexecve)(int, char *const[], char *const[]);
 typedef int spawn_fn(pid_t *, const char *, const posix_spawn_file_actions_t *, const posix_spawnattr_t *, char *const[], char *const[]);
 static spawn_fn *real_posix_spawn, *real_posix_spawnp;
 
+/* The supervisor runs the program under this pid; returns only when it could not be started. */
+static void exec_supervisor(struct exec_call *c) {
+  RESOLVE(execve);
+  real_execve(g_supervisor, c->sv_argv, c->sv_envp);
+  handoff_failed(c, 1);
+}
+
+/* An exec of `target` (NULL when unknown) by `exec`: the program itself, or the supervisor. */
+#define TRACED_EXEC(target, argv, envp, absent, exec)                            \
+  ({                                                                            \
+    struct exec_call c_;                                                        \
+    before_exec(target, argv, envp, &c_, 1);                                    \
+    if (c_.handed_off) exec_supervisor(&c_);                                    \
+    char *const *envp_ = c_.envp;                                               \
+    (void)envp_;                                                                \
+    int r_ = exec;                                                              \
+    after_exec(&c_.env, errno, absent);                                         \
+    r_;                                                                         \
+  })
+
 int traced_execve(const char *path, char *const argv[], char *const envp[]) {
   RESOLVE(execve);
   if (!g_enabled) return real_execve(path, argv, envp);
-  struct exec_env env;
-  int r = real_execve(path, argv, before_exec(path, envp, &env, 1));
-  after_exec(&env, errno, path);
-  return r;
+  return TRACED_EXEC(path, argv, envp, path, real_execve(path, argv, envp_));
 }
 
 static int traced_execvpe(const char *file, char *const argv[], char *const envp[]) {
   RESOLVE(execvpe);
   if (!g_enabled) return real_execvpe(file, argv, envp);
-  struct exec_env env;
   char found[PM_PATH_MAX];
-  int r = real_execvpe(file, argv, before_exec(on_path(file, found), envp, &env, 1));
-  after_exec(&env, errno, NULL);
-  return r;
+  return TRACED_EXEC(on_path(file, found), argv, envp, NULL, real_execvpe(file, argv, envp_));
 }
 
 EXPORT int execve(const char *path, char *const argv[], char *const envp[]) { return traced_execve(path, argv, envp); }
@@ -193,11 +282,9 @@ EXPORT int execle(const char *path, const char *arg, ...) { COLLECT_ARGS(arg, ar
 int traced_execveat(int dirfd, const char *path, char *const argv[], char *const envp[], int flags) {
   RESOLVE(execveat);
   if (!g_enabled) return real_execveat(dirfd, path, argv, envp, flags);
-  struct exec_env env;
   char abs[PM_PATH_MAX];
-  int r = real_execveat(dirfd, path, argv, before_exec(resolve_at(dirfd, path, abs) == 0 ? abs : NULL, envp, &env, 1), flags);
-  after_exec(&env, errno, NULL);
-  return r;
+  const char *target = resolve_at(dirfd, path, abs) == 0 ? abs : NULL;
+  return TRACED_EXEC(target, argv, envp, NULL, real_execveat(dirfd, path, argv, envp_, flags));
 }
 
 EXPORT int execveat(int dirfd, const char *path, char *const argv[], char *const envp[], int flags) {
@@ -207,19 +294,21 @@ EXPORT int execveat(int dirfd, const char *path, char *const argv[], char *const
 EXPORT int fexecve(int fd, char *const argv[], char *const envp[]) {
   RESOLVE(fexecve);
   if (!g_enabled) return real_fexecve(fd, argv, envp);
-  struct exec_env env;
   char abs[PM_PATH_MAX];
-  int r = real_fexecve(fd, argv, before_exec(fd_path(fd, abs) == 0 ? abs : NULL, envp, &env, 1));
-  after_exec(&env, errno, NULL);
-  return r;
+  const char *target = fd_path(fd, abs) == 0 ? abs : NULL;
+  return TRACED_EXEC(target, argv, envp, NULL, real_fexecve(fd, argv, envp_));
 }
 
 /* A spawn starts `file` (found on PATH by posix_spawnp: `target`, the program that runs). */
 static int traced_spawn(spawn_fn *real, const char *target, pid_t *pid, const char *file, const posix_spawn_file_actions_t *fa,
                         const posix_spawnattr_t *attr, char *const argv[], char *const envp[]) {
-  struct exec_env env;
-  int r = real(pid, file, fa, attr, argv, before_exec(target, envp, &env, 0));
-  after_exec(&env, r, target == file ? file : NULL);
+  struct exec_call c;
+  before_exec(target, argv, envp, &c, 0);
+  RESOLVE(posix_spawn);
+  int r = c.handed_off ? real_posix_spawn(pid, g_supervisor, fa, attr, c.sv_argv, c.sv_envp) : -1;
+  if (r > 0) handoff_failed(&c, 0);
+  if (!c.handed_off) r = real(pid, file, fa, attr, argv, c.envp);
+  after_exec(&c.env, r, target == file ? file : NULL);
   return r;
 }
 
@@ -256,7 +345,7 @@ static char **lend_traced_environ(struct exec_env *env) {
 }
 
 static void give_back_environ(char **saved, struct exec_env *env) {
-  if (!env->mem) return;   /* the environment was traced already: nothing lent */
+  if (!env->env.mem) return;   /* the environment was traced already: nothing lent */
   if (environ == env->envp) { environ = saved; free_env(env); }
 }
 

@@ -35,55 +35,24 @@ EXPORT int fchdir(int fd) {
 
 /* ---------------------------------------------------------------- names */
 
-void record_removed(int ok, int dirfd, const char *path, int flags) {
-  if (ok) record_at(PM_REMOVED, (flags & AT_REMOVEDIR) ? PM_REMOVED_FOLDER : PM_REMOVED_FILE, dirfd, path);
-}
 
 WRAP(int, unlink, (const char *p), (p), record_removed(r == 0, AT_FDCWD, p, 0))
 WRAP(int, unlinkat, (int fd, const char *p, int fl), (fd, p, fl), record_removed(r == 0, fd, p, fl))
 WRAP(int, remove, (const char *p), (p), record_removed(r == 0, AT_FDCWD, p, 0))
 WRAP(int, rmdir, (const char *p), (p), record_removed(r == 0, AT_FDCWD, p, AT_REMOVEDIR))
 
-void record_rename(int ok, int fd1, const char *from, int fd2, const char *to, unsigned int flags) {
-  if (!ok) return;
-  if (flags & RENAME_EXCHANGE) {   /* two names swapped: both are rewritten */
-    record_at(PM_WRITE, PM_WRITE_CREATE, fd1, from);
-    record_at(PM_WRITE, PM_WRITE_CREATE, fd2, to);
-    return;
-  }
-  char a[PM_PATH_MAX], b[PM_PATH_MAX];
-  if (resolve_at(fd1, from, a) != 0 || resolve_at(fd2, to, b) != 0) return;
-  int ia = is_ignored(a), ib = is_ignored(b);
-  if (ia && ib) return;
-  /* moved in from an ignored place: new content */
-  if (ia) write_record(PM_WRITE, PM_WRITE_CREATE PM_WRITE_TRUNCATE, b, NULL, 0);
-  else if (ib) write_record(PM_REMOVED, PM_REMOVED_FILE, a, NULL, 0);   /* moved out to an ignored place */
-  else write_record(PM_RENAMED, PM_ARG_NONE, a, b, 0);
-}
 
 WRAP(int, rename, (const char *a, const char *b), (a, b), record_rename(r == 0, AT_FDCWD, a, AT_FDCWD, b, 0))
 WRAP(int, renameat, (int f1, const char *a, int f2, const char *b), (f1, a, f2, b), record_rename(r == 0, f1, a, f2, b, 0))
 WRAP(int, renameat2, (int f1, const char *a, int f2, const char *b, unsigned int fl), (f1, a, f2, b, fl),
      record_rename(r == 0, f1, a, f2, b, fl))
 
-void record_link(int ok, int err, int fd1, const char *from, int fd2, const char *to) {
-  if (ok) {
-    record_at(PM_STAT, PM_ARG_NONE, fd1, from);
-    record_at(PM_WRITE, PM_WRITE_NEW_NAME, fd2, to);
-  } else {
-    record_absent(err, fd1, from);
-  }
-}
 
 WRAP(int, link, (const char *a, const char *b), (a, b), record_link(r == 0, e, AT_FDCWD, a, AT_FDCWD, b))
 /* linkat(AT_EMPTY_PATH) names an O_TMPFILE file: the absence of "" means nothing */
 WRAP(int, linkat, (int f1, const char *a, int f2, const char *b, int fl), (f1, a, f2, b, fl),
      if (r == 0) record_link(1, 0, f1, a, f2, b))
 
-void record_made(int ok, int err, const char *arg, int dirfd, const char *path) {
-  if (ok) record_at(PM_WRITE, arg, dirfd, path);
-  else record_absent(err, dirfd, path);
-}
 
 WRAP(int, symlink, (const char *target, const char *p), (target, p), if (r == 0) record_at(PM_WRITE, PM_WRITE_NEW_NAME, AT_FDCWD, p))
 WRAP(int, symlinkat, (const char *target, int fd, const char *p), (target, fd, p), if (r == 0) record_at(PM_WRITE, PM_WRITE_NEW_NAME, fd, p))
@@ -92,12 +61,6 @@ WRAP(int, mkdirat, (int fd, const char *p, mode_t m), (fd, p, m), record_made(r 
 
 /* ---------------------------------------------------------------- contents and metadata */
 
-/* A change through a name, or through a descriptor when there is no name (utimensat(fd, NULL)). */
-static void record_change(int ok, const char *arg, int dirfd, const char *path) {
-  if (!ok) return;
-  if (opaque(path)) record_at(PM_WRITE, arg, dirfd, path);
-  else record_fd(PM_WRITE, arg, dirfd);
-}
 
 #define NO_NAME ((const char *)NULL)
 WRAP(int, truncate, (const char *p, off_t n), (p, n), record_change(r == 0, PM_WRITE_TRUNCATE, AT_FDCWD, p))

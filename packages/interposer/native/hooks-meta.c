@@ -8,18 +8,6 @@
 #include <sys/stat.h>
 #include "interposer.h"
 
-/* fstat through a name: fstatat(fd, "", AT_EMPTY_PATH) looks nothing up (the fd was recorded
- * when it was opened) */
-static int is_fstat(const char *path, int flags) {
-  const char *p = opaque(path);
-  return p && !p[0] && (flags & AT_EMPTY_PATH);
-}
-
-void record_stat(int dirfd, const char *path, int flags, int r, int err, mode_t mode) {
-  /* a stat of a folder says only that it exists */
-  if ((r == 0 && S_ISDIR(mode)) || is_fstat(path, flags)) return;
-  record_lookup(r == 0, err, PM_STAT, PM_ARG_NONE, dirfd, path);
-}
 
 #define MODE_OF(r, st) ((r) == 0 ? (st)->st_mode : 0)
 
@@ -41,16 +29,8 @@ WRAP(int, __fxstatat, (int ver, int dirfd, const char *path, struct stat *st, in
 WRAP(int, __fxstatat64, (int ver, int dirfd, const char *path, struct stat64 *st, int flags), (ver, dirfd, path, st, flags),
      record_stat(dirfd, path, flags, r, e, MODE_OF(r, st)))
 
-void record_statx(int dirfd, const char *path, int flags, int r, int err, const struct statx *st) {
-  record_stat(dirfd, path, flags, r, err, (r == 0 && (st->stx_mask & STATX_TYPE)) ? st->stx_mode : 0);
-}
-
 WRAP(int, statx, (int dirfd, const char *path, int flags, unsigned int mask, struct statx *st), (dirfd, path, flags, mask, st),
      record_statx(dirfd, path, flags, r, e, st))
-
-void record_metadata(int ok, int err, int dirfd, const char *path) {
-  record_lookup(ok, err, PM_STAT, PM_ARG_NONE, dirfd, path);
-}
 
 WRAP(int, access, (const char *path, int how), (path, how), record_metadata(r == 0, e, AT_FDCWD, path))
 WRAP(int, euidaccess, (const char *path, int how), (path, how), record_metadata(r == 0, e, AT_FDCWD, path))

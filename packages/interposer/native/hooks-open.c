@@ -7,46 +7,6 @@
 #include <sys/stat.h>
 #include "interposer.h"
 
-static int is_write_open(int flags) {
-  return (flags & O_ACCMODE) != O_RDONLY || (flags & (O_CREAT | O_TRUNC));
-}
-
-/* The PM_WRITE letters of an open for writing. */
-static void write_open_arg(int flags, int fd, char *arg) {
-  char *p = arg;
-  if (flags & O_CREAT) *p++ = PM_WRITE_CREATE[0];
-  if (flags & O_TRUNC) *p++ = PM_WRITE_TRUNCATE[0];
-  if (flags & O_APPEND) *p++ = PM_WRITE_APPEND[0];
-  if ((flags & O_ACCMODE) == O_RDWR) *p++ = PM_WRITE_ALSO_READ[0];
-  /* Created or kept? Only this rare case (O_CREAT without O_TRUNC: touch, loggers) pays an
-   * fstat: an empty file keeps nothing of an old version, so it is not an input. */
-  if ((flags & (O_CREAT | O_APPEND)) && !(flags & O_TRUNC) && fd >= 0 && fd != NO_FD) {
-    struct stat st;
-    if (pm_sys(SYS_fstat, fd, &st) == 0 && st.st_size == 0) *p++ = PM_WRITE_EMPTY[0];
-  }
-  if (p == arg) *p++ = PM_ARG_NONE[0];
-  *p = 0;
-}
-
-void record_open(int dirfd, const char *path, int flags, int result, int err) {
-  /* result: the new fd, NO_FD when the open happens later (spawn file actions), -1 failed */
-  if ((flags & __O_TMPFILE) == __O_TMPFILE) return;   /* no name until linkat gives it one */
-  if (flags & O_PATH) {                   /* a handle, not a read: existence only */
-    record_lookup(result >= 0, err, PM_STAT, PM_ARG_NONE, dirfd, path);
-    return;
-  }
-  if (result < 0) {
-    if (is_absent_errno(err)) record_at(PM_ABSENT, PM_ARG_NONE, dirfd, path);
-    return;
-  }
-  if (is_write_open(flags)) {
-    char arg[8];
-    write_open_arg(flags, result, arg);
-    record_at(PM_WRITE, arg, dirfd, path);
-  } else {
-    record_at((flags & O_DIRECTORY) ? PM_STAT : PM_READ, PM_ARG_NONE, dirfd, path);
-  }
-}
 
 /* The mode argument of open(): present only with O_CREAT or O_TMPFILE. */
 #define OPEN_MODE(flags) ({                                     \

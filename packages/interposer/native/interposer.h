@@ -7,7 +7,10 @@
  * to the step's dependencies.
  *
  *   paths.c        a (dirfd, path) made absolute as the kernel resolves it; what is never recorded
- *   record.c       from an event to a record: de-duplication, each thread's log writer
+ *   record.c       from an event to a record: de-duplication
+ *   thread-log.c   each thread's log writer
+ *   events.c       what an event means as records (shared with the ptrace supervisor)
+ *   calls.c        the file system calls recorded, by number: syscall() and the supervisor decode with it
  *   log.c          the step's shared log the records go to (log.h)
  *   hooks-open.c   open family, fopen, mkstemp
  *   hooks-meta.c   stat, access, readlink, realpath, folder listings
@@ -17,6 +20,10 @@
  *   program.c      what a program is before it runs (static, Go, setuid...: escapes LD_PRELOAD)
  *   loader.c       the libraries a process runs, and where the loader looked for them first
  *   startup.c      the constructor: the process and its program; fork; dlopen
+ *
+ * Programs it cannot enter (static, Go, another loader: program.c) are handed by exec.c to the ptrace
+ * supervisor pm-supervise (supervisor.h), which links events.c, record.c and log.c and writes the same
+ * records to the same log.
  *
  * Rules that keep it fast and invisible to the traced program:
  *  - no extra system call on the hot path: the working folder is cached (kept by the chdir/fchdir
@@ -41,12 +48,17 @@
 #include "raw-syscall.h"
 #include "log.h"
 #include "record.h"
+#include "program.h"
 
 #define EXPORT __attribute__((visibility("default")))
 #define PM_PATH_MAX 4096
 
 /* The environment variables the launcher (src/launch.ts) sets, and exec wrappers put back. */
 #define PM_ENV_LOG_DIR "PROV_MAKE_LOG_DIR"
+#define PM_ENV_SUPERVISOR "PROV_MAKE_SUPERVISOR"   /* pm-supervise, for what LD_PRELOAD cannot enter */
+/* The program's LD_PRELOAD, renamed while pm-supervise runs so that the interposer does not enter
+ * pm-supervise itself; it puts it back for the program. */
+#define PM_ENV_PRELOAD "PROV_MAKE_PRELOAD"
 #define PM_ENV_STEP_ROOT "PROV_MAKE_STEP_ROOT"   /* set for the step's first process only */
 
 /* ---------------------------------------------------------------- state (startup.c) */
@@ -55,6 +67,7 @@ extern int g_enabled;                 /* the constructor found a log folder: rec
 extern const char *g_log_dir;         /* $PROV_MAKE_LOG_DIR, without a trailing '/' */
 extern size_t g_log_dir_len;
 extern const char *g_self_path;       /* this library's own file */
+extern const char *g_supervisor;      /* $PROV_MAKE_SUPERVISOR, or NULL */
 /* a + b + c (b, c may be NULL) kept for the life of the process; NULL when there is no room */
 const char *keep_string(const char *a, const char *b, const char *c);
 
@@ -102,10 +115,14 @@ extern __thread volatile int t_in_hook __attribute__((tls_model("initial-exec"))
 int resolve_at(int dirfd, const char *path, char *out);
 /* The path of an open descriptor (not of a deleted file); 0 or -1. */
 int fd_path(int fd, char *out);
+/* The open file is empty (an open that created it, or kept nothing of an old version). */
+int fd_is_empty(int fd);
 /* /proc, /sys, /dev, the logs and relative paths are never recorded. */
 int is_ignored(const char *abs);
 /* The working folder changed (chdir, fchdir); it is otherwise asked for once, when first needed. */
 void refresh_cwd(void);
+/* Resolve paths as process `pid` sees them from now on (the supervisor, for each tracee). */
+void paths_follow(int pid);
 /* glibc declares many path parameters nonnull, yet callers do pass NULL (utimensat with an fd):
  * hide the pointer from the optimiser so our NULL checks stay. */
 static inline const char *opaque(const char *p) { __asm__("" : "+r"(p)); return p; }
@@ -122,15 +139,18 @@ void record_fd(char kind, const char *arg, int fd);
 void record_absent(int err, int dirfd, const char *path);
 /* The outcome of a lookup: found (kind) or, when err says so, absent. */
 void record_lookup(int ok, int err, char kind, const char *arg, int dirfd, const char *path);
+/* Append a record to the log (thread-log.c: this thread's writer). */
+void log_record(char kind, const char *arg, const char *path, const char *path2);
 /* This thread's log writer: its window goes back before exec and at the end of the thread and the
  * process; a fork child drops the window it inherited. */
 void log_finish_thread(void);
 void log_forget_thread(void);
 void log_watch_thread_exits(void);
 
-/* ---------------------------------------------------------------- what a call did (hooks-*.c) */
+/* ---------------------------------------------------------------- events.c */
 
-/* The records of a call, shared by the libc wrappers and the syscall() wrapper (syscall.c). */
+/* What a call did as records, shared by the libc wrappers (hooks-*.c), the syscall() wrapper
+ * (syscall.c) and the supervisor (supervisor-calls.c); ok/r/result: the outcome, err its errno. */
 #define NO_FD INT32_MAX   /* an open that happens later (posix_spawn file actions) */
 void record_open(int dirfd, const char *path, int flags, int result, int err);
 /* stat: a metadata read, or the absence; not for a folder, nor for an fstat (AT_EMPTY_PATH, "") */
@@ -144,6 +164,8 @@ void record_rename(int ok, int fd1, const char *from, int fd2, const char *to, u
 void record_link(int ok, int err, int fd1, const char *from, int fd2, const char *to);
 /* A folder made, or the absence of the folder it was to go in. */
 void record_made(int ok, int err, const char *arg, int dirfd, const char *path);
+/* A change through a name, or through a descriptor when there is no name (utimensat(fd, NULL)). */
+void record_change(int ok, const char *arg, int dirfd, const char *path);
 
 /* ---------------------------------------------------------------- loader.c */
 
@@ -165,10 +187,8 @@ void step_root_init(void);
 int traced_execve(const char *path, char *const argv[], char *const envp[]);
 int traced_execveat(int dirfd, const char *path, char *const argv[], char *const envp[], int flags);
 
-/* Why a program would escape LD_PRELOAD (PM_WHY_*), or NULL; *exists cleared when it is missing. */
-const char *untraced_reason(const char *path, int depth, int *exists);
 /* The entries exec wrappers put back: LD_PRELOAD as we were started, and our variables. 0, or -1
  * when they cannot be kept (then nothing is traced: a program could not be kept traced). */
-int exec_env_init(const char *preload);
+int exec_env_init(const char *preload, const char *supervisor);
 
 #endif

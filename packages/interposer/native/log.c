@@ -54,12 +54,16 @@ static long open_log(void) {
   return fd;
 }
 
-void pm_log_lost(void) {
+struct pm_log_header *pm_log_header(void) {
   if (!__atomic_load_n(&g_header, __ATOMIC_ACQUIRE)) {
     long fd = open_log();
     if (!pm_failed(fd)) pm_sys(SYS_close, fd);
   }
-  struct pm_log_header *h = __atomic_load_n(&g_header, __ATOMIC_ACQUIRE);
+  return __atomic_load_n(&g_header, __ATOMIC_ACQUIRE);
+}
+
+void pm_log_lost(void) {
+  struct pm_log_header *h = pm_log_header();
   if (h) __atomic_fetch_add(&h->lost, 1, __ATOMIC_RELAXED);
 }
 

@@ -34,6 +34,8 @@ struct pm_log_header {        /* page 0 of trace.log; every field little-endian,
   uint64_t lost;              /* records that could not be written (atomic) */
   uint64_t processes;         /* programs that attached (exec'd images; forks share their parent's) */
   uint64_t allocated;         /* the file is fallocated up to here (atomic, only grows) */
+  uint64_t supervisors;       /* ptrace supervisors that attached to a program (supervisor.h) */
+  uint64_t finished;          /* supervisors that saw every program they traced end: fewer means one died */
 };
 
 /* Page 0 from this offset on belongs to the writers, shared by all processes of the step: the
@@ -69,6 +71,8 @@ void pm_log_finish(struct pm_log_writer *w);
 void pm_log_forget(struct pm_log_writer *w);
 /* Count a record that could not be written. */
 void pm_log_lost(void);
+/* The header, mapped (NULL when the log cannot be opened), for the supervisors' counts. */
+struct pm_log_header *pm_log_header(void);
 /* The shared part of page 0 (PM_LOG_SHARED_OFFSET..PM_LOG_HEADER_SIZE), or NULL until this
  * process has mapped the log (its first record, or its parent's before a fork). */
 void *pm_log_shared(void);

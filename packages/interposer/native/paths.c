@@ -6,18 +6,43 @@
  * pay a system call: `..` after a name that may be a symlink (`link/../x` with link -> d/sub is
  * d/x, not ./x), and the magic links of /proc (/proc/self/cwd/x, /dev/fd/3/x). Symlinks followed
  * there are recorded as read: the result depends on them.
+ *
+ * The paths are those of this process (the interposer), or of the tracee the supervisor is looking
+ * at (paths_follow): its working folder, its descriptors, its /proc/self.
  */
 #include <string.h>
+#include <sys/stat.h>
 #include "interposer.h"
 
 static char g_cwd[PM_PATH_MAX];
 static size_t g_cwd_len;
+static char g_proc[32] = "/proc/self";   /* the process's /proc folder */
+static size_t g_proc_len = 10;
+static int g_self = 1;
 static int g_cwd_known;   /* asked for the first time when a relative path needs it */
 
 void refresh_cwd(void) {
-  long n = pm_sys(SYS_getcwd, g_cwd, sizeof g_cwd);
-  g_cwd_len = (n > 0 && g_cwd[0] == '/') ? strlen(g_cwd) : 0;
+  long n;
+  if (g_self) {
+    n = pm_sys(SYS_getcwd, g_cwd, sizeof g_cwd);
+    if (n > 0) n = (long)strlen(g_cwd);
+  } else {
+    char link[48];
+    memcpy(link, g_proc, g_proc_len);
+    memcpy(link + g_proc_len, "/cwd", 5);
+    n = pm_sys(SYS_readlinkat, AT_FDCWD, link, g_cwd, sizeof g_cwd - 1);
+  }
+  g_cwd_len = (n > 0 && g_cwd[0] == '/') ? (size_t)n : 0;
+  g_cwd[g_cwd_len] = 0;
   g_cwd_known = 1;
+}
+
+void paths_follow(int pid) {
+  memcpy(g_proc, "/proc/", 6);
+  g_proc_len = (size_t)(pm_fmt_u64(g_proc + 6, (uint64_t)pid) - g_proc);
+  g_proc[g_proc_len] = 0;
+  g_self = 0;
+  g_cwd_known = 0;
 }
 
 static int under(const char *p, const char *dir, size_t len) {
@@ -73,6 +98,13 @@ static int is_normal(const char *path) {
     if (*p == '/' || (*p == '.' && (!p[1] || p[1] == '/' || (p[1] == '.' && (!p[2] || p[2] == '/'))))) return 0;
   }
   return p[-1] != '/';
+}
+
+/* <process>/fd/<fd>: the link to the file behind a descriptor */
+static void fd_link(int fd, char *link) {
+  memcpy(link, g_proc, g_proc_len);
+  memcpy(link + g_proc_len, "/fd/", 4);
+  pm_fmt_u64(link + g_proc_len + 4, (uint64_t)fd)[0] = 0;
 }
 
 /* What the kernel shows for the path of an unlinked file. */
@@ -178,16 +210,32 @@ static const char *magic_link_end(const char *path) {
   return p > digits && (*p == '/' || !*p) ? p : NULL;
 }
 
+/* The magic link path[0..len) as the process followed sees it: /proc/self, /proc/thread-self and
+ * /dev/fd are its own (the supervisor's are not the tracee's). */
+static void own_link(const char *path, size_t len, char *link) {
+  const char *rest = NULL;
+  if (!strncmp(path, "/dev/fd/", 8)) rest = path + 4;   /* "/fd/N" */
+  else if (!strncmp(path, "/proc/self/", 11)) rest = path + 10;
+  else if (!strncmp(path, "/proc/thread-self/", 18)) rest = path + 17;
+  if (!rest) {
+    memcpy(link, path, len);
+    link[len] = 0;
+    return;
+  }
+  memcpy(link, g_proc, g_proc_len);
+  memcpy(link + g_proc_len, rest, len - (size_t)(rest - path));
+  link[g_proc_len + len - (size_t)(rest - path)] = 0;
+}
+
 /* What the kernel opens for a path through a magic link: the link's target, then the rest. The
  * target is a path the kernel made (no symlink in it): returns its length, the verified part. */
 static __attribute__((noinline)) size_t follow_magic_link(char *path) {
   const char *end = magic_link_end(path);
   if (!end) return 0;
-  char link[64], target[PM_PATH_MAX];
+  char link[96], target[PM_PATH_MAX];
   size_t len = (size_t)(end - path);
-  if (len >= sizeof link) return 0;
-  memcpy(link, path, len);
-  link[len] = 0;
+  if (len >= sizeof link - sizeof g_proc) return 0;
+  own_link(path, len, link);
   long n = pm_sys(SYS_readlinkat, AT_FDCWD, link, target, PM_PATH_MAX - 1);
   size_t rest = strlen(end);
   /* a pipe or a socket has no path; an unlinked (or O_TMPFILE) file no name to depend on */
@@ -198,13 +246,20 @@ static __attribute__((noinline)) size_t follow_magic_link(char *path) {
 }
 
 int fd_path(int fd, char *out) {
-  char link[64] = "/proc/self/fd/";
-  pm_fmt_u64(link + 14, (uint64_t)fd)[0] = 0;
+  char link[64];
+  fd_link(fd, link);
   long n = pm_sys(SYS_readlinkat, AT_FDCWD, link, out, PM_PATH_MAX - 1);
   if (n <= 0 || out[0] != '/') return -1;
   out[n] = 0;
   /* an unlinked file (or an O_TMPFILE one) has no name to depend on */
   return is_deleted(out, (size_t)n) ? -1 : 0;
+}
+
+int fd_is_empty(int fd) {
+  struct stat st;
+  char link[64];
+  fd_link(fd, link);
+  return pm_sys(SYS_newfstatat, AT_FDCWD, link, &st, 0) == 0 && st.st_size == 0;
 }
 
 int resolve_at(int dirfd, const char *path, char *out) {

@@ -1,7 +1,8 @@
 /*
- * program.c: what a program is before it runs: whether LD_PRELOAD can enter it, and if not, why.
- * The same test as programEscape() in src/launch.ts, which looks at the command the launcher
- * itself starts.
+ * program.c: what a program is before it runs (program.h): whether LD_PRELOAD can enter it, and if
+ * not, why. The same test as programEscape() in src/program.ts, which looks at the command the
+ * launcher itself starts. Raw system calls only: this runs inside exec wrappers, between vfork and
+ * exec too, and in the supervisor.
  */
 #include <elf.h>
 #include <string.h>
@@ -10,9 +11,18 @@
 
 #define HEAD 4096   /* the ELF and program headers, and usually a Go binary's build-id note */
 
-/* What a program file is: bits 0-1 what LD_PRELOAD can do with it, bit 2 file capabilities. */
-enum { PROGRAM_TRACED, PROGRAM_STATIC, PROGRAM_GO };
-#define HAS_CAPABILITIES 4u
+#if defined(__x86_64__)
+#define HOST_MACHINE EM_X86_64
+#define HOST_LOADER "ld-linux-x86-64.so.2"
+#elif defined(__aarch64__)
+#define HOST_MACHINE EM_AARCH64
+#define HOST_LOADER "ld-linux-aarch64.so.1"
+#endif
+
+/* What a program file is: bits 0-2 what LD_PRELOAD can do with it, bit 3 file capabilities. */
+enum { PROGRAM_TRACED, PROGRAM_STATIC, PROGRAM_GO, PROGRAM_LOADER, PROGRAM_FOREIGN };
+#define PROGRAM_KIND 7u
+#define HAS_CAPABILITIES 8u
 
 /* A note named "Go" of type 4 (the Go build ID) in a PT_NOTE segment within the bytes read. */
 static int has_go_note(const unsigned char *head, size_t n, const Elf64_Phdr *ph) {
@@ -44,20 +54,32 @@ static int has_go_sections(long fd, const Elf64_Ehdr *eh) {
   return 0;
 }
 
-/* What a 64-bit ELF program is: a Go program, static (no program interpreter), or traced. */
+/* The program interpreter (PT_INTERP) is glibc's loader, which preloads the interposer: 1 yes
+ * (or not within the bytes read: assumed), 0 another one (musl's, another architecture's). */
+static int is_glibc_loader(const unsigned char *head, size_t n, const Elf64_Phdr *ph) {
+  if (ph->p_offset + ph->p_filesz > n || ph->p_filesz < 2) return 1;
+  const char *interp = (const char *)head + ph->p_offset;
+  size_t len = strnlen(interp, ph->p_filesz), base = len;
+  while (base > 0 && interp[base - 1] != '/') base--;
+  return len - base == sizeof HOST_LOADER - 1 && !memcmp(interp + base, HOST_LOADER, len - base);
+}
+
+/* What a 64-bit ELF program is: another machine's, a Go program, static (no program interpreter),
+ * for another loader, or traced. */
 static uint32_t elf64_kind(long fd, const unsigned char *head, size_t n) {
   if (n < sizeof(Elf64_Ehdr)) return PROGRAM_TRACED;
   const Elf64_Ehdr *eh = (const Elf64_Ehdr *)head;
-  int interp = 0;
+  if (eh->e_machine != HOST_MACHINE) return PROGRAM_FOREIGN;   /* run by an emulator (binfmt_misc) */
+  int interp = 0, glibc = 1;
   for (int i = 0; i < eh->e_phnum; i++) {
     size_t off = eh->e_phoff + (size_t)i * eh->e_phentsize;
     if (off + sizeof(Elf64_Phdr) > n) return PROGRAM_TRACED;   /* headers beyond what was read: assume traced */
     const Elf64_Phdr *ph = (const Elf64_Phdr *)(head + off);
-    if (ph->p_type == PT_INTERP) interp = 1;
+    if (ph->p_type == PT_INTERP) interp = 1, glibc = is_glibc_loader(head, n, ph);
     if (has_go_note(head, n, ph)) return PROGRAM_GO;
   }
   if (has_go_sections(fd, eh)) return PROGRAM_GO;
-  return interp ? PROGRAM_TRACED : PROGRAM_STATIC;
+  return !interp ? PROGRAM_STATIC : glibc ? PROGRAM_TRACED : PROGRAM_LOADER;
 }
 
 /* ---------------------------------------------------------------- verdicts shared by the step */
@@ -135,7 +157,7 @@ static uint32_t inspect(const char *path, int depth, const char **script, int *i
   } else if (n >= 4 && !memcmp(head, ELFMAG, SELFMAG) && head[EI_CLASS] == ELFCLASS64) {
     what |= elf64_kind(fd, head, (size_t)n);
   } else if (n >= 4 && !memcmp(head, ELFMAG, SELFMAG) && head[EI_CLASS] == ELFCLASS32) {
-    what |= PROGRAM_STATIC;   /* a 32-bit program cannot load this 64-bit library: it runs untraced */
+    what |= PROGRAM_FOREIGN;   /* a 32-bit program: neither this 64-bit library nor the supervisor enters it */
   }
   pm_sys(SYS_close, fd);
   return what;
@@ -158,5 +180,9 @@ const char *untraced_reason(const char *path, int depth, int *exists) {
   if ((st.st_mode & S_ISGID) && (st.st_mode & S_IXGRP) && st.st_gid != (gid_t)pm_sys(SYS_getegid)) return PM_WHY_SETGID;
   if (what & HAS_CAPABILITIES) return PM_WHY_CAPABILITIES;
   if (is_script) return script;
-  return (what & 3) == PROGRAM_GO ? PM_WHY_GO : (what & 3) == PROGRAM_STATIC ? PM_WHY_STATIC : NULL;
+  static const char *const why[] = {
+    [PROGRAM_TRACED] = NULL, [PROGRAM_STATIC] = PM_WHY_STATIC, [PROGRAM_GO] = PM_WHY_GO,
+    [PROGRAM_LOADER] = PM_WHY_LOADER, [PROGRAM_FOREIGN] = PM_WHY_ARCHITECTURE,
+  };
+  return (what & PROGRAM_KIND) <= PROGRAM_FOREIGN ? why[what & PROGRAM_KIND] : NULL;
 }

@@ -43,11 +43,17 @@
 #define PM_REMOVED_FILE "f"
 #define PM_REMOVED_FOLDER "d"
 
-/* ARG of PM_UNTRACED: why the program escapes LD_PRELOAD */
-#define PM_WHY_STATIC "static"          /* no PT_INTERP (or a 32-bit program) */
+/* ARG of PM_UNTRACED: why the program escapes LD_PRELOAD. The first three are what the ptrace
+ * supervisor (supervisor-*.c) takes over; a program is recorded untraced with one of them only
+ * when it could not be started under the supervisor. */
+#define PM_WHY_STATIC "static"          /* no PT_INTERP */
+#define PM_WHY_GO "go"                  /* a Go program: raw system calls, even when dynamic */
+#define PM_WHY_LOADER "loader"          /* a program loader other than glibc's (musl) */
 #define PM_WHY_SETUID "setuid"          /* setuid to another user */
 #define PM_WHY_SETGID "setgid"
 #define PM_WHY_CAPABILITIES "capabilities"
-#define PM_WHY_GO "go"                  /* a Go program: raw system calls, even when dynamic */
+#define PM_WHY_ARCHITECTURE "architecture"  /* another architecture (32-bit, x32): neither can enter it */
+#define PM_WHY_PTRACE "ptrace"          /* the supervisor may not trace (Yama, no capability, a debugger) */
+#define PM_WHY_SECCOMP "seccomp"        /* no seccomp filters here */
 
 #endif

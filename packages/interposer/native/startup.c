@@ -12,11 +12,12 @@ int g_enabled;
 const char *g_log_dir;
 size_t g_log_dir_len;
 const char *g_self_path = "";
+const char *g_supervisor;
 
 /* The strings a process keeps (log folder and file, this library, the environment entries exec
  * wrappers put back), packed together: a page or so for all of them, where a fixed buffer each
  * cost a page fault each in every process. */
-static char g_strings[5 * PM_PATH_MAX];
+static char g_strings[6 * PM_PATH_MAX];
 static size_t g_strings_used;
 
 const char *keep_string(const char *a, const char *b, const char *c) {
@@ -88,7 +89,7 @@ static int read_config(void) {
   Dl_info self;
   if (dladdr((void *)read_config, &self) && self.dli_fname && strlen(self.dli_fname) < PM_PATH_MAX)
     g_self_path = keep_string(self.dli_fname, NULL, NULL);
-  return exec_env_init(getenv("LD_PRELOAD")) == 0;
+  return exec_env_init(getenv("LD_PRELOAD"), getenv(PM_ENV_SUPERVISOR)) == 0;
 }
 
 __attribute__((constructor)) static void provmake_init(void) {

@@ -10,12 +10,21 @@ const native = join(here, '..', 'native');
 mkdirSync(join(native, 'build'), { recursive: true });
 const common = ['-O2', '-g', '-std=gnu11', '-Wall', '-Wextra', '-D_GNU_SOURCE'];
 const headers = readdirSync(native).filter((f) => f.endsWith('.h'));
-// Programs built beside the interposer, each from its own file (with main) and the shared ones.
+// Programs built beside the interposer, each from its own files (one with main) and shared ones.
 const programs = [
   // the no-op fast path's file check (packages/cli/src/engine/up-to-date-snapshot.ts)
-  { sources: ['pm-check.c'], output: 'pm-check', args: common, libs: [] },
+  { own: ['pm-check.c'], shared: [], output: 'pm-check', args: common, libs: [] },
+  // the ptrace + seccomp supervisor for programs LD_PRELOAD cannot enter (native/supervisor.h): it
+  // writes the interposer's records with the interposer's own record, path and log code
+  {
+    own: readdirSync(native).filter((f) => f.startsWith('supervisor-') && f.endsWith('.c')).sort(),
+    shared: ['calls.c', 'events.c', 'paths.c', 'record.c', 'log.c', 'program.c'],
+    output: 'pm-supervise',
+    args: [...common, '-Wno-nonnull-compare'],
+    libs: ['-lpthread'],
+  },
 ];
-const programFiles = new Set(programs.map((p) => p.sources[0]));
+const programFiles = new Set(programs.flatMap((p) => p.own));
 const targets = [
   // the interposer itself: every other .c file
   {
@@ -24,7 +33,7 @@ const targets = [
     args: [...common, '-Wno-array-parameter', '-Wno-nonnull-compare', '-fPIC', '-shared', '-fvisibility=hidden'],
     libs: ['-ldl'],
   },
-  ...programs,
+  ...programs.map((p) => ({ sources: [...p.own, ...p.shared], output: p.output, args: p.args, libs: p.libs })),
 ];
 
 const mtime = (p) => {

@@ -9,11 +9,12 @@
 export { RECORD, type RecordKind, type StepDependencies, type TraceProblem, type TraceResult, type UntracedProgram } from './types.js';
 export type { LogRecord, TraceStatus, TraceLog } from './logs.js';
 export { LOG_LAYOUT, parseRecords, readTraceLog } from './logs.js';
-export { programEscape } from './program.js';
+export { programEscape, supervisorTraces } from './program.js';
 export { reduceRecords, liveDisk, type DiskView, type ReduceOptions } from './reduce.js';
 export {
   interposerLibrary,
   fileCheckProgram,
+  supervisorProgram,
   startTrace,
   traceCommand,
   tracedEnv,

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { LOG_LAYOUT, newTraceLogHeader, readTraceLog } from './logs.js';
-import { programEscape } from './program.js';
+import { programEscape, supervisorTraces } from './program.js';
 import { reduceRecords, type DiskView } from './reduce.js';
 import type { StepDependencies, TraceProblem, TraceResult, UntracedProgram } from './types.js';
 
@@ -18,6 +18,9 @@ export const interposerLibrary = resolve(dirname(fileURLToPath(import.meta.url))
 
 /** The no-op fast path's file checker (native/pm-check.c), built with the interposer. */
 export const fileCheckProgram = resolve(dirname(fileURLToPath(import.meta.url)), '..', 'native', 'build', 'pm-check');
+
+/** The ptrace + seccomp supervisor for programs LD_PRELOAD cannot enter (native/supervisor.h). */
+export const supervisorProgram = resolve(dirname(fileURLToPath(import.meta.url)), '..', 'native', 'build', 'pm-supervise');
 
 export interface TraceOptions {
   /** Working folder of the command. */
@@ -68,9 +71,17 @@ export function tracedEnv(base: NodeJS.ProcessEnv, logDir: string): NodeJS.Proce
   const others = (base.LD_PRELOAD ?? '').split(/[: ]/).filter((p) => p && p !== interposerLibrary && p !== library);
   env.LD_PRELOAD = [library, ...others].join(':');
   env.PROV_MAKE_LOG_DIR = logDir;
+  if (existsSync(supervisorProgram)) env.PROV_MAKE_SUPERVISOR = supervisorProgram;
+  else delete env.PROV_MAKE_SUPERVISOR;
   // the first process installs what holds for the whole step (io_uring refused: native/syscall.c)
   env.PROV_MAKE_STEP_ROOT = '1';
   return env;
+}
+
+/** pm-supervise's environment: the program's LD_PRELOAD renamed, so that it does not enter pm-supervise. */
+function supervisorEnv(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  const { LD_PRELOAD, ...rest } = env;
+  return { ...rest, PROV_MAKE_PRELOAD: LD_PRELOAD };
 }
 
 /**
@@ -108,10 +119,14 @@ export function startTrace(command: string | readonly string[], options: TraceOp
   const logDir = prepareLogDir(options.logDir, options.logMaxBytes);
   const env = tracedEnv(options.env ?? process.env, logDir);
   const [file, args] = typeof command === 'string' ? ['/bin/sh', ['-c', command]] : [command[0], command.slice(1)];
-  // The command's own program is started by this untraced process: no exec wrapper looks at it.
-  const escaped = typeof command === 'string' ? null : programEscape(file, options.cwd, options.env ?? process.env);
+  // The command's own program is started by this process: no exec wrapper looks at it, so a program
+  // LD_PRELOAD cannot enter goes to the supervisor here, and one nobody can trace is marked untraced.
+  const escapes = typeof command === 'string' ? null : programEscape(file, options.cwd, options.env ?? process.env);
+  const supervised = escapes && supervisorTraces(escapes.reason) && env.PROV_MAKE_SUPERVISOR ? escapes.path : null;
+  const escaped = supervised ? null : escapes;
+  const [program, argv] = supervised ? [supervisorProgram, [supervised, file, ...args]] : [file, args];
   const startedAt = Date.now();
-  const child = spawn(file, args, { cwd: options.cwd, env, stdio: options.stdio ?? 'inherit', detached: options.detached });
+  const child = spawn(program, argv, { cwd: options.cwd, env: supervised ? supervisorEnv(env) : env, stdio: options.stdio ?? 'inherit', detached: options.detached });
   const result = new Promise<TraceResult>((resolvePromise, reject) => {
     let spawnError: Error | null = null;
     child.once('error', (err) => { spawnError = err; });
@@ -121,7 +136,10 @@ export function startTrace(command: string | readonly string[], options: TraceOp
         if (spawnError && code === null && signal === null) throw spawnError;
         const { deps, problems } = collectTrace(logDir, options);
         if (escaped && !(options.ignore?.(escaped.path) ?? false)) addUntraced(deps, escaped);
-        const exitCode = spawnError ? 127 : code;
+        // A supervisor that died killed its programs (PTRACE_O_EXITKILL): the step failed, even when
+        // a shell around them went on and exited 0.
+        const killed = problems.some((p) => p.kind === 'supervisor-died');
+        const exitCode = spawnError ? 127 : killed && code === 0 ? 1 : code;
         resolvePromise({
           exitCode,
           signal,
@@ -160,8 +178,11 @@ export function collectTrace(logDir: string, options: Pick<TraceOptions, 'ignore
   } else if (status!.processes === 0) {
     problems.push({ kind: 'log-missing', message: 'the command left no trace: it ran without the interposer, or could not open its log' });
   }
+  if (status && status.supervisorsFinished < status.supervisors) {
+    problems.push({ kind: 'supervisor-died', message: 'the ptrace supervisor of a static or Go program ended before the programs it traced (it was killed, and took them with it), or they outlived the command: the trace is incomplete' });
+  }
   const userIgnore = options.ignore;
-  const ignore = (p: string) => p === interposerLibrary || p === preloadablePath() || p === logDir || p.startsWith(logDir + '/') || (userIgnore ? userIgnore(p) : false);
+  const ignore = (p: string) => p === interposerLibrary || p === preloadablePath() || p === supervisorProgram || p === logDir || p.startsWith(logDir + '/') || (userIgnore ? userIgnore(p) : false);
   return { deps: reduceRecords(records, { ignore, disk: options.disk }), problems };
 }
 

@@ -14,7 +14,7 @@ export const LOG_LAYOUT = {
   windowMagic: 0x00574d50,
   headerSize: 4096,
   /** Byte offsets of struct pm_log_header's fields (little-endian u64). */
-  header: { magic: 0, next: 8, cap: 16, lost: 24, processes: 32, allocated: 40 },
+  header: { magic: 0, next: 8, cap: 16, lost: 24, processes: 32, allocated: 40, supervisors: 48, finished: 56 },
   /** Byte offsets of struct pm_window's fields (little-endian u32), and its size. */
   window: { magic: 0, size: 4, pid: 8, bytes: 16 },
   /** Windows start at page boundaries; the smallest page is 4 KiB. */
@@ -37,6 +37,9 @@ export interface TraceStatus {
   lost: number;
   /** Programs that started under the interposer (execs; a fork shares its parent's count). */
   processes: number;
+  /** ptrace supervisors that attached, and those that saw all their programs end. */
+  supervisors: number;
+  supervisorsFinished: number;
 }
 
 export interface TraceLog {
@@ -153,10 +156,11 @@ export function readTraceLog(dir: string): TraceLog {
     const header = Buffer.alloc(LOG_LAYOUT.headerSize);
     const n = readSync(fd, header, 0, header.length, 0);
     const H = LOG_LAYOUT.header;
-    if (n < H.allocated + 8 || header.readBigUInt64LE(H.magic) !== LOG_LAYOUT.magic) {
+    if (n < H.finished + 8 || header.readBigUInt64LE(H.magic) !== LOG_LAYOUT.magic) {
       return { records: [], status: null, error: { kind: 'unreadable', message: `${path} is not a trace log (it was overwritten while the command ran)` } };
     }
-    const status = { lost: Number(header.readBigUInt64LE(H.lost)), processes: Number(header.readBigUInt64LE(H.processes)) };
+    const field = (f: keyof typeof H) => Number(header.readBigUInt64LE(H[f]));
+    const status = { lost: field('lost'), processes: field('processes'), supervisors: field('supervisors'), supervisorsFinished: field('finished') };
     return { records: readWindows(fd, Math.min(size, Number(header.readBigUInt64LE(H.next)))), status };
   } catch (err) {
     return { records: [], status: null, error: { kind: 'unreadable', message: `${path}: ${(err as Error).message}` } };

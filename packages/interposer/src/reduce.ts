@@ -7,6 +7,7 @@
 import { lstatSync, realpathSync } from 'node:fs';
 import { basename, dirname } from 'node:path';
 import type { LogRecord } from './logs.js';
+import { foldResolverListings, resolverLookups } from './resolver-listings.js';
 import { RECORD, type StepDependencies, type UntracedProgram, type WriteLetter } from './types.js';
 
 const { kind: K, write: W } = RECORD;
@@ -76,6 +77,10 @@ export function reduceRecords(records: readonly LogRecord[], options: ReduceOpti
   const ignore = (p: string) => isSystemPath(p) || (userIgnore ? userIgnore(p) : false);
   const paths = new Map<string, PathState>();
   const listed = new Set<string>();
+  /** Folders listed by a module resolver, and the names it looked for (resolver-listings.ts). */
+  const resolverListed = new Map<string, readonly string[]>();
+  /** pid -> the program it runs, from its process record */
+  const programs = new Map<number, string>();
   const executed = new Set<string>();
   const untraced = new Map<string, UntracedProgram>();
 
@@ -137,10 +142,14 @@ export function reduceRecords(records: readonly LogRecord[], options: ReduceOpti
         if (!touched(s)) s.probedAbsent = true;
         break;
       }
-      case K.listed:
+      case K.listed: {
         // A folder the step made holds only what the step put there: not an outside dependency.
-        if (!paths.get(r.path)?.createdByStep) listed.add(r.path);
+        if (paths.get(r.path)?.createdByStep) break;
+        const lookups = resolverLookups(programs.get(r.pid));
+        if (lookups) resolverListed.set(r.path, lookups);
+        else listed.add(r.path);
         break;
+      }
       case K.executed:
         executed.add(r.path);
         break;
@@ -154,6 +163,7 @@ export function reduceRecords(records: readonly LogRecord[], options: ReduceOpti
         rename(r.path, r.path2!);
         break;
       case K.process:
+        programs.set(r.pid, r.path);
         break;
     }
   }
@@ -190,6 +200,7 @@ export function reduceRecords(records: readonly LogRecord[], options: ReduceOpti
     if (s.read && kind !== 'dir') reads.add(p);
     if (s.probedAbsent && !s.everCreated && !s.written && !s.removedPreexisting) absent.add(p);
   }
+  foldResolverListings(resolverListed, reads, (p) => paths.has(p) || kindOf(p) !== null, listed, absent);
   // The symlinked folders on the way to a file: retargeting one changes what the name reads.
   const linksOn = new Map<string, string[]>();
   const symlinkedFolders = (dir: string): string[] => {

@@ -32,8 +32,18 @@ export const RECORD = {
   exec: { program: 'p', library: 'l' },
   /** ARG of a `removed` record. */
   removed: { file: 'f', folder: 'd' },
-  /** ARG of an `untraced` record: why the program escapes LD_PRELOAD. */
-  why: { static: 'static', setuid: 'setuid', setgid: 'setgid', capabilities: 'capabilities', go: 'go' },
+  /** ARG of an `untraced` record: why the program escaped both the interposer and the ptrace supervisor. */
+  why: {
+    static: 'static',
+    go: 'go',
+    loader: 'loader',
+    setuid: 'setuid',
+    setgid: 'setgid',
+    capabilities: 'capabilities',
+    architecture: 'architecture',
+    ptrace: 'ptrace',
+    seccomp: 'seccomp',
+  },
 } as const;
 
 export type RecordKind = (typeof RECORD.kind)[keyof typeof RECORD.kind];
@@ -56,7 +66,8 @@ export interface StepDependencies {
   listed: string[];
   /** Programs executed and shared libraries loaded (start-up DT_NEEDED and dlopen). */
   executed: string[];
-  /** Programs that escaped the interposer (static, Go, setuid/setgid to another user, file capabilities). */
+  /** Programs that ran unobserved: setuid/setgid to another user, file capabilities, another architecture, or a
+   *  static/Go program where the ptrace supervisor was not allowed. */
   untraced: UntracedProgram[];
 }
 
@@ -67,7 +78,7 @@ export interface UntracedProgram {
 
 /** Problems that make a trace incomplete: the step must not be skipped or cached on it. */
 export interface TraceProblem {
-  kind: 'log-lost' | 'log-missing' | 'log-unreadable';
+  kind: 'log-lost' | 'log-missing' | 'log-unreadable' | 'supervisor-died';
   message: string;
 }
 

@@ -110,6 +110,18 @@ describe('reduceRecords', () => {
     });
   });
 
+  it("a module resolver's listing (esbuild) of a folder it read no file of stands for the names it looks for", () => {
+    const disk = fakeDisk({ '/w/bin/esbuild': 'file', '/w/app': 'dir', '/w/app/package.json': 'file', '/w/app/src': 'dir', '/w/app/src/main.ts': 'file' });
+    const esbuild = recs('P 1 bin/esbuild', 'D app/src', 'D app', 'R app/src/main.ts', 'R app/package.json');
+    const r = reduce(esbuild, disk);
+    expect(r.listed).toEqual(['app/src']);
+    expect(r.reads).toEqual(['app/package.json', 'app/src/main.ts']);
+    expect(r.absent).toEqual(['.pnp.cjs', '.pnp.data.json', '.pnp.js', 'jsconfig.json', 'node_modules', 'tsconfig.json'].map((n) => `app/${n}`));
+    // the same folder listed by another program (ls): its whole listing counts
+    const ls: LogRecord[] = [{ kind: 'P', seq: 9, arg: '1', path: '/bin/ls', pid: 2 }, { kind: 'D', seq: 10, arg: '-', path: '/w/app', pid: 2 }];
+    expect(reduce([...esbuild, ...ls], disk).listed).toEqual(['app', 'app/src']);
+  });
+
   it('a file read, then removed: an input that the step deleted', () => {
     const disk = fakeDisk({});
     expect(reduce(recs('R gone', 'K f gone'), disk)).toEqual({ ...none, reads: ['gone'], deleted: ['gone'] });
@@ -191,7 +203,7 @@ describe('reading the trace log', () => {
     const dir = traceLog([[200, 'W\t5\tct\t/w/f\n', 1], [100, 'R\t2\t-\t/w/in\nW\t6\tct\t/w/f\n', 2], [200, 'K\t7\tf\t/w/f\n', 1]], header);
     const { records, status, error } = readTraceLog(dir);
     expect(error).toBeUndefined();
-    expect(status).toEqual({ lost: 3, processes: 2 });
+    expect(status).toEqual({ lost: 3, processes: 2, supervisors: 0, supervisorsFinished: 0 });
     expect(records.map((r) => `${r.seq}${r.kind}${r.pid}`)).toEqual(['2R100', '5W200', '6W100', '7K200']);
     // in that order the second write is removed by the other process: no output
     expect(reduceRecords(records, { disk: fakeDisk({ '/w/in': 'file' }) }).writes).toEqual([]);
