@@ -36,8 +36,11 @@ export interface StepState {
 
 /** Content hashes aligned with StepState.inputs / outputs (null: not hashable, e.g. a folder). */
 export interface StepHashes {
+  /** xxh64: what a token mismatch is confirmed against. */
   inputs: (string | null)[];
   outputs: (string | null)[];
+  /** SHA-256 of each output: its content-store object, restored when the output is damaged. */
+  outputSha256?: (string | null)[];
   /** st_mode of each output (type and permission bits), to restore it as it was. */
   outputModes: number[];
 }

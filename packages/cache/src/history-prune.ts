@@ -38,7 +38,7 @@ export async function pruneHistory(stores: WorkspaceStores, localCache: LocalAct
   for (const e of all) if (!removedIds.has(e.id)) for (const h of objectsOf(e)) stillUsed.add(h);
   for (const name of stores.deps.stepNames()) {
     const hashes = stores.deps.getHashes(name);
-    for (const h of [...(hashes?.inputs ?? []), ...(hashes?.outputs ?? [])]) if (h) stillUsed.add(h);
+    for (const h of hashes?.outputSha256 ?? []) if (h) stillUsed.add(h);
   }
   for (const h of cachedObjects(localCache)) stillUsed.add(h);
   const objects = [...new Set(removed.flatMap(objectsOf))].filter((h) => !stillUsed.has(h) && stores.content.has(h)).sort();
@@ -83,7 +83,7 @@ function isPruned(e: ExecutionRecord, rule: PruneRule, rank: number): boolean {
 function objectsOf(e: ExecutionRecord): string[] {
   const out: string[] = [];
   if (e.outputLogHash) out.push(e.outputLogHash);
-  for (const f of [...e.inputs, ...e.outputs]) if (f.hash) out.push(f.hash);
+  for (const f of [...e.inputs, ...e.outputs]) if (f.sha256) out.push(f.sha256);
   return out;
 }
 
@@ -96,6 +96,6 @@ function* cachedObjects(local: LocalActionCache): Generator<string> {
     } catch {
       continue;
     }
-    for (const o of entry.outputs ?? []) if (o.kind === 'file') yield o.hash;
+    for (const o of entry.outputs ?? []) if (o.kind === 'file') yield o.sha256;
   }
 }

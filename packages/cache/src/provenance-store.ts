@@ -11,7 +11,10 @@ export interface RecordedFile {
   /** Relative to the workspace when inside it, absolute otherwise (the caller decides; stored as is). */
   path: string;
   version: FileVersion | null;
+  /** xxh64: how versions are told apart locally (who produced what a step read). */
   hash: string | null;
+  /** SHA-256: the content-store object holding these bytes, when they were kept (absent in old records). */
+  sha256?: string | null;
 }
 
 export type ExecutionStatus = 'succeeded' | 'failed' | 'interrupted';
@@ -41,7 +44,7 @@ export interface ExecutionRecord {
   deleted: string[];
   untraced: { path: string; reason: string }[];
   annotations: string[];
-  /** Captured stdout+stderr, stored in the ContentStore. */
+  /** Captured stdout+stderr, stored in the ContentStore (its SHA-256). */
   outputLogHash: string | null;
   /** Outputs that existed before and that it changed in place (read first): `clean` never removes those files. */
   updated?: string[];

@@ -205,13 +205,13 @@ export class StepCache {
   async fetchBlobs(hit: CacheHit): Promise<boolean> {
     const { blobs, remote } = this.o;
     for (const o of hit.entry.outputs) {
-      if (o.kind !== 'file' || blobs.has(o.hash)) continue;
+      if (o.kind !== 'file' || blobs.has(o.sha256)) continue;
       const bytes = remote?.usable ? await remote.getBlob(o.sha256) : null;
       if (!bytes) {
         this.o.warn(`the cache entry for ${o.path} names content the cache does not hold; the step runs instead`);
         return false;
       }
-      if ((await blobs.keepBytes(bytes)) !== o.hash) {
+      if ((await blobs.keepBytes(bytes)) !== o.sha256) {
         this.o.warn(`the cached content of ${o.path} does not match its entry; the step runs instead`);
         return false;
       }
@@ -247,7 +247,7 @@ export class StepCache {
     };
     local.put(indexKey, merge(this.parse<WeakIndex>(local.get(indexKey), 'path-set index')));
     if (!remote?.usable || remote.readOnly) return;
-    for (const o of outputs) if (o.kind === 'file') await remote.putBlob(o.sha256, () => blobs.read(o.hash));
+    for (const o of outputs) if (o.kind === 'file') await remote.putBlob(o.sha256, () => blobs.read(o.sha256));
     await remote.putEntry(strong, entry);
     await remote.putEntry(indexKey, merge(this.parse<WeakIndex>(await remote.getEntry(indexKey), 'path-set index')));
   }

@@ -80,6 +80,7 @@ export class WorkspaceStores {
   }
 
   async close(): Promise<void> {
+    await this.content.close();
     await this.hashes.close();
     await this.history.close();
     await this.deps.close();
@@ -95,8 +96,13 @@ export async function collectGarbage(at: StoreLocations, maxBytes: number): Prom
   const depsDir = join(at.stateDir, DEPS_LOG_DIR);
   if (existsSync(depsDir)) {
     const deps = DepsLog.open(depsDir);
-    for (const name of deps.stepNames()) for (const h of deps.getHashes(name)?.outputs ?? []) if (h) keep.add(h);
+    for (const name of deps.stepNames()) for (const h of deps.getHashes(name)?.outputSha256 ?? []) if (h) keep.add(h);
     await deps.close();
   }
-  return new ContentStore(at.cacheDir).gc(maxBytes, keep);
+  const content = new ContentStore(at.cacheDir);
+  try {
+    return await content.gc(maxBytes, keep);
+  } finally {
+    await content.close();
+  }
 }

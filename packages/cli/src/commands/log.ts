@@ -9,7 +9,7 @@ import { parseArgs } from 'node:util';
 import type { ExecutionRecord, WorkspaceStores } from '@prov-make/cache';
 import { diffJson, executionsJson, formatDiff, formatExecutions, formatRuns, runsJson } from '../format/history.js';
 import { shortHash } from '../format/units.js';
-import { diffRuns, inputVersionFor, inputVersionIn, runsOf, stepOrder } from '../provenance/history.js';
+import { diffRuns, inputVersionFor, inputVersionIn, runsOf, stepOrder, type InputVersion } from '../provenance/history.js';
 import { UsageError, EXIT_FAILED, EXIT_OK } from '../usage.js';
 import { storedPath } from '../workspace/paths.js';
 import type { Workspace } from '../workspace/workspace.js';
@@ -147,12 +147,12 @@ export async function showMain(argv: string[]): Promise<number> {
   if (positionals.length !== 1 || (!values.for && !values.execution)) throw new UsageError('usage: prov-make show FILE --for OUTPUT (or --execution ID)');
   return withHistory(values.file, async (ws, stores) => {
     const file = storedPath(ws.paths, resolve(positionals[0]));
-    let hash: string | null;
+    let version: InputVersion | null;
     let user: string;
     if (values.execution) {
       const e = stores.history.get(values.execution);
       if (!e) throw new UsageError(`no execution with id ${values.execution}`, 'ids are listed by `prov-make log --json`');
-      hash = inputVersionIn(e, file);
+      version = inputVersionIn(e, file);
       user = `execution ${e.id} (step ${e.step})`;
     } else {
       const output = storedPath(ws.paths, resolve(values.for!));
@@ -162,18 +162,18 @@ export async function showMain(argv: string[]): Promise<number> {
         process.stderr.write(`prov-make: no step made the version of ${output} on disk, so nothing it was made from is recorded\n`);
         return EXIT_FAILED;
       }
-      hash = found.hash;
+      version = found.version;
       user = output;
     }
-    if (!hash) {
+    if (!version) {
       process.stderr.write(`prov-make: ${file} is not among the inputs of ${user}\n`);
       return EXIT_FAILED;
     }
-    if (!stores.content.has(hash)) {
-      process.stderr.write(`prov-make: the version of ${file} used by ${user} (${shortHash(hash)}) is not in the cache (only workspace inputs up to 256 KiB are kept)\n`);
+    if (!version.sha256 || !stores.content.has(version.sha256)) {
+      process.stderr.write(`prov-make: the version of ${file} used by ${user} (${shortHash(version.hash)}) is not in the cache (only workspace inputs up to 256 KiB are kept)\n`);
       return EXIT_FAILED;
     }
-    process.stdout.write(await stores.content.read(hash));
+    process.stdout.write(await stores.content.read(version.sha256));
     return EXIT_OK;
   });
 }

@@ -13,8 +13,10 @@ import type { DamagedOutput, DefinitionChange, Reason } from './reasons.js';
 
 export interface RestoreItem {
   path: string; // absolute
-  /** null for a folder: it is made again, empty (the files in it are outputs of their own). */
+  /** xxh64; null for a folder: it is made again, empty (the files in it are outputs of their own). */
   hash: string | null;
+  /** The content-store object (SHA-256) a file is restored from. */
+  sha256: string | null;
   mode: number;
 }
 
@@ -117,12 +119,13 @@ async function checkOutputs(b: BuildState, i: number, state: StepState, inputTok
     const mode = recorded?.outputModes?.[k] ?? 0o100644;
     const output: DamagedOutput = { path, deleted: !st, folder: false };
     if (!st && (mode & 0o170000) === 0o040000) {
-      restore.push({ path: abs, hash: null, mode });
+      restore.push({ path: abs, hash: null, sha256: null, mode });
       damaged.push({ ...output, folder: true });
       continue;
     }
-    if (hash === null || !b.stores.blobs.has(hash)) return { action: 'run', reason: { kind: 'output-lost', output } };
-    restore.push({ path: abs, hash, mode });
+    const sha256 = recorded?.outputSha256?.[k] ?? null;
+    if (hash === null || sha256 === null || !b.stores.blobs.has(sha256)) return { action: 'run', reason: { kind: 'output-lost', output } };
+    restore.push({ path: abs, hash, sha256, mode });
     damaged.push(output);
   }
   if (restore.length === 0) return { action: 'skip', reason: { kind: 'up-to-date' }, refresh: { inputs: inputTokens, outputs: refreshed } };

@@ -6,7 +6,7 @@
  * successful execution are kept in the content store.
  */
 import { isAbsolute } from 'node:path';
-import { newExecutionId, nowNs, versionFromStats, type Distrust, type FileStat, type ObservedInput, type ObservedListing, type ObservedOutput, type StepRecord } from '@prov-make/cache';
+import { newExecutionId, nowNs, versionFromStats, type Distrust, type FileStat, type ObservedInput, type ObservedListing, type ObservedOutput, type ReadFile, type StepRecord } from '@prov-make/cache';
 import type { TraceResult } from '@prov-make/interposer';
 import { definitionOf } from '../pipeline/definition.js';
 import type { StepExecution } from '../runner/step-runner.js';
@@ -27,17 +27,17 @@ export async function observe(b: BuildState, i: number, reason: string, run: Ste
   const recordedAtNs = nowNs();
   let distrust = traceDistrust(b, trace);
   const inputs: ObservedInput[] = [];
+  const kept: [string, string][] = [];
   for (const abs of inputsAbs) {
-    const input = await observeInput(b, abs, executed.has(abs));
+    const input = await observeInput(b, abs, executed.has(abs), kept);
     inputs.push(input.file);
     if (!distrust && input.st && input.st.ctimeNs >= BigInt(trace.startedAt) * 1_000_000n) {
       distrust = { kind: 'input-changed-while-running', path: input.file.path };
     }
   }
+  await b.stores.blobs.keep(kept);
   // Only regular files go to the cache; an execution that was not fully observed is never cached.
-  const keepOutputs = !distrust && trace.exitCode === 0;
-  const outputs: ObservedOutput[] = [];
-  for (const abs of outputsAbs) outputs.push(await observeOutput(b, abs, keepOutputs));
+  const outputs = await observeOutputs(b, outputsAbs, !distrust && trace.exitCode === 0);
   const leftOut = b.leftOut(i);
   // its own outputs may not be in the writers map yet (first run)
   const later = (abs: string) => outputSet.has(abs) || leftOut(abs);
@@ -76,28 +76,43 @@ function traceDistrust(b: BuildState, trace: TraceResult): Distrust | null {
   return p ? { kind: 'trace-incomplete', problem: p.kind, message: p.message } : null;
 }
 
-async function observeInput(b: BuildState, abs: string, executed: boolean): Promise<{ file: ObservedInput; st: FileStat | undefined }> {
+/** An input with its version and digests; a small workspace file is added to `kept` ([path, sha256]). */
+async function observeInput(b: BuildState, abs: string, executed: boolean, kept: [string, string][]): Promise<{ file: ObservedInput; st: FileStat | undefined }> {
   const { path, id } = b.observedPath(abs);
   const st = b.disk.lstat(abs);
   const digests = st && !st.isDirectory() ? await b.disk.hash(abs, st) : null;
   // Small workspace inputs (scripts, configs) are kept, so `prov-make show` can print the exact
   // version that made an output.
-  if (digests && st?.isFile() && st.size <= KEEP_INPUTS_UP_TO && !isAbsolute(path)) await b.stores.blobs.keep(abs, digests.xxh64);
+  if (digests && st?.isFile() && st.size <= KEEP_INPUTS_UP_TO && !isAbsolute(path)) kept.push([abs, digests.sha256]);
   const version = st ? versionFromStats(st) : null;
   return { file: { path, id, version, hash: digests?.xxh64 ?? null, sha256: digests?.sha256 ?? null, executed }, st };
 }
 
-async function observeOutput(b: BuildState, abs: string, keepInCache: boolean): Promise<ObservedOutput> {
-  const { path, id } = b.observedPath(abs);
-  const st = b.disk.lstat(abs);
-  const version = st ? versionFromStats(st) : null;
-  const output: ObservedOutput = { path, id, version, hash: null, sha256: null };
-  if (st && (st.isFile() || st.isSymbolicLink())) {
-    const digests = await b.disk.hash(abs, st);
-    output.hash = digests?.xxh64 ?? null;
-    output.sha256 = digests?.sha256 ?? null;
-    if (output.hash && st.isFile() && keepInCache) await b.stores.blobs.keep(abs, output.hash);
-    if (st.isSymbolicLink()) output.target = b.disk.readlink(abs);
+/** Outputs read in chunks on the content store's workers (the next chunk is read while one is recorded). */
+const OUTPUT_CHUNK = 4096;
+
+/** Every output read once for its version and digests, a regular file's bytes kept from the same read when `keep`. */
+async function observeOutputs(b: BuildState, paths: string[], keep: boolean): Promise<ObservedOutput[]> {
+  const outputs: ObservedOutput[] = [];
+  const read = (at: number) => {
+    const chunk = b.stores.blobs.readFiles(paths.slice(at, at + OUTPUT_CHUNK), keep);
+    chunk.catch(() => undefined); // read ahead: its failure is thrown where it is awaited
+    return chunk;
+  };
+  let next = read(0);
+  for (let at = 0; at < paths.length; at += OUTPUT_CHUNK) {
+    const chunk = await next;
+    if (at + OUTPUT_CHUNK < paths.length) next = read(at + OUTPUT_CHUNK);
+    chunk.forEach((r, k) => outputs.push(observedOutput(b, paths[at + k], r)));
   }
+  return outputs;
+}
+
+function observedOutput(b: BuildState, abs: string, r: ReadFile): ObservedOutput {
+  const { path, id } = b.observedPath(abs);
+  // a folder's or a device's content is not recorded: a folder is made again, a device makes the step run
+  const digests = r.version?.kind === 'file' || r.version?.kind === 'symlink' ? r.digests : null;
+  const output: ObservedOutput = { path, id, version: r.version, hash: digests?.xxh64 ?? null, sha256: digests?.sha256 ?? null };
+  if (r.target !== undefined) output.target = r.target;
   return output;
 }

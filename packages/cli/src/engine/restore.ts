@@ -11,12 +11,15 @@ import {
   prepareRestoreFolders,
   tokenToRecord,
   versionFromStats,
+  versionTokenToRecord,
   type CacheHit,
   type CachedOutput,
   type Disk,
+  type FileVersion,
   type ObservedInput,
   type ObservedOutput,
   type RecordedFile,
+  type RestoreRequest,
   type StepRecord,
 } from '@prov-make/cache';
 import type { BuildState } from './build-state.js';
@@ -34,24 +37,33 @@ function prepare(disk: Disk, root: string, abs: string): string {
 /** Restores the damaged outputs of step i, then takes every output's token as it is now. */
 export async function restoreOutputs(b: BuildState, i: number, items: RestoreItem[]): Promise<void> {
   // parents first: a deleted folder is made again before the files that go in it
+  const files: RestoreRequest[] = [];
   for (const item of [...items].sort(byPath)) {
-    if (item.hash === null) b.disk.mkdir(prepare(b.disk, b.root, item.path), item.mode & 0o7777);
-    else await b.stores.blobs.restore(item.hash, item.path, item.mode);
+    if (item.sha256 === null) b.disk.mkdir(prepare(b.disk, b.root, item.path), item.mode & 0o7777);
+    else files.push({ sha256: item.sha256, path: item.path, mode: item.mode });
   }
+  const written = await restoreFiles(b, files);
   const state = b.states[i]!;
   const now = nowNs();
   const tokens = Float64Array.from(state.outputs.ids, (id) => {
     b.tokens.forget(id);
-    return tokenToRecord(b.disk.lstat(b.abs(b.deps.pathOf(id))), now);
+    const abs = b.abs(b.deps.pathOf(id));
+    const version = written.get(abs);
+    return version ? versionTokenToRecord(version, now) : tokenToRecord(b.disk.lstat(abs), now);
   });
   b.deps.refreshTokens(b.steps[i].name, state.inputs.tokens, tokens);
   state.outputs.tokens = tokens;
 }
 
-async function restoreCached(b: BuildState, o: CachedOutput): Promise<void> {
-  const abs = b.abs(o.path);
-  if (o.kind === 'file') return b.stores.blobs.restore(o.hash, abs, o.mode);
-  prepare(b.disk, b.root, abs);
+/** Files restored by the blob store (all at once: it spreads them over its workers), by absolute path. */
+async function restoreFiles(b: BuildState, files: RestoreRequest[]): Promise<Map<string, FileVersion>> {
+  const versions = await b.stores.blobs.restore(files);
+  return new Map(files.map((f, k) => [f.path, versions[k]]));
+}
+
+/** A cached output that is not a file: a folder or a symlink, made again. */
+function remake(b: BuildState, o: Exclude<CachedOutput, { kind: 'file' }>): void {
+  const abs = prepare(b.disk, b.root, b.abs(o.path));
   if (o.kind === 'dir') b.disk.mkdir(abs, o.mode);
   else b.disk.symlink(o.target, abs);
 }
@@ -61,15 +73,20 @@ async function restoreCached(b: BuildState, o: CachedOutput): Promise<void> {
  * are now, its history that of the execution that made them. Returns the record to commit.
  */
 export async function adoptCacheHit(b: BuildState, i: number, hit: CacheHit): Promise<StepRecord> {
-  // parents first: folders are made before what goes in them
-  for (const o of [...hit.entry.outputs].sort(byPath)) await restoreCached(b, o);
+  // parents first: folders and links are made before the files that go in them
+  const files: RestoreRequest[] = [];
+  for (const o of [...hit.entry.outputs].sort(byPath)) {
+    if (o.kind === 'file') files.push({ sha256: o.sha256, path: b.abs(o.path), mode: o.mode });
+    else remake(b, o);
+  }
+  const written = await restoreFiles(b, files);
   const original = hit.entry.execution;
   const recordedAtNs = nowNs();
   const inputs: ObservedInput[] = [];
   for (const f of original.inputs) inputs.push(await observeNow(b, f, false));
   for (const f of original.executed) inputs.push(await observeNow(b, f, true));
   const outputs: ObservedOutput[] = [];
-  for (const o of hit.entry.outputs) outputs.push(await restoredOutput(b, o));
+  for (const o of hit.entry.outputs) outputs.push(await restoredOutput(b, o, written));
   const leftOut = b.leftOut(i);
   return {
     step: b.steps[i].name,
@@ -103,13 +120,13 @@ async function observeNow(b: BuildState, f: RecordedFile, executed: boolean): Pr
   return { path: f.path, id: b.deps.idOf(f.path), version: st ? versionFromStats(st) : null, hash: digests?.xxh64 ?? null, sha256: digests?.sha256 ?? null, executed };
 }
 
-async function restoredOutput(b: BuildState, o: CachedOutput): Promise<ObservedOutput> {
+async function restoredOutput(b: BuildState, o: CachedOutput, written: Map<string, FileVersion>): Promise<ObservedOutput> {
   const abs = b.abs(o.path);
   const id = b.deps.idOf(o.path);
   b.tokens.forget(id);
+  if (o.kind === 'file') return { path: o.path, id, version: written.get(abs) ?? null, hash: o.hash, sha256: o.sha256 };
   const st = b.disk.lstat(abs);
   const version = st ? versionFromStats(st) : null;
-  if (o.kind === 'file') return { path: o.path, id, version, hash: o.hash, sha256: o.sha256 };
   if (o.kind === 'dir') return { path: o.path, id, version, hash: null, sha256: null };
   const digests = st ? await b.disk.hash(abs, st) : null;
   return { path: o.path, id, version, hash: digests?.xxh64 ?? null, sha256: digests?.sha256 ?? null, target: o.target };

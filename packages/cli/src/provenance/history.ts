@@ -92,15 +92,24 @@ export function graphExecutions(history: ProvenanceStore, pipeline: Pipeline | n
   return pipeline.steps.map((s) => history.latestSuccessfulForStep(s.name)).filter((e): e is ExecutionRecord => Boolean(e));
 }
 
-/** The content hash of the version of `file` that the version of `output` on disk was made from. */
-export async function inputVersionFor(ctx: LineageContext, file: string, output: string): Promise<{ made: boolean; hash: string | null }> {
-  const lineage = await buildLineage(ctx, output);
-  if (!lineage.producedBy) return { made: false, hash: null };
-  for (const { node } of walk(lineage)) if (node !== lineage && node.path === file) return { made: true, hash: node.version?.hash ?? null };
-  return { made: true, hash: null };
+/** A version of an input as history recorded it: its xxh64, and its content-store object when its bytes were kept. */
+export interface InputVersion {
+  hash: string | null;
+  sha256: string | null;
 }
 
-/** The content hash of `file` as execution `e` read or ran it. */
-export function inputVersionIn(e: ExecutionRecord, file: string): string | null {
-  return [...e.inputs, ...e.executed].find((f) => f.path === file)?.hash ?? null;
+/** The version of `file` that the version of `output` on disk was made from (null: not among its inputs). */
+export async function inputVersionFor(ctx: LineageContext, file: string, output: string): Promise<{ made: boolean; version: InputVersion | null }> {
+  const lineage = await buildLineage(ctx, output);
+  if (!lineage.producedBy) return { made: false, version: null };
+  for (const { node } of walk(lineage)) {
+    if (node !== lineage && node.path === file && node.version?.hash) return { made: true, version: { hash: node.version.hash, sha256: node.version.sha256 ?? null } };
+  }
+  return { made: true, version: null };
+}
+
+/** The version of `file` execution `e` read or ran (null: not among its inputs). */
+export function inputVersionIn(e: ExecutionRecord, file: string): InputVersion | null {
+  const f = [...e.inputs, ...e.executed].find((r) => r.path === file);
+  return f?.hash ? { hash: f.hash, sha256: f.sha256 ?? null } : null;
 }
