@@ -9,11 +9,13 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import * as path from 'node:path';
 import picomatch from 'picomatch';
 import { isAlias, isMap, isScalar, isSeq, LineCounter, parseDocument, visit, type Document, type Pair } from 'yaml';
+import { mergeResources, type SlurmResources } from '../executor/slurm-resources.js';
 import { PipelineError, type PipelineErrorCode, type SourcePosition } from './errors.js';
+import { readExecutor, readResources, type YamlReader } from './executor-keys.js';
 import { suggest } from './suggest.js';
 
 import { DEFAULT_PIPELINE_FILE } from '../workspace/paths.js';
-import type { Pipeline } from './types.js';
+import type { ExecutorName, Pipeline } from './types.js';
 
 export { canonicalDefinition, definitionOf, type StepDefinition } from './definition.js';
 export { PipelineError, isPipelineError } from './errors.js';
@@ -25,8 +27,8 @@ export { DEFAULT_PIPELINE_FILE };
 /** Step names end up in ids and file names. */
 export const STEP_NAME_PATTERN = /^[A-Za-z0-9_.-]+$/;
 
-export const TOP_LEVEL_KEYS = ['env', 'ignore', 'steps'] as const;
-export const STEP_KEYS = ['run', 'cwd', 'env', 'needs'] as const;
+export const TOP_LEVEL_KEYS = ['env', 'ignore', 'steps', 'executor', 'resources'] as const;
+export const STEP_KEYS = ['run', 'cwd', 'env', 'needs', 'resources'] as const;
 
 /** Read and check a pipeline file. Throws PipelineError on the first problem. */
 export function loadPipeline(file: string): Pipeline {
@@ -125,12 +127,24 @@ interface RawStep {
   cwd: string;
   env: Map<string, string>;
   needs: NeedEntry[];
+  resources?: SlurmResources;
 }
 
 class Loader {
   private readonly lineCounter = new LineCounter();
   private readonly workspace: string;
   private doc!: Document.Parsed;
+  /** The YAML helpers, lent to the readers of keys kept in modules of their own. */
+  private readonly reader: YamlReader = {
+    deref: (n) => this.deref(n),
+    isMissing,
+    text: scalarText,
+    describe,
+    valuePosition: (p) => this.valuePosition(p),
+    keyOf: (p, where) => this.keyOf(p, where),
+    checkDuplicate: (seen, name, position, what) => this.checkDuplicate(seen, name, position, what),
+    fail: (code, at, problem, fix) => this.fail(code, at, problem, fix),
+  };
 
   constructor(
     private readonly file: string,
@@ -167,6 +181,8 @@ class Loader {
     let topEnv = new Map<string, string>();
     let ignore: string[] = [];
     let steps: RawStep[] | undefined;
+    let executor: ExecutorName | undefined;
+    let resources: SlurmResources | undefined;
     const seen = new Map<string, SourcePosition>();
     for (const pair of root.items) {
       const { name, position } = this.keyOf(pair, 'at the top level');
@@ -180,6 +196,12 @@ class Loader {
           break;
         case 'steps':
           steps = this.readSteps(pair);
+          break;
+        case 'executor':
+          executor = readExecutor(this.reader, pair);
+          break;
+        case 'resources':
+          resources = readResources(this.reader, pair, 'the pipeline');
           break;
         default:
           this.unknownTopLevelKey(name, position, pair);
@@ -197,11 +219,13 @@ class Loader {
       workspace: this.workspace,
       env: toRecord(topEnv),
       ignore,
+      ...(executor ? { executor } : {}),
       steps: steps.map((s) => {
         const env = new Map(topEnv);
         for (const [k, v] of s.env) env.set(k, v);
         const needs = [...new Set(s.needs.map((n) => n.name))];
-        return { name: s.name, run: s.run, cwd: s.cwd, cwdRelative: s.cwdRelative, env: toRecord(env), needs, location: s.location };
+        const step = { name: s.name, run: s.run, cwd: s.cwd, cwdRelative: s.cwdRelative, env: toRecord(env), needs, location: s.location };
+        return resources || s.resources ? { ...step, resources: mergeResources(resources, s.resources) } : step;
       }),
     };
   }
@@ -308,7 +332,7 @@ class Loader {
 
   private unknownTopLevelKey(name: string, position: SourcePosition, pair: Pair<unknown, unknown>): never {
     const value = this.deref(pair.value);
-    const accepted = 'The top level accepts: env, ignore, steps.';
+    const accepted = `The top level accepts: ${TOP_LEVEL_KEYS.join(', ')}.`;
     if ((STEP_KEYS as readonly string[]).includes(name)) {
       this.fail('unknown-key', position, `"${name}" is a step key, but it is written at the top level`,
         `put it inside a named step, indented under "steps:" and the step's name. ${accepted}`);
@@ -468,6 +492,7 @@ class Loader {
     let cwd = this.workspace;
     let env = new Map<string, string>();
     let needs: NeedEntry[] = [];
+    let resources: SlurmResources | undefined;
     const seen = new Map<string, SourcePosition>();
     for (const p of value.items) {
       const { name: key, position } = this.keyOf(p, `in ${owner}`);
@@ -485,6 +510,9 @@ class Loader {
         case 'needs':
           needs = this.readNeeds(p, owner);
           break;
+        case 'resources':
+          resources = readResources(this.reader, p, owner);
+          break;
         default:
           this.unknownStepKey(key, position, owner);
       }
@@ -493,12 +521,12 @@ class Loader {
       this.fail('missing-run', namePosition, `${owner} has no run command`,
         `add "run: <shell command>" indented under "${name}:"`);
     }
-    return { name, location: namePosition, run, cwdRelative, cwd, env, needs };
+    return { name, location: namePosition, run, cwdRelative, cwd, env, needs, resources };
   }
 
   private unknownStepKey(key: string, position: SourcePosition, owner: string): never {
-    const accepted = 'A step accepts: run, cwd, env, needs.';
-    if (key === 'ignore' || key === 'steps') {
+    const accepted = `A step accepts: ${STEP_KEYS.join(', ')}.`;
+    if ((TOP_LEVEL_KEYS as readonly string[]).includes(key)) {
       this.fail('unknown-key', position, `"${key}" is a top-level key, but it is written in ${owner}`,
         `move it to the top level of the file (no indentation). ${accepted}`);
     }
