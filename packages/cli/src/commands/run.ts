@@ -6,6 +6,7 @@ import { parseArgs } from 'node:util';
 import type { RemoteCacheOptions } from '@prov-make/cache';
 import type { RunEvents, RunReport } from '../engine/report.js';
 import { formatPlan, formatSummary, reportJson } from '../format/run.js';
+import { EXECUTORS, type ExecutorName } from '../pipeline/types.js';
 import { UsageError, EXIT_FAILED, EXIT_OK } from '../usage.js';
 import { openWorkspace } from '../workspace/workspace.js';
 import { pipelineFileAndRest } from './workspace-args.js';
@@ -15,7 +16,9 @@ export const RUN_HELP = `usage: prov-make run [pipeline.yml] [STEP...] [options]
 Runs the steps that are out of date, in file order (in parallel with -j where the past traces
 show they cannot touch each other's files). Named STEPs run with the steps they depend on.
 
-  -j, --jobs N        run up to N steps at once (default 1)
+  -j, --jobs N        run up to N steps at once (default 1; with Slurm, 100 jobs in flight)
+  --executor NAME     local, or slurm: each step that has to run is a Slurm job (over the
+                      pipeline's executor: key; see docs/slurm.md)
   --force             run the steps even if up to date
   --json              print one JSON object on stdout: {"ok", "steps": [{"name", "status", "reason", "durationMs"}]}
   --cache-dir DIR     content cache folder (default .prov-make/cache; or PROV_MAKE_CACHE_DIR)
@@ -41,6 +44,7 @@ export async function statusMain(argv: string[]): Promise<number> {
 
 const OPTIONS = {
   jobs: { type: 'string', short: 'j' },
+  executor: { type: 'string' },
   force: { type: 'boolean' },
   json: { type: 'boolean' },
   'cache-dir': { type: 'string' },
@@ -72,7 +76,8 @@ async function runOrStatus(argv: string[], plan: boolean): Promise<number> {
       if (interactive) ui = (await import('../ui/ink-view.js')).inkRunView();
       const plain = () => import('../ui/plain.js').then((m) => m.plainEvents((s) => process.stdout.write(s), { streamOutput: true }));
       const events = json ? {} : (ui?.events ?? (await plain()));
-      report = await ws.runPipeline({ targets, jobs, force: Boolean(values.force), waitForLock: !values['no-wait'], events, signal: abort.signal });
+      const executor = executorOption(values.executor);
+      report = await ws.runPipeline({ targets, jobs, executor, force: Boolean(values.force), waitForLock: !values['no-wait'], events, signal: abort.signal });
     }
   } catch (err) {
     // by code: the engine's modules are not loaded when the snapshot answered
@@ -92,11 +97,16 @@ async function runOrStatus(argv: string[], plan: boolean): Promise<number> {
   return report.ok ? EXIT_OK : EXIT_FAILED;
 }
 
-function jobsOption(text: string | undefined): number {
-  if (text === undefined) return 1;
+function jobsOption(text: string | undefined): number | undefined {
+  if (text === undefined) return undefined; // the executor's default
   const jobs = Number(text);
   if (!Number.isInteger(jobs) || jobs < 1) throw new UsageError(`-j expects a whole number of jobs (1 or more), not "${text}"`);
   return jobs;
+}
+
+function executorOption(text: string | undefined): ExecutorName | undefined {
+  if (text === undefined || (EXECUTORS as readonly string[]).includes(text)) return text as ExecutorName | undefined;
+  throw new UsageError(`--executor expects ${EXECUTORS.join(' or ')}, not "${text}"`);
 }
 
 /** Ctrl-C (or SIGTERM) once stops the running steps; twice quits at once. Returns the undo. */

@@ -14,9 +14,12 @@
  * at each tick), and the controller starts batch jobs on its scheduling tick, not at once.
  */
 import { spawn } from 'node:child_process';
-import { closeSync, existsSync, fstatSync, openSync, readSync, statfsSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { closeSync, existsSync, fstatSync, openSync, readFileSync, readSync, statfsSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
-import { tracedEnv } from '@prov-make/interposer';
+import { writeFileAtomic } from '@prov-make/cache/atomic-write';
+import { interposerLibrary, tracedEnv } from '@prov-make/interposer';
+import { RunnerSetupError } from '../runner/step-runner.js';
 import { effectiveState, isFinalState, submitError, type SlurmFinalState, type SlurmJobEnd } from './slurm-outcome.js';
 import { resourceOptions, type SlurmResources } from './slurm-resources.js';
 import { jobScript, setupProblemIn, type JobScript } from './slurm-script.js';
@@ -86,15 +89,40 @@ const OUTPUT_PEEK = 4096;
 const UNKNOWN_AFTER = 3;
 const TMPFS = new Set([0x01021994, 0x858458f6]); // tmpfs, ramfs: never visible from another machine
 
-/** The variables that make a job's command traced into `logDir`, and what the node must reach for it. */
-export function jobTracing(env: NodeJS.ProcessEnv, logDir: string): Pick<SlurmJobSpec, 'execEnv' | 'requiredPaths' | 'syncDir'> {
+/**
+ * The variables that make a job's command traced into `logDir`, and what the node must reach for it
+ * (the interposer, and the ptrace supervisor when this build has one). `library`: the interposer
+ * where compute nodes load it, when that is not where tracedEnv names it (see shareableLibrary).
+ */
+export function jobTracing(env: NodeJS.ProcessEnv, logDir: string, library?: string): Pick<SlurmJobSpec, 'execEnv' | 'requiredPaths' | 'syncDir'> {
   const traced = tracedEnv(env, logDir);
+  // tracedEnv names the interposer first
+  if (library) traced.LD_PRELOAD = [library, ...(traced.LD_PRELOAD ?? '').split(':').slice(1)].join(':');
   const execEnv: Record<string, string | undefined> = {};
   for (const name of new Set([...Object.keys(traced), ...Object.keys(env)])) {
     if (traced[name] !== env[name]) execEnv[name] = traced[name];
   }
   const libraries = (execEnv.LD_PRELOAD ?? '').split(/[: ]/).filter(Boolean);
-  return { execEnv, requiredPaths: libraries, syncDir: logDir };
+  const supervisor = execEnv.PROV_MAKE_SUPERVISOR;
+  return { execEnv, requiredPaths: supervisor ? [...libraries, supervisor] : libraries, syncDir: logDir };
+}
+
+/**
+ * The interposer as LD_PRELOAD can name it on the compute nodes: where prov-make is installed, or,
+ * when that path holds a space or a colon (ld.so splits the variable at both), a copy in the
+ * workspace's `.prov-make/lib/`, since the copy tracedEnv makes in this host's /tmp is not on the
+ * nodes. A workspace path with a space or colon too leaves no name to give: RunnerSetupError.
+ */
+export function shareableLibrary(stateDir: string, installed = interposerLibrary): string {
+  if (!/[ :]/.test(installed)) return installed;
+  const bytes = readFileSync(installed);
+  const copy = join(stateDir, 'lib', `prov-make-${createHash('sha256').update(bytes).digest('hex').slice(0, 16)}.so`);
+  if (/[ :]/.test(copy)) {
+    throw new RunnerSetupError(`cannot run steps on Slurm: the interposer (${installed}) and the workspace (${stateDir}) both have a space or a colon in their path, and LD_PRELOAD cannot name a library at such a path`,
+      'install prov-make, or move the workspace, to a path on the shared file system without spaces or colons');
+  }
+  if (!existsSync(copy)) writeFileAtomic(copy, bytes);
+  return copy;
 }
 
 function findProgram(name: string, env: NodeJS.ProcessEnv): string {
@@ -106,7 +134,9 @@ function findProgram(name: string, env: NodeJS.ProcessEnv): string {
 
 function run(program: string, args: readonly string[], env: NodeJS.ProcessEnv, input?: string): Promise<Ran> {
   return new Promise((resolve) => {
-    const child = spawn(program, args, { env, stdio: [input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'] });
+    // in a process group of its own: a Ctrl-C at the terminal must not kill sbatch between the
+    // controller accepting a job and the job id reaching us (prov-make cancels what it submitted)
+    const child = spawn(program, args, { env, stdio: [input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'], detached: true });
     let stdout = '';
     let stderr = '';
     child.stdout!.on('data', (b) => (stdout += b));
@@ -118,7 +148,7 @@ function run(program: string, args: readonly string[], env: NodeJS.ProcessEnv, i
 }
 
 /** Paths compute nodes can never see: refused before submitting, with the reason. */
-function localOnlyProblem(path: string): string | null {
+export function localOnlyProblem(path: string): string | null {
   try {
     if (TMPFS.has(statfsSync(path).type)) return `${path} is in memory on this machine (tmpfs): compute nodes cannot read it`;
   } catch {
@@ -178,6 +208,11 @@ export class SlurmClient {
     return path;
   }
 
+  /** Throws when a client command prov-make needs is not on the PATH (checked before the first submission). */
+  requirePrograms(): void {
+    for (const name of ['sbatch', 'squeue', 'scancel']) this.program(name);
+  }
+
   /** Variables sbatch itself reads: which cluster, and the user's own sbatch defaults. */
   private clientVariables(): NodeJS.ProcessEnv {
     return Object.fromEntries(Object.entries(this.env).filter(([k]) => k === 'SLURM_CONF' || k.startsWith('SBATCH_')));
@@ -218,6 +253,18 @@ export class SlurmClient {
       throw new Error(`scancel ${jobIds.join(' ')} failed: ${r.stderr.trim() || `exit code ${r.code}`}`);
     }
     this.schedule(0);
+  }
+
+  /** Cancels jobs and waits until none of them runs any more (its processes gone); returns those still there after `timeoutMs`. */
+  async cancelAndWait(jobIds: readonly string[], timeoutMs = 60_000): Promise<string[]> {
+    await this.cancel(jobIds);
+    const end = Date.now() + timeoutMs;
+    for (;;) {
+      const rows = await this.queueRows([...jobIds]);
+      const left = jobIds.filter((id) => rows.has(id) && !isFinalState(rows.get(id)!.state));
+      if (left.length === 0 || Date.now() >= end) return left;
+      await new Promise((r) => setTimeout(r, this.poll.min));
+    }
   }
 
   private schedule(delay?: number): void {

@@ -1,5 +1,5 @@
 /** `log`, `diff` and `graph --json` output: recorded history for people and for scripts. */
-import type { ExecutionRecord } from '@prov-make/cache';
+import type { ExecutionJob, ExecutionRecord } from '@prov-make/cache';
 import type { InputChange, RunDiff, RunSummary } from '../provenance/history.js';
 import { formatDuration, formatSize, formatTime, shortHash } from './units.js';
 
@@ -15,6 +15,7 @@ export function executionsJson(all: ExecutionRecord[]) {
   return all.map((e) => ({
     id: e.id, runId: e.runId, step: e.step, status: e.status, reason: e.reason, exitCode: e.exitCode,
     startedAt: new Date(e.startedAt).toISOString(), durationMs: e.finishedAt - e.startedAt, annotations: e.annotations,
+    ...(e.job ? { job: e.job } : {}),
   }));
 }
 
@@ -25,9 +26,15 @@ export function formatExecutions(all: ExecutionRecord[]): string {
   for (const e of all) {
     const status = e.status === 'succeeded' ? 'ok' : `${e.status}${e.exitCode !== null ? ` (exit ${e.exitCode})` : ''}`;
     s += `${formatTime(e.startedAt)}  ${e.step.padEnd(16)} ${status.padEnd(8)} ${formatDuration(e.finishedAt - e.startedAt).padStart(8)}  ${e.reason}\n`;
+    if (e.job) s += `${' '.repeat(21)}${describeJob(e.job)}\n`;
     for (const a of e.annotations) s += `${' '.repeat(21)}note: ${a}\n`;
   }
   return s;
+}
+
+/** "Slurm job 1234 on node7: TIMEOUT" */
+export function describeJob(job: ExecutionJob): string {
+  return `Slurm job ${job.id}${job.nodes ? ` on ${job.nodes}` : ''}: ${job.state}`;
 }
 
 function describeInputChange(c: InputChange): string {
@@ -59,6 +66,7 @@ export function graphJson(executions: ExecutionRecord[]) {
       executed: e.executed.map((f) => ({ path: f.path, hash: f.hash })),
       outputs: e.outputs.map((f) => ({ path: f.path, hash: f.hash })),
       annotations: e.annotations,
+      ...(e.job ? { job: e.job } : {}),
     })),
   };
 }

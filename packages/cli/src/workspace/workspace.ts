@@ -10,13 +10,14 @@ import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileCheckProgram } from '@prov-make/interposer';
 import { pipelineSource, type PipelineSource } from '../pipeline/load.js';
-import type { Pipeline } from '../pipeline/types.js';
+import type { ExecutorName, Pipeline } from '../pipeline/types.js';
 import type { BuildState } from '../engine/build-state.js';
 import type { BuildOptions } from '../engine/builder.js';
 import type { PlanOptions } from '../engine/planner.js';
 import type { RunEvents, RunReport, StepReport } from '../engine/report.js';
 import type { WhyAnswer } from '../provenance/why.js';
 import { LocalStepRunner } from '../runner/local-runner.js';
+import { SLURM_DEFAULT_JOBS, SlurmStepRunner } from '../runner/slurm-runner.js';
 import type { StepRunner } from '../runner/step-runner.js';
 import { WorkspaceLock } from './lock.js';
 import { absolutePath, makeStateDirs, storedPath, workspacePaths, type PathOptions, type WorkspacePaths } from './paths.js';
@@ -40,20 +41,25 @@ export interface OpenOptions extends PathOptions {
 export interface RunOptions extends BuildOptions {
   /** Wait for another run in the same workspace (default) or fail at once with LockedError. */
   waitForLock?: boolean;
+  /** Where steps run, over the pipeline's `executor:` (default local). Ignored with an injected runner. */
+  executor?: ExecutorName;
 }
 
 export type { PlanOptions };
 
 export class Workspace {
   readonly paths: WorkspacePaths;
-  private readonly runner: StepRunner;
+  /** The injected runner, or the local and the Slurm one: each stops what a killed run of its kind left. */
+  private readonly runners: { local: StepRunner; slurm: StepRunner };
   private readonly snapshotPlace: SnapshotPlace;
   private stores: WorkspaceStores | null = null;
   private runs = 0;
 
   constructor(pipelineFile: string, private readonly options: OpenOptions = {}) {
     this.paths = workspacePaths(pipelineFile, options);
-    this.runner = options.runner ?? new LocalStepRunner(this.paths.runDir);
+    this.runners = options.runner
+      ? { local: options.runner, slurm: options.runner }
+      : { local: new LocalStepRunner(this.paths.runDir), slurm: new SlurmStepRunner(this.paths, { warn: options.warn }) };
     this.snapshotPlace = { root: this.paths.root, stateDir: this.paths.stateDir, disk: options.disk ?? withFileCheck(nodeDisk()) };
   }
 
@@ -78,13 +84,15 @@ export class Workspace {
     makeStateDirs(this.paths);
     const lock = await WorkspaceLock.acquire(this.paths.stateDir, { wait: options.waitForLock ?? true, onWait: options.events?.waitingForLock });
     try {
-      await this.runner.stopLeftovers();
+      for (const runner of new Set(Object.values(this.runners))) await runner.stopLeftovers();
       const upToDate = !options.force && !options.targets?.length ? everythingUpToDate(this.snapshotPlace, source, parsed ? await stepIdentities(parsed) : undefined) : null;
       if (upToDate) return allUpToDate(upToDate, 'skipped', options.events, started);
       const pipeline = parsed ?? (await source.load());
       forgetSnapshot(this.paths.stateDir); // a run killed from here on leaves no snapshot behind
       const [{ build }, state] = await Promise.all([import('../engine/builder.js'), this.buildState(pipeline)]);
-      return await build(state, this.runner, options, started);
+      const slurm = (options.executor ?? pipeline.executor) === 'slurm';
+      const jobs = options.jobs ?? (slurm && !this.options.runner ? SLURM_DEFAULT_JOBS : 1);
+      return await build(state, slurm ? this.runners.slurm : this.runners.local, { ...options, jobs }, started);
     } finally {
       lock.release();
     }

@@ -1,0 +1,40 @@
+/**
+ * What a run has running (process groups, cluster jobs), noted in a file of the workspace's own as
+ * it changes, so that the next run can stop what a run killed with `kill -9` left behind. The file
+ * is empty when the last run ended cleanly.
+ */
+import { readFileSync, writeFileSync } from 'node:fs';
+
+export class LeftoversFile {
+  private readonly live = new Set<string>();
+
+  constructor(private readonly file: string) {}
+
+  add(id: string): void {
+    this.live.add(id);
+    this.write();
+  }
+
+  delete(id: string): void {
+    this.live.delete(id);
+    this.write();
+  }
+
+  /** The ids a killed run left (none when it ended cleanly, or never ran). */
+  left(): string[] {
+    try {
+      return readFileSync(this.file, 'utf8').split('\n').filter(Boolean);
+    } catch {
+      return [];
+    }
+  }
+
+  /** What was left has been stopped. */
+  clear(): void {
+    writeFileSync(this.file, '');
+  }
+
+  private write(): void {
+    writeFileSync(this.file, [...this.live].join('\n'));
+  }
+}
