@@ -55,6 +55,9 @@ export interface CompletedJob {
   state: string;
   /** "code:signal", as Slurm prints it. */
   exitCode: string;
+  /** When it started and ended, in ms since the epoch (Slurm keeps whole seconds). */
+  start: number;
+  end: number;
 }
 
 interface Daemon {
@@ -104,9 +107,14 @@ async function waitFor(what: string, ready: () => boolean, failed: () => string 
 export interface SlurmOptions {
   /** slurm.conf's SchedulerParameters (default: batch_sched_delay=0; "" for Slurm's defaults). */
   schedulerParameters?: string;
+  /**
+   * CPUs the node declares (default: this machine's). More than the machine has lets concurrent
+   * tests each run jobs side by side (slurmd then trusts slurm.conf: SlurmdParameters=config_overrides).
+   */
+  cpus?: number;
 }
 
-function slurmConf(dir: string, cluster: string, node: string, ports: { ctld: number; slurmd: number }, cpus: number, memoryMb: number, scheduler: string): string {
+function slurmConf(dir: string, cluster: string, node: string, ports: { ctld: number; slurmd: number }, cpus: number, memoryMb: number, scheduler: string, overrides: boolean): string {
   return `# One-node test cluster written by packages/cli/test/slurm.ts
 ClusterName=${cluster}
 SlurmctldHost=${hostname()}(127.0.0.1)
@@ -143,6 +151,7 @@ MinJobAge=300
 KillWait=1
 OverTimeLimit=0
 ReturnToService=2
+${overrides ? 'SlurmdParameters=config_overrides' : '# SlurmdParameters: the node is what slurmd finds'}
 NodeName=${node} NodeHostname=${hostname()} NodeAddr=127.0.0.1 CPUs=${cpus} RealMemory=${memoryMb} State=UNKNOWN
 PartitionName=${PARTITION} Nodes=${node} Default=YES MaxTime=INFINITE State=UP
 `;
@@ -174,7 +183,7 @@ export async function startSlurm(options: SlurmOptions = {}): Promise<Slurm> {
   const conf = join(dir, 'slurm.conf');
   const env = { ...process.env, SLURM_CONF: conf };
   const run = (program: string, args: string[]) => spawnSync(program, args, { env, encoding: 'utf8' });
-  const cpus = availableParallelism();
+  const cpus = options.cpus ?? availableParallelism();
   const memoryMb = Math.floor(totalmem() / 1024 / 1024) - 256;
   const tag = randomBytes(4).toString('hex');
   const cluster = `pm${tag}`;
@@ -190,7 +199,7 @@ export async function startSlurm(options: SlurmOptions = {}): Promise<Slurm> {
     let lastError = '';
     for (let attempt = 0; attempt < 5; attempt++) {
       const ports = { ctld: await freePort(), slurmd: await freePort() };
-      writeFileSync(conf, slurmConf(dir, cluster, node, ports, cpus, memoryMb, options.schedulerParameters ?? 'batch_sched_delay=0'));
+      writeFileSync(conf, slurmConf(dir, cluster, node, ports, cpus, memoryMb, options.schedulerParameters ?? 'batch_sched_delay=0', cpus > availableParallelism()));
       const ctld = startDaemon('slurmctld', '/usr/sbin/slurmctld', ['-D', '-i', '-f', conf], env);
       try {
         await waitFor('slurmctld', () => run('scontrol', ['ping']).stdout.includes('is UP'), () => (ctld.exited() ? ctld.stderr() || 'exited' : null), 20_000);
@@ -231,7 +240,7 @@ function handle(dir: string, conf: string, nodeName: string, cpus: number, memor
       if (!existsSync(f)) return [];
       return readFileSync(f, 'utf8').split('\n').filter(Boolean).map((line) => {
         const field = (k: string) => new RegExp(`(?:^| )${k}=(\\S*)`).exec(line)?.[1] ?? '';
-        return { jobId: field('JobId'), name: field('Name'), state: field('JobState'), exitCode: field('ExitCode') };
+        return { jobId: field('JobId'), name: field('Name'), state: field('JobState'), exitCode: field('ExitCode'), start: Date.parse(field('StartTime')), end: Date.parse(field('EndTime')) };
       });
     },
     stop: async () => {
