@@ -8,6 +8,7 @@ import type { RunEvents, RunReport } from '../engine/report.js';
 import { formatPlan, formatSummary, reportJson } from '../format/run.js';
 import { EXECUTORS, type ExecutorName } from '../pipeline/types.js';
 import { UsageError, EXIT_FAILED, EXIT_OK } from '../usage.js';
+import type { LockedError } from '../workspace/lock.js';
 import { openWorkspace } from '../workspace/workspace.js';
 import { pipelineFileAndRest } from './workspace-args.js';
 
@@ -83,7 +84,7 @@ async function runOrStatus(argv: string[], plan: boolean): Promise<number> {
     // by code: the engine's modules are not loaded when the snapshot answered
     const code = (err as { code?: string }).code;
     if (code === 'E_UNKNOWN_STEP') throw new UsageError((err as Error).message);
-    if (code === 'E_LOCKED') throw new UsageError((err as Error).message, 'wait for it to finish, or run again without --no-wait to wait');
+    if (code === 'E_LOCKED') throw new UsageError((err as Error).message, lockedHint((err as LockedError).host));
     throw err;
   } finally {
     stopOnSignals();
@@ -95,6 +96,12 @@ async function runOrStatus(argv: string[], plan: boolean): Promise<number> {
   else if (!ui) process.stdout.write(formatSummary(report));
   if (report.interrupted) return 130;
   return report.ok ? EXIT_OK : EXIT_FAILED;
+}
+
+function lockedHint(host: string | null): string {
+  const wait = 'wait for it to finish, or run again without --no-wait to wait';
+  // its pid cannot be checked from this host: a killed run's lock stays until removed
+  return host ? `${wait}; if that run was killed on ${host}, remove .prov-make/lock` : wait;
 }
 
 function jobsOption(text: string | undefined): number | undefined {

@@ -1,9 +1,11 @@
 /**
  * The local step runner: the command under the interposer, in a process group of its own, its
  * output captured and split into lines. The groups of running steps are noted in
- * `<runDir>/process-groups`, so the next run can stop what a killed run left behind.
+ * `<runDir>/process-groups@<host>`, so the next run on this host can stop what a killed run left
+ * behind (a process group means nothing on another host sharing the workspace).
  */
 import { readFileSync, rmSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { LeftoversFile } from './leftovers-file.js';
 import type { StartedStep, StepLaunch, StepRunner } from './step-runner.js';
@@ -13,7 +15,7 @@ export class LocalStepRunner implements StepRunner {
 
   /** `runDir`: a folder of the workspace's own (notes files, the process-groups file). */
   constructor(private readonly runDir: string) {
-    this.groups = new LeftoversFile(join(runDir, 'process-groups'));
+    this.groups = new LeftoversFile(join(runDir, `process-groups@${hostname()}`));
   }
 
   async stopLeftovers(): Promise<void> {
