@@ -123,6 +123,14 @@ describe('sbatch refusals -> the option to fix', () => {
     expect(submitError('sbatch: error: Invalid numeric value "0" for --cpus-per-task.\n', { cpus: 0 }).option).toBe('cpus');
   });
 
+  it('a submission the controller did not answer is no refusal: the job may exist, and no option is to blame', () => {
+    for (const said of ['Socket timed out on send/recv operation', 'Unable to contact slurm controller (connect failure)']) {
+      const e = submitError(`sbatch: error: Batch job submission failed: ${said}\n`, { partition: 'short', time: 5 });
+      expect(e).toMatchObject({ unanswered: true, option: null, unsureTag: null, message: `Slurm did not answer the submission (${said})` });
+    }
+    expect(submitError('sbatch: error: Batch job submission failed: Invalid partition name specified\n', { partition: 'x' }).unanswered).toBe(false);
+  });
+
   it('names no option when the job used none that could cause it', () => {
     const e = submitError('sbatch: error: Batch job submission failed: Invalid partition name specified\n', {});
     expect(e.option).toBeNull();

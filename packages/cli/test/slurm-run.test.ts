@@ -10,7 +10,7 @@
  * and each names its steps apart, since Slurm records jobs by step name. The time-limit case costs
  * 60 to 90 s (Slurm's smallest limit is a minute, checked every 30 s); the others finish meanwhile.
  */
-import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startCli, until, workspace, write, type CliResult, type RunJson } from './cli-helpers.js';
@@ -239,6 +239,31 @@ steps:
     expect(statuses(fromLocal)).toEqual({ shout: 'restored', count: 'restored' });
     expect(readFileSync(join(clusterClone, 'up.txt'), 'utf8')).toBe('MADE HERE\n');
     expect(jobsOf('shout', 'count')).toHaveLength(2); // no job for the restore
+  }, 60_000);
+
+  it('a submission Slurm took but did not answer is found by its tag; one it did not take stops the run\'s submissions, and the next run looks for it again', async () => {
+    const bin = join(workspace(), 'bin');
+    const sbatch = (submits: boolean) => {
+      write(bin, 'sbatch', `#!/bin/sh\n${submits ? '/usr/bin/sbatch "$@" > /dev/null\n' : 'cat > /dev/null\n'}echo "sbatch: error: Batch job submission failed: Socket timed out on send/recv operation" >&2\nexit 1\n`);
+      chmodSync(join(bin, 'sbatch'), 0o755);
+    };
+    const PATH = `${bin}:${process.env.PATH}`;
+    const ws = workspace({ 'pipeline.yml': 'executor: slurm\nresources: { mem: 100M }\nsteps:\n  late:\n    run: echo late > late.txt\n  later:\n    run: echo later > later.txt\n' });
+    sbatch(true);
+    const taken = await runJson(ws, [], { PATH });
+    expect(taken.code, taken.stderr).toBe(0);
+    expect(statuses(taken)).toEqual({ late: 'ran', later: 'ran' });
+    expect((await log(ws)).map((e) => e.job?.state)).toEqual(['COMPLETED', 'COMPLETED']);
+
+    sbatch(false);
+    const lost = await runJson(ws, ['--force', '-j', '1'], { PATH });
+    expect(lost.code).toBe(1);
+    expect(reasonOf(lost, 'late')).toBe('Slurm did not answer the submission (Socket timed out on send/recv operation), and it holds no job of this submission: the step was not started');
+    expect(reasonOf(lost, 'later')).toBe('not submitted: an earlier submission went unanswered (the Slurm controller is overloaded or down); no more jobs are submitted by this run');
+    expect(notedJobs(ws)).toEqual([expect.stringMatching(/^\?prov-make:[0-9a-f]{16}$/)]);
+    const again = await runJson(ws);
+    expect(statuses(again)).toEqual({ late: 'skipped', later: 'skipped' });
+    expect(notedJobs(ws)).toEqual([]);
   }, 60_000);
 
   it('refuses, before any job, a workspace the nodes cannot reach or a host without Slurm\'s commands', async () => {

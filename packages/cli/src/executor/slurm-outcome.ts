@@ -74,18 +74,28 @@ export function effectiveState(state: SlurmFinalState, outputTail: string): Slur
   return state;
 }
 
-/** sbatch refused the job: `option` names the resource that caused it, when sbatch's words say. */
+/**
+ * sbatch gave no job id: it refused the job (`option` names the resource that caused it, when
+ * sbatch's words say), or the controller did not answer in time (`unanswered`), and then the job
+ * may exist all the same: the client looks for it by its tag.
+ */
 export class SlurmSubmitError extends StepStartError {
   constructor(
     message: string,
     readonly option: ResourceKey | null,
     /** sbatch's own error lines. */
     readonly slurmMessage: string,
+    readonly unanswered = false,
+    /** Set when Slurm may hold the job all the same: the tag (`--comment`) it would carry. */
+    readonly unsureTag: string | null = null,
   ) {
     super(message, slurmMessage);
     this.name = 'SlurmSubmitError';
   }
 }
+
+/** sbatch's words when it did not hear the controller's answer (overloaded, restarting, down). */
+const NO_ANSWER = /socket timed out|unable to contact slurm controller|connect(ion)? (failure|refused)|zero bytes were transmitted|communication connection failure/i;
 
 /** sbatch's messages (Slurm 20.11 to 24.x) -> the resources that cause them. */
 const REFUSALS: { pattern: RegExp; keys: ResourceKey[]; hint: string }[] = [
@@ -105,6 +115,7 @@ export function submitError(stderr: string, resources: SlurmResources): SlurmSub
   // "sbatch: error: Batch job submission failed: Invalid partition name specified"
   const said = (lines.filter((l) => /^sbatch: (error|fatal)|unrecognized option|invalid option/i.test(l)).at(-1) ?? lines[0] ?? 'no message')
     .replace(/^sbatch: (error|fatal): (Batch job submission failed: )?/, '');
+  if (NO_ANSWER.test(slurmMessage)) return new SlurmSubmitError(`Slurm did not answer the submission (${said})`, null, slurmMessage, true);
   for (const { pattern, keys, hint } of REFUSALS) {
     if (!pattern.test(slurmMessage)) continue;
     const named = keys.map((k) => describeResource(resources, k)).filter((d): d is string => d !== null);

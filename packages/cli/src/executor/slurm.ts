@@ -14,13 +14,14 @@
  * at each tick), and the controller starts batch jobs on its scheduling tick, not at once.
  */
 import { spawn } from 'node:child_process';
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { closeSync, existsSync, fstatSync, openSync, readFileSync, readSync, statfsSync } from 'node:fs';
+import { userInfo } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { writeFileAtomic } from '@prov-make/cache/atomic-write';
 import { interposerLibrary, tracedEnv } from '@prov-make/interposer';
 import { RunnerSetupError } from '../runner/step-runner.js';
-import { effectiveState, isFinalState, submitError, type SlurmFinalState, type SlurmJobEnd } from './slurm-outcome.js';
+import { effectiveState, isFinalState, SlurmSubmitError, submitError, type SlurmFinalState, type SlurmJobEnd } from './slurm-outcome.js';
 import { resourceOptions, type SlurmResources } from './slurm-resources.js';
 import { jobScript, setupProblemIn, type JobScript } from './slurm-script.js';
 
@@ -218,8 +219,12 @@ export class SlurmClient {
     return Object.fromEntries(Object.entries(this.env).filter(([k]) => k === 'SLURM_CONF' || k.startsWith('SBATCH_')));
   }
 
-  /** Submits the step; resolves with its job id as soon as Slurm accepted it. */
+  /**
+   * Submits the step; resolves with its job id as soon as Slurm accepted it. Each job carries a tag
+   * of its own (`--comment=prov-make:...`), to be found if the controller does not answer sbatch.
+   */
   async submit(spec: SlurmJobSpec): Promise<SlurmJob> {
+    const tag = `prov-make:${randomBytes(8).toString('hex')}`;
     for (const p of [...(spec.requiredPaths ?? []), ...(spec.syncDir ? [spec.syncDir] : [])]) {
       const problem = localOnlyProblem(p);
       if (problem) throw new Error(`cannot run the step on Slurm: ${problem} (prov-make and the workspace must be on a file system the compute nodes share)`);
@@ -232,17 +237,53 @@ export class SlurmClient {
       `--output=${spec.outputFile.replace(/%/g, '%%')}`, // % starts Slurm's file name patterns (%j)
       '--open-mode=truncate',
       ...(spec.name ? [`--job-name=${spec.name}`] : []),
+      `--comment=${tag}`,
       ...resourceOptions(spec.resources ?? {}),
     ];
     const env = { ...this.clientVariables(), ...spec.env };
     const r = await run(this.program('sbatch'), args, env, jobScript(spec));
-    const id = r.code === 0 ? /^(\d+)/.exec(r.stdout.trim())?.[1] : undefined;
-    if (!id) throw submitError(r.stderr || r.stdout, spec.resources ?? {});
+    let id = r.code === 0 ? /^(\d+)/.exec(r.stdout.trim())?.[1] : undefined;
+    if (!id) {
+      const error = submitError(r.stderr || r.stdout, spec.resources ?? {});
+      if (!error.unanswered) throw error;
+      id = await this.unansweredSubmission(error, tag);
+    }
     const done = new Promise<SlurmJobEnd>((resolve) => {
       this.watched.set(id, { spec, submittedAt: Date.now(), offset: 0, seen: '', unknown: 0, resolve });
     });
     this.schedule();
     return { id, done };
+  }
+
+  /**
+   * sbatch heard no answer (the controller overloaded or restarting), yet the controller may have
+   * taken the job: it is looked for by its tag, a few times. Found: it is the job. Not found, or
+   * Slurm cannot be asked: SlurmSubmitError, with the tag when the job may exist all the same.
+   */
+  private async unansweredSubmission(error: SlurmSubmitError, tag: string): Promise<string> {
+    let asked = false;
+    for (const wait of [1000, 2000, 4000]) {
+      await new Promise((r) => setTimeout(r, wait));
+      const found = await this.findTagged([tag]).catch(() => null);
+      if (found?.has(tag)) return found.get(tag)!;
+      asked ||= found !== null;
+    }
+    // the controller may still take a late request: the tag is kept to look again
+    const detail = asked ? 'and it holds no job of this submission' : 'nor to the question whether it took the job';
+    throw new SlurmSubmitError(`${error.message}, ${detail}: the step was not started`, null, error.slurmMessage, true, tag);
+  }
+
+  /** Job ids by tag, for jobs of this user that the controller holds with one of `tags` (one squeue). */
+  async findTagged(tags: readonly string[]): Promise<Map<string, string>> {
+    const r = await run(this.program('squeue'), ['--noheader', '--states=all', `--user=${userInfo().username}`, '--Format=JobID:|,Comment:|'], this.env);
+    if (r.code !== 0) throw new Error(r.stderr.trim() || `squeue: exit code ${r.code}`);
+    const wanted = new Set(tags);
+    const found = new Map<string, string>();
+    for (const line of r.stdout.split('\n')) {
+      const [id, comment] = line.split('|').map((s) => s.trim());
+      if (id && wanted.has(comment)) found.set(comment, id);
+    }
+    return found;
   }
 
   /** Cancels jobs (pending or running); ids Slurm no longer knows are ignored. */

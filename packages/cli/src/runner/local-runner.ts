@@ -36,13 +36,7 @@ export class LocalStepRunner implements StepRunner {
     const [{ startTrace }, { OutputCapture }] = await Promise.all([import('@prov-make/interposer'), import('./output-capture.js')]);
     const notesFile = join(this.runDir, `${launch.step}.notes`);
     rmSync(notesFile, { force: true });
-    const env = {
-      ...process.env,
-      ...launch.env,
-      PROV_MAKE_STEP: launch.step,
-      // CamFlow-style annotations: lines a step writes here are attached to its execution.
-      PROV_MAKE_ANNOTATE: notesFile,
-    };
+    const env = stepEnvironment(launch, notesFile);
     const capture = new OutputCapture(launch.onLine);
     const { child, result } = startTrace(launch.command, { cwd: launch.cwd, env, stdio: ['ignore', 'pipe', 'pipe'], detached: true, ignore: launch.ignore });
     child.stdout!.on('data', (b: Buffer) => capture.write(b));
@@ -66,6 +60,17 @@ export class LocalStepRunner implements StepRunner {
       .finally(() => pid && this.groups.delete(String(pid)));
     return { done, cancel };
   }
+}
+
+/** What a step's command sees, whichever runner starts it: the pipeline's variables over this process's, and prov-make's own. */
+export function stepEnvironment(launch: StepLaunch, notesFile: string): NodeJS.ProcessEnv {
+  return {
+    ...process.env,
+    ...launch.env,
+    PROV_MAKE_STEP: launch.step,
+    // CamFlow-style annotations: lines a step writes here are attached to its execution.
+    PROV_MAKE_ANNOTATE: notesFile,
+  };
 }
 
 /** The lines a step appended to its $PROV_MAKE_ANNOTATE file (removed once read). */

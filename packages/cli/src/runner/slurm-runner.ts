@@ -15,8 +15,8 @@ import type { SlurmClient } from '../executor/slurm.js';
 import type { SlurmJobEnd } from '../executor/slurm-outcome.js';
 import type { SlurmResources } from '../executor/slurm-resources.js';
 import { LeftoversFile } from './leftovers-file.js';
-import { readNotes } from './local-runner.js';
-import { RunnerSetupError, type StartedStep, type StepExecution, type StepLaunch, type StepRunner } from './step-runner.js';
+import { readNotes, stepEnvironment } from './local-runner.js';
+import { RunnerSetupError, StepStartError, type StartedStep, type StepExecution, type StepLaunch, type StepRunner } from './step-runner.js';
 
 /**
  * `-j` when the executor is Slurm and none is given: jobs in flight at once (Nextflow's default
@@ -55,6 +55,8 @@ export class SlurmStepRunner implements StepRunner {
   private ready: Promise<Ready> | null = null;
   private readonly toCancel = new Set<string>();
   private made = 0;
+  /** Set once Slurm left a submission unanswered: no more jobs are submitted by this run. */
+  private unanswered: string | null = null;
 
   constructor(private readonly paths: SlurmRunnerPaths, private readonly options: SlurmRunnerOptions = {}) {
     this.jobs = new LeftoversFile(join(paths.runDir, 'slurm-jobs'));
@@ -68,13 +70,20 @@ export class SlurmStepRunner implements StepRunner {
     (this.options.warn ?? ((m) => process.stderr.write(`prov-make: warning: ${m}\n`)))(message);
   }
 
-  /** Cancels the jobs a killed run left, and waits until their processes are gone (they may be writing the workspace). */
+  /**
+   * Cancels the jobs a killed run left, and waits until their processes are gone (they may be
+   * writing the workspace): the ids it noted, and the jobs tagged by submissions Slurm left unanswered.
+   */
   async stopLeftovers(): Promise<void> {
+    this.unanswered = null;
     const left = this.jobs.left();
     if (left.length) {
       let running: string[];
       try {
-        running = await (await this.slurm()).cancelAndWait(left);
+        const client = await this.slurm();
+        const tags = left.filter((e) => e.startsWith('?')).map((e) => e.slice(1));
+        const tagged = tags.length ? [...(await client.findTagged(tags)).values()] : [];
+        running = await client.cancelAndWait([...left.filter((e) => !e.startsWith('?')), ...tagged]);
       } catch (err) {
         throw new RunnerSetupError(`cannot cancel the Slurm jobs a killed run left (${left.join(', ')}): ${(err as Error).message}`,
           `cancel them where Slurm runs (scancel ${left.join(' ')}), then empty ${join(this.paths.runDir, 'slurm-jobs')}`);
@@ -90,12 +99,13 @@ export class SlurmStepRunner implements StepRunner {
 
   async start(launch: StepLaunch): Promise<StartedStep> {
     const { client, library } = await this.setUp();
+    if (this.unanswered) throw new StepStartError(`not submitted: ${this.unanswered}; no more jobs are submitted by this run`);
     const [{ prepareLogDir }, { OutputCapture }, { jobTracing }] = await Promise.all([
       import('@prov-make/interposer'), import('./output-capture.js'), import('../executor/slurm.js'),
     ]);
     const jobDir = join(this.jobsDir, `${launch.step}.${process.pid}.${++this.made}`);
     const logDir = prepareLogDir(join(jobDir, 'trace'));
-    const env = { ...process.env, ...launch.env, PROV_MAKE_STEP: launch.step, PROV_MAKE_ANNOTATE: join(jobDir, 'notes') };
+    const env = stepEnvironment(launch, join(jobDir, 'notes'));
     const capture = new OutputCapture(launch.onLine);
     const resources = launch.resources ?? {};
     const submittedAt = Date.now();
@@ -106,7 +116,13 @@ export class SlurmStepRunner implements StepRunner {
         outputFile: join(jobDir, 'output'), name: launch.step, onOutput: (chunk) => capture.write(chunk),
       });
     } catch (err) {
+      // were the job taken after all, it could not run the step: its folder is gone (the job script checks it)
       rmSync(jobDir, { recursive: true, force: true });
+      const unsure = (err as { unsureTag?: string | null }).unsureTag;
+      if (unsure) {
+        this.jobs.add(`?${unsure}`); // the next run looks for it, and cancels it
+        this.unanswered = 'an earlier submission went unanswered (the Slurm controller is overloaded or down)';
+      }
       throw err;
     }
     this.jobs.add(job.id); // at once: a kill -9 from here on leaves the id for the next run
