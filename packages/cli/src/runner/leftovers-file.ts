@@ -29,8 +29,9 @@ export class LeftoversFile {
     }
   }
 
-  /** What was left has been stopped. */
+  /** What was left has been stopped (and this run has nothing running yet). */
   clear(): void {
+    this.live.clear();
     writeFileSync(this.file, '');
   }
 

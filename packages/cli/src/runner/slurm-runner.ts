@@ -5,7 +5,8 @@
  * interposer when its installed path cannot be named in LD_PRELOAD. Job ids are noted in
  * `<runDir>/slurm-jobs` the moment sbatch returns them, so the jobs of a run killed with `kill -9`
  * are cancelled by the next run; a cancelled run (Ctrl-C) asks scancel once for all its jobs.
- * Importing this module loads no Slurm client: a run that starts no job only reads the ids file.
+ * Importing this module loads no Slurm client nor the interposer: a run that starts no job only
+ * reads the ids file.
  */
 import { closeSync, constants, openSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -118,9 +119,9 @@ export class SlurmStepRunner implements StepRunner {
     } catch (err) {
       // were the job taken after all, it could not run the step: its folder is gone (the job script checks it)
       rmSync(jobDir, { recursive: true, force: true });
-      const unsure = (err as { unsureTag?: string | null }).unsureTag;
-      if (unsure) {
-        this.jobs.add(`?${unsure}`); // the next run looks for it, and cancels it
+      const { SlurmSubmitError } = await import('../executor/slurm-outcome.js');
+      if (err instanceof SlurmSubmitError && err.unsureTag) {
+        this.jobs.add(`?${err.unsureTag}`); // the next run looks for it, and cancels it
         this.unanswered = 'an earlier submission went unanswered (the Slurm controller is overloaded or down)';
       }
       throw err;
