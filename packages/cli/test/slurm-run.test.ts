@@ -72,7 +72,8 @@ const queued = () => new Map(slurm.run('squeue', ['-h', '-o', '%i %T']).stdout.s
  * locally), then `slow` made and run with -j, until every job has said it started.
  */
 async function runningSleepers(names: string[]) {
-  const steps = names.map((n) => `  ${n}:\n    run: if [ -e slow ]; then echo started; sleep 300; fi; echo ${n} > ${n}.txt\n`).join('');
+  // a job cancelled mid-sleep writes nothing (its shell may outlive the sleep by a moment)
+  const steps = names.map((n) => `  ${n}:\n    run: if [ -e slow ]; then echo started; sleep 300; else echo ${n} > ${n}.txt; fi\n`).join('');
   const ws = workspace({ 'pipeline.yml': `executor: slurm\nresources: { mem: 100M }\nsteps:\n${steps}` });
   const first = await runJson(ws, ['--executor', 'local']);
   expect(first.code, first.stderr).toBe(0);
@@ -211,6 +212,7 @@ steps:
     const next = await runJson(ws, ['--executor', 'local']);
     expect(next.code, next.stderr).toBe(0);
     expect(statuses(next)).toEqual({ k1: 'skipped', k2: 'skipped', k3: 'skipped' });
+    expect(['k1', 'k2', 'k3'].map((s) => readFileSync(join(ws, `${s}.txt`), 'utf8'))).toEqual(['k1\n', 'k2\n', 'k3\n']);
     expect([...queued().keys()].filter((id) => ids.includes(id))).toEqual([]);
     expect(jobsOf('k1', 'k2', 'k3').map((j) => [j.jobId, j.state]).sort()).toEqual(ids.map((id) => [id, 'CANCELLED']).sort());
     expect(notedJobs(ws)).toEqual([]);
