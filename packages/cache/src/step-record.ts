@@ -72,6 +72,8 @@ export interface StepRecord {
   job?: ExecutionJob;
   /** Captured stdout+stderr in the content store. */
   outputLogHash: string | null;
+  /** Outputs that were there before the step and that it changed in place (it read them first, as sed -i does). */
+  updated?: string[];
 }
 
 export function succeeded(r: Pick<StepRecord, 'exitCode'>): boolean {
@@ -138,5 +140,6 @@ export function executionRecordOf(r: StepRecord): ExecutionRecord {
     annotations: r.annotations,
     ...(r.job ? { job: r.job } : {}),
     outputLogHash: r.outputLogHash,
+    ...(r.updated?.length ? { updated: r.updated } : {}),
   };
 }

@@ -112,7 +112,7 @@ describe('PipelineError.format', () => {
     const err = errorOf(() => parsePipeline(text, '/w/pipeline.yml'));
     expect(err.format('/w')).toBe(
       'pipeline.yml:7:5: error: unknown key "nedds" in step "stats". Did you mean "needs"?\n' +
-        '  hint: rename it to "needs". A step accepts: run, cwd, env, needs, resources.',
+        '  hint: rename it to "needs". A step accepts: run, cwd, env, needs, foreach, resources.',
     );
   });
 

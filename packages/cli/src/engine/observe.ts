@@ -66,6 +66,7 @@ export async function observe(b: BuildState, i: number, reason: string, run: Ste
     annotations: run.annotations,
     ...(run.job ? { job: run.job } : {}),
     outputLogHash: run.output.length ? await b.stores.blobs.keepBytes(run.output) : null,
+    updated: deps.reads.filter((p) => outputSet.has(p)).map((abs) => b.stored(abs)),
   };
 }
 

@@ -64,6 +64,8 @@ export type Reason =
   | { kind: 'not-started'; message: string }
   | { kind: 'interrupted' }
   | { kind: 'blocked'; by: string; byWasBlocked: boolean; neverRan: boolean }
+  /** Not started: `after` failed and the run stopped there (no --keep-going). */
+  | { kind: 'stopped'; after: string }
   /** The reason history keeps for an execution taken over from the cache. */
   | { kind: 'adopted'; executionId: string };
 
@@ -91,6 +93,7 @@ export function describe(r: Reason | Distrust): string {
     case 'not-started': return r.message;
     case 'interrupted': return 'interrupted';
     case 'blocked': return describeBlocked(r);
+    case 'stopped': return `not started: the run stopped when ${r.after} failed (-k keeps going)`;
     case 'adopted': return `restored from the cache (made by execution ${r.executionId})`;
     case 'untraced-program': return `${r.path} ran without being observed (${r.reason === 'static' ? 'statically linked' : r.reason})`;
     case 'trace-incomplete': return r.message;

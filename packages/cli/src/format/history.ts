@@ -19,15 +19,16 @@ export function executionsJson(all: ExecutionRecord[]) {
   }));
 }
 
-/** One line per execution (and one per note it attached), oldest first. */
+/** One line per execution (and one per note it attached), in the order given (log: newest first). */
 export function formatExecutions(all: ExecutionRecord[]): string {
   if (all.length === 0) return 'no executions recorded yet\n';
   let s = '';
   for (const e of all) {
     const status = e.status === 'succeeded' ? 'ok' : `${e.status}${e.exitCode !== null ? ` (exit ${e.exitCode})` : ''}`;
-    s += `${formatTime(e.startedAt)}  ${e.step.padEnd(16)} ${status.padEnd(8)} ${formatDuration(e.finishedAt - e.startedAt).padStart(8)}  ${e.reason}\n`;
-    if (e.job) s += `${' '.repeat(21)}${describeJob(e.job)}\n`;
-    for (const a of e.annotations) s += `${' '.repeat(21)}note: ${a}\n`;
+    const head = `${e.id}  ${formatTime(e.startedAt)}  `;
+    s += `${head}${e.step.padEnd(16)} ${status.padEnd(8)} ${formatDuration(e.finishedAt - e.startedAt).padStart(8)}  ${e.reason}\n`;
+    if (e.job) s += `${' '.repeat(head.length)}${describeJob(e.job)}\n`;
+    for (const a of e.annotations) s += `${' '.repeat(head.length)}note: ${a}\n`;
   }
   return s;
 }

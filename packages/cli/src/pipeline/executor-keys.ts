@@ -6,7 +6,8 @@
  */
 import { isMap, isScalar, isSeq, type Pair } from 'yaml';
 import { resourceProblems, type ResourceKey, type SlurmResources } from '../executor/slurm-resources.js';
-import type { PipelineErrorCode, SourcePosition } from './errors.js';
+import type { SourcePosition } from './errors.js';
+import type { NodeReader } from './node-reader.js';
 import { suggest } from './suggest.js';
 import { EXECUTORS, type ExecutorName } from './types.js';
 
@@ -34,22 +35,8 @@ const RESOURCE_FIXES: Record<ResourceKey, string> = {
   slurm: 'write a list of sbatch flags, each with its value, e.g. slurm: ["--qos=long", "--constraint=avx2"]',
 };
 
-/** What the pipeline loader lends these readers: its YAML helpers, which know positions. */
-export interface YamlReader {
-  deref(node: unknown): unknown;
-  isMissing(node: unknown): boolean;
-  /** A scalar's text as written. */
-  text(node: unknown): string;
-  /** "a list", "the number 4"... */
-  describe(node: unknown): string;
-  valuePosition(pair: Pair<unknown, unknown>): SourcePosition;
-  keyOf(pair: Pair<unknown, unknown>, where: string): { name: string; position: SourcePosition };
-  checkDuplicate(seen: Map<string, SourcePosition>, name: string, position: SourcePosition, what: string): void;
-  fail(code: PipelineErrorCode, at: unknown, problem: string, fix: string): never;
-}
-
 /** `executor: local|slurm`. */
-export function readExecutor(y: YamlReader, pair: Pair<unknown, unknown>): ExecutorName {
+export function readExecutor(y: NodeReader, pair: Pair<unknown, unknown>): ExecutorName {
   const value = y.deref(pair.value);
   const accepted = `write one of: ${EXECUTORS.join(', ')} (local is the default; \`prov-make run --executor\` overrides it)`;
   if (y.isMissing(value)) y.fail('bad-executor', y.valuePosition(pair), 'executor is empty', accepted);
@@ -61,7 +48,7 @@ export function readExecutor(y: YamlReader, pair: Pair<unknown, unknown>): Execu
 }
 
 /** `resources:` of the top level or of a step (`owner`): a map of the keys above, each value checked as sbatch would take it. */
-export function readResources(y: YamlReader, pair: Pair<unknown, unknown>, owner: string): SlurmResources | undefined {
+export function readResources(y: NodeReader, pair: Pair<unknown, unknown>, owner: string): SlurmResources | undefined {
   const value = y.deref(pair.value);
   if (y.isMissing(value)) return undefined;
   if (!isMap(value)) {
@@ -92,7 +79,7 @@ export function readResources(y: YamlReader, pair: Pair<unknown, unknown>, owner
   return resources as SlurmResources;
 }
 
-function unknownResource(y: YamlReader, name: string, position: SourcePosition, owner: string): never {
+function unknownResource(y: NodeReader, name: string, position: SourcePosition, owner: string): never {
   const guess = suggest(name, RESOURCE_KEYS, RESOURCE_ALIASES);
   const accepted = `resources accepts: ${RESOURCE_KEYS.join(', ')} (any other sbatch flag goes in the slurm: list)`;
   y.fail('bad-resources', position, `unknown key "${name}" in the resources of ${owner}${guess ? `. Did you mean "${guess}"?` : ''}`,
@@ -100,13 +87,13 @@ function unknownResource(y: YamlReader, name: string, position: SourcePosition, 
 }
 
 /** Names are text as written (`partition: 2024` is "2024"); counts and sizes keep YAML's numbers, checked by resourceProblems. */
-function scalarValue(y: YamlReader, key: ResourceKey, v: unknown, owner: string): unknown {
+function scalarValue(y: NodeReader, key: ResourceKey, v: unknown, owner: string): unknown {
   if (!isScalar(v)) y.fail('bad-resources', v, `${key} in the resources of ${owner} is ${y.describe(v)}; it must be a single value`, RESOURCE_FIXES[key]);
   if (key === 'partition' || key === 'account') return y.text(v);
   return typeof v.value === 'number' || typeof v.value === 'string' ? v.value : y.text(v);
 }
 
-function flagList(y: YamlReader, v: unknown, owner: string): string[] {
+function flagList(y: NodeReader, v: unknown, owner: string): string[] {
   if (!isSeq(v)) y.fail('bad-resources', v, `slurm in the resources of ${owner} must be a list of sbatch flags, not ${y.describe(v)}`, RESOURCE_FIXES.slurm);
   return v.items.map((item) => {
     const flag = y.deref(item);

@@ -11,11 +11,13 @@ import picomatch from 'picomatch';
 import { isAlias, isMap, isScalar, isSeq, LineCounter, parseDocument, visit, type Document, type Pair } from 'yaml';
 import { mergeResources, type SlurmResources } from '../executor/slurm-resources.js';
 import { PipelineError, type PipelineErrorCode, type SourcePosition } from './errors.js';
-import { readExecutor, readResources, type YamlReader } from './executor-keys.js';
+import { readExecutor, readResources } from './executor-keys.js';
+import { checkPlaceholders, readForeach } from './foreach.js';
+import type { NodeReader } from './node-reader.js';
 import { suggest } from './suggest.js';
 
 import { DEFAULT_PIPELINE_FILE } from '../workspace/paths.js';
-import type { ExecutorName, Pipeline } from './types.js';
+import type { ExecutorName, ForeachSpec, Pipeline } from './types.js';
 
 export { canonicalDefinition, definitionOf, type StepDefinition } from './definition.js';
 export { PipelineError, isPipelineError } from './errors.js';
@@ -28,7 +30,7 @@ export { DEFAULT_PIPELINE_FILE };
 export const STEP_NAME_PATTERN = /^[A-Za-z0-9_.-]+$/;
 
 export const TOP_LEVEL_KEYS = ['env', 'ignore', 'steps', 'executor', 'resources'] as const;
-export const STEP_KEYS = ['run', 'cwd', 'env', 'needs', 'resources'] as const;
+export const STEP_KEYS = ['run', 'cwd', 'env', 'needs', 'foreach', 'resources'] as const;
 
 /** Read and check a pipeline file. Throws PipelineError on the first problem. */
 export function loadPipeline(file: string): Pipeline {
@@ -122,6 +124,7 @@ interface NeedEntry {
 interface RawStep {
   name: string;
   location: SourcePosition;
+  foreach?: ForeachSpec;
   run: string;
   cwdRelative: string;
   cwd: string;
@@ -134,17 +137,6 @@ class Loader {
   private readonly lineCounter = new LineCounter();
   private readonly workspace: string;
   private doc!: Document.Parsed;
-  /** The YAML helpers, lent to the readers of keys kept in modules of their own. */
-  private readonly reader: YamlReader = {
-    deref: (n) => this.deref(n),
-    isMissing,
-    text: scalarText,
-    describe,
-    valuePosition: (p) => this.valuePosition(p),
-    keyOf: (p, where) => this.keyOf(p, where),
-    checkDuplicate: (seen, name, position, what) => this.checkDuplicate(seen, name, position, what),
-    fail: (code, at, problem, fix) => this.fail(code, at, problem, fix),
-  };
 
   constructor(
     private readonly file: string,
@@ -198,10 +190,10 @@ class Loader {
           steps = this.readSteps(pair);
           break;
         case 'executor':
-          executor = readExecutor(this.reader, pair);
+          executor = readExecutor(this.reader(), pair);
           break;
         case 'resources':
-          resources = readResources(this.reader, pair, 'the pipeline');
+          resources = readResources(this.reader(), pair, 'the pipeline');
           break;
         default:
           this.unknownTopLevelKey(name, position, pair);
@@ -224,7 +216,7 @@ class Loader {
         const env = new Map(topEnv);
         for (const [k, v] of s.env) env.set(k, v);
         const needs = [...new Set(s.needs.map((n) => n.name))];
-        const step = { name: s.name, run: s.run, cwd: s.cwd, cwdRelative: s.cwdRelative, env: toRecord(env), needs, location: s.location };
+        const step = { name: s.name, run: s.run, cwd: s.cwd, cwdRelative: s.cwdRelative, env: toRecord(env), needs, location: s.location, ...(s.foreach ? { foreach: s.foreach } : {}) };
         return resources || s.resources ? { ...step, resources: mergeResources(resources, s.resources) } : step;
       }),
     };
@@ -241,6 +233,19 @@ class Loader {
 
   private fail(code: PipelineErrorCode, at: SourcePosition | unknown, problem: string, fix: string): never {
     throw new PipelineError({ code, file: this.file, position: this.position(at), problem, fix });
+  }
+
+  /** For keys read by modules of their own (foreach.ts, executor-keys.ts). */
+  private reader(): NodeReader {
+    return {
+      deref: (n) => this.deref(n),
+      position: (at) => this.position(at),
+      valuePosition: (pair) => this.valuePosition(pair),
+      fail: (code, at, problem, fix) => this.fail(code, at, problem, fix),
+      keyOf: (pair, where) => this.keyOf(pair, where),
+      checkDuplicate: (seen, name, position, what) => this.checkDuplicate(seen, name, position, what),
+      isMissing, text: scalarText, describe, globProblem,
+    };
   }
 
   /** Where to point for a value: the value itself, or its key when the value is missing (`key:` alone). */
@@ -493,6 +498,8 @@ class Loader {
     let env = new Map<string, string>();
     let needs: NeedEntry[] = [];
     let resources: SlurmResources | undefined;
+    let foreach: ForeachSpec | undefined;
+    let runAt: SourcePosition = namePosition;
     const seen = new Map<string, SourcePosition>();
     for (const p of value.items) {
       const { name: key, position } = this.keyOf(p, `in ${owner}`);
@@ -500,6 +507,10 @@ class Loader {
       switch (key) {
         case 'run':
           run = this.readRun(p, owner);
+          runAt = this.valuePosition(p);
+          break;
+        case 'foreach':
+          foreach = readForeach(this.reader(), p, owner);
           break;
         case 'cwd':
           ({ cwd, cwdRelative } = this.readCwd(p, owner));
@@ -511,7 +522,7 @@ class Loader {
           needs = this.readNeeds(p, owner);
           break;
         case 'resources':
-          resources = readResources(this.reader, p, owner);
+          resources = readResources(this.reader(), p, owner);
           break;
         default:
           this.unknownStepKey(key, position, owner);
@@ -521,7 +532,8 @@ class Loader {
       this.fail('missing-run', namePosition, `${owner} has no run command`,
         `add "run: <shell command>" indented under "${name}:"`);
     }
-    return { name, location: namePosition, run, cwdRelative, cwd, env, needs, resources };
+    if (foreach) checkPlaceholders(this.reader(), run, runAt, owner);
+    return { name, location: namePosition, foreach, run, cwdRelative, cwd, env, needs, resources };
   }
 
   private unknownStepKey(key: string, position: SourcePosition, owner: string): never {

@@ -153,9 +153,11 @@ export class SlurmStepRunner implements StepRunner {
     const { deps, problems } = collectTrace(logDir, { ignore: launch.ignore });
     revalidate(deps, this.paths.root);
     const failure = jobFailure(end, resources) ?? undefined;
+    // a supervisor that died killed its programs: the step failed, even if its shell exited 0 (as startTrace has it)
+    const killed = problems.some((p) => p.kind === 'supervisor-died');
     const trace: TraceResult = {
       // a job Slurm ended is never a success, whatever exit status it was given
-      exitCode: failure && end.exitCode === 0 ? null : end.exitCode,
+      exitCode: end.exitCode === 0 && (failure || killed) ? (failure ? null : 1) : end.exitCode,
       signal: signalOf(end.signal),
       deps,
       problems,

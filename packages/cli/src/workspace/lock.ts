@@ -16,7 +16,7 @@ export class LockedError extends Error {
 }
 
 /** "pid 1234", or "pid 1234 on login2" when it runs on another host. */
-export function describeOwner(pid: number, host: string | null): string {
+export function describeOwner(pid: number, host?: string | null): string {
   return `pid ${pid}${host ? ` on ${host}` : ''}`;
 }
 
