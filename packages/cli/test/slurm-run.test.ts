@@ -48,8 +48,9 @@ interface LoggedExecution {
   job?: { scheduler: string; id: string; nodes: string | null; state: string };
 }
 
+/** Every recorded execution, oldest first (`log` lists them newest first). */
 async function log(ws: string): Promise<LoggedExecution[]> {
-  return JSON.parse((await prov(ws, ['log', '--json'])).stdout);
+  return (JSON.parse((await prov(ws, ['log', '--json'])).stdout) as LoggedExecution[]).reverse();
 }
 
 /** The jobs of these steps that the controller saw end (jobcomp), oldest first. */
@@ -258,7 +259,7 @@ steps:
     expect((await log(ws)).map((e) => e.job?.state)).toEqual(['COMPLETED', 'COMPLETED']);
 
     sbatch(false);
-    const lost = await runJson(ws, ['--force', '-j', '1'], { PATH });
+    const lost = await runJson(ws, ['--force', '-j', '1', '--keep-going'], { PATH });
     expect(lost.code).toBe(1);
     expect(reasonOf(lost, 'late')).toBe('Slurm did not answer the submission (Socket timed out on send/recv operation), and it holds no job of this submission: the step was not started');
     expect(reasonOf(lost, 'later')).toBe('not submitted: an earlier submission went unanswered (the Slurm controller is overloaded or down); no more jobs are submitted by this run');

@@ -213,12 +213,12 @@ describe('cluster jobs', () => {
     expect(t.reason('a')).toBe('its last run failed (killed)');
   });
 
-  it('a refused job fails its step with the refusal, records nothing, and blocks only what may use it', async () => {
+  it('a refused job fails its step with the refusal, records nothing, and (with -k) blocks only what may use it', async () => {
     const t = testWorkspace(PIPELINE, { 'a.in': 'a' }, { a: (io) => io.write('a.out', io.read('a.in')!), b: () => undefined, c: () => undefined });
     await t.run();
     t.disk.write('a.in', 'a2');
     t.runner.refusals.set('a', 'Slurm refused the job: partition=nope: Invalid partition name specified (sinfo lists the partitions)');
-    expect(await t.run()).toEqual({ a: 'failed', b: 'blocked', c: 'skipped' });
+    expect(await t.run({ keepGoing: true })).toEqual({ a: 'failed', b: 'blocked', c: 'skipped' });
     expect(t.reason('a')).toBe('Slurm refused the job: partition=nope: Invalid partition name specified (sinfo lists the partitions)');
     expect(t.last!.steps[0].output).toBe('sbatch: error: refused\n');
     expect((await t.ws.openStores()).history.executionsForStep('a')).toHaveLength(1);
