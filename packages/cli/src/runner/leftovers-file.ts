@@ -3,7 +3,16 @@
  * it changes, so that the next run can stop what a run killed with `kill -9` left behind. The file
  * is empty when the last run ended cleanly.
  */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, statSync, writeFileSync } from 'node:fs';
+
+/** Whether a killed run left anything in `file` (one stat, without loading the runner that wrote it). */
+export function hasLeftovers(file: string): boolean {
+  try {
+    return statSync(file).size > 0;
+  } catch {
+    return false;
+  }
+}
 
 export class LeftoversFile {
   private readonly live = new Set<string>();

@@ -3,10 +3,10 @@
  * traced. Everything a job needs is in the workspace's `.prov-make/` on the shared file system: its
  * trace log, output file and notes file in `.prov-make/jobs/<step>.<pid>.<n>/`, and a copy of the
  * interposer when its installed path cannot be named in LD_PRELOAD. Job ids are noted in
- * `<runDir>/slurm-jobs` the moment sbatch returns them, so the jobs of a run killed with `kill -9`
+ * `.prov-make/run/slurm-jobs` the moment sbatch returns them, so the jobs of a run killed with `kill -9`
  * are cancelled by the next run; a cancelled run (Ctrl-C) asks scancel once for all its jobs.
- * Importing this module loads no Slurm client nor the interposer: a run that starts no job only
- * reads the ids file.
+ * The workspace loads this module only for a Slurm run, or when the ids file names leftovers.
+ * Importing it loads no Slurm client nor the interposer.
  */
 import { closeSync, constants, openSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -39,7 +39,7 @@ export interface SlurmRunnerPaths {
   /** `.prov-make/`: job folders, the interposer's copy. */
   stateDir: string;
   /** Where the ids of running jobs are noted. */
-  runDir: string;
+  slurmJobsFile: string;
 }
 
 interface Ready {
@@ -60,7 +60,7 @@ export class SlurmStepRunner implements StepRunner {
   private unanswered: string | null = null;
 
   constructor(private readonly paths: SlurmRunnerPaths, private readonly options: SlurmRunnerOptions = {}) {
-    this.jobs = new LeftoversFile(join(paths.runDir, 'slurm-jobs'));
+    this.jobs = new LeftoversFile(paths.slurmJobsFile);
   }
 
   private get jobsDir(): string {
@@ -87,7 +87,7 @@ export class SlurmStepRunner implements StepRunner {
         running = await client.cancelAndWait([...left.filter((e) => !e.startsWith('?')), ...tagged]);
       } catch (err) {
         throw new RunnerSetupError(`cannot cancel the Slurm jobs a killed run left (${left.join(', ')}): ${(err as Error).message}`,
-          `cancel them where Slurm runs (scancel ${left.join(' ')}), then empty ${join(this.paths.runDir, 'slurm-jobs')}`);
+          `cancel them where Slurm runs (scancel ${left.join(' ')}), then empty ${this.paths.slurmJobsFile}`);
       }
       if (running.length) {
         throw new RunnerSetupError(`the Slurm jobs a killed run left (${running.join(', ')}) are still running after scancel`,

@@ -17,7 +17,7 @@ import type { PlanOptions } from '../engine/planner.js';
 import type { RunEvents, RunReport, StepReport } from '../engine/report.js';
 import type { WhyAnswer } from '../provenance/why.js';
 import { LocalStepRunner } from '../runner/local-runner.js';
-import { SLURM_DEFAULT_JOBS, SlurmStepRunner } from '../runner/slurm-runner.js';
+import { hasLeftovers } from '../runner/leftovers-file.js';
 import type { StepRunner } from '../runner/step-runner.js';
 import { WorkspaceLock } from './lock.js';
 import { absolutePath, makeStateDirs, storedPath, workspacePaths, type PathOptions, type WorkspacePaths } from './paths.js';
@@ -49,17 +49,16 @@ export type { PlanOptions };
 
 export class Workspace {
   readonly paths: WorkspacePaths;
-  /** The injected runner, or the local and the Slurm one: each stops what a killed run of its kind left. */
-  private readonly runners: { local: StepRunner; slurm: StepRunner };
+  /** The injected runner, or the local one; the Slurm one is loaded when a run needs it. */
+  private readonly runner: StepRunner;
+  private slurmRunner: Promise<StepRunner> | null = null;
   private readonly snapshotPlace: SnapshotPlace;
   private stores: WorkspaceStores | null = null;
   private runs = 0;
 
   constructor(pipelineFile: string, private readonly options: OpenOptions = {}) {
     this.paths = workspacePaths(pipelineFile, options);
-    this.runners = options.runner
-      ? { local: options.runner, slurm: options.runner }
-      : { local: new LocalStepRunner(this.paths.runDir), slurm: new SlurmStepRunner(this.paths, { warn: options.warn }) };
+    this.runner = options.runner ?? new LocalStepRunner(this.paths.runDir);
     this.snapshotPlace = { root: this.paths.root, stateDir: this.paths.stateDir, disk: options.disk ?? withFileCheck(nodeDisk()) };
   }
 
@@ -84,18 +83,31 @@ export class Workspace {
     makeStateDirs(this.paths);
     const lock = await WorkspaceLock.acquire(this.paths.stateDir, { wait: options.waitForLock ?? true, onWait: options.events?.waitingForLock });
     try {
-      for (const runner of new Set(Object.values(this.runners))) await runner.stopLeftovers();
+      await this.stopLeftovers();
       const upToDate = !options.force && !options.targets?.length ? everythingUpToDate(this.snapshotPlace, source, parsed ? await stepIdentities(parsed) : undefined) : null;
       if (upToDate) return allUpToDate(upToDate, 'skipped', options.events, started);
       const pipeline = parsed ?? (await source.load());
       forgetSnapshot(this.paths.stateDir); // a run killed from here on leaves no snapshot behind
       const [{ build }, state] = await Promise.all([import('../engine/builder.js'), this.buildState(pipeline)]);
-      const slurm = (options.executor ?? pipeline.executor) === 'slurm';
-      const jobs = options.jobs ?? (slurm && !this.options.runner ? SLURM_DEFAULT_JOBS : 1);
-      return await build(state, slurm ? this.runners.slurm : this.runners.local, { ...options, jobs }, started);
+      const slurm = !this.options.runner && (options.executor ?? pipeline.executor) === 'slurm';
+      const runner = slurm ? await this.slurm() : this.runner;
+      const jobs = options.jobs ?? (slurm ? (await import('../runner/slurm-runner.js')).SLURM_DEFAULT_JOBS : 1);
+      return await build(state, runner, { ...options, jobs }, started);
     } finally {
       lock.release();
     }
+  }
+
+  /** What a killed run left, whatever its executor: process groups, and the Slurm jobs its ids file names. */
+  private async stopLeftovers(): Promise<void> {
+    await this.runner.stopLeftovers();
+    if (!this.options.runner && (this.slurmRunner || hasLeftovers(this.paths.slurmJobsFile))) await (await this.slurm()).stopLeftovers();
+  }
+
+  /** The Slurm runner, loaded on first need (one per workspace handle: one client, one squeue per tick). */
+  private slurm(): Promise<StepRunner> {
+    this.slurmRunner ??= import('../runner/slurm-runner.js').then(({ SlurmStepRunner }) => new SlurmStepRunner(this.paths, { warn: this.options.warn }));
+    return this.slurmRunner;
   }
 
   /** What runPipeline would do, and why: runs nothing, writes nothing, takes no lock. */
