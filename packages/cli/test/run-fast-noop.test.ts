@@ -2,7 +2,7 @@
  * The no-op fast path: once a run leaves every step up to date, a snapshot of every dependency's
  * version proves the next no-op without opening the stores. Any change must still be seen.
  */
-import { existsSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { reasonOf, runJson, sleep, statuses, workspace, write } from './cli-helpers.js';
@@ -43,6 +43,35 @@ describe('no-op fast path', () => {
     const r = runJson(ws);
     expect(statuses(r)).toEqual({ pick: 'skipped', glob: 'ran', upper: 'ran' });
     expect(reasonOf(r, 'glob')).toBe('input data/a.csv changed');
+  });
+
+  it('an input rewritten with its size and mtime put back (cp -p, tar x, touch -r) reruns: its ctime moved', async () => {
+    const ws = await snapshotted();
+    const { mtime } = statSync(join(ws, 'data/a.csv'));
+    writeFileSync(join(ws, 'data/a.csv'), 'z\n');
+    utimesSync(join(ws, 'data/a.csv'), mtime, mtime);
+    const r = runJson(ws);
+    expect(statuses(r)).toEqual({ pick: 'skipped', glob: 'ran', upper: 'ran' });
+    expect(readFileSync(join(ws, 'upper.csv'), 'utf8')).toBe('Z\nB\n');
+  });
+
+  it('a chmod of an input costs one hash, never a rerun', async () => {
+    const ws = await snapshotted();
+    chmodSync(join(ws, 'data/a.csv'), 0o600);
+    expect(statuses(runJson(ws))).toEqual({ pick: 'skipped', glob: 'skipped', upper: 'skipped' });
+  });
+
+  it('the caller\'s environment the steps see is checked: another PATH, a new variable a passEnv glob lets through', async () => {
+    const ws = await snapshotted();
+    const r = runJson(ws, [], 'status', { PATH: `/usr/bin:${process.env.PATH}` });
+    expect(reasonOf(r, 'pick')).toMatch(/^env PATH changed/);
+    expect(statuses(runJson(ws, [], 'status', { UNSEEN_VARIABLE: '1' }))).toEqual({ pick: 'up-to-date', glob: 'up-to-date', upper: 'up-to-date' });
+    write(ws, 'pipeline.yml', `passEnv: ["SEEN_*"]\n${PIPELINE}`);
+    expect(runJson(ws).code).toBe(0);
+    await sleep(2100);
+    runJson(ws);
+    expect(existsSync(join(ws, '.prov-make', 'up-to-date.json'))).toBe(true);
+    expect(reasonOf(runJson(ws, [], 'status', { SEEN_NOW: '1' }), 'glob')).toBe('env SEEN_NOW was added (SEEN_NOW=1)');
   });
 
   it('a path that was absent and appears reruns the step that looked for it', async () => {
