@@ -1,5 +1,5 @@
 /** The `prov-make` command: a thin layer that parses arguments and calls the library. */
-import { EXIT_USAGE, SYNOPSIS, UsageError } from './usage.js';
+import { EXIT_USAGE, friendlier, reportError, SYNOPSIS } from './usage.js';
 
 type Command = (argv: string[]) => Promise<number>;
 
@@ -35,32 +35,4 @@ export async function main(argv: string[]): Promise<number> {
   } catch (err) {
     return reportError(friendlier(err, name));
   }
-}
-
-/** Node's parseArgs messages, said the way the rest of the tool speaks. */
-function friendlier(err: unknown, command: string): unknown {
-  const e = err as { code?: string; message?: string };
-  const hint = `see \`prov-make ${command} --help\``;
-  if (e?.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') {
-    const option = /option '([^']+)'/.exec(e.message ?? '')?.[1] ?? 'that option';
-    return new UsageError(`prov-make ${command} has no option ${option}`, hint);
-  }
-  if (e?.code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE') return new UsageError((e.message ?? '').replace(/^Option /, 'option '), hint);
-  if (e?.code === 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL') return new UsageError(`prov-make ${command} takes no such argument (${e.message})`, hint);
-  return err;
-}
-
-export function reportError(err: unknown): number {
-  if (err instanceof UsageError || (err as { code?: string })?.code?.startsWith?.('ERR_PARSE_ARGS')) {
-    const e = err as UsageError;
-    process.stderr.write(`prov-make: error: ${e.message}\n`);
-    if (e.hint) process.stderr.write(`  hint: ${e.hint}\n`);
-    return EXIT_USAGE;
-  }
-  const formatted = (err as { format?: () => string })?.format;
-  if (typeof formatted === 'function') {
-    process.stderr.write(`${formatted.call(err)}\n`);
-    return EXIT_USAGE;
-  }
-  throw err;
 }

@@ -6,9 +6,37 @@ export class UsageError extends Error {
   }
 }
 
+/** Node's parseArgs messages, said the way the rest of the tool speaks. */
+export function friendlier(err: unknown, command: string): unknown {
+  const e = err as { code?: string; message?: string };
+  const hint = `see \`prov-make ${command} --help\``;
+  if (e?.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') {
+    const option = /option '([^']+)'/.exec(e.message ?? '')?.[1] ?? 'that option';
+    return new UsageError(`prov-make ${command} has no option ${option}`, hint);
+  }
+  if (e?.code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE') return new UsageError((e.message ?? '').replace(/^Option /, 'option '), hint);
+  if (e?.code === 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL') return new UsageError(`prov-make ${command} takes no such argument (${e.message})`, hint);
+  return err;
+}
+
 export const EXIT_OK = 0;
 export const EXIT_FAILED = 1;
 export const EXIT_USAGE = 2;
+
+export function reportError(err: unknown): number {
+  if (err instanceof UsageError || (err as { code?: string })?.code?.startsWith?.('ERR_PARSE_ARGS')) {
+    const e = err as UsageError;
+    process.stderr.write(`prov-make: error: ${e.message}\n`);
+    if (e.hint) process.stderr.write(`  hint: ${e.hint}\n`);
+    return EXIT_USAGE;
+  }
+  const formatted = (err as { format?: () => string })?.format;
+  if (typeof formatted === 'function') {
+    process.stderr.write(`${formatted.call(err)}\n`);
+    return EXIT_USAGE;
+  }
+  throw err;
+}
 
 export const SYNOPSIS = `usage: prov-make <command> [options]
 

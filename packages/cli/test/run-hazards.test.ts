@@ -35,7 +35,7 @@ describe('prov-make run: hazards', () => {
 
   it('a step that probes a path a later step creates is the same hazard', () => {
     const ws = workspace({
-      'pipeline.yml': 'steps:\n  early:\n    run: test -e late.txt; echo $? > early.txt\n  late:\n    run: echo x > late.txt\n',
+      'pipeline.yml': 'steps:\n  early:\n    run: if test -e late.txt; then echo 0; else echo 1; fi > early.txt\n  late:\n    run: echo x > late.txt\n',
     });
     const r = runJson(ws);
     expect(r.hazards!.map((h) => [h.kind, h.path])).toContainEqual(['read-before-write', 'late.txt']);

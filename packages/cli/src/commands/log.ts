@@ -89,7 +89,7 @@ export async function showMain(argv: string[]): Promise<number> {
     } else {
       const output = storedPath(ws.paths, resolve(values.for!));
       const pipeline = await ws.pipeline().catch(() => null);
-      const found = await inputVersionFor({ root: ws.paths.root, history: stores.history, disk: stores.disk, pipeline }, file, output);
+      const found = await inputVersionFor(await ws.lineageContext(pipeline), file, output);
       if (!found.made) {
         process.stderr.write(`prov-make: no step made the version of ${output} on disk, so nothing it was made from is recorded\n`);
         return EXIT_FAILED;

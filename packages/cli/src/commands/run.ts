@@ -6,7 +6,7 @@ import { parseArgs } from 'node:util';
 import type { RemoteCacheOptions } from '@prov-make/cache';
 import type { RunEvents, RunReport } from '../engine/report.js';
 import { formatPlan, formatSummary, reportJson } from '../format/run.js';
-import { UsageError, EXIT_FAILED, EXIT_OK } from '../usage.js';
+import { friendlier, reportError, UsageError, EXIT_FAILED, EXIT_OK } from '../usage.js';
 import { openWorkspace } from '../workspace/workspace.js';
 import { pipelineFileAndRest } from './workspace-args.js';
 
@@ -51,7 +51,29 @@ const OPTIONS = {
   help: { type: 'boolean', short: 'h' },
 } as const;
 
+/**
+ * With --json, stdout carries one object whatever happens: a start-up error (bad flags, a bad
+ * pipeline, an unknown step, an unusable step folder, a locked workspace) is
+ * {"ok": false, "error": {message, hint, file, line, col}, "steps": []}.
+ */
 async function runOrStatus(argv: string[], plan: boolean): Promise<number> {
+  if (!argv.includes('--json')) return runOrStatusWith(argv, plan);
+  try {
+    return await runOrStatusWith(argv, plan);
+  } catch (thrown) {
+    const err = friendlier(thrown, plan ? 'status' : 'run');
+    process.stdout.write(JSON.stringify(startupErrorJson(err)) + '\n');
+    return reportError(err); // the words on stderr, as without --json
+  }
+}
+
+function startupErrorJson(err: unknown) {
+  const e = err as { message?: string; problem?: string; fix?: string; hint?: string; file?: string; line?: number; col?: number };
+  const error = { message: e.problem ?? e.message ?? String(err), hint: e.fix ?? e.hint ?? null, file: e.file ?? null, line: e.line ?? null, col: e.col ?? null };
+  return { ok: false, error, steps: [] };
+}
+
+async function runOrStatusWith(argv: string[], plan: boolean): Promise<number> {
   const { values, positionals } = parseArgs({ args: argv, options: OPTIONS, allowPositionals: true, strict: true });
   if (values.help) {
     process.stdout.write((plan ? STATUS_HELP : RUN_HELP) + '\n');

@@ -3,6 +3,7 @@
  * outputs, or take a cache hit; otherwise run it, observe what it did, commit, check hazards and
  * offer the execution to the cache.
  */
+import { relative } from 'node:path';
 import { succeeded, type StepRecord } from '@prov-make/cache';
 import type { StartedStep, StepRunner } from '../runner/step-runner.js';
 import type { BuildState } from './build-state.js';
@@ -12,6 +13,7 @@ import { observe } from './observe.js';
 import { describe, type Reason } from './reasons.js';
 import type { RunEvents, StepReport } from './report.js';
 import { adoptCacheHit, restoreOutputs } from './restore.js';
+import { folderProblem } from './step-folders.js';
 
 /** What the per-step logic needs of its run. */
 export interface StepRun {
@@ -79,12 +81,18 @@ function commit(b: BuildState, i: number, record: StepRecord): void {
 async function runStep(c: StepRun, i: number, reason: Reason, t0: number): Promise<StepReport> {
   const { b, events } = c;
   const step = b.steps[i];
+  const unusable = folderProblem(b, step);
+  if (unusable) {
+    const at = `${relative(process.cwd(), b.pipeline.file) || b.pipeline.file}:${(step.cwdLocation ?? step.location).line}:${(step.cwdLocation ?? step.location).col}`;
+    return { name: step.name, status: 'failed', reason: { kind: 'folder-unusable', cwd: step.cwdRelative, problem: unusable, at }, durationMs: Date.now() - t0 };
+  }
   events.stepStarted?.(step, reason);
   const started = await c.runner.start({
     step: step.name,
     command: step.run,
+    shell: step.shell,
     cwd: step.cwd,
-    env: step.env,
+    env: b.identity(i).env,
     ignore: b.ignored,
     onLine: (line) => events.stepLine?.(step, line),
   });

@@ -6,8 +6,8 @@
  * builder to keep (the planner does not).
  */
 import { ABSENT, nowNs, tokenToRecord, type StepState } from '@prov-make/cache';
-import { definitionOf } from '../pipeline/definition.js';
 import type { StepDefinition } from '../pipeline/definition.js';
+import { isSecretName } from '../pipeline/step-env.js';
 import type { BuildState } from './build-state.js';
 import type { DamagedOutput, DefinitionChange, Reason } from './reasons.js';
 
@@ -40,7 +40,7 @@ export async function checkStep(b: BuildState, i: number, options: CheckOptions 
   if (!state) return { action: 'run', reason: { kind: 'never-ran' } };
   if (options.force) return { action: 'run', reason: { kind: 'forced' } };
   if (state.definitionHash !== b.definitionHash(i)) {
-    return { action: 'run', reason: { kind: 'definition-changed', change: definitionChange(state.definition, definitionOf(b.steps[i])) } };
+    return { action: 'run', reason: { kind: 'definition-changed', change: definitionChange(state.definition, b.identity(i).definition) } };
   }
   if (!state.succeeded) return { action: 'run', reason: { kind: 'last-run-failed', exitCode: state.exitCode } };
   if (state.distrust) return { action: 'run', reason: { kind: 'untrusted', distrust: state.distrust } };
@@ -135,18 +135,24 @@ function isSystemProgram(stored: string): boolean {
   return stored.startsWith('/') && /(^|\/)(bin|sbin|libexec)\/|\.so(\.\d+)*$/.test(stored);
 }
 
-/** What changed between the definition of the last execution and the one in the file. */
+/** What changed between the definition of the last execution and the one it has now. */
 function definitionChange(old: StepDefinition, now: StepDefinition): DefinitionChange {
   if (old.run !== now.run) return { what: 'command' };
   if (old.cwd !== now.cwd) return { what: 'cwd', before: old.cwd, after: now.cwd };
-  const keys = new Set([...Object.keys(old.env), ...Object.keys(now.env)]);
-  for (const name of [...keys].sort()) {
-    const before = old.env[name];
-    const after = now.env[name];
+  const oldShell = (old.shell ?? ['/bin/sh', '-c']).join(' ');
+  const newShell = (now.shell ?? []).join(' ');
+  if (oldShell !== newShell) return { what: 'shell', before: oldShell, after: newShell };
+  // what the step sees: inherited variables, its env: over them
+  const was = { ...old.inherited, ...old.env };
+  const is = { ...now.inherited, ...now.env };
+  for (const name of [...new Set([...Object.keys(was), ...Object.keys(is)])].sort()) {
+    const before = was[name];
+    const after = is[name];
     if (before === after) continue;
-    if (before === undefined) return { what: 'env-added', name, value: after };
+    const secret = isSecretName(name);
+    if (before === undefined) return { what: 'env-added', name, value: secret ? null : after };
     if (after === undefined) return { what: 'env-removed', name };
-    return { what: 'env-changed', name, before, after };
+    return secret ? { what: 'env-changed', name, before: null, after: null } : { what: 'env-changed', name, before, after };
   }
   return { what: 'other' };
 }

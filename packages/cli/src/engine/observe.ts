@@ -8,7 +8,6 @@
 import { isAbsolute } from 'node:path';
 import { newExecutionId, nowNs, versionFromStats, type Distrust, type FileStat, type ObservedInput, type ObservedListing, type ObservedOutput, type StepRecord } from '@prov-make/cache';
 import type { TraceResult } from '@prov-make/interposer';
-import { definitionOf } from '../pipeline/definition.js';
 import type { StepExecution } from '../runner/step-runner.js';
 import type { BuildState } from './build-state.js';
 
@@ -47,7 +46,7 @@ export async function observe(b: BuildState, i: number, reason: string, run: Ste
     step: step.name,
     executionId: newExecutionId(),
     runId: b.runId,
-    definition: definitionOf(step),
+    definition: b.identity(i).definition,
     definitionHash: b.definitionHash(i),
     reason,
     startedAt: trace.startedAt,

@@ -9,9 +9,11 @@ export type { Distrust };
 export type DefinitionChange =
   | { what: 'command' }
   | { what: 'cwd'; before: string; after: string }
-  | { what: 'env-added'; name: string; value: string }
+  | { what: 'shell'; before: string; after: string }
+  /** Values are null for a secret (step-env.ts): they are never shown. */
+  | { what: 'env-added'; name: string; value: string | null }
   | { what: 'env-removed'; name: string }
-  | { what: 'env-changed'; name: string; before: string; after: string }
+  | { what: 'env-changed'; name: string; before: string | null; after: string | null }
   | { what: 'other' };
 
 /** An output found damaged: restored from the cache, or the reason the step runs. */
@@ -44,6 +46,8 @@ export type Reason =
   | { kind: 'upstream-would-run'; step: string }
   | { kind: 'failed'; exitCode: number | null; signal: string | null; cause: Reason }
   | { kind: 'interrupted' }
+  /** Its working folder could not be used when it was to start (engine/step-folders.ts). */
+  | { kind: 'folder-unusable'; cwd: string; problem: 'missing' | 'not-a-folder' | 'outside'; at: string }
   | { kind: 'blocked'; by: string; byWasBlocked: boolean; neverRan: boolean }
   /** The reason history keeps for an execution taken over from the cache. */
   | { kind: 'adopted'; executionId: string };
@@ -69,6 +73,7 @@ export function describe(r: Reason | Distrust): string {
     case 'upstream-would-run': return `it may need to after ${r.step} runs (its outputs are inputs here)`;
     case 'failed': return `${r.signal ? `killed by ${r.signal}` : `exit code ${r.exitCode}`} (it ran because ${describe(r.cause)})`;
     case 'interrupted': return 'interrupted';
+    case 'folder-unusable': return `its folder ${r.cwd} ${r.problem === 'missing' ? 'does not exist' : r.problem === 'not-a-folder' ? 'is not a folder' : 'leads outside the workspace'} (cwd at ${r.at}): it did not start`;
     case 'blocked': return describeBlocked(r);
     case 'adopted': return `restored from the cache (made by execution ${r.executionId})`;
     case 'untraced-program': return `${r.path} ran without being observed (${r.reason === 'static' ? 'statically linked' : r.reason})`;
@@ -81,11 +86,17 @@ function describeDefinitionChange(c: DefinitionChange): string {
   switch (c.what) {
     case 'command': return 'its command changed';
     case 'cwd': return `its working folder changed (${c.before} -> ${c.after})`;
-    case 'env-added': return `env ${c.name} was added (${c.name}=${c.value})`;
+    case 'shell': return `its shell changed (${c.before} -> ${c.after})`;
+    case 'env-added': return `env ${c.name} was added (${c.value === null ? 'a secret' : `${c.name}=${shortValue(c.value)}`})`;
     case 'env-removed': return `env ${c.name} was removed`;
-    case 'env-changed': return `env ${c.name} changed (${c.before} -> ${c.after})`;
+    case 'env-changed': return `env ${c.name} changed (${c.before === null ? 'a secret: values not shown' : `${shortValue(c.before)} -> ${shortValue(c.after!)}`})`;
     case 'other': return 'its definition changed';
   }
+}
+
+/** A value in a sentence: long ones (a PATH) keep their two ends. */
+function shortValue(v: string): string {
+  return v.length > 60 ? `${v.slice(0, 28)}...${v.slice(-28)}` : v;
 }
 
 function damagedList(damaged: DamagedOutput[]): string {

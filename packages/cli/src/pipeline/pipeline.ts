@@ -11,6 +11,8 @@ import picomatch from 'picomatch';
 import { isAlias, isMap, isScalar, isSeq, LineCounter, parseDocument, visit, type Document, type Pair } from 'yaml';
 import { PipelineError, type PipelineErrorCode, type SourcePosition } from './errors.js';
 import { suggest } from './suggest.js';
+import { DEFAULT_SHELL, parseShell } from './shell.js';
+import { PASS_ENV_PATTERN } from './step-env.js';
 
 import { DEFAULT_PIPELINE_FILE } from '../workspace/paths.js';
 import type { Pipeline } from './types.js';
@@ -25,8 +27,8 @@ export { DEFAULT_PIPELINE_FILE };
 /** Step names end up in ids and file names. */
 export const STEP_NAME_PATTERN = /^[A-Za-z0-9_.-]+$/;
 
-export const TOP_LEVEL_KEYS = ['env', 'ignore', 'steps'] as const;
-export const STEP_KEYS = ['run', 'cwd', 'env', 'needs'] as const;
+export const TOP_LEVEL_KEYS = ['env', 'passEnv', 'shell', 'ignore', 'steps'] as const;
+export const STEP_KEYS = ['run', 'cwd', 'env', 'passEnv', 'shell', 'needs'] as const;
 
 /** Read and check a pipeline file. Throws PipelineError on the first problem. */
 export function loadPipeline(file: string): Pipeline {
@@ -98,9 +100,11 @@ const TOP_LEVEL_ALIASES: Record<string, string> = {
   stages: 'steps', pipeline: 'steps',
   ignores: 'ignore', ignored: 'ignore', exclude: 'ignore', excludes: 'ignore', excluded: 'ignore',
   ignorepaths: 'ignore', skip: 'ignore',
+  pass_env: 'passEnv', passthrough: 'passEnv', passthroughenv: 'passEnv', env_passthrough: 'passEnv', inherit: 'passEnv',
+  inheritenv: 'passEnv', allowenv: 'passEnv', interpreter: 'shell',
 };
 const STEP_ALIASES: Record<string, string> = {
-  command: 'run', commands: 'run', cmd: 'run', script: 'run', shell: 'run', exec: 'run', execute: 'run',
+  command: 'run', commands: 'run', cmd: 'run', script: 'run', exec: 'run', execute: 'run',
   sh: 'run', do: 'run', runs: 'run', action: 'run',
   dir: 'cwd', directory: 'cwd', workdir: 'cwd', workingdir: 'cwd', workingdirectory: 'cwd', cd: 'cwd',
   chdir: 'cwd', folder: 'cwd', path: 'cwd', pwd: 'cwd', wd: 'cwd',
@@ -108,6 +112,8 @@ const STEP_ALIASES: Record<string, string> = {
   need: 'needs', requires: 'needs', require: 'needs', after: 'needs', needed: 'needs', waitfor: 'needs',
   environment: 'env', enviroment: 'env', enviornment: 'env', environ: 'env', envs: 'env', vars: 'env',
   variables: 'env',
+  pass_env: 'passEnv', passthrough: 'passEnv', passthroughenv: 'passEnv', env_passthrough: 'passEnv', inherit: 'passEnv',
+  inheritenv: 'passEnv', allowenv: 'passEnv', interpreter: 'shell',
 };
 
 type YamlNode = NonNullable<Document.Parsed['contents']>;
@@ -122,8 +128,11 @@ interface RawStep {
   location: SourcePosition;
   run: string;
   cwdRelative: string;
+  cwdLocation: SourcePosition | undefined;
   cwd: string;
   env: Map<string, string>;
+  passEnv: string[];
+  shell: string[] | undefined;
   needs: NeedEntry[];
 }
 
@@ -165,6 +174,8 @@ class Loader {
     }
 
     let topEnv = new Map<string, string>();
+    let topPassEnv: string[] = [];
+    let topShell: string[] = [...DEFAULT_SHELL];
     let ignore: string[] = [];
     let steps: RawStep[] | undefined;
     const seen = new Map<string, SourcePosition>();
@@ -174,6 +185,12 @@ class Loader {
       switch (name) {
         case 'env':
           topEnv = this.readEnv(pair, 'the top-level env');
+          break;
+        case 'passEnv':
+          topPassEnv = this.readPassEnv(pair, 'the top level');
+          break;
+        case 'shell':
+          topShell = this.readShell(pair, 'the top level');
           break;
         case 'ignore':
           ignore = this.readIgnore(pair);
@@ -196,12 +213,15 @@ class Loader {
       file: this.file,
       workspace: this.workspace,
       env: toRecord(topEnv),
+      passEnv: topPassEnv,
+      shell: topShell,
       ignore,
       steps: steps.map((s) => {
         const env = new Map(topEnv);
         for (const [k, v] of s.env) env.set(k, v);
         const needs = [...new Set(s.needs.map((n) => n.name))];
-        return { name: s.name, run: s.run, cwd: s.cwd, cwdRelative: s.cwdRelative, env: toRecord(env), needs, location: s.location };
+        const passEnv = [...new Set([...topPassEnv, ...s.passEnv])];
+        return { name: s.name, run: s.run, cwd: s.cwd, cwdRelative: s.cwdRelative, cwdLocation: s.cwdLocation, env: toRecord(env), passEnv, shell: s.shell ?? topShell, needs, location: s.location };
       }),
     };
   }
@@ -308,7 +328,7 @@ class Loader {
 
   private unknownTopLevelKey(name: string, position: SourcePosition, pair: Pair<unknown, unknown>): never {
     const value = this.deref(pair.value);
-    const accepted = 'The top level accepts: env, ignore, steps.';
+    const accepted = `The top level accepts: ${TOP_LEVEL_KEYS.join(', ')}.`;
     if ((STEP_KEYS as readonly string[]).includes(name)) {
       this.fail('unknown-key', position, `"${name}" is a step key, but it is written at the top level`,
         `put it inside a named step, indented under "steps:" and the step's name. ${accepted}`);
@@ -466,7 +486,10 @@ class Loader {
     let run: string | undefined;
     let cwdRelative = '.';
     let cwd = this.workspace;
+    let cwdLocation: SourcePosition | undefined;
     let env = new Map<string, string>();
+    let passEnv: string[] = [];
+    let shell: string[] | undefined;
     let needs: NeedEntry[] = [];
     const seen = new Map<string, SourcePosition>();
     for (const p of value.items) {
@@ -478,9 +501,16 @@ class Loader {
           break;
         case 'cwd':
           ({ cwd, cwdRelative } = this.readCwd(p, owner));
+          cwdLocation = this.valuePosition(p);
           break;
         case 'env':
           env = this.readEnv(p, `the env of ${owner}`);
+          break;
+        case 'passEnv':
+          passEnv = this.readPassEnv(p, owner);
+          break;
+        case 'shell':
+          shell = this.readShell(p, owner);
           break;
         case 'needs':
           needs = this.readNeeds(p, owner);
@@ -493,11 +523,11 @@ class Loader {
       this.fail('missing-run', namePosition, `${owner} has no run command`,
         `add "run: <shell command>" indented under "${name}:"`);
     }
-    return { name, location: namePosition, run, cwdRelative, cwd, env, needs };
+    return { name, location: namePosition, run, cwdRelative, cwd, cwdLocation, env, passEnv, shell, needs };
   }
 
   private unknownStepKey(key: string, position: SourcePosition, owner: string): never {
-    const accepted = 'A step accepts: run, cwd, env, needs.';
+    const accepted = `A step accepts: ${STEP_KEYS.join(', ')}.`;
     if (key === 'ignore' || key === 'steps') {
       this.fail('unknown-key', position, `"${key}" is a top-level key, but it is written in ${owner}`,
         `move it to the top level of the file (no indentation). ${accepted}`);
@@ -578,6 +608,36 @@ class Loader {
         'steps run inside the workspace (the folder holding the pipeline file): use a folder inside it, or move the pipeline file up');
     }
     return { cwd: abs, cwdRelative: rel };
+  }
+
+  /** `passEnv`: names or globs (`*`, `?`) of the caller's variables the steps see (step-env.ts). */
+  private readPassEnv(pair: Pair<unknown, unknown>, owner: string): string[] {
+    const value = this.deref(pair.value);
+    if (isMissing(value)) return [];
+    const example = 'e.g. passEnv: [CC, "AWS_*"]';
+    const items = isSeq(value) ? value.items : isScalar(value) ? [value] : null;
+    if (!items) this.fail('bad-pass-env', value, `passEnv in ${owner} is ${describe(value)}; it must be a list of variable names or globs`, `write the names to pass from your environment, ${example}`);
+    return items.map((item) => {
+      const entry = this.deref(item);
+      const name = isScalar(entry) && !isMissing(entry) ? scalarText(entry) : '';
+      if (!PASS_ENV_PATTERN.test(name)) {
+        this.fail('bad-pass-env', item ?? value, `invalid passEnv entry ${isScalar(entry) ? JSON.stringify(name) : describe(entry)} in ${owner}`,
+          `each entry is a variable name or a glob of names (* and ?), without "=" or spaces, ${example}`);
+      }
+      return name;
+    });
+  }
+
+  /** `shell`: sh, bash, or an absolute path with arguments (shell.ts). */
+  private readShell(pair: Pair<unknown, unknown>, owner: string): string[] {
+    const value = this.deref(pair.value);
+    if (isMissing(value) || !isScalar(value) || typeof value.value !== 'string') {
+      this.fail('bad-shell', isMissing(value) ? this.valuePosition(pair) : value, `shell in ${owner} is ${describe(value)}; it must be sh, bash or a path`,
+        'write shell: sh (the default), shell: bash, or the absolute path of a shell with its arguments');
+    }
+    const parsed = parseShell(value.value);
+    if ('problem' in parsed) this.fail('bad-shell', value, `${parsed.problem} (in ${owner})`, parsed.fix);
+    return parsed.words;
   }
 
   private readNeeds(pair: Pair<unknown, unknown>, owner: string): NeedEntry[] {

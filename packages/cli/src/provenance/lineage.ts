@@ -4,7 +4,7 @@
  */
 import { isAbsolute } from 'node:path';
 import { fromWorkspaceKey, type Disk, type ExecutionRecord, type ProvenanceStore, type RecordedFile } from '@prov-make/cache';
-import { definitionHash } from '../pipeline/definition.js';
+import type { StepIdentities } from '../pipeline/definition.js';
 import type { Pipeline } from '../pipeline/types.js';
 
 export interface VersionInfo {
@@ -46,6 +46,8 @@ export interface LineageContext {
   history: ProvenanceStore;
   disk: Disk;
   pipeline: Pipeline | null;
+  /** The steps' identities under the caller's environment (an execution made under another one is 'edited'). */
+  identities: StepIdentities;
 }
 
 export async function currentVersion(ctx: LineageContext, stored: string): Promise<VersionInfo | null> {
@@ -64,7 +66,7 @@ function historyMark(ctx: LineageContext, e: ExecutionRecord): ProducerNode['his
   if (!ctx.pipeline) return null;
   const step = ctx.pipeline.steps.find((s) => s.name === e.step);
   if (!step) return 'removed';
-  return definitionHash(step) === e.definitionHash ? null : 'edited';
+  return ctx.identities.of(step).hash === e.definitionHash ? null : 'edited';
 }
 
 export async function buildLineage(ctx: LineageContext, stored: string): Promise<LineageNode> {

@@ -5,6 +5,7 @@
  */
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { shellArgv } from '../pipeline/shell.js';
 import type { StartedStep, StepLaunch, StepRunner } from './step-runner.js';
 
 const GROUPS_FILE = 'process-groups';
@@ -39,14 +40,13 @@ export class LocalStepRunner implements StepRunner {
     const notesFile = join(this.runDir, `${launch.step}.notes`);
     rmSync(notesFile, { force: true });
     const env = {
-      ...process.env,
       ...launch.env,
       PROV_MAKE_STEP: launch.step,
       // CamFlow-style annotations: lines a step writes here are attached to its execution.
       PROV_MAKE_ANNOTATE: notesFile,
     };
     const capture = new OutputCapture(launch.onLine);
-    const { child, result } = startTrace(launch.command, { cwd: launch.cwd, env, stdio: ['ignore', 'pipe', 'pipe'], detached: true, ignore: launch.ignore });
+    const { child, result } = startTrace(shellArgv(launch.shell, launch.command), { cwd: launch.cwd, env, stdio: ['ignore', 'pipe', 'pipe'], detached: true, ignore: launch.ignore });
     child.stdout!.on('data', (b: Buffer) => capture.write(b));
     child.stderr!.on('data', (b: Buffer) => capture.write(b));
     const pid = child.pid;
