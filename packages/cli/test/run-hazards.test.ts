@@ -2,7 +2,7 @@
 import { appendFileSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { runJson, startCli, statuses, until, workspace } from './cli-helpers.js';
+import { runJson, startCli, statuses, until, workspace, write } from './cli-helpers.js';
 import { existsSync } from 'node:fs';
 
 describe('prov-make run: hazards', () => {
@@ -17,6 +17,24 @@ describe('prov-make run: hazards', () => {
     expect(h.message).toBe('steps "one" and "two" both write shared.txt');
     expect(h.fix).toMatch(/only one of them/);
     expect(r.stderr + JSON.stringify(r)).toMatch(/shared\.txt/);
+  });
+
+  it('hazards come from every step\'s latest execution: found again with nothing changed; gone once a step stops writing the file', () => {
+    const ws = workspace({ 'pipeline.yml': 'steps:\n  one:\n    run: cat in.txt > shared.txt\n  two:\n    run: echo 2 > shared.txt\n', 'in.txt': 'a\n' });
+    const kinds = (r: ReturnType<typeof runJson>) => (r.hazards ?? []).map((h) => `${h.kind} ${h.steps.join(',')} ${h.path}`);
+    expect(kinds(runJson(ws))).toEqual(['two-writers one,two shared.txt']);
+    const again = runJson(ws); // nothing changed (each restores its version of the file): the hazard is still there
+    expect(statuses(again)).toEqual({ one: 'restored', two: 'restored' });
+    expect(again.code).toBe(1);
+    expect(kinds(again)).toEqual(['two-writers one,two shared.txt']);
+    write(ws, 'pipeline.yml', 'steps:\n  one:\n    run: cat in.txt > shared.txt\n  two:\n    run: echo 2 > other.txt\n');
+    const fixed = runJson(ws);
+    expect(kinds(fixed)).toEqual([]);
+    write(ws, 'in.txt', 'b\n'); // a real change: "one" runs, "two" is no longer a writer of shared.txt
+    const real = runJson(ws);
+    expect(statuses(real)).toEqual({ one: 'ran', two: 'skipped' });
+    expect(kinds(real)).toEqual([]);
+    expect(real.code).toBe(0);
   });
 
   it('a step that reads a file a later step writes is an error with the fix', () => {

@@ -48,6 +48,7 @@ export async function build(b: BuildState, runner: StepRunner, options: BuildOpt
   } finally {
     options.signal?.removeEventListener('abort', onAbort);
   }
+  hazards.twoWriters(b);
   hazards.readBeforeWrite(b);
   const steps = plan.order.filter((i) => reports.has(i)).map((i) => reports.get(i)!);
   const ok = !interrupted && hazards.found.length === 0 && steps.every((s) => s.status !== 'failed' && s.status !== 'blocked');

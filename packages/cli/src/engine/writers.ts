@@ -29,11 +29,6 @@ export class OutputWriters {
     for (const id of st.outputs.ids) this.byPath.get(this.deps.pathOf(id))?.delete(i);
   }
 
-  /** Steps other than `i` whose last execution wrote `stored`. */
-  othersThan(i: number, stored: string): number[] {
-    return [...(this.byPath.get(stored) ?? [])].filter((j) => j !== i);
-  }
-
   /** For step i's listings: true for outputs of step i and of later steps (absolute paths). */
   leftOut(i: number): (absPath: string) => boolean {
     return (abs) => {
