@@ -27,6 +27,8 @@ export interface ExecutionRecord {
   /** ms since the epoch. */
   startedAt: number;
   finishedAt: number;
+  /** Taken over from the cache (its outputs restored at startedAt): the execution that ran the command. */
+  adoptedFrom?: string;
   exitCode: number | null;
   signal: string | null;
   status: ExecutionStatus;

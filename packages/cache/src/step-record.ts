@@ -54,6 +54,8 @@ export interface StepRecord {
   /** ms since the epoch. */
   startedAt: number;
   finishedAt: number;
+  /** Taken over from the cache: the execution that ran the command (its outputs were restored now). */
+  adoptedFrom?: string;
   exitCode: number | null;
   signal: string | null;
   fullyObserved: boolean;
@@ -107,6 +109,8 @@ export function stepStateOf(r: StepRecord): { state: StepState; hashes: StepHash
     // with the type bits: a folder is made again, not restored
     outputModes: r.outputs.map((f) => f.version?.mode ?? DEFAULT_OUTPUT_MODE),
   };
+  const targets = Object.fromEntries(r.outputs.flatMap((f, k) => (f.target === undefined ? [] : [[k, f.target]])));
+  if (Object.keys(targets).length) hashes.outputTargets = targets;
   return { state, hashes };
 }
 
@@ -122,6 +126,7 @@ export function executionRecordOf(r: StepRecord): ExecutionRecord {
     reason: r.reason,
     startedAt: r.startedAt,
     finishedAt: r.finishedAt,
+    ...(r.adoptedFrom ? { adoptedFrom: r.adoptedFrom } : {}),
     exitCode: r.exitCode,
     signal: r.signal,
     status: succeeded(r) ? 'succeeded' : 'failed',

@@ -87,15 +87,19 @@ export class WorkspaceStores {
 }
 
 /**
- * Removes least recently used objects until the content store fits in `maxBytes`, keeping the
- * outputs of every step's last execution.
+ * Removes least recently used objects until the content store fits in `maxBytes`, keeping what the
+ * current outputs' provenance needs: the outputs of every step's last execution and the inputs it
+ * kept (scripts, configs: `prov-make show` prints them).
  */
 export async function collectGarbage(at: StoreLocations, maxBytes: number): Promise<GcResult> {
   const keep = new Set<string>();
   const depsDir = join(at.stateDir, DEPS_LOG_DIR);
   if (existsSync(depsDir)) {
     const deps = DepsLog.open(depsDir);
-    for (const name of deps.stepNames()) for (const h of deps.getHashes(name)?.outputs ?? []) if (h) keep.add(h);
+    for (const name of deps.stepNames()) {
+      const hashes = deps.getHashes(name);
+      for (const h of [...(hashes?.outputs ?? []), ...(hashes?.inputs ?? [])]) if (h) keep.add(h);
+    }
     await deps.close();
   }
   return new ContentStore(at.cacheDir).gc(maxBytes, keep);

@@ -3,12 +3,13 @@
  * `prov-make show FILE --for OUTPUT`: the exact bytes of FILE's version that OUTPUT was made from.
  * `prov-make diff [RUN_A RUN_B]`: the first step whose inputs differed between two runs, and how.
  */
-import { resolve } from 'node:path';
+import { isAbsolute, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { ExecutionRecord, WorkspaceStores } from '@prov-make/cache';
 import { diffJson, executionsJson, formatDiff, formatExecutions, formatRuns, runsJson } from '../format/history.js';
 import { shortHash } from '../format/units.js';
-import { diffRuns, inputVersionFor, inputVersionIn, runsOf, stepOrder } from '../provenance/history.js';
+import { diffRuns, inputVersionFor, inputVersionIn, runsOf, stepOrder, type UsedVersion } from '../provenance/history.js';
+import { KEEP_INPUTS_UP_TO } from '../engine/observe.js';
 import { UsageError, EXIT_FAILED, EXIT_OK } from '../usage.js';
 import { storedPath } from '../workspace/paths.js';
 import type { Workspace } from '../workspace/workspace.js';
@@ -79,12 +80,12 @@ export async function showMain(argv: string[]): Promise<number> {
   if (positionals.length !== 1 || (!values.for && !values.execution)) throw new UsageError('usage: prov-make show FILE --for OUTPUT (or --execution ID)');
   return withHistory(values.file, async (ws, stores) => {
     const file = storedPath(ws.paths, resolve(positionals[0]));
-    let hash: string | null;
+    let used: UsedVersion | null;
     let user: string;
     if (values.execution) {
       const e = stores.history.get(values.execution);
       if (!e) throw new UsageError(`no execution with id ${values.execution}`, 'ids are listed by `prov-make log --json`');
-      hash = inputVersionIn(e, file);
+      used = inputVersionIn(e, file);
       user = `execution ${e.id} (step ${e.step})`;
     } else {
       const output = storedPath(ws.paths, resolve(values.for!));
@@ -94,15 +95,19 @@ export async function showMain(argv: string[]): Promise<number> {
         process.stderr.write(`prov-make: no step made the version of ${output} on disk, so nothing it was made from is recorded\n`);
         return EXIT_FAILED;
       }
-      hash = found.hash;
+      used = found.used;
       user = output;
     }
+    const hash = used?.hash;
     if (!hash) {
       process.stderr.write(`prov-make: ${file} is not among the inputs of ${user}\n`);
       return EXIT_FAILED;
     }
     if (!stores.content.has(hash)) {
-      process.stderr.write(`prov-make: the version of ${file} used by ${user} (${shortHash(hash)}) is not in the cache (only workspace inputs up to 256 KiB are kept)\n`);
+      const kept = !isAbsolute(file) && used!.size !== null && used!.size <= KEEP_INPUTS_UP_TO;
+      process.stderr.write(kept
+        ? `prov-make: the version of ${file} used by ${user} (${shortHash(hash)}) was kept, but \`prov-make cache gc\` has removed it from the cache since\n`
+        : `prov-make: the version of ${file} used by ${user} (${shortHash(hash)}) is not in the cache (only workspace inputs up to 256 KiB are kept)\n`);
       return EXIT_FAILED;
     }
     process.stdout.write(await stores.content.read(hash));

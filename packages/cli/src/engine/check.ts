@@ -13,9 +13,11 @@ import type { DamagedOutput, DefinitionChange, Reason } from './reasons.js';
 
 export interface RestoreItem {
   path: string; // absolute
-  /** null for a folder: it is made again, empty (the files in it are outputs of their own). */
+  /** null for a folder or a symlink: made again, a folder empty (the files in it are outputs of their own). */
   hash: string | null;
   mode: number;
+  /** A symlink's target. */
+  target?: string;
 }
 
 /** Tokens confirmed by hash: write them so the next check is one stat again. */
@@ -119,6 +121,12 @@ async function checkOutputs(b: BuildState, i: number, state: StepState, inputTok
     if (!st && (mode & 0o170000) === 0o040000) {
       restore.push({ path: abs, hash: null, mode });
       damaged.push({ ...output, folder: true });
+      continue;
+    }
+    const target = recorded?.outputTargets?.[k];
+    if (target !== undefined && (!st || st.isSymbolicLink() || st.isFile())) {
+      restore.push({ path: abs, hash: null, mode, target });
+      damaged.push(output);
       continue;
     }
     if (hash === null || !b.stores.blobs.has(hash)) return { action: 'run', reason: { kind: 'output-lost', output } };

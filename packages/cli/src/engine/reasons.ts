@@ -64,11 +64,11 @@ export function describe(r: Reason | Distrust): string {
     case 'input-deleted': return `${r.program ? 'program or library' : 'input'} ${r.path} was deleted`;
     case 'absent-appeared': return `${r.path} appeared (it looked for it and it was absent)`;
     case 'listing-changed': return `the entries of folder ${r.path === '.' ? './' : `${r.path}/`} changed (it listed them)`;
-    case 'output-lost': return `output ${r.output.path} ${r.output.deleted ? 'was deleted' : 'was modified'} and the cache does not hold its last version`;
+    case 'output-lost': return `${describeDamage(r.output)} and the content store does not hold its last version`;
     case 'up-to-date': return 'up to date';
     case 'outputs-restored': return `output ${damagedList(r.damaged)}; restored from the cache`;
     case 'restore-failed': return `restoring from the cache failed (${r.message})`;
-    case 'from-cache': return `${describe(r.cause)}; restored its outputs from the ${r.from === 'remote' ? 'remote ' : ''}cache`;
+    case 'from-cache': return `${r.cause.kind === 'output-lost' ? describeDamage(r.cause.output) : describe(r.cause)}; restored its outputs from the ${r.from === 'remote' ? 'remote ' : ''}cache`;
     case 'in-cache': return `${describe(r.cause)}; its outputs are in the cache`;
     case 'upstream-would-run': return `it may need to after ${r.step} runs (its outputs are inputs here)`;
     case 'failed': return `${r.signal ? `killed by ${r.signal}` : `exit code ${r.exitCode}`} (it ran because ${describe(r.cause)})`;
@@ -99,8 +99,12 @@ function shortValue(v: string): string {
   return v.length > 60 ? `${v.slice(0, 28)}...${v.slice(-28)}` : v;
 }
 
+function describeDamage(d: DamagedOutput): string {
+  return `output ${d.path}${d.folder ? '/' : ''} ${d.deleted ? 'was deleted' : 'was modified'}`;
+}
+
 function damagedList(damaged: DamagedOutput[]): string {
-  const items = damaged.map((d) => `${d.path}${d.folder ? '/' : ''} ${d.deleted ? 'was deleted' : 'was modified'}`);
+  const items = damaged.map((d) => describeDamage(d).slice('output '.length));
   return items.length > 2 ? `${items[0]} (and ${items.length - 1} more)` : items.join(', ');
 }
 
