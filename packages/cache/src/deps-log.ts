@@ -40,6 +40,8 @@ export interface StepHashes {
   outputs: (string | null)[];
   /** st_mode of each output (type and permission bits), to restore it as it was. */
   outputModes: number[];
+  /** Aligned with StepState.listed: the entry names each listing counted, joined by NUL (to name what appeared). */
+  listedNames?: string[];
   /** Symlink outputs' targets by output index (made again from these, not from a blob); absent when there is none. */
   outputTargets?: Record<number, string>;
 }

@@ -47,6 +47,24 @@ export interface ExecutionRecord {
   outputLogHash: string | null;
 }
 
+/**
+ * A user's edit of an output, kept before the step's version was put back over it (a restore, or
+ * the step running again): `prov-make log` says how to bring it back.
+ */
+export interface KeptEdit {
+  /** Sortable by time, as execution ids. */
+  id: string;
+  step: string;
+  path: string;
+  /** xxh64 of the edited bytes, in the content store; null for a symlink (see target). */
+  hash: string | null;
+  /** A symlink's edited target. */
+  target?: string;
+  size: number;
+  /** ms since the epoch. */
+  keptAt: number;
+}
+
 export interface ProvenanceStoreOptions {
   readOnly?: boolean;
 }
@@ -85,6 +103,8 @@ export class ProvenanceStore {
     /** [path, id] -> 1: who read or executed this path */
     private readonly readers: Database<number, Key>,
     private readonly meta: Database<unknown, string>,
+    /** id -> a user's edit kept before it was replaced */
+    private readonly edits: Database<KeptEdit, string>,
   ) {}
 
   /** Open (creating if needed) `<stateDir>/provenance.lmdb`. */
@@ -102,6 +122,7 @@ export class ProvenanceStore {
       root.openDB<string, Key>({ name: 'writers' }),
       root.openDB<number, Key>({ name: 'readers' }),
       root.openDB<unknown, string>({ name: 'meta' }),
+      root.openDB<KeptEdit, string>({ name: 'kept-edits' }),
     );
   }
 
@@ -199,6 +220,16 @@ export class ProvenanceStore {
   /** Every execution whose inputs or executed programs include `path`, oldest first. */
   readersOf(path: string): ExecutionRecord[] {
     return this.records(this.idsUnder(this.readers, pathKey(path)));
+  }
+
+  /** Records a kept edit (its bytes are in the content store already). */
+  keepEdit(edit: KeptEdit): void {
+    this.edits.putSync(edit.id, edit);
+  }
+
+  /** Every kept edit, oldest first. */
+  keptEdits(): KeptEdit[] {
+    return [...this.edits.getRange().map(({ value }) => value)];
   }
 
   getMeta<T = unknown>(key: string): T | undefined {

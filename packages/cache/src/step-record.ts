@@ -41,6 +41,8 @@ export interface ObservedPath {
 export interface ObservedListing extends ObservedPath {
   /** listingToken of its entries, leaving out this step's and later steps' outputs. */
   token: number;
+  /** The entry names the token counts (null: not a readable folder), kept to say which one appeared or vanished. */
+  names?: string[] | null;
 }
 
 export interface StepRecord {
@@ -109,6 +111,7 @@ export function stepStateOf(r: StepRecord): { state: StepState; hashes: StepHash
     // with the type bits: a folder is made again, not restored
     outputModes: r.outputs.map((f) => f.version?.mode ?? DEFAULT_OUTPUT_MODE),
   };
+  if (r.listed.some((l) => l.names)) hashes.listedNames = r.listed.map((l) => (l.names ?? []).join('\0'));
   const targets = Object.fromEntries(r.outputs.flatMap((f, k) => (f.target === undefined ? [] : [[k, f.target]])));
   if (Object.keys(targets).length) hashes.outputTargets = targets;
   return { state, hashes };

@@ -6,7 +6,7 @@
  *   readLogDir(dir) / parseLog(bytes, pid)           the raw records
  *   reduceRecords(records, { ignore, disk })         records -> StepDependencies
  */
-export type { StepDependencies, TraceProblem, TraceResult, UntracedProgram } from './types.js';
+export type { StepDependencies, TraceProblem, TraceResult, UntracedProgram, WriteKind } from './types.js';
 export type { LogRecord, RecordKind, TraceStatus, LogDirContents } from './logs.js';
 export { parseLog, readLogDir, readStatus } from './logs.js';
 export { reduceRecords, liveDisk, type DiskView, type ReduceOptions } from './reduce.js';

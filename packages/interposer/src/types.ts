@@ -5,8 +5,13 @@
 export interface StepDependencies {
   /** Files whose first access by the command was a read (open for reading, stat of a regular file, readlink). */
   reads: string[];
-  /** Files (and folders) created, written, truncated, or renamed into place that still exist at the end. */
+  /** Files (and folders) created, written, truncated, renamed into place, or whose metadata changed, that still exist at the end. */
   writes: string[];
+  /**
+   * How each path of `writes` was written, when not 'new' (the engine decides from this what the
+   * command produced: engine/outputs.ts in the cli).
+   */
+  writeKinds?: Record<string, WriteKind>;
   /** Files that existed before the command and that it removed (unlink, rename away, rmdir). */
   deleted: string[];
   /** Paths looked up and not found (ENOENT/ENOTDIR), that the command did not create itself. */
@@ -18,6 +23,19 @@ export interface StepDependencies {
   /** Programs that escaped the interposer (static, setuid/setgid to another user, file capabilities). */
   untraced: UntracedProgram[];
 }
+
+/**
+ * How a command wrote a path:
+ * - new: nothing of the version before survives (created, truncated, made, renamed into place),
+ *   and the command did not read that version first;
+ * - replaced-after-read: the same, but it read the old content first (`sed -i`);
+ * - in-place: opened for writing without truncating (append, read-write, a write into the middle),
+ *   perhaps not written at all: the old content may survive, and its mtime says whether it moved;
+ * - in-place-retimed: the same, and its times were set too (`touch` opens, then sets them): the
+ *   mtime says nothing;
+ * - metadata: only its mode, owner or times changed (chmod, chown, utime).
+ */
+export type WriteKind = 'new' | 'replaced-after-read' | 'in-place' | 'in-place-retimed' | 'metadata';
 
 export interface UntracedProgram {
   path: string;

@@ -24,9 +24,11 @@ attached ($PROV_MAKE_ANNOTATE). --runs lists the runs instead (ids for \`prov-ma
 
 export const SHOW_HELP = `usage: prov-make show FILE --for OUTPUT
        prov-make show FILE --execution ID
+       prov-make show FILE --version HASH
 
 Prints the exact bytes of the version of FILE (a script, a config) that OUTPUT was made from, or that
-execution ID read. Workspace inputs up to 256 KiB are kept in the cache for this.`;
+execution ID read, or of version HASH (a content hash \`prov-make log\` names: an edit of an output
+kept before the step's version replaced it). Workspace inputs up to 256 KiB are kept in the cache.`;
 
 export const DIFF_HELP = `usage: prov-make diff [RUN_A RUN_B] [--json]
 
@@ -57,7 +59,10 @@ export async function logMain(argv: string[]): Promise<number> {
     const all = step ? history.executionsForStep(step) : history.allExecutions();
     if (step && all.length === 0) throw new UsageError(`no execution of a step named "${step}" is recorded`, `steps with history: ${history.steps().join(', ') || 'none'}`);
     if (values.runs) process.stdout.write(values.json ? JSON.stringify(runsJson(runsOf(all))) + '\n' : formatRuns(runsOf(all)));
-    else process.stdout.write(values.json ? JSON.stringify(executionsJson(all)) + '\n' : formatExecutions(all));
+    else {
+      const edits = history.keptEdits().filter((k) => !step || k.step === step);
+      process.stdout.write(values.json ? JSON.stringify(executionsJson(all)) + '\n' : formatExecutions(all, edits));
+    }
     return EXIT_OK;
   });
 }
@@ -75,14 +80,17 @@ async function printOutput(e: ExecutionRecord | undefined, executionId: string |
 }
 
 export async function showMain(argv: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({ args: argv, options: { ...COMMON, for: { type: 'string' }, execution: { type: 'string' } }, allowPositionals: true, strict: true });
+  const { values, positionals } = parseArgs({ args: argv, options: { ...COMMON, for: { type: 'string' }, execution: { type: 'string' }, version: { type: 'string' } }, allowPositionals: true, strict: true });
   if (values.help) return void process.stdout.write(SHOW_HELP + '\n'), EXIT_OK;
-  if (positionals.length !== 1 || (!values.for && !values.execution)) throw new UsageError('usage: prov-make show FILE --for OUTPUT (or --execution ID)');
+  if (positionals.length !== 1 || (!values.for && !values.execution && !values.version)) throw new UsageError('usage: prov-make show FILE --for OUTPUT (or --execution ID, or --version HASH)');
   return withHistory(values.file, async (ws, stores) => {
     const file = storedPath(ws.paths, resolve(positionals[0]));
     let used: UsedVersion | null;
     let user: string;
-    if (values.execution) {
+    if (values.version) {
+      used = { hash: values.version, size: null };
+      user = 'the version asked for';
+    } else if (values.execution) {
       const e = stores.history.get(values.execution);
       if (!e) throw new UsageError(`no execution with id ${values.execution}`, 'ids are listed by `prov-make log --json`');
       used = inputVersionIn(e, file);

@@ -10,7 +10,7 @@ import type { Pipeline, Step } from '../pipeline/types.js';
 import type { WorkspacePaths } from '../workspace/paths.js';
 import { stepGraph, type StepGraph } from './graph.js';
 import { TokenCache } from './tokens.js';
-import { currentListing, OutputWriters } from './writers.js';
+import { currentListing, OutputWriters, type Listing } from './writers.js';
 
 /** Caches, Python byte code: written as a side effect, never a step's real product. */
 const BUILTIN_IGNORES = ['**/__pycache__/**', '**/*.pyc'];
@@ -83,7 +83,8 @@ export class BuildState {
     return this.writers.leftOut(i);
   }
 
-  listing(absDir: string, leftOut: (absPath: string) => boolean): number {
+  /** A folder's listing token now (and the names it counts). */
+  listingOf(absDir: string, leftOut: (absPath: string) => boolean): Listing {
     return currentListing(this.disk, absDir, leftOut);
   }
 

@@ -9,7 +9,9 @@ import type { StartedStep, StepRunner } from '../runner/step-runner.js';
 import type { BuildState } from './build-state.js';
 import { checkStep, type Refresh } from './check.js';
 import type { Hazards } from './hazards.js';
+import { keepEditedOutputs } from './kept-edits.js';
 import { observe } from './observe.js';
+import { hashesBeforeStep } from './outputs.js';
 import { describe, type Reason } from './reasons.js';
 import type { RunEvents, StepReport } from './report.js';
 import { adoptCacheHit, restoreOutputs } from './restore.js';
@@ -35,6 +37,7 @@ export async function buildStep(c: StepRun, i: number): Promise<StepReport> {
   const verdict = await checkStep(b, i, { force: forced });
   if (verdict.action !== 'run' && verdict.refresh) keepRefresh(b, i, verdict.refresh);
   if (verdict.action === 'skip') return { name, status: 'skipped', reason: verdict.reason, durationMs: Date.now() - t0 };
+  await keepEditedOutputs(b, i); // whatever replaces them now: a restore, a cache hit, the step itself
   let reason = verdict.reason;
   if (verdict.action === 'restore') {
     try {
@@ -87,6 +90,7 @@ async function runStep(c: StepRun, i: number, reason: Reason, t0: number): Promi
     return { name: step.name, status: 'failed', reason: { kind: 'folder-unusable', cwd: step.cwdRelative, problem: unusable, at }, durationMs: Date.now() - t0 };
   }
   events.stepStarted?.(step, reason);
+  const before = hashesBeforeStep(b, i);
   const started = await c.runner.start({
     step: step.name,
     command: step.run,
@@ -102,7 +106,7 @@ async function runStep(c: StepRun, i: number, reason: Reason, t0: number): Promi
   const exitCode = run.trace.exitCode;
   // Nothing is recorded for an interrupted step: next time it runs again.
   if (run.cancelled || c.interrupted()) return { name: step.name, status: 'failed', reason: { kind: 'interrupted' }, durationMs: Date.now() - t0, exitCode };
-  const record = await observe(b, i, describe(reason), run);
+  const record = await observe(b, i, describe(reason), run, before);
   commit(b, i, record);
   for (const p of [...run.trace.deps.writes, ...run.trace.deps.deleted]) {
     const id = b.deps.knownIdOf(b.stored(p));

@@ -89,7 +89,8 @@ function checkAbsentAndListed(b: BuildState, i: number, state: StepState): Reaso
   const { ids, tokens } = state.listed;
   for (let k = 0; k < ids.length; k++) {
     const dir = b.deps.pathOf(ids[k]);
-    if (b.listing(b.abs(dir), leftOut) !== tokens[k]) return { kind: 'listing-changed', path: dir };
+    const now = b.listingOf(b.abs(dir), leftOut);
+    if (now.token !== tokens[k]) return { kind: 'listing-changed', path: dir, ...entryChange(b.deps.getHashes(b.steps[i].name)?.listedNames?.[k], now.names) };
   }
   return null;
 }
@@ -136,6 +137,17 @@ async function checkOutputs(b: BuildState, i: number, state: StepState, inputTok
   if (restore.length === 0) return { action: 'skip', reason: { kind: 'up-to-date' }, refresh: { inputs: inputTokens, outputs: refreshed } };
   const refresh = refreshInputs ? { inputs: inputTokens, outputs: tokens } : undefined;
   return { action: 'restore', reason: { kind: 'outputs-restored', damaged }, restore, refresh };
+}
+
+/** The first entry that appeared in a folder's listing, or vanished from it (when the names were kept). */
+function entryChange(before: string | undefined, now: string[] | null): { appeared?: string; vanished?: string } {
+  if (before === undefined || now === null) return {};
+  const was = new Set(before === '' ? [] : before.split('\0'));
+  const appeared = now.find((n) => !was.has(n));
+  if (appeared !== undefined) return { appeared };
+  const is = new Set(now);
+  const vanished = [...was].find((n) => !is.has(n));
+  return vanished === undefined ? {} : { vanished };
 }
 
 /** A program or library outside the workspace: how a changed input is named to people. */

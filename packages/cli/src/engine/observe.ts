@@ -10,26 +10,32 @@ import { newExecutionId, nowNs, versionFromStats, type Distrust, type FileStat, 
 import type { TraceResult } from '@prov-make/interposer';
 import type { StepExecution } from '../runner/step-runner.js';
 import type { BuildState } from './build-state.js';
+import { whatItProduced } from './outputs.js';
 
 /** Workspace inputs up to this size are kept in the content cache (documented in the README). */
 export const KEEP_INPUTS_UP_TO = 256n * 1024n;
 
-export async function observe(b: BuildState, i: number, reason: string, run: StepExecution): Promise<StepRecord> {
+export async function observe(b: BuildState, i: number, reason: string, run: StepExecution, before: Map<string, string>): Promise<StepRecord> {
   const { trace } = run;
   const deps = trace.deps;
   const keep = (p: string) => !b.ignored(p);
-  const outputsAbs = deps.writes.filter(keep);
-  const outputSet = new Set(outputsAbs);
-  // A file the step both read and wrote is checked as an output: its last version is the step's own.
-  const executed = new Set(deps.executed.filter((p) => keep(p) && !outputSet.has(p)));
-  const inputsAbs = [...new Set([...deps.reads, ...executed])].filter((p) => keep(p) && !outputSet.has(p)).sort();
+  const produced = await whatItProduced(b, i, deps, trace.startedAt, before);
+  const carriedPure = [...produced.carried].filter(([, c]) => !c.both).map(([abs]) => abs);
+  // Its own products are not inputs, even when it read them (make stats its .o files): an edit to one is damage to restore.
+  const own = new Set([...produced.pure, ...carriedPure]);
+  const outputsAbs = [...produced.pure, ...produced.both, ...produced.carried.keys()].sort();
+  const executed = new Set(deps.executed.filter((p) => keep(p) && !own.has(p)));
+  const alsoRead = [...produced.both, ...produced.unchanged, ...[...produced.carried].filter(([, c]) => c.both).map(([abs]) => abs)];
+  const inputsAbs = [...new Set([...deps.reads, ...executed, ...alsoRead])].filter((p) => keep(p) && !own.has(p)).sort();
+  const writtenHere = new Set(deps.writes);
   const recordedAtNs = nowNs();
   let distrust = traceDistrust(b, trace);
   const inputs: ObservedInput[] = [];
   for (const abs of inputsAbs) {
     const input = await observeInput(b, abs, executed.has(abs));
     inputs.push(input.file);
-    if (!distrust && input.st && input.st.ctimeNs >= BigInt(trace.startedAt) * 1_000_000n) {
+    const changed = input.st && lastChangedByOthers(input.st, writtenHere.has(abs), produced.both.has(abs));
+    if (!distrust && changed && changed >= BigInt(trace.startedAt) * 1_000_000n) {
       distrust = { kind: 'input-changed-while-running', path: input.file.path };
     }
   }
@@ -37,10 +43,11 @@ export async function observe(b: BuildState, i: number, reason: string, run: Ste
   const keepOutputs = !distrust && trace.exitCode === 0;
   const outputs: ObservedOutput[] = [];
   for (const abs of outputsAbs) outputs.push(await observeOutput(b, abs, keepOutputs));
-  const leftOut = b.leftOut(i);
-  // its own outputs may not be in the writers map yet (first run)
-  const later = (abs: string) => outputSet.has(abs) || leftOut(abs);
-  const listed: ObservedListing[] = deps.listed.filter(keep).map((abs) => ({ ...b.observedPath(abs), token: b.listing(abs, later) }));
+  // Recorded after the step, leaving out exactly what the next check will: this execution's outputs
+  // (carried ones included) and later steps' (writers.ts).
+  const outputSet = new Set(outputsAbs);
+  const laterSteps = b.writers.ofLaterSteps(i);
+  const listed: ObservedListing[] = deps.listed.filter(keep).map((abs) => ({ ...b.observedPath(abs), ...b.listingOf(abs, (p) => outputSet.has(p) || laterSteps(p)) }));
   const step = b.steps[i];
   return {
     step: step.name,
@@ -65,6 +72,16 @@ export async function observe(b: BuildState, i: number, reason: string, run: Ste
     annotations: run.annotations,
     outputLogHash: run.output.length ? await b.stores.blobs.keepBytes(run.output) : null,
   };
+}
+
+/**
+ * When another writer last changed an input, as far as its stat can tell (null: it cannot). A file
+ * the step wrote itself has a ctime of now, so only its mtime tells (and a file the step rewrote,
+ * nothing): a writer that put the mtime back while the step ran goes unseen there.
+ */
+function lastChangedByOthers(st: FileStat, writtenByStep: boolean, rewrittenByStep: boolean): bigint | null {
+  if (!writtenByStep) return st.ctimeNs;
+  return rewrittenByStep ? null : st.mtimeNs;
 }
 
 function traceDistrust(b: BuildState, trace: TraceResult): Distrust | null {

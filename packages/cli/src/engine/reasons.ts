@@ -33,7 +33,8 @@ export type Reason =
   | { kind: 'input-changed'; path: string; program: boolean; before: string | null; after: string | null }
   | { kind: 'input-deleted'; path: string; program: boolean }
   | { kind: 'absent-appeared'; path: string }
-  | { kind: 'listing-changed'; path: string }
+  /** `appeared`/`vanished`: an entry name, when the listing's names were kept. */
+  | { kind: 'listing-changed'; path: string; appeared?: string; vanished?: string }
   /** An output is damaged and the cache does not hold its last version. */
   | { kind: 'output-lost'; output: DamagedOutput }
   | { kind: 'up-to-date' }
@@ -63,10 +64,10 @@ export function describe(r: Reason | Distrust): string {
     case 'input-changed': return `${r.program ? 'program or library' : 'input'} ${r.path} changed`;
     case 'input-deleted': return `${r.program ? 'program or library' : 'input'} ${r.path} was deleted`;
     case 'absent-appeared': return `${r.path} appeared (it looked for it and it was absent)`;
-    case 'listing-changed': return `the entries of folder ${r.path === '.' ? './' : `${r.path}/`} changed (it listed them)`;
+    case 'listing-changed': return describeListingChange(r);
     case 'output-lost': return `${describeDamage(r.output)} and the content store does not hold its last version`;
     case 'up-to-date': return 'up to date';
-    case 'outputs-restored': return `output ${damagedList(r.damaged)}; restored from the cache`;
+    case 'outputs-restored': return `output ${damagedList(r.damaged)}; restored from the cache${r.damaged.some((d) => !d.deleted && !d.folder) ? ' (the edited version is kept first: `prov-make log` shows how to get it back)' : ''}`;
     case 'restore-failed': return `restoring from the cache failed (${r.message})`;
     case 'from-cache': return `${r.cause.kind === 'output-lost' ? describeDamage(r.cause.output) : describe(r.cause)}; restored its outputs from the ${r.from === 'remote' ? 'remote ' : ''}cache`;
     case 'in-cache': return `${describe(r.cause)}; its outputs are in the cache`;
@@ -92,6 +93,14 @@ function describeDefinitionChange(c: DefinitionChange): string {
     case 'env-changed': return `env ${c.name} changed (${c.before === null ? 'a secret: values not shown' : `${shortValue(c.before)} -> ${shortValue(c.after!)}`})`;
     case 'other': return 'its definition changed';
   }
+}
+
+function describeListingChange(r: Extract<Reason, { kind: 'listing-changed' }>): string {
+  const folder = r.path === '.' ? './' : `${r.path}/`;
+  const entry = (name: string) => (r.path === '.' ? name : `${r.path}/${name}`);
+  if (r.appeared !== undefined) return `${entry(r.appeared)} appeared in folder ${folder} (it listed it)`;
+  if (r.vanished !== undefined) return `${entry(r.vanished)} vanished from folder ${folder} (it listed it)`;
+  return `the entries of folder ${folder} changed (it listed them)`;
 }
 
 /** A value in a sentence: long ones (a PATH) keep their two ends. */

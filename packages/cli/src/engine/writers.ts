@@ -31,16 +31,34 @@ export class OutputWriters {
 
   /** For step i's listings: true for outputs of step i and of later steps (absolute paths). */
   leftOut(i: number): (absPath: string) => boolean {
+    return this.writtenBy((j) => j >= i);
+  }
+
+  /** Outputs of the steps after step i (recording step i's listings, with its own new outputs beside). */
+  ofLaterSteps(i: number): (absPath: string) => boolean {
+    return this.writtenBy((j) => j > i);
+  }
+
+  private writtenBy(which: (j: number) => boolean): (absPath: string) => boolean {
     return (abs) => {
       const w = this.byPath.get(toWorkspaceKey(this.root, abs));
       if (!w) return false;
-      for (const j of w) if (j >= i) return true;
+      for (const j of w) if (which(j)) return true;
       return false;
     };
   }
 }
 
-/** The listing token of a folder as it is now, leaving out what `leftOut` names. */
-export function currentListing(disk: Disk, absDir: string, leftOut: (absPath: string) => boolean): number {
-  return listingToken(disk.readdir(absDir), (name) => leftOut(join(absDir, name)));
+/** A folder's listing as it is now: the names that count (not left out) and their token. */
+export interface Listing {
+  token: number;
+  /** null: not a readable folder. */
+  names: string[] | null;
+}
+
+/** The listing of a folder as it is now, leaving out what `leftOut` names. */
+export function currentListing(disk: Disk, absDir: string, leftOut: (absPath: string) => boolean): Listing {
+  const all = disk.readdir(absDir);
+  const names = all && all.filter((name) => !leftOut(join(absDir, name))).sort();
+  return { token: listingToken(names), names };
 }

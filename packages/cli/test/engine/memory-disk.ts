@@ -78,6 +78,20 @@ export class MemoryDisk implements Disk {
     e.mtimeNs = e.ctimeNs = this.now();
   }
 
+  /** New permission bits: a new ctime, the same bytes and mtime. */
+  chmod(p: string, mode: number): void {
+    const e = this.entries.get(this.abs(p))!;
+    e.mode = mode;
+    e.ctimeNs = this.now();
+  }
+
+  /** Bytes added at the end of the same file (same inode). */
+  append(p: string, content: string): void {
+    const e = this.entries.get(this.abs(p))!;
+    e.data = Buffer.concat([e.data, Buffer.from(content)]);
+    e.mtimeNs = e.ctimeNs = this.now();
+  }
+
   /** Every file (or just these) an hour older: not racily clean any more. */
   settle(paths?: string[]): void {
     const which = paths ? paths.map((p) => this.entries.get(this.abs(p))!) : this.entries.values();

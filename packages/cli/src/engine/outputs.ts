@@ -1,0 +1,103 @@
+/**
+ * What an execution produced is what it changed (DESIGN 2). From the trace's write kinds, the
+ * end-of-step stat, and the step's previous execution:
+ *
+ * - pure outputs: nothing of an old version survives and the step did not read it first. A later
+ *   edit by anyone else is damage: the edited bytes are kept, then the step's version restored.
+ * - both an input and an output: a file whose old content is part of the result (read then
+ *   rewritten, as `sed -i`; appended to; written in place). A later edit by anyone else is an
+ *   input change, and the step runs on the edited version: it is never restored over an edit.
+ * - inputs only: a file whose bytes the step left as they were (chmod, chown, utime, opened for
+ *   writing and not written, touched with the same content as before).
+ * - carried over: a previous output this execution did not touch and that is still as that
+ *   execution left it (an incremental tool inside the step, as make, rewrites only what changed:
+ *   the rest is still its product).
+ *
+ * Soundness: each narrowing below keeps, on any doubt, the "both" reading, which reruns on any edit
+ * and never restores over one. Only a file whose bytes provably did not change (metadata calls
+ * alone, an mtime that did not move, the same content hash as before the step) is an input only.
+ */
+import { RACY_WINDOW_NS, tokenOf } from '@prov-make/cache';
+import type { StepDependencies } from '@prov-make/interposer';
+import type { BuildState } from './build-state.js';
+
+export interface Produced {
+  pure: Set<string>;
+  both: Set<string>;
+  /** Written but left as they were: inputs only. */
+  unchanged: Set<string>;
+  /** Previous outputs, untouched and as they were left; `both` when they were inputs too. */
+  carried: Map<string, { both: boolean }>;
+}
+
+/**
+ * Before step i runs: the content hash of each file its previous execution both read and wrote,
+ * when that file is still the version recorded (its token matches). A touch that rewrites nothing
+ * is then seen to leave the same bytes. Absolute path -> xxh64.
+ */
+export function hashesBeforeStep(b: BuildState, i: number): Map<string, string> {
+  const known = new Map<string, string>();
+  const state = b.states[i];
+  const hashes = state && b.deps.getHashes(b.steps[i].name);
+  if (!state || !hashes) return known;
+  const outputs = new Set(state.outputs.ids);
+  const { ids, tokens } = state.inputs;
+  for (let k = 0; k < ids.length; k++) {
+    const hash = hashes.inputs[k];
+    if (outputs.has(ids[k]) && hash && b.tokens.current(ids[k]) === tokens[k]) known.set(b.abs(b.deps.pathOf(ids[k])), hash);
+  }
+  return known;
+}
+
+/** Classifies what step i's execution wrote; `startedAt` in ms, `before` from hashesBeforeStep. */
+export async function whatItProduced(b: BuildState, i: number, deps: StepDependencies, startedAt: number, before: Map<string, string>): Promise<Produced> {
+  const produced: Produced = { pure: new Set(), both: new Set(), unchanged: new Set(), carried: new Map() };
+  const ownBefore = previousOutputs(b, i);
+  // A write lands at most one coarse clock tick before Date.now() said the step started: the racy
+  // window covers that with room. A file changed by someone else just before is taken as written (both).
+  const movedSince = BigInt(startedAt) * 1_000_000n - RACY_WINDOW_NS;
+  for (const abs of deps.writes) {
+    if (b.ignored(abs)) continue;
+    const kind = deps.writeKinds?.[abs] ?? 'new';
+    if (kind === 'new') produced.pure.add(abs);
+    else if (kind === 'replaced-after-read') {
+      // re-reading its own product (an incremental tool's state, .tsbuildinfo) is not reading a source
+      (ownBefore.get(abs) === 'pure' ? produced.pure : produced.both).add(abs);
+    } else if (kind === 'metadata') produced.unchanged.add(abs);
+    else {
+      const st = b.disk.lstat(abs);
+      const mayHaveChanged = !st || kind === 'in-place-retimed' || st.mtimeNs >= movedSince;
+      const same = mayHaveChanged && st && before.has(abs) && (await b.disk.hash(abs, st))?.xxh64 === before.get(abs);
+      (mayHaveChanged && !same ? produced.both : produced.unchanged).add(abs);
+    }
+  }
+  await carryOver(b, i, deps, ownBefore, produced);
+  return produced;
+}
+
+/** Step i's previous outputs (absolute), each 'both' when it was an input too, else 'pure'. */
+function previousOutputs(b: BuildState, i: number): Map<string, 'pure' | 'both'> {
+  const state = b.states[i];
+  const outputs = new Map<string, 'pure' | 'both'>();
+  if (!state) return outputs;
+  const inputs = new Set(state.inputs.ids);
+  for (const id of state.outputs.ids) outputs.set(b.abs(b.deps.pathOf(id)), inputs.has(id) ? 'both' : 'pure');
+  return outputs;
+}
+
+async function carryOver(b: BuildState, i: number, deps: StepDependencies, ownBefore: Map<string, 'pure' | 'both'>, produced: Produced): Promise<void> {
+  const state = b.states[i];
+  if (!state || ownBefore.size === 0) return;
+  const touched = new Set([...deps.writes, ...deps.deleted]);
+  const hashes = b.deps.getHashes(b.steps[i].name);
+  const { ids, tokens } = state.outputs;
+  for (let k = 0; k < ids.length; k++) {
+    const abs = b.abs(b.deps.pathOf(ids[k]));
+    if (touched.has(abs) || b.ignored(abs)) continue;
+    const st = b.disk.lstat(abs);
+    if (!st) continue;
+    const recorded = hashes?.outputs[k] ?? null;
+    const asLeft = tokenOf(st) === tokens[k] || st.isDirectory() || (recorded !== null && (await b.disk.hash(abs, st))?.xxh64 === recorded);
+    if (asLeft) produced.carried.set(abs, { both: ownBefore.get(abs) === 'both' });
+  }
+}
