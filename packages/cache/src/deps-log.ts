@@ -32,6 +32,8 @@ export interface StepState {
   absent: Uint32Array;
   /** Folders listed, each with its listing token. */
   listed: TokenList;
+  /** Listing rules by listing index, for listings narrowed by their lister's lookup rules (listing-rules.ts). */
+  listedRules?: Record<number, string[]>;
 }
 
 /** Content hashes aligned with StepState.inputs / outputs (null: not hashable, e.g. a folder). */

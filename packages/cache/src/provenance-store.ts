@@ -39,7 +39,8 @@ export interface ExecutionRecord {
   executed: RecordedFile[];
   outputs: RecordedFile[];
   absent: string[];
-  listed: { path: string; entriesHash: string }[];
+  /** `rules`: the listing rules that narrowed it (listing-rules.ts). */
+  listed: { path: string; entriesHash: string; rules?: string[] }[];
   deleted: string[];
   untraced: { path: string; reason: string }[];
   annotations: string[];

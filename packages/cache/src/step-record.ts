@@ -43,6 +43,8 @@ export interface ObservedListing extends ObservedPath {
   token: number;
   /** The entry names the token counts (null: not a readable folder), kept to say which one appeared or vanished. */
   names?: string[] | null;
+  /** Listing rules: only the entries they count are in the token (listing-rules.ts). */
+  rules?: string[];
 }
 
 export interface StepRecord {
@@ -105,6 +107,8 @@ export function stepStateOf(r: StepRecord): { state: StepState; hashes: StepHash
     absent: Uint32Array.from(r.absent.map((a) => a.id)),
     listed: tokenList(r.listed.map((l) => l.id), r.listed.map((l) => l.token)),
   };
+  const rules = Object.fromEntries(r.listed.flatMap((l, k) => (l.rules?.length ? [[k, l.rules]] : [])));
+  if (Object.keys(rules).length) state.listedRules = rules;
   const hashes: StepHashes = {
     inputs: r.inputs.map((f) => f.hash),
     outputs: r.outputs.map((f) => f.hash),
@@ -138,7 +142,7 @@ export function executionRecordOf(r: StepRecord): ExecutionRecord {
     inputs: r.inputs.filter((f) => !f.executed).map(recorded),
     outputs: r.outputs.map(recorded),
     absent: r.absent.map((a) => a.path),
-    listed: r.listed.map((l) => ({ path: l.path, entriesHash: String(l.token) })),
+    listed: r.listed.map((l) => ({ path: l.path, entriesHash: String(l.token), ...(l.rules?.length ? { rules: l.rules } : {}) })),
     deleted: r.deleted,
     untraced: r.untraced,
     annotations: r.annotations,

@@ -18,6 +18,11 @@ export interface StepDependencies {
   absent: string[];
   /** Folders whose entries the command read (opendir, scandir, getdents, glob), unless it had made them itself. */
   listed: string[];
+  /**
+   * Folders of `listed` that were only listed by a lister looking for names of one kind, with the
+   * listing rules that say which entries count (@prov-make/cache listing-rules.ts).
+   */
+  listingRules?: Record<string, string[]>;
   /** Programs executed and shared libraries loaded (start-up DT_NEEDED and dlopen). */
   executed: string[];
   /** Programs that escaped the interposer (static, setuid/setgid to another user, file capabilities). */

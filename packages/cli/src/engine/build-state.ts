@@ -78,14 +78,21 @@ export class BuildState {
     this.writers.add(i, state);
   }
 
-  /** Step i's listing exclusion (writers.ts). */
+  /** Step i's listing exclusion (writers.ts): its outputs, later steps', and ignored paths. */
   leftOut(i: number): (absPath: string) => boolean {
-    return this.writers.leftOut(i);
+    const written = this.writers.leftOut(i);
+    return (abs) => this.ignored(abs) || written(abs);
   }
 
-  /** A folder's listing token now (and the names it counts). */
-  listingOf(absDir: string, leftOut: (absPath: string) => boolean): Listing {
-    return currentListing(this.disk, absDir, leftOut);
+  /** The same exclusion as the next check will make, when step i's new outputs are not committed yet. */
+  leftOutAfter(i: number, ownOutputs: ReadonlySet<string>): (absPath: string) => boolean {
+    const later = this.writers.ofLaterSteps(i);
+    return (abs) => this.ignored(abs) || ownOutputs.has(abs) || later(abs);
+  }
+
+  /** A folder's listing token now (and the names it counts), narrowed by `rules` when given. */
+  listingOf(absDir: string, leftOut: (absPath: string) => boolean, rules?: readonly string[]): Listing {
+    return currentListing(this.disk, absDir, leftOut, rules);
   }
 
   abs(stored: string): string {

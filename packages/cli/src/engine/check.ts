@@ -89,7 +89,7 @@ function checkAbsentAndListed(b: BuildState, i: number, state: StepState): Reaso
   const { ids, tokens } = state.listed;
   for (let k = 0; k < ids.length; k++) {
     const dir = b.deps.pathOf(ids[k]);
-    const now = b.listingOf(b.abs(dir), leftOut);
+    const now = b.listingOf(b.abs(dir), leftOut, state.listedRules?.[k]);
     if (now.token !== tokens[k]) return { kind: 'listing-changed', path: dir, ...entryChange(b.deps.getHashes(b.steps[i].name)?.listedNames?.[k], now.names) };
   }
   return null;

@@ -45,9 +45,11 @@ export async function observe(b: BuildState, i: number, reason: string, run: Ste
   for (const abs of outputsAbs) outputs.push(await observeOutput(b, abs, keepOutputs));
   // Recorded after the step, leaving out exactly what the next check will: this execution's outputs
   // (carried ones included) and later steps' (writers.ts).
-  const outputSet = new Set(outputsAbs);
-  const laterSteps = b.writers.ofLaterSteps(i);
-  const listed: ObservedListing[] = deps.listed.filter(keep).map((abs) => ({ ...b.observedPath(abs), ...b.listingOf(abs, (p) => outputSet.has(p) || laterSteps(p)) }));
+  const leftOut = b.leftOutAfter(i, new Set(outputsAbs));
+  const listed: ObservedListing[] = deps.listed.filter(keep).map((abs) => {
+    const rules = deps.listingRules?.[abs];
+    return { ...b.observedPath(abs), ...b.listingOf(abs, leftOut, rules), ...(rules ? { rules } : {}) };
+  });
   const step = b.steps[i];
   return {
     step: step.name,

@@ -92,7 +92,10 @@ export async function adoptCacheHit(b: BuildState, i: number, hit: CacheHit): Pr
     inputs,
     outputs,
     absent: hit.pathSet.absent.map((path) => ({ path, id: b.deps.idOf(path) })),
-    listed: hit.pathSet.listed.map((path) => ({ path, id: b.deps.idOf(path), ...b.listingOf(b.abs(path), leftOut) })),
+    listed: hit.pathSet.listed.map((path) => {
+      const rules = hit.pathSet.listedRules?.[path];
+      return { path, id: b.deps.idOf(path), ...b.listingOf(b.abs(path), leftOut, rules), ...(rules ? { rules } : {}) };
+    }),
     deleted: original.deleted,
     untraced: original.untraced,
     annotations: original.annotations,

@@ -36,7 +36,8 @@ export function recordSnapshot(b: BuildState, allClean: boolean): void {
     const { ids, tokens: listed } = st.listed;
     for (let k = 0; k < ids.length; k++) {
       const dir = deps.pathOf(ids[k]);
-      listings.push([dir, leftOutNames(b, i, b.abs(dir)), listed[k]]);
+      const rules = st.listedRules?.[k];
+      listings.push(rules ? [dir, leftOutNames(b, i, b.abs(dir)), listed[k], rules] : [dir, leftOutNames(b, i, b.abs(dir)), listed[k]]);
     }
   }
   const entries: string[] = [];

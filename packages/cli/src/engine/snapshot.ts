@@ -10,6 +10,7 @@
 import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Disk } from '@prov-make/cache/disk';
+import { countedEntries } from '@prov-make/cache/listing-rules';
 import { listingToken, tokenOf } from '@prov-make/cache/version-token';
 import { fromWorkspaceKey } from '@prov-make/cache/workspace-key';
 import type { PipelineSource } from '../pipeline/load.js';
@@ -23,8 +24,8 @@ export interface Snapshot {
   pipelineStamp: string | null;
   /** Step name and definition hash, in file order. */
   steps: [string, string][];
-  /** Folder (stored path), names left out of its listing, and the listing's token. */
-  listings: [string, string[], number][];
+  /** Folder (stored path), names left out of its listing, the listing's token, and its listing rules (listing-rules.ts). */
+  listings: [string, string[], number, string[]?][];
   /** The names (and globs) of the caller's variables any step sees, and environmentKey of their values. */
   environment: [string[], string];
 }
@@ -82,9 +83,9 @@ export function everythingUpToDate(at: SnapshotPlace, pipeline: Pick<PipelineSou
   if (!sameBytes) return null;
   if (environmentKey(snap.environment[0], at.callerEnv) !== snap.environment[1]) return null;
   if (steps && (snap.steps.length !== steps.length || steps.some(([name, hash], i) => snap.steps[i][0] !== name || snap.steps[i][1] !== hash))) return null;
-  for (const [dir, left, token] of snap.listings) {
+  for (const [dir, left, token, rules] of snap.listings) {
     const names = new Set(left);
-    if (listingToken(at.disk.readdir(fromWorkspaceKey(at.root, dir)), (name) => names.has(name)) !== token) return null;
+    if (listingToken(countedEntries(at.disk, fromWorkspaceKey(at.root, dir), rules, (name) => names.has(name))) !== token) return null;
   }
   return filesUnchanged(at) ? snap.steps.map(([name]) => name) : null;
 }

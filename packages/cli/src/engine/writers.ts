@@ -6,7 +6,7 @@
  * hazard, not a reason to rerun (Python's import cache lists the workspace).
  */
 import { join } from 'node:path';
-import { listingToken, toWorkspaceKey, type DepsLog, type Disk, type StepState } from '@prov-make/cache';
+import { countedEntries, listingToken, toWorkspaceKey, type DepsLog, type Disk, type StepState } from '@prov-make/cache';
 
 export class OutputWriters {
   private readonly byPath = new Map<string, Set<number>>();
@@ -56,9 +56,8 @@ export interface Listing {
   names: string[] | null;
 }
 
-/** The listing of a folder as it is now, leaving out what `leftOut` names. */
-export function currentListing(disk: Disk, absDir: string, leftOut: (absPath: string) => boolean): Listing {
-  const all = disk.readdir(absDir);
-  const names = all && all.filter((name) => !leftOut(join(absDir, name))).sort();
+/** The listing of a folder as it is now, counting what its rules count and leaving out what `leftOut` names. */
+export function currentListing(disk: Disk, absDir: string, leftOut: (absPath: string) => boolean, rules?: readonly string[]): Listing {
+  const names = countedEntries(disk, absDir, rules, (name) => leftOut(join(absDir, name)));
   return { token: listingToken(names), names };
 }

@@ -22,8 +22,8 @@ export interface StepIO {
   /** Permission bits changed (`chmod`). */
   chmod(path: string, mode: number): void;
   remove(path: string): void;
-  /** Entry names of a folder (a listing dependency). */
-  list(path: string): string[];
+  /** Entry names of a folder (a listing dependency; with a listing rule, as a lister looking for names of one kind). */
+  list(path: string, rule?: string): string[];
   /** Lets the other running steps go on (for -j tests). */
   pause(ms?: number): Promise<void>;
   /** Something else changes a file while the step runs. */
@@ -72,6 +72,8 @@ class Trace {
   /** How each path was written, when not 'new' (as the reducer says it). */
   private readonly kinds = new Map<string, WriteKind>();
   private readonly listed = new Set<string>();
+  /** Folders listed under rules only (a listing without one counts everything). */
+  private readonly rules = new Map<string, Set<string> | null>();
   private readonly removed = new Set<string>();
 
   constructor(
@@ -128,8 +130,10 @@ class Trace {
         if (this.disk.exists(abs(p)) && !this.first.has(abs(p))) this.removed.add(abs(p));
         this.disk.remove(abs(p));
       },
-      list: (p) => {
+      list: (p, rule) => {
         this.listed.add(abs(p));
+        const had = this.rules.get(abs(p));
+        this.rules.set(abs(p), rule === undefined || had === null ? null : new Set([...(had ?? []), rule]));
         return this.disk.readdir(abs(p)) ?? [];
       },
       pause: (ms = 20) => new Promise((r) => setTimeout(r, ms)),
@@ -147,6 +151,7 @@ class Trace {
       deleted: [...this.removed].filter((p) => !this.disk.exists(p)).sort(),
       absent: of('absent').filter((p) => !this.written.has(p)),
       listed: [...this.listed].filter(keep).sort(),
+      listingRules: Object.fromEntries([...this.rules].filter(([p, r]) => keep(p) && r).map(([p, r]) => [p, [...r!]])),
       executed: [],
       untraced: [],
     };

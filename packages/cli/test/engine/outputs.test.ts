@@ -103,3 +103,39 @@ describe('what a step produced', () => {
     expect(await t.run()).toEqual(all(['go'], 'skipped'));
   });
 });
+
+describe('listings narrowed by their lister', () => {
+  const STEPS = 'steps:\n  imports:\n    run: python3 scripts/main.py\n  globs:\n    run: python3 scripts/own.py\n';
+  // "imports" lists scripts/ as Python's import system does; "globs" as os.listdir does, in user code
+  const steps = {
+    imports: (io: Parameters<Parameters<typeof testWorkspace>[2][string]>[0]) => {
+      io.list('scripts', 'python-import');
+      io.write('out1.txt', io.read('scripts/main.py')!);
+    },
+    globs: (io: Parameters<Parameters<typeof testWorkspace>[2][string]>[0]) => {
+      io.list('scripts', 'python-import');
+      io.write('out2.txt', io.list('scripts').join(','));
+    },
+  };
+
+  it('a README, a swap file or a .git folder beside the script reruns nothing there; a new csv.py does, named', async () => {
+    const t = testWorkspace(STEPS, { 'scripts/main.py': 'print(1)', 'scripts/own.py': 'print(2)' }, steps);
+    await t.run();
+    t.disk.settle();
+    t.disk.write('scripts/README', 'notes');
+    t.disk.write('scripts/.main.py.swp', 'vim');
+    t.disk.write('scripts/.git/HEAD', 'ref');
+    expect(await t.run()).toEqual({ imports: 'skipped', globs: 'ran' }); // the one that lists in user code still reruns
+    expect(t.reason('globs')).toMatch(/^scripts\/\.git appeared in folder scripts\//);
+    t.disk.settle();
+    t.disk.write('scripts/csv.py', 'shadow');
+    expect(await t.run()).toEqual({ imports: 'ran', globs: 'ran' });
+    expect(t.reason('imports')).toBe('scripts/csv.py appeared in folder scripts/ (it listed it)');
+    t.disk.settle();
+    t.disk.write('scripts/pkg/__init__.py', '');
+    expect((await t.run()).imports).toBe('ran'); // a package folder
+    t.disk.settle();
+    await t.run();
+    expect(await t.run()).toEqual({ imports: 'skipped', globs: 'skipped' });
+  });
+});

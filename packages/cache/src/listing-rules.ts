@@ -1,0 +1,64 @@
+/**
+ * Listing rules: a folder listing narrowed by the lister's own lookup rules (DESIGN 2). A program
+ * that lists a folder only to look up names of one kind depends on those names alone: Python's
+ * import system lists each folder on sys.path, but only an importable name can change what an
+ * import finds. The trace says who listed a folder and in which role (the interposer's reducer picks
+ * the rule: packages/interposer); this table says which entries count under each rule, identically
+ * when a listing is recorded, checked, keyed in the cache and in the no-op snapshot.
+ *
+ * Soundness: a rule may leave out only names its lister cannot act on. A folder also listed with no
+ * rule (user code: os.listdir, glob) counts every entry: the reducer drops the rule then.
+ */
+import { join } from 'node:path';
+import type { Disk } from './disk.js';
+
+export interface ListingRule {
+  /** What the rule is for, as the README documents it. */
+  about: string;
+  /**
+   * Whether an entry can change what the lister does. `isFolder` is asked only for names that
+   * could be either (an extensionless identifier is a package folder, never a module file).
+   */
+  counts(name: string, isFolder: () => boolean): boolean;
+}
+
+/**
+ * A module file as importlib's FileFinder looks one up: a module name (no dot: a dot names a
+ * package path; any other character, as importlib.import_module takes any) and one of
+ * importlib.machinery.all_suffixes(): source, byte code, extension modules with any ABI tag.
+ */
+const MODULE_FILE = /^[^.]+(\.py|\.pyw|\.pyc|(\.[^.]+)?\.so)$/;
+
+export const LISTING_RULES: Readonly<Record<string, ListingRule>> = {
+  'python-import': {
+    about: "Python's import system on a sys.path folder: module files (.py, .pyc, .pyw, extension modules), package folders, .pth files",
+    // a folder without a dot in its name can be a package (a namespace one needs no __init__.py)
+    counts: (name, isFolder) => name.endsWith('.pth') || MODULE_FILE.test(name) || (!name.includes('.') && name !== '__pycache__' && isFolder()),
+  },
+  'python-site': {
+    about: "Python's site module on a site-packages folder: .pth files",
+    counts: (name) => name.endsWith('.pth'),
+  },
+};
+
+/**
+ * The entries of `absDir` a listing under `rules` counts, as a filter; undefined when every entry
+ * counts (no rule, or one this version does not know: counting everything is always sound).
+ */
+export function listingFilter(rules: readonly string[] | undefined, isFolder: (name: string) => boolean): ((name: string) => boolean) | undefined {
+  if (!rules?.length) return undefined;
+  const known = rules.map((r) => LISTING_RULES[r]);
+  if (known.some((r) => r === undefined)) return undefined;
+  return (name) => known.some((r) => r.counts(name, () => isFolder(name)));
+}
+
+/**
+ * The entry names of a folder's listing that count, sorted: not left out (the step's own outputs,
+ * later steps', ignored paths) and counted by its rules. null: not a readable folder.
+ */
+export function countedEntries(disk: Pick<Disk, 'readdir' | 'lstat'>, absDir: string, rules: readonly string[] | undefined, leftOut: (name: string) => boolean): string[] | null {
+  const all = disk.readdir(absDir);
+  if (all === null) return null;
+  const counts = listingFilter(rules, (name) => disk.lstat(join(absDir, name))?.isDirectory() ?? false);
+  return all.filter((name) => !leftOut(name) && (!counts || counts(name))).sort();
+}
