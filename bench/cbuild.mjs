@@ -21,17 +21,36 @@ export const TARGETS = {
 const PROJECT = join(repoRoot, 'fixtures/cproject');
 const STRACE = '/usr/bin/strace';
 
-function freshCopy() {
+function freshCopy(project, skip) {
   const dir = makeTempDir('provmake-bench-cbuild-');
-  const skip = join(PROJECT, 'build');
-  cpSync(PROJECT, dir, { recursive: true, filter: (src) => src !== skip && !src.startsWith(skip + '/') });
+  cpSync(project, dir, { recursive: true, filter: (src) => !skip || (src !== skip && !src.startsWith(skip + '/')) });
   return dir;
 }
 
 export async function run(opts = {}) {
+  if (!existsSync(join(PROJECT, 'Makefile'))) throw new BenchSetupError(`${PROJECT}/Makefile is missing`);
+  const result = await measureBuild({ ...opts, project: PROJECT, skip: join(PROJECT, 'build'), expect: ['build/bin/ktool'] });
+  const jobs = result.jobs;
+  result.straceTarget = TARGETS.strace;
+  const med = (v) => result.variants[v]?.wallMs.median ?? NaN;
+  result.summary = [
+    { benchmark: 'cbuild', metric: `make -j${jobs} from clean (wall)`, base: med('untraced'), measured: med('traced'),
+      ratio: result.ratios.traced, label: 'traced/untraced', target: TARGETS.traced },
+    { benchmark: 'cbuild', metric: 'strace -f vs traced (wall)', base: med('traced'), measured: med('strace'),
+      ratio: result.ratios.straceOverTraced, label: 'strace/traced', target: TARGETS.strace },
+  ];
+  return result;
+}
+
+/**
+ * `make -jN` from clean in a fresh copy of `project` (less `skip`) for every measurement: untraced,
+ * traced (traceCommand), `strace -f -o /dev/null` and preload-only, interleaved. Each build must
+ * leave the `expect` files. Returns { variants, ratios, observed, ... }.
+ */
+export async function measureBuild(opts) {
+  const { project, skip, expect } = opts;
   const jobs = opts.jobs ?? 2;
   const { rounds = 5, warmup = 1, quiet = false } = opts;
-  if (!existsSync(join(PROJECT, 'Makefile'))) throw new BenchSetupError(`${PROJECT}/Makefile is missing`);
   if (!which('make')) throw new BenchSetupError('make is not installed');
   const tracer = opts.untracedOnly ? null : await loadTracer(opts);
   const useStrace = opts.strace !== false && existsSync(STRACE);
@@ -45,7 +64,8 @@ export async function run(opts = {}) {
     try {
       const r = await fn(dir);
       assertSuccess(name, r, `make -j${jobs} in ${dir}`);
-      if (!existsSync(join(dir, 'build/bin/ktool'))) throw new Error(`${name}: make succeeded but build/bin/ktool is missing`);
+      const missing = expect.filter((f) => !existsSync(join(dir, f)));
+      if (missing.length) throw new Error(`${name}: make succeeded but ${missing.join(', ')} is missing`);
       return r;
     } finally {
       rmSync(dir, { recursive: true, force: true });
@@ -62,7 +82,7 @@ export async function run(opts = {}) {
         reads: deps.reads.length,
         writes: deps.writes.length,
         executed: deps.executed.length,
-        ktoolWritten: deps.writes.some((p) => p.endsWith('/build/bin/ktool')),
+        expectWritten: expect.every((f) => deps.writes.some((p) => p.endsWith(`/${f}`))),
         fullyObserved: r.result.fullyObserved,
         untraced: deps.untraced.map((u) => `${u.path} (${u.reason})`),
         problems: r.result.problems.map((p) => p.message),
@@ -90,12 +110,13 @@ export async function run(opts = {}) {
   const samples = await interleavedRounds(variants, {
     rounds,
     warmup,
-    prepare: () => freshCopy(),
-    onSample: (name, round, m) => progress(quiet, `cbuild: ${name} ${round < 0 ? 'warm-up' : `round ${round + 1}/${rounds}`}: ${fmtMs(m.wallMs)}\n`),
+    prepare: () => freshCopy(project, skip),
+    onSample: (name, round, m) => progress(quiet, `${opts.name ?? 'cbuild'}: ${name} ${round < 0 ? 'warm-up' : `round ${round + 1}/${rounds}`}: ${fmtMs(m.wallMs)}\n`),
   });
   const result = {
-    name: 'cbuild',
-    description: `fixtures/cproject: make -j${jobs} from clean (fresh copy per run)`,
+    name: opts.name ?? 'cbuild',
+    description: `${opts.label ?? 'fixtures/cproject'}: make -j${jobs} from clean (fresh copy per run)`,
+    expect,
     jobs,
     rounds,
     warmup,
@@ -113,12 +134,6 @@ export async function run(opts = {}) {
     straceOverUntraced: ratio(med('strace'), med('untraced')),
   };
   if (result.variants.preload) result.ratios.preload = ratio(med('preload'), med('untraced'));
-  result.summary = [
-    { benchmark: 'cbuild', metric: `make -j${jobs} from clean (wall)`, base: med('untraced'), measured: med('traced'),
-      ratio: result.ratios.traced, label: 'traced/untraced', target: TARGETS.traced },
-    { benchmark: 'cbuild', metric: 'strace -f vs traced (wall)', base: med('traced'), measured: med('strace'),
-      ratio: result.ratios.straceOverTraced, label: 'strace/traced', target: TARGETS.strace },
-  ];
   return result;
 }
 
@@ -127,12 +142,13 @@ export function printResult(result) {
     name, fmtMs(v.wallMs.median), `${fmtMs(v.wallMs.min)} .. ${fmtMs(v.wallMs.max)}`,
     v.logMB ? `${v.logMB.median.toFixed(1)} MB` : '',
   ]);
-  console.log(`cbuild: ${result.description}; medians of ${result.rounds} interleaved rounds\n`);
+  console.log(`${result.name}: ${result.description}; medians of ${result.rounds} interleaved rounds\n`);
   console.log(formatTable(['variant', 'wall', 'range', 'logs'], rows));
   console.log();
   console.log(`traced/untraced: ${fmtRatio(result.ratios.traced)}  (target <= ${TARGETS.traced.value}: ${verdict(result.ratios.traced, TARGETS.traced)})`);
   if (result.strace) {
-    console.log(`strace/traced:   ${fmtRatio(result.ratios.straceOverTraced)}  (target >= ${TARGETS.strace.value}: ${verdict(result.ratios.straceOverTraced, TARGETS.strace)})`);
+    const t = result.straceTarget;
+    console.log(`strace/traced:   ${fmtRatio(result.ratios.straceOverTraced)}${t ? `  (target >= ${t.value}: ${verdict(result.ratios.straceOverTraced, t)})` : ''}`);
     console.log(`strace/untraced: ${fmtRatio(result.ratios.straceOverUntraced)}`);
   } else {
     console.log(`strace: not measured (${STRACE} missing or --no-strace)`);
@@ -142,7 +158,7 @@ export function printResult(result) {
   }
   if (result.observed) {
     const o = result.observed;
-    console.log(`trace check: ${o.reads} reads, ${o.writes} writes, ${o.executed} executed; build/bin/ktool among writes=${o.ktoolWritten}; fullyObserved=${o.fullyObserved}`);
+    console.log(`trace check: ${o.reads} reads, ${o.writes} writes, ${o.executed} executed; ${result.expect.join(', ')} among writes=${o.expectWritten}; fullyObserved=${o.fullyObserved}`);
     if (o.untraced.length) console.log(`  untraced programs: ${o.untraced.join(', ')}`);
     if (o.problems.length) console.log(`  problems: ${o.problems.join('; ')}`);
   }

@@ -1,10 +1,11 @@
 // lib.mjs - shared helpers for the prov-make benchmarks: locating the tracer, timing child
 // processes from the Node side, interleaved rounds, medians and table printing. No dependencies.
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync, readdirSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync, readdirSync } from 'node:fs';
 import { tmpdir, cpus, totalmem, release } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { parseArgs } from 'node:util';
 
 export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 export const defaultSoPath = join(repoRoot, 'packages/interposer/native/build/libprovmake.so');
@@ -61,6 +62,59 @@ export function parseCommonArgs(argv, extra = {}) {
     else throw new BenchSetupError(`unknown option ${a}`);
   }
   return opts;
+}
+
+/**
+ * Options of the issue-12 benchmarks (node:util parseArgs): --quick, --rounds, --warmup, --json,
+ * --timeout SECONDS, -h, plus the script's own. Options typed 'int' are checked whole numbers.
+ * The usage text is the header comment of the script (everything before the first import).
+ */
+export function parseBenchArgs(argv, scriptUrl, own = {}) {
+  const common = {
+    quick: { type: 'boolean' },
+    rounds: { type: 'string', int: true },
+    warmup: { type: 'string', int: true },
+    timeout: { type: 'string', int: true },
+    json: { type: 'boolean' },
+    help: { type: 'boolean', short: 'h' },
+  };
+  const spec = { ...common, ...own };
+  let values;
+  try {
+    ({ values } = parseArgs({ args: argv, options: Object.fromEntries(Object.entries(spec).map(([k, v]) => [k, { type: v.type, ...(v.short ? { short: v.short } : {}) }])), strict: true }));
+  } catch (err) {
+    throw new BenchSetupError(err.message);
+  }
+  if (values.help) {
+    console.log(usageOf(scriptUrl));
+    process.exit(0);
+  }
+  for (const [k, v] of Object.entries(spec)) {
+    if (!v.int || values[k] === undefined) continue;
+    if (!/^\d+$/.test(values[k])) throw new BenchSetupError(`--${k} needs a whole number, not ${values[k]}`);
+    values[k] = Number(values[k]);
+  }
+  if (values.timeout !== undefined) values.timeoutMs = values.timeout * 1000;
+  return values;
+}
+
+function usageOf(scriptUrl) {
+  const text = readFileSync(fileURLToPath(scriptUrl), 'utf8');
+  return text.slice(0, text.indexOf('\nimport ')).replace(/^#!.*\n/, '').replace(/^\/\/ ?/gm, '');
+}
+
+/**
+ * The command line of an issue-12 benchmark module, when it is the script being run: parses its
+ * options (parseBenchArgs; `adapt` may rename them), runs it and prints its result (or JSON).
+ */
+export async function benchMain(scriptUrl, { run, printResult }, own = {}, adapt = (o) => o) {
+  if (!isMainModule(scriptUrl)) return;
+  await runMain(async () => {
+    const opts = adapt(parseBenchArgs(process.argv.slice(2), scriptUrl, own));
+    const result = await run({ ...opts, quiet: opts.json });
+    if (opts.json) console.log(JSON.stringify(result));
+    else printResult(result);
+  });
 }
 
 /** Runs a benchmark's main(): setup problems print a clear message and exit 2. */
@@ -188,6 +242,80 @@ export async function runPreloadOnly(soPath, cmd, { cwd, env = process.env, stdi
   }
 }
 
+/**
+ * Runs one command to its end, as a user would wait for it: wall time from just before spawn to
+ * 'close', exit code, captured stdout and stderr, and the peak RSS of the command and the
+ * children it waited for (KiB, from `/usr/bin/time -f %M` when installed, else null). With
+ * timeoutMs, the process group gets SIGINT (as a Ctrl-C) at the limit and SIGKILL 10 s later, and
+ * the result says timedOut. Never rejects on a failing command: callers decide what a failure means.
+ */
+export function measure(file, args, { cwd, env = process.env, timeoutMs = 0, rss = true } = {}) {
+  const rssFile = rss && HAVE_TIME ? join(tmpdir(), `provmake-bench-rss-${process.pid}-${++measureCount}`) : null;
+  const [cmd, argv] = rssFile ? [TIME, ['-f', '%M', '-o', rssFile, file, ...args]] : [file, args];
+  return new Promise((resolvePromise, reject) => {
+    const out = [];
+    const err = [];
+    let timedOut = false;
+    const start = nowNs();
+    const child = spawn(cmd, argv, { cwd, env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    const timers = [];
+    if (timeoutMs > 0) {
+      const signalGroup = (sig) => {
+        try {
+          process.kill(-child.pid, sig);
+        } catch {
+          // already gone
+        }
+      };
+      timers.push(setTimeout(() => {
+        timedOut = true;
+        signalGroup('SIGINT');
+        timers.push(setTimeout(() => signalGroup('SIGKILL'), 10_000));
+      }, timeoutMs));
+    }
+    child.stdout.on('data', (b) => out.push(b));
+    child.stderr.on('data', (b) => err.push(b));
+    child.once('error', reject);
+    child.once('close', (exitCode, signal) => {
+      const ms = msSince(start);
+      for (const t of timers) clearTimeout(t);
+      let peakKiB = null;
+      if (rssFile) {
+        try {
+          const last = readFileSync(rssFile, 'utf8').trim().split('\n').pop();
+          peakKiB = /^\d+$/.test(last) ? Number(last) : null;
+        } catch {
+          // time could not write it (killed)
+        }
+        rmSync(rssFile, { force: true });
+      }
+      resolvePromise({
+        ms, exitCode, signal, timedOut, peakKiB,
+        stdout: Buffer.concat(out).toString('utf8'),
+        stderr: Buffer.concat(err).toString('utf8'),
+      });
+    });
+  });
+}
+
+const TIME = '/usr/bin/time';
+const HAVE_TIME = existsSync(TIME);
+let measureCount = 0;
+
+/** One line saying how a measured command failed (null when it succeeded). */
+export function failureOf(r) {
+  if (r.timedOut) return `timed out after ${fmtMs(r.ms)}`;
+  if (r.exitCode === 0 && !r.signal) return null;
+  if (/heap out of memory|Reached heap limit/.test(r.stderr)) return `out of heap after ${fmtMs(r.ms)} (exit ${r.exitCode ?? r.signal})`;
+  const how = r.signal ? `signal ${r.signal}` : `exit code ${r.exitCode}`;
+  const last = r.stderr.trim().split('\n').filter((l) => !/^Command (exited|terminated)/.test(l)).slice(-3).join(' | ');
+  return `${how}${last ? `: ${last.slice(0, 300)}` : ''}`;
+}
+
+export function fmtMiB(kib) {
+  return kib == null || !Number.isFinite(kib) ? '-' : `${(kib / 1024).toFixed(0)} MiB`;
+}
+
 export function assertSuccess(variant, r, what) {
   if (r.exitCode !== 0) {
     const how = r.signal ? `signal ${r.signal}` : `exit code ${r.exitCode}`;
@@ -269,6 +397,7 @@ export async function interleavedRounds(variants, { rounds = 5, warmup = 1, prep
 
 export function fmtMs(ms) {
   if (!Number.isFinite(ms)) return '-';
+  if (ms >= 10_000) return `${(ms / 1000).toFixed(1)} s`;
   return ms >= 100 ? `${ms.toFixed(0)} ms` : `${ms.toFixed(1)} ms`;
 }
 

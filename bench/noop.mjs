@@ -17,14 +17,14 @@
  * of `prov-make run --json` (wall time spawn -> exit; asserts every step is "skipped") and `ninja`
  * (asserts "no work to do").
  */
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { generate } from './noop/gen.mjs';
 import { fmtMs, median, min, peakRssKiB, timed, HAVE_TIME } from './noop/proc.mjs';
 import { summarise } from './noop/profile-summary.mjs';
+import { recordedWorkspace } from './noop/workspace.mjs';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const CLI = join(ROOT, 'packages/cli/bin/prov-make.js');
@@ -84,7 +84,6 @@ const dir = opt.dir ? resolve(opt.dir) : mkdtempSync(join(tmpdir(), 'prov-make-n
 mkdirSync(dir, { recursive: true });
 const provDir = join(dir, 'prov');
 const ninjaDir = join(dir, 'ninja');
-const markerFile = join(dir, 'bench-noop.json');
 
 const provArgs = (...a) => [CLI, 'run', 'pipeline.yml', ...a];
 const ninjaVersion = (await timed(opt.ninja, ['--version'])).stdout.trim();
@@ -122,56 +121,7 @@ try {
   if (ownTemp && !opt.keep) cleanup = () => rmSync(dir, { recursive: true, force: true });
 
   // ---- setup (untimed) ----
-  let marker = null;
-  try {
-    marker = JSON.parse(readFileSync(markerFile, 'utf8'));
-  } catch {}
-  const same = marker && marker.steps === params.steps && marker.files === params.files && marker.deps === params.deps && existsSync(join(provDir, 'pipeline.yml'));
-  const setup = {};
-  if (same && marker.recorded && existsSync(join(provDir, '.prov-make'))) {
-    log(`bench/noop: reusing the recorded workspace in ${dir}`);
-  } else {
-    if (same) {
-      log(`bench/noop: reusing the generated workspace in ${dir}; resuming the recording`);
-    } else {
-      const t0 = Date.now();
-      rmSync(markerFile, { force: true });
-      const { edges } = generate(dir, params);
-      setup.generateMs = Date.now() - t0;
-      writeFileSync(markerFile, JSON.stringify({ ...params, recorded: false }) + '\n');
-      log(`bench/noop: generated ${params.files} files (x2: prov/ and ninja/), ${params.steps} steps, ${edges} edges in ${fmtMs(setup.generateMs)}`);
-    }
-
-    log(`bench/noop: recording: prov-make run -j ${setupJobs} (executes ${params.steps} traced steps)…`);
-    let done = 0;
-    let last = Date.now();
-    const start = Date.now();
-    const every = Math.max(1, Math.round(params.steps / 20));
-    const rec = await timed(NODE, provArgs('-j', String(setupJobs)), {
-      cwd: provDir,
-      onStdoutLine: (l) => {
-        if (/^\[[^\]]+\] (done in|up to date|FAILED|blocked|restored)/.test(l)) {
-          done++;
-          if (/FAILED|blocked/.test(l)) log(`  ${l}`);
-          if (done % every === 0 || Date.now() - last > 15000 || done === params.steps) {
-            last = Date.now();
-            const s = (Date.now() - start) / 1000;
-            log(`  ${done}/${params.steps} steps  ${s.toFixed(0)} s  (${(done / s).toFixed(1)} steps/s)`);
-          }
-        }
-      },
-    });
-    setup.recordMs = rec.ms;
-    if (rec.code !== 0) fail(`recording run exited ${rec.code}\n${rec.stdout.slice(-2000)}\n${rec.stderr.slice(-2000)}`);
-    log(`bench/noop: recording run: ${fmtMs(rec.ms)}; ${rec.stdout.trim().split('\n').pop()}`);
-    writeFileSync(markerFile, JSON.stringify({ ...params, recorded: true }) + '\n');
-  }
-
-  const second = await timed(NODE, provArgs('--json'), { cwd: provDir });
-  if (second.code !== 0) fail(`second prov-make run exited ${second.code}\n${second.stderr.slice(0, 2000)}`);
-  const sc = countStatuses(second.stdout).counts;
-  setup.secondMs = second.ms;
-  log(`bench/noop: second prov-make run (confirms racily clean entries): ${fmtMs(second.ms)} ${JSON.stringify(sc)}`);
+  const { setup } = await recordedWorkspace(dir, params, { setupJobs, log, fail });
 
   const nb = await timed(opt.ninja, [], { cwd: ninjaDir });
   if (nb.code !== 0) fail(`ninja build exited ${nb.code}\n${nb.stdout.slice(-2000)}${nb.stderr.slice(-2000)}`);

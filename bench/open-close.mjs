@@ -20,7 +20,8 @@ import {
 
 export const TARGETS = { loop: { op: '<=', value: 1.15 } };
 
-function compileOpenloop(workDir) {
+/** Builds bench/src/openloop.c into workDir; returns the binary's path. */
+export function compileOpenloop(workDir) {
   const cc = process.env.CC || (which('gcc') ? 'gcc' : 'cc');
   const bin = join(workDir, 'openloop');
   const src = join(repoRoot, 'bench/src/openloop.c');

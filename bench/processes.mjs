@@ -1,21 +1,31 @@
 #!/usr/bin/env node
 // processes.mjs - cost of tracing process creation: a shell loop that runs /bin/true 1,000 times,
-// traced (traceCommand) and untraced (plain spawn), timed from Node, interleaved.
-// Target: traced/untraced <= 1.3.
+// and one that runs it 10,000 times (a step of many tiny programs, issue 12), traced
+// (traceCommand) and untraced (plain spawn), timed from Node, interleaved. The diagnostic
+// preload-only variant is measured on the first count only.
+// Target: traced/untraced <= 1.3 for each count.
 //
-//   node bench/processes.mjs [--count N] [--rounds N] [--warmup N] [--json] [--no-preload] [--untraced-only]
+//   node bench/processes.mjs [--counts 1000,10000] [--quick] [--rounds N] [--warmup N] [--json] [--no-preload] [--untraced-only]
+//     --counts LIST   process counts, one case each (default 1000,10000; --quick: 1000)
+//     --count N       one count only
 import { rmSync } from 'node:fs';
 import {
-  COMMON_USAGE, assertSuccess, fmtMs, fmtRatio, formatTable, interleavedRounds, isMainModule, loadTracer,
+  BenchSetupError, COMMON_USAGE, assertSuccess, fmtMs, fmtRatio, formatTable, interleavedRounds, isMainModule, loadTracer,
   makeTempDir, progress, ratio, runMain, runPreloadOnly, runTraced, runUntraced, summarize, verdict,
 } from './lib.mjs';
 
 export const TARGETS = { wall: { op: '<=', value: 1.3 } };
 
 export async function run(opts = {}) {
-  const count = opts.count ?? 1000;
-  const { rounds = 5, warmup = 1, quiet = false } = opts;
+  const counts = opts.counts ?? (opts.count ? [opts.count] : opts.quick ? [1000] : [1000, 10_000]);
   const tracer = opts.untracedOnly ? null : await loadTracer(opts);
+  const cases = [];
+  for (const [i, count] of counts.entries()) cases.push(await runCount(count, { ...opts, preload: opts.preload !== false && i === 0 }, tracer));
+  return { name: 'processes', cases, summary: cases.flatMap((c) => c.summary) };
+}
+
+async function runCount(count, opts, tracer) {
+  const { rounds = 5, warmup = 1, quiet = false } = opts;
   const script = `i=0; while [ $i -lt ${count} ]; do /bin/true; i=$((i+1)); done`;
   const cmd = ['sh', '-c', script];
   const work = makeTempDir('provmake-bench-processes-');
@@ -82,6 +92,13 @@ export async function run(opts = {}) {
 }
 
 export function printResult(result) {
+  for (const [i, c] of result.cases.entries()) {
+    if (i > 0) console.log();
+    printCase(c);
+  }
+}
+
+function printCase(result) {
   const rows = Object.entries(result.variants).map(([name, v]) => [
     name, fmtMs(v.wallMs.median), `${fmtMs(v.wallMs.min)} .. ${fmtMs(v.wallMs.max)}`,
     fmtMs(v.wallMs.median / result.count * 1000).replace(' ms', ' us') + ' per process',
@@ -103,12 +120,17 @@ export function printResult(result) {
 if (isMainModule(import.meta.url)) {
   await runMain(async () => {
     const { parseCommonArgs } = await import('./lib.mjs');
-    const opts = parseCommonArgs(process.argv.slice(2), { count: 1000, flags: { '--count': 'count' } });
+    const argv = process.argv.slice(2);
+    const at = argv.indexOf('--counts');
+    const counts = at >= 0 ? argv.splice(at, 2)[1]?.split(',').map(Number) : undefined;
+    if (counts?.some((n) => !Number.isInteger(n) || n < 1)) throw new BenchSetupError('--counts needs whole numbers, e.g. 1000,10000');
+    const quick = argv.includes('--quick');
+    const opts = parseCommonArgs(argv.filter((a) => a !== '--quick'), { count: 0, flags: { '--count': 'count' } });
     if (opts.help) {
-      console.log(`usage: node bench/processes.mjs [--count N] [options]\n${COMMON_USAGE}`);
+      console.log(`usage: node bench/processes.mjs [--counts N,N | --count N] [--quick] [options]\n${COMMON_USAGE}`);
       return;
     }
-    const result = await run({ ...opts, quiet: opts.json });
+    const result = await run({ ...opts, counts, quick, quiet: opts.json });
     if (opts.json) console.log(JSON.stringify(result));
     else printResult(result);
   });
