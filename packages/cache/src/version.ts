@@ -30,6 +30,8 @@ export interface FileStat {
   size: bigint;
   mtimeNs: bigint;
   ctimeNs: bigint;
+  /** When the file was made (statx), where the file system keeps it; 0 or absent where it does not. */
+  birthtimeNs?: bigint;
   isFile(): boolean;
   isDirectory(): boolean;
   isSymbolicLink(): boolean;

@@ -33,14 +33,16 @@ export interface StepDependencies {
  * How a command wrote a path:
  * - new: nothing of the version before survives (created, truncated, made, renamed into place),
  *   and the command did not read that version first;
- * - replaced-after-read: the same, but it read the old content first (`sed -i`);
+ * - new-if-created: opened with O_CREAT, not truncated, and empty when opened: made by the command
+ *   if it did not exist before (its birth time says so), else an empty file it may have kept;
+ * - replaced-after-read: nothing of the old version survives, but the command read it first (`sed -i`);
  * - in-place: opened for writing without truncating (append, read-write, a write into the middle),
  *   perhaps not written at all: the old content may survive, and its mtime says whether it moved;
  * - in-place-retimed: the same, and its times were set too (`touch` opens, then sets them): the
  *   mtime says nothing;
  * - metadata: only its mode, owner or times changed (chmod, chown, utime).
  */
-export type WriteKind = 'new' | 'replaced-after-read' | 'in-place' | 'in-place-retimed' | 'metadata';
+export type WriteKind = 'new' | 'new-if-created' | 'replaced-after-read' | 'in-place' | 'in-place-retimed' | 'metadata';
 
 export interface UntracedProgram {
   path: string;

@@ -34,8 +34,9 @@ export async function observe(b: BuildState, i: number, reason: string, run: Ste
   for (const abs of inputsAbs) {
     const input = await observeInput(b, abs, executed.has(abs));
     inputs.push(input.file);
-    const changed = input.st && lastChangedByOthers(input.st, writtenHere.has(abs), produced.both.has(abs));
-    if (!distrust && changed && changed >= BigInt(trace.startedAt) * 1_000_000n) {
+    // A file the step wrote itself, even only its times (touch, utime), has times the step set:
+    // another writer racing the step on a file the step itself writes goes unseen there.
+    if (!distrust && input.st && !writtenHere.has(abs) && input.st.ctimeNs >= BigInt(trace.startedAt) * 1_000_000n) {
       distrust = { kind: 'input-changed-while-running', path: input.file.path };
     }
   }
@@ -74,16 +75,6 @@ export async function observe(b: BuildState, i: number, reason: string, run: Ste
     annotations: run.annotations,
     outputLogHash: run.output.length ? await b.stores.blobs.keepBytes(run.output) : null,
   };
-}
-
-/**
- * When another writer last changed an input, as far as its stat can tell (null: it cannot). A file
- * the step wrote itself has a ctime of now, so only its mtime tells (and a file the step rewrote,
- * nothing): a writer that put the mtime back while the step ran goes unseen there.
- */
-function lastChangedByOthers(st: FileStat, writtenByStep: boolean, rewrittenByStep: boolean): bigint | null {
-  if (!writtenByStep) return st.ctimeNs;
-  return rewrittenByStep ? null : st.mtimeNs;
 }
 
 function traceDistrust(b: BuildState, trace: TraceResult): Distrust | null {

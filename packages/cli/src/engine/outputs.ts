@@ -17,7 +17,7 @@
  * and never restores over one. Only a file whose bytes provably did not change (metadata calls
  * alone, an mtime that did not move, the same content hash as before the step) is an input only.
  */
-import { RACY_WINDOW_NS, tokenOf } from '@prov-make/cache';
+import { RACY_WINDOW_NS, tokenOf, type FileStat } from '@prov-make/cache';
 import type { StepDependencies } from '@prov-make/interposer';
 import type { BuildState } from './build-state.js';
 
@@ -59,13 +59,16 @@ export async function whatItProduced(b: BuildState, i: number, deps: StepDepende
   for (const abs of deps.writes) {
     if (b.ignored(abs)) continue;
     const kind = deps.writeKinds?.[abs] ?? 'new';
-    if (kind === 'new') produced.pure.add(abs);
+    const st = kind === 'new' || kind === 'replaced-after-read' || kind === 'metadata' ? undefined : b.disk.lstat(abs);
+    if (kind === 'new' || (kind === 'new-if-created' && st && madeSince(st, startedAt))) produced.pure.add(abs);
     else if (kind === 'replaced-after-read') {
       // re-reading its own product (an incremental tool's state, .tsbuildinfo) is not reading a source
       (ownBefore.get(abs) === 'pure' ? produced.pure : produced.both).add(abs);
     } else if (kind === 'metadata') produced.unchanged.add(abs);
-    else {
-      const st = b.disk.lstat(abs);
+    else if (kind === 'new-if-created') {
+      // empty when opened and (when its birth time cannot say) perhaps there before: still empty, unchanged
+      (st && st.size === 0n ? produced.unchanged : produced.both).add(abs);
+    } else {
       const mayHaveChanged = !st || kind === 'in-place-retimed' || st.mtimeNs >= movedSince;
       const same = mayHaveChanged && st && before.has(abs) && (await b.disk.hash(abs, st))?.xxh64 === before.get(abs);
       (mayHaveChanged && !same ? produced.both : produced.unchanged).add(abs);
@@ -74,6 +77,16 @@ export async function whatItProduced(b: BuildState, i: number, deps: StepDepende
   await carryOver(b, i, deps, ownBefore, produced);
   return produced;
 }
+
+/**
+ * Made after the step started, by its birth time (where the file system keeps one). The margin is the
+ * kernel's coarse clock tick, by which a birth time can precede Date.now() taken before the spawn.
+ */
+function madeSince(st: FileStat, startedAt: number): boolean {
+  return Boolean(st.birthtimeNs) && st.birthtimeNs! >= BigInt(startedAt - BIRTH_MARGIN_MS) * 1_000_000n;
+}
+
+const BIRTH_MARGIN_MS = 50;
 
 /** Step i's previous outputs (absolute), each 'both' when it was an input too, else 'pure'. */
 function previousOutputs(b: BuildState, i: number): Map<string, 'pure' | 'both'> {

@@ -115,7 +115,7 @@ class Trace {
         this.disk.write(abs(p), edit(before));
       },
       append: (p, content) => {
-        this.changed(abs(p), 'in-place');
+        this.changed(abs(p), this.disk.exists(abs(p)) && this.disk.read(abs(p)) !== '' ? 'in-place' : 'new-if-created');
         this.disk.append(abs(p), content);
       },
       touch: (p) => {

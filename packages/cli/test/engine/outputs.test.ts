@@ -139,3 +139,25 @@ describe('listings narrowed by their lister', () => {
     expect(await t.run()).toEqual({ imports: 'skipped', globs: 'skipped' });
   });
 });
+
+describe('a file opened with O_CREAT and empty when opened', () => {
+  it('made by the step (its birth time says so): a pure output, restored from the cache in a clean copy', async () => {
+    const t = testWorkspace(ONE('echo x >> new.log'), {}, { go: (io) => io.append('new.log', 'x\n') });
+    await t.run();
+    t.disk.settle();
+    t.disk.remove('new.log');
+    expect(await t.run()).toEqual({ go: 'restored' });
+    expect(t.disk.read('new.log')).toBe('x\n');
+  });
+
+  it('there before, empty, and left empty (touch stamp): an input only', async () => {
+    const t = testWorkspace(ONE('touch stamp'), { stamp: '' }, { go: (io) => io.append('stamp', '') });
+    t.disk.settle();
+    await t.run();
+    t.disk.settle();
+    t.disk.write('stamp', 'written by someone else');
+    expect(await t.run()).toEqual({ go: 'ran' });
+    expect(t.reason('go')).toBe('input stamp changed');
+    expect(t.disk.read('stamp')).toBe('written by someone else');
+  });
+});
