@@ -2,7 +2,10 @@
  * The no-op fast path: once a run leaves every step up to date, a snapshot of every dependency's
  * version proves the next no-op without opening the stores. Any change must still be seen.
  */
-import { chmodSync, existsSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { chmodSync, existsSync, lstatSync, readFileSync, rmSync, statSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import { tokenOf } from '@prov-make/cache';
+import { fileCheckProgram } from '@prov-make/interposer';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { reasonOf, runJson, sleep, statuses, workspace, write } from './cli-helpers.js';
@@ -27,6 +30,21 @@ async function snapshotted(): Promise<string> {
   expect(existsSync(join(ws, '.prov-make', 'up-to-date.json'))).toBe(true);
   return ws;
 }
+
+describe('pm-check (native) and version-token.ts compute the same token', () => {
+  it('for files, a folder, a symlink and a missing path; a rewrite with its mtime put back differs', () => {
+    const ws = workspace({ 'a.txt': 'a\n', 'sub/b.txt': 'bb\n' });
+    symlinkSync('a.txt', join(ws, 'link'));
+    const paths = ['a.txt', 'sub/b.txt', 'sub', 'link', 'missing'];
+    const list = join(ws, 'list');
+    writeFileSync(list, paths.map((p) => `${tokenOf(lstatSync(join(ws, p), { bigint: true, throwIfNoEntry: false }))}\0${p}\0`).join(''));
+    expect(spawnSync(fileCheckProgram, [ws, list]).status).toBe(0);
+    const { mtime } = statSync(join(ws, 'a.txt'));
+    writeFileSync(join(ws, 'a.txt'), 'z\n');
+    utimesSync(join(ws, 'a.txt'), mtime, mtime);
+    expect(spawnSync(fileCheckProgram, [ws, list]).status).toBe(1);
+  });
+});
 
 describe('no-op fast path', () => {
   it('a proven no-op reports every step up to date, and so does status', async () => {
