@@ -10,7 +10,7 @@ import { newExecutionId, nowNs, versionFromStats, type Distrust, type FileStat, 
 import type { TraceResult } from '@prov-make/interposer';
 import type { StepExecution } from '../runner/step-runner.js';
 import type { BuildState } from './build-state.js';
-import { whatItProduced } from './outputs.js';
+import { filesOf, whatItProduced } from './outputs.js';
 
 /** Workspace inputs up to this size are kept in the content cache (documented in the README). */
 export const KEEP_INPUTS_UP_TO = 256n * 1024n;
@@ -19,14 +19,7 @@ export async function observe(b: BuildState, i: number, reason: string, run: Ste
   const { trace } = run;
   const deps = trace.deps;
   const keep = (p: string) => !b.ignored(p);
-  const produced = await whatItProduced(b, i, deps, trace.startedAt, before);
-  const carriedPure = [...produced.carried].filter(([, c]) => !c.both).map(([abs]) => abs);
-  // Its own products are not inputs, even when it read them (make stats its .o files): an edit to one is damage to restore.
-  const own = new Set([...produced.pure, ...carriedPure]);
-  const outputsAbs = [...produced.pure, ...produced.both, ...produced.carried.keys()].sort();
-  const executed = new Set(deps.executed.filter((p) => keep(p) && !own.has(p)));
-  const alsoRead = [...produced.both, ...produced.unchanged, ...[...produced.carried].filter(([, c]) => c.both).map(([abs]) => abs)];
-  const inputsAbs = [...new Set([...deps.reads, ...executed, ...alsoRead])].filter((p) => keep(p) && !own.has(p)).sort();
+  const { inputsAbs, outputsAbs, executed } = filesOf(await whatItProduced(b, i, deps, trace.startedAt, before), deps, keep);
   const writtenHere = new Set(deps.writes);
   const recordedAtNs = nowNs();
   let distrust = traceDistrust(b, trace);

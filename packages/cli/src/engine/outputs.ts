@@ -79,6 +79,21 @@ export async function whatItProduced(b: BuildState, i: number, deps: StepDepende
 }
 
 /**
+ * The execution's inputs and outputs (absolute, sorted) and the programs it ran that are inputs.
+ * Its own products are not inputs, even when it read them (make stats its .o files): an edit to
+ * one is damage to restore, not a change to build on.
+ */
+export function filesOf(produced: Produced, deps: StepDependencies, keep: (abs: string) => boolean): { inputsAbs: string[]; outputsAbs: string[]; executed: Set<string> } {
+  const carried = [...produced.carried];
+  const own = new Set([...produced.pure, ...carried.filter(([, c]) => !c.both).map(([abs]) => abs)]);
+  const executed = new Set(deps.executed.filter((p) => keep(p) && !own.has(p)));
+  const alsoRead = [...produced.both, ...produced.unchanged, ...carried.filter(([, c]) => c.both).map(([abs]) => abs)];
+  const inputsAbs = [...new Set([...deps.reads, ...executed, ...alsoRead])].filter((p) => keep(p) && !own.has(p)).sort();
+  const outputsAbs = [...produced.pure, ...produced.both, ...produced.carried.keys()].sort();
+  return { inputsAbs, outputsAbs, executed };
+}
+
+/**
  * Made after the step started, by its birth time (where the file system keeps one). The margin is the
  * kernel's coarse clock tick, by which a birth time can precede Date.now() taken before the spawn.
  */
