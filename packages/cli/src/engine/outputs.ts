@@ -60,7 +60,8 @@ export async function whatItProduced(b: BuildState, i: number, deps: StepDepende
     if (b.ignored(abs)) continue;
     const kind = deps.writeKinds?.[abs] ?? 'new';
     const st = kind === 'new' || kind === 'replaced-after-read' || kind === 'metadata' ? undefined : b.disk.lstat(abs);
-    if (kind === 'new' || (kind === 'new-if-created' && st && madeSince(st, startedAt))) produced.pure.add(abs);
+    // made now, or its own empty file made before (a stamp it touches each time)
+    if (kind === 'new' || (kind === 'new-if-created' && st && (madeSince(st, startedAt) || (ownBefore.get(abs) === 'pure' && st.size === 0n)))) produced.pure.add(abs);
     else if (kind === 'replaced-after-read') {
       // re-reading its own product (an incremental tool's state, .tsbuildinfo) is not reading a source
       (ownBefore.get(abs) === 'pure' ? produced.pure : produced.both).add(abs);
