@@ -29,6 +29,7 @@ import * as manyOutputs from './many-outputs.mjs';
 import * as openClose from './open-close.mjs';
 import * as processes from './processes.mjs';
 import * as realproj from './realproj.mjs';
+import * as watch from './watch.mjs';
 
 /** Each benchmark and its settings here (a full run stays under 10 minutes once the targets are met). */
 const BENCHMARKS = {
@@ -41,6 +42,7 @@ const BENCHMARKS = {
   'after-edit': { mod: afterEdit, work: (quick) => `noop-${quick ? 500 : 5000}` },
   realproj: { mod: realproj, opts: { rounds: 2 } },
   'ci-restore': { mod: ciRestore },
+  watch: { mod: watch, opts: { setupRounds: 3 }, quick: { latencyRounds: 5, setupRounds: 1 }, work: (quick) => `noop-${quick ? 500 : 5000}` },
 };
 
 function targetText(t) {

@@ -39,15 +39,29 @@ export class LocalActionCache implements ActionDocuments {
   stats(): { entries: number; bytes: number } {
     let entries = 0;
     let bytes = 0;
-    const root = path.join(this.dir, 'ac');
-    if (!fs.existsSync(root)) return { entries, bytes };
-    for (const sub of fs.readdirSync(root)) {
-      for (const name of fs.readdirSync(path.join(root, sub))) {
-        if (name.endsWith('.tmp')) continue;
-        entries++;
-        bytes += fs.statSync(path.join(root, sub, name)).size;
-      }
+    for (const file of this.files()) {
+      entries++;
+      bytes += fs.statSync(file).size;
     }
     return { entries, bytes };
+  }
+
+  /** Every document's bytes (cache entries and path-set indexes alike). */
+  *documents(): Generator<Buffer> {
+    for (const file of this.files()) {
+      try {
+        yield fs.readFileSync(file);
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+      }
+    }
+  }
+
+  private *files(): Generator<string> {
+    const root = path.join(this.dir, 'ac');
+    if (!fs.existsSync(root)) return;
+    for (const sub of fs.readdirSync(root)) {
+      for (const name of fs.readdirSync(path.join(root, sub))) if (!name.endsWith('.tmp')) yield path.join(root, sub, name);
+    }
   }
 }

@@ -177,6 +177,18 @@ export class ContentStore {
     return versionFromStats(await fs.promises.lstat(dest, { bigint: true }));
   }
 
+  /** Remove objects by hash (history pruned them); returns the bytes freed. Missing ones are skipped. */
+  async remove(hashes: Iterable<string>): Promise<number> {
+    let freed = 0;
+    for (const hash of hashes) {
+      const st = await fs.promises.lstat(this.objectPath(hash)).catch(() => null);
+      if (!st) continue;
+      await fs.promises.rm(this.objectPath(hash), { force: true });
+      freed += st.size;
+    }
+    return freed;
+  }
+
   async stats(): Promise<StoreStats> {
     let objects = 0;
     let bytes = 0;

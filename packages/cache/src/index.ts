@@ -10,6 +10,7 @@
  *   WorkspaceStores.open({ root, stateDir, cacheDir }, { disk?, blobs?, remote?, warn? })
  *     .deps .hashes .history .content .disk .blobs .steps; commit(record); close()
  *   collectGarbage(locations, maxBytes)               keeps every step's last outputs
+ *   pruneHistory(stores, localCache, { keep?, finishedBefore? }, dryRun?)  old executions and what only they used
  *
  * Observations (step-record.ts, distrust.ts)
  *   StepRecord (inputs, outputs, absent, listed: path, id, version, digests) -> stepStateOf / executionRecordOf
@@ -56,6 +57,7 @@ export * from './distrust.js';
 export * from './step-record.js';
 export * from './step-cache.js';
 export * from './workspace-stores.js';
+export * from './history-prune.js';
 export * from './errors.js';
 export * from './action-cache.js';
 export * from './remote-cache.js';

@@ -46,6 +46,8 @@ export interface ExecutionRecord {
   annotations: string[];
   /** Captured stdout+stderr, stored in the ContentStore. */
   outputLogHash: string | null;
+  /** Outputs that existed before and that it changed in place (read first): `clean` never removes those files. */
+  updated?: string[];
 }
 
 /**
@@ -156,6 +158,21 @@ export class ProvenanceStore {
           this.advancePointers(record);
         }
       }
+    });
+  }
+
+  /** Forget executions (`log --prune`), in one transaction: their records, index entries and pointers. */
+  remove(ids: Iterable<string>): void {
+    this.root.transactionSync(() => {
+      const steps = new Set<string>();
+      for (const id of ids) {
+        const record = this.executions.get(id);
+        if (!record) continue;
+        this.unindex(record);
+        this.executions.remove(id);
+        steps.add(record.step);
+      }
+      for (const step of steps) this.recomputePointers(step);
     });
   }
 

@@ -76,6 +76,8 @@ export interface StepRecord {
   annotations: string[];
   /** Captured stdout+stderr in the content store. */
   outputLogHash: string | null;
+  /** Outputs that were there before the step and that it changed in place (it read them first, as sed -i does). */
+  updated?: string[];
 }
 
 export function succeeded(r: Pick<StepRecord, 'exitCode'>): boolean {
@@ -147,5 +149,6 @@ export function executionRecordOf(r: StepRecord): ExecutionRecord {
     untraced: r.untraced,
     annotations: r.annotations,
     outputLogHash: r.outputLogHash,
+    ...(r.updated?.length ? { updated: r.updated } : {}),
   };
 }

@@ -5,6 +5,7 @@
 import type { RunReport } from './engine/report.js';
 import type { Pipeline } from './pipeline/types.js';
 import type { WhyAnswer } from './provenance/why.js';
+import type { WatchOptions, WatchView } from './watch/watch-loop.js';
 import { openWorkspace, type OpenOptions, type PlanOptions, type RunOptions, type Workspace } from './workspace/workspace.js';
 
 async function once<T>(pipelineFile: string, options: OpenOptions, f: (ws: Workspace) => Promise<T>): Promise<T> {
@@ -31,7 +32,13 @@ export function explainFile(pipelineFile: string, path: string, options: OpenOpt
   return once(pipelineFile, options, (ws) => ws.explainFile(path));
 }
 
-/** Reads and checks a pipeline file (PipelineError, with file:line:col, on the first problem). */
+/** `prov-make watch`: runs, then again on every change of what the traces depend on, until `options.signal` aborts. */
+export async function watchPipeline(ws: Workspace, options: WatchOptions, view: WatchView): Promise<void> {
+  return (await import('./watch/watch-loop.js')).watchPipeline(ws, options, view);
+}
+
+/** Reads and checks a pipeline file (PipelineError, with file:line:col, on the first problem); foreach steps come as their items. */
 export async function loadPipeline(file: string): Promise<Pipeline> {
-  return (await import('./pipeline/pipeline.js')).loadPipeline(file);
+  const [{ loadPipeline: parse }, { expandForeach }] = await Promise.all([import('./pipeline/pipeline.js'), import('./pipeline/foreach.js')]);
+  return expandForeach(parse(file));
 }

@@ -9,9 +9,12 @@
  *     .openStores() -> WorkspaceStores                          (history, content store, ...)
  *     .close()
  *   runPipeline / planPipeline / explainFile(pipelineFile, ...)  the same, opened and closed once
+ *   watchPipeline(workspace, { targets?, jobs?, keepGoing?, signal }, view)   watch mode on a handle
  *   loadPipeline(file) -> Pipeline;  describe(reason) -> string
  */
-export { runPipeline, planPipeline, explainFile, loadPipeline } from './api.js';
+export { runPipeline, planPipeline, explainFile, loadPipeline, watchPipeline } from './api.js';
+export type { WatchOptions, WatchView } from './watch/watch-loop.js';
+export type { Change } from './watch/watch-set.js';
 export { openWorkspace, Workspace, type OpenOptions, type RunOptions, type PlanOptions } from './workspace/workspace.js';
 export { LockedError } from './workspace/lock.js';
 export type { WorkspacePaths } from './workspace/paths.js';

@@ -1,19 +1,8 @@
 /** The `prov-make` command: a thin layer that parses arguments and calls the library. */
-import { EXIT_USAGE, friendlier, reportError, SYNOPSIS } from './usage.js';
-
-type Command = (argv: string[]) => Promise<number>;
-
-const commands: Record<string, () => Promise<Command>> = {
-  trace: async () => (await import('./commands/trace.js')).traceMain,
-  run: async () => (await import('./commands/run.js')).runMain,
-  status: async () => (await import('./commands/run.js')).statusMain,
-  why: async () => (await import('./commands/why.js')).whyMain,
-  log: async () => (await import('./commands/log.js')).logMain,
-  show: async () => (await import('./commands/log.js')).showMain,
-  diff: async () => (await import('./commands/log.js')).diffMain,
-  graph: async () => (await import('./commands/graph.js')).graphMain,
-  cache: async () => (await import('./commands/cache.js')).cacheMain,
-};
+import { suggest } from './pipeline/suggest.js';
+import type { CommandModule } from './commands/command.js';
+import { COMMANDS, commandNamed } from './commands/registry.js';
+import { EXIT_USAGE, friendlier, reportError, SYNOPSIS, UsageError } from './usage.js';
 
 export async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
@@ -25,14 +14,16 @@ export async function main(argv: string[]): Promise<number> {
     process.stdout.write('prov-make 0.1.0\n');
     return 0;
   }
-  const load = commands[name];
-  if (!load) {
-    process.stderr.write(`prov-make: unknown command "${name}"\n\n${SYNOPSIS}\n`);
-    return EXIT_USAGE;
+  const entry = commandNamed(name);
+  if (!entry) {
+    const guess = suggest(name, COMMANDS.filter((c) => !c.hidden).map((c) => c.name));
+    return reportError(new UsageError(`unknown command "${name}"${guess ? `. Did you mean "${guess}"?` : ''}`, guess ? `prov-make ${guess} ${rest.join(' ')}`.trimEnd() : 'see `prov-make --help` for the commands'));
   }
+  let command: CommandModule | undefined;
   try {
-    return await (await load())(rest);
+    command = await entry.load();
+    return await command.main(rest);
   } catch (err) {
-    return reportError(friendlier(err, name));
+    return reportError(friendlier(err, name, command));
   }
 }

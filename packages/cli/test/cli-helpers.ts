@@ -1,5 +1,5 @@
 /** Test helpers: temp workspaces and the real `prov-make` CLI as a child process. */
-import { spawn, spawnSync, type SpawnSyncReturns } from 'node:child_process';
+import { execFileSync, spawn, spawnSync, type SpawnSyncReturns } from 'node:child_process';
 import { cpSync, mkdirSync, mkdtempSync, realpathSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -97,4 +97,19 @@ export async function until(f: () => boolean, ms = 20_000, what = 'condition'): 
 
 export function gccAvailable(): boolean {
   return spawnSync('gcc', ['--version']).status === 0;
+}
+
+/** A real pty (a tmux session) running `prov-make ARGS` in `dir` without CI set, then `echo EXIT=$?`. */
+export function inTerminal(dir: string, args: string[], { width = 120, height = 30 } = {}) {
+  const session = `pm-${process.pid}-${Date.now()}-${Math.random().toString(36).slice(2, 6)}`;
+  const tmux = (a: string[]) => execFileSync('tmux', a, { encoding: 'utf8' });
+  const env = Object.entries(process.env).filter(([k]) => !['CI', 'GITHUB_ACTIONS', 'CONTINUOUS_INTEGRATION', 'BUILD_NUMBER', 'RUN_ID'].includes(k));
+  const envArgs = env.map(([k, v]) => `${k}=${JSON.stringify(v ?? '')}`).join(' ');
+  tmux(['new-session', '-d', '-s', session, '-x', String(width), '-y', String(height), `cd ${dir} && env -i ${envArgs} ${process.execPath} ${CLI} ${args.join(' ')}; echo EXIT=$?; sleep 60`]);
+  return {
+    /** What the terminal shows (wrapped lines joined). */
+    screen: () => tmux(['capture-pane', '-p', '-J', '-t', session]),
+    keys: (...keys: string[]) => void tmux(['send-keys', '-t', session, ...keys]),
+    close: () => void spawnSync('tmux', ['kill-session', '-t', session]),
+  };
 }

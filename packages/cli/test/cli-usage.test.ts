@@ -27,6 +27,12 @@ describe('usage errors', () => {
   it('--help prints the commands and exits 0', () => {
     const r = cli(workspace(), ['--help']);
     expect(r.code).toBe(0);
-    for (const c of ['run', 'status', 'why', 'log', 'show', 'diff', 'graph', 'cache', 'trace']) expect(r.stdout).toMatch(new RegExp(`^  ${c} `, 'm'));
+    for (const c of ['run', 'status', 'watch', 'clean', 'init', 'why', 'log', 'show', 'diff', 'graph', 'cache', 'trace', 'completion']) expect(r.stdout).toMatch(new RegExp(`^  ${c} `, 'm'));
+  });
+
+  it.each(['run', 'status', 'watch', 'clean', 'init', 'log', 'completion'])('prov-make %s --help says what it does and exits 0', (c) => {
+    const r = cli(workspace(), [c, '--help']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(new RegExp(`^usage: prov-make ${c} `));
   });
 });

@@ -39,7 +39,7 @@ const CASES: Case[] = [
   { file: 'unknown-top-level-key.yml', code: 'unknown-key', line: 1, col: 1, problem: ['unknown key "step"', 'top level', 'did you mean "steps"?'], fix: ['rename it to "steps"', 'env, passEnv, shell, ignore, steps'] },
   { file: 'misspelt-env-key.yml', code: 'unknown-key', line: 1, col: 1, problem: ['unknown key "enviroment"', 'did you mean "env"?'], fix: ['rename it to "env"'] },
   { file: 'step-key-at-top-level.yml', code: 'unknown-key', line: 1, col: 1, problem: ['"run" is a step key', 'top level'], fix: ['inside a named step', 'steps:'] },
-  { file: 'unknown-step-key.yml', code: 'unknown-key', line: 8, col: 5, problem: ['unknown key "nedds" in step "stats"', 'did you mean "needs"?'], fix: ['rename it to "needs"', 'run, cwd, env, passEnv, shell, needs'] },
+  { file: 'unknown-step-key.yml', code: 'unknown-key', line: 8, col: 5, problem: ['unknown key "nedds" in step "stats"', 'did you mean "needs"?'], fix: ['rename it to "needs"', 'run, cwd, env, passEnv, shell, needs, foreach'] },
   { file: 'step-key-command-instead-of-run.yml', code: 'unknown-key', line: 3, col: 5, problem: ['unknown key "command" in step "clean"', 'did you mean "run"?'], fix: ['rename it to "run"'] },
   { file: 'step-key-depends.yml', code: 'unknown-key', line: 6, col: 5, problem: ['unknown key "depends" in step "stats"', 'did you mean "needs"?'], fix: ['rename it to "needs"'] },
   // Steps.
@@ -109,7 +109,7 @@ describe('PipelineError.format', () => {
     const err = errorOf(() => parsePipeline(text, '/w/pipeline.yml'));
     expect(err.format('/w')).toBe(
       'pipeline.yml:7:5: error: unknown key "nedds" in step "stats". Did you mean "needs"?\n' +
-        '  hint: rename it to "needs". A step accepts: run, cwd, env, passEnv, shell, needs.',
+        '  hint: rename it to "needs". A step accepts: run, cwd, env, passEnv, shell, needs, foreach.',
     );
   });
 

@@ -52,7 +52,7 @@ describe('annotations a step writes to $PROV_MAKE_ANNOTATE', () => {
     expect(lines[count + 1].trim()).toBe('note: rows=3');
     expect(lines.filter((l) => /note:/.test(l))).toHaveLength(1);
     const j = JSON.parse(cli(ws, ['log', '--json']).stdout) as { step: string; annotations: string[] }[];
-    expect(j.map((e) => [e.step, e.annotations])).toEqual([['count', ['rows=3']], ['copy', []]]);
+    expect(j.map((e) => [e.step, e.annotations])).toEqual([['copy', []], ['count', ['rows=3']]]); // newest first
   });
 
   it('appear in the PROV-JSON export as pm:annotations of the activity', () => {
@@ -86,8 +86,8 @@ describe('annotations a step writes to $PROV_MAKE_ANNOTATE', () => {
     expect(statuses(runJson(ws2))).toEqual({ count: 'ran' });
     const j = JSON.parse(cli(ws2, ['log', '--json']).stdout) as { annotations: string[] }[];
     expect(j.map((e) => e.annotations)).toEqual([
-      ['rows=3', 'source=in.txt', 'checked: "yes" é'],
       ['rows=4', 'source=in.txt', 'checked: "yes" é'],
+      ['rows=3', 'source=in.txt', 'checked: "yes" é'],
     ]);
     const why = cli(ws2, ['why', 'n.txt']).stdout;
     expect(why).toContain('note: rows=4');

@@ -51,12 +51,12 @@ describe('provenance answers match the state', () => {
     expect(statuses(back)).toMatchObject({ clean: 'restored', stats: 'restored' });
     const runs = JSON.parse(cli(ws, ['log', '--runs', '--json']).stdout) as { runId: string; startedAt: string; steps: string[] }[];
     expect(runs).toHaveLength(3);
-    const times = runs.map((x) => Date.parse(x.startedAt));
-    expect([...times].sort((a, b) => a - b)).toEqual(times);
-    expect(runs[2].steps).toEqual(expect.arrayContaining(['clean', 'stats']));
+    const times = runs.map((x) => Date.parse(x.startedAt)); // newest first
+    expect([...times].sort((a, b) => b - a)).toEqual(times);
+    expect(runs[0].steps).toEqual(expect.arrayContaining(['clean', 'stats']));
     const diff = cli(ws, ['diff']);
     expect(diff.code).toBe(0);
-    expect(diff.stdout).toMatch(new RegExp(`^first step whose inputs differ between runs ${runs[1].runId} and ${runs[2].runId}: clean\\n  ${PARAMS}: changed`));
+    expect(diff.stdout).toMatch(new RegExp(`^first step whose inputs differ between runs ${runs[1].runId} and ${runs[0].runId}: clean\\n  ${PARAMS}: changed`));
     expect(whyJson(ws, 'out.csv').upToDate).toBe(true);
     expect(cli(ws, ['why', 'out.csv']).stdout).toMatch(/made by step stats, .*restored from the cache \(it ran as execution /);
   });

@@ -18,8 +18,8 @@ interface LogEntry { id: string; runId: string; step: string; status: string; re
 interface RunEntry { runId: string; startedAt: string; executions: number; steps: string[] }
 
 const STEPS = ['clean', 'split', 'top_products', 'stats', 'report'];
-/** "2026-01-02 03:04:05  clean            ok         593 ms  it has never run" */
-const LOG_LINE = /^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d)  (\S+)\s+(\S+)\s+(\d+ ms|\d+\.\d s|\d+ min \d+ s)  (.+)$/;
+/** "001764636312123-000000-ab12cd  2026-01-02 03:04:05  clean            ok         593 ms  it has never run" */
+const LOG_LINE = /^(\d{15}-\d{6}-[0-9a-f]{6})  (\d{4}-\d\d-\d\d \d\d:\d\d:\d\d)  (\S+)\s+(\S+)\s+(\d+ ms|\d+\.\d s|\d+ min \d+ s)  (.+)$/;
 
 function logJson(ws: string, args: string[] = []): LogEntry[] {
   const r = cli(ws, ['log', ...args, '--json']);
@@ -45,20 +45,21 @@ describe('prov-make log, show and diff on the example pipeline', () => {
     expect(r.code, r.stderr).toBe(0);
   });
 
-  it('log lists every execution with its status, duration and reason', () => {
+  it('log lists every execution, newest first, with its id, status, duration and reason', () => {
     const r = cli(ws, ['log']);
     expect(r.code, r.stderr).toBe(0);
     const lines = r.stdout.trim().split('\n');
     expect(lines).toHaveLength(5);
     const parsed = lines.map((l) => LOG_LINE.exec(l));
     expect(parsed.every(Boolean), r.stdout).toBe(true);
-    expect(parsed.map((m) => m![2])).toEqual(STEPS);
+    expect(parsed.map((m) => m![3])).toEqual([...STEPS].reverse());
     for (const m of parsed) {
-      expect(m![3]).toBe('ok');
-      expect(m![5]).toBe('it has never run');
+      expect(m![4]).toBe('ok');
+      expect(m![6]).toBe('it has never run');
     }
     const j = logJson(ws);
-    expect(j.map((e) => e.step)).toEqual(STEPS);
+    expect(j.map((e) => e.step)).toEqual([...STEPS].reverse());
+    expect(parsed.map((m) => m![1])).toEqual(j.map((e) => e.id));
     for (const e of j) {
       expect(e).toMatchObject({ status: 'succeeded', exitCode: 0, reason: 'it has never run', annotations: [] });
       expect(e.durationMs).toBeGreaterThanOrEqual(0);
@@ -68,7 +69,11 @@ describe('prov-make log, show and diff on the example pipeline', () => {
     expect(new Set(j.map((e) => e.runId)).size).toBe(1);
     // the text durations are the JSON ones
     const ms = (s: string) => (s.endsWith(' ms') ? Number(s.slice(0, -3)) : Number(s.slice(0, -2)) * 1000);
-    parsed.forEach((m, i) => expect(Math.abs(ms(m![4]) - j[i].durationMs)).toBeLessThanOrEqual(50));
+    parsed.forEach((m, i) => expect(Math.abs(ms(m![5]) - j[i].durationMs)).toBeLessThanOrEqual(50));
+    // -n N: the N newest
+    const two = cli(ws, ['log', '-n', '2']).stdout.trim().split('\n');
+    expect(two).toEqual(lines.slice(0, 2));
+    expect(logJson(ws, ['-n', '1']).map((e) => e.step)).toEqual(['report']);
   });
 
   it('show FILE --for OUTPUT prints the exact bytes of the version OUTPUT was made from', () => {
@@ -105,7 +110,7 @@ describe('prov-make log, show and diff on the example pipeline', () => {
     const rawNow = showBytes(ws, ['data/raw.csv', '--for', 'out.csv']);
     expect(rawNow.bytes.equals(readFileSync(join(ws, 'data/raw.csv')))).toBe(true);
 
-    const cleans = logJson(ws, ['clean']);
+    const cleans = logJson(ws, ['clean']).reverse();
     expect(cleans).toHaveLength(2);
     expect(cleans[1].reason).toMatch(/^input (data\/raw\.csv|scripts\/clean\.py) changed$/);
     const old = showBytes(ws, ['scripts/clean.py', '--execution', cleans[0].id]);
@@ -125,33 +130,33 @@ describe('prov-make log, show and diff on the example pipeline', () => {
     expect(r.code).toBe(0);
     const lines = r.stdout.trim().split('\n');
     expect(lines).toHaveLength(2);
-    expect(lines.map((l) => LOG_LINE.exec(l)?.[2])).toEqual(['clean', 'clean']);
-    expect(lines[1]).toMatch(/  input (data\/raw\.csv|scripts\/clean\.py) changed$/);
+    expect(lines.map((l) => LOG_LINE.exec(l)?.[3])).toEqual(['clean', 'clean']);
+    expect(lines[0]).toMatch(/  input (data\/raw\.csv|scripts\/clean\.py) changed$/);
 
     const all = cli(ws, ['log']).stdout.trim().split('\n');
     expect(all.length).toBeGreaterThanOrEqual(8);
-    expect(all.filter((l) => / split /.test(l)).pop()).toMatch(/  input build\/clean\.csv changed$/);
+    expect(all.find((l) => / split /.test(l))).toMatch(/  input build\/clean\.csv changed$/);
 
     const runs = cli(ws, ['log', '--runs']);
     expect(runs.code).toBe(0);
     const rl = runs.stdout.trim().split('\n');
     expect(rl).toHaveLength(2);
-    expect(rl[0]).toMatch(/^\S+  \d{4}-\d\d-\d\d \d\d:\d\d:\d\d  5 execution\(s\): clean, split, top_products, stats, report$/);
-    expect(rl[1]).toMatch(/^\S+  \d{4}-\d\d-\d\d \d\d:\d\d:\d\d  \d execution\(s\): clean, /);
+    expect(rl[1]).toMatch(/^\S+  \d{4}-\d\d-\d\d \d\d:\d\d:\d\d  5 execution\(s\): clean, split, top_products, stats, report$/);
+    expect(rl[0]).toMatch(/^\S+  \d{4}-\d\d-\d\d \d\d:\d\d:\d\d  \d execution\(s\): clean, /);
     const rj = JSON.parse(cli(ws, ['log', '--runs', '--json']).stdout) as RunEntry[];
     expect(rj).toHaveLength(2);
-    expect(rj[0]).toMatchObject({ executions: 5, steps: STEPS });
-    expect(rl[0].startsWith(`${rj[0].runId}  `)).toBe(true);
+    expect(rj[1]).toMatchObject({ executions: 5, steps: STEPS });
+    expect(rl[1].startsWith(`${rj[1].runId}  `)).toBe(true);
 
-    const unknown = cli(ws, ['log', 'no_such_step']);
+    const unknown = cli(ws, ['log', 'cleen']);
     expect(unknown.code).toBe(2);
-    expect(unknown.stderr).toContain('no_such_step');
+    expect(unknown.stderr).toContain('no execution of a step named "cleen" is recorded. Did you mean "clean"?');
   });
 
   it('diff names the first step whose inputs differed between the last two runs, and the files', () => {
     const r = cli(ws, ['diff']);
     expect(r.code, r.stderr).toBe(0);
-    const runs = JSON.parse(cli(ws, ['log', '--runs', '--json']).stdout) as RunEntry[];
+    const runs = (JSON.parse(cli(ws, ['log', '--runs', '--json']).stdout) as RunEntry[]).reverse();
     const lines = r.stdout.trim().split('\n');
     expect(lines[0]).toBe(`first step whose inputs differ between runs ${runs[0].runId} and ${runs[1].runId}: clean`);
     const rawLine = lines.find((l) => l.startsWith('  data/raw.csv: '));

@@ -138,12 +138,16 @@ describe('prov-make run: staleness', () => {
     });
     expect(statuses(runJson(ws))).toEqual({ gen: 'ran', use: 'ran', free: 'ran' });
     write(ws, 'source.txt', '');
-    const r = runJson(ws);
+    const r = runJson(ws, ['--keep-going']);
     expect(r.code).toBe(1);
     expect(r.ok).toBe(false);
     expect(statuses(r)).toEqual({ gen: 'failed', use: 'blocked', free: 'skipped' });
     expect(reasonOf(r, 'gen')).toMatch(/^exit code 1/);
     expect(reasonOf(r, 'use')).toBe('it depends on gen, which failed');
+    // without -k the run stops at the failure: nothing after it starts
+    const stopped = runJson(ws);
+    expect(statuses(stopped)).toEqual({ gen: 'failed', use: 'blocked', free: 'blocked' });
+    expect(reasonOf(stopped, 'free')).toBe('not started: the run stopped when gen failed (-k keeps going)');
     const again = runJson(ws);
     expect(again.code).toBe(1);
     expect(statuses(again).gen).toBe('failed');
@@ -157,7 +161,7 @@ describe('prov-make run: staleness', () => {
 
   it('on a first run, a failure blocks the later steps, since what they use is not known yet', () => {
     const ws = workspace({ 'pipeline.yml': 'steps:\n  gen:\n    run: exit 4\n  later:\n    run: echo x > x.txt\n' });
-    const r = runJson(ws);
+    const r = runJson(ws, ['-k']);
     expect(r.code).toBe(1);
     expect(statuses(r)).toEqual({ gen: 'failed', later: 'blocked' });
     expect(reasonOf(r, 'later')).toBe('it has never run, so it may use what gen makes, and gen failed');

@@ -1,23 +1,15 @@
 /** What a person sees: the ink view in a terminal (a real pty from tmux), plain lines in a pipe, JSON only with --json. */
-import { execFileSync, spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import { CLI, cli, until, workspace } from './cli-helpers.js';
+import { cli, inTerminal, until, workspace } from './cli-helpers.js';
 
 const PIPELINE = 'steps:\n  first:\n    run: sleep 1.5; echo hello\n  broken:\n    run: echo "it broke" >&2; exit 2\n  last:\n    run: echo done > last.txt\n';
-
-function tmux(args: string[]): string {
-  return execFileSync('tmux', args, { encoding: 'utf8' });
-}
 
 describe('prov-make run: output', () => {
   it('in a terminal: running steps with elapsed time and counts, then finished steps, failed output and a summary', async () => {
     const ws = workspace({ 'pipeline.yml': PIPELINE });
-    const session = `pm-${process.pid}-${Date.now()}`;
-    const env = Object.entries({ ...process.env, CI: '' }).filter(([k]) => !['CI', 'GITHUB_ACTIONS', 'CONTINUOUS_INTEGRATION', 'BUILD_NUMBER', 'RUN_ID'].includes(k));
-    const envArgs = env.map(([k, v]) => `${k}=${JSON.stringify(v ?? '')}`).join(' ');
-    tmux(['new-session', '-d', '-s', session, '-x', '120', '-y', '30', `cd ${ws} && env -i ${envArgs} ${process.execPath} ${CLI} run; echo EXIT=$?; sleep 60`]);
+    const term = inTerminal(ws, ['run', '-k']);
     try {
-      const screen = () => tmux(['capture-pane', '-p', '-t', session]);
+      const screen = term.screen;
       await until(() => /▶ first/.test(screen()), 30_000, 'the running view');
       const running = screen();
       expect(running).toMatch(/▶ first \d+(\.\d)? (ms|s) \(it has never run\)/);
@@ -28,10 +20,10 @@ describe('prov-make run: output', () => {
       expect(done).toMatch(/✗ broken exit code 2/);
       expect(done).toMatch(/! last it has never run, so it may use what broken makes, and broken failed/);
       expect(done).toMatch(/── output of broken .*──\n\s*it broke/);
-      expect(done).toMatch(/prov-make: FAILED: 1 ran, 0 up to date, 0 restored, 1 failed, 1 blocked/);
+      expect(done).toMatch(/prov-make: FAILED: 1 ran, 0 up to date, 0 restored, 1 failed, 1 blocked in .*\n  blocked: last: it has never run, so it may use what broken makes, and broken failed\n/);
       expect(done).toMatch(/EXIT=1/);
     } finally {
-      spawnSync('tmux', ['kill-session', '-t', session]);
+      term.close();
     }
   });
 
@@ -44,7 +36,7 @@ describe('prov-make run: output', () => {
     expect(r.stdout).toMatch(/^\[first\] hello$/m);
     expect(r.stdout).toMatch(/^\[broken\] it broke$/m);
     expect(r.stdout).toMatch(/^\[broken\] FAILED: exit code 2/m);
-    expect(r.stdout).toMatch(/^prov-make: FAILED: 1 ran, 0 up to date, 0 restored, 1 failed, 1 blocked in/m);
+    expect(r.stdout).toMatch(/^prov-make: FAILED: 1 ran, 0 up to date, 0 restored, 1 failed, 1 not started in .*\n  not started: last: the run stopped when broken failed \(-k keeps going\)\n$/m);
   });
 
   it('with --json: only the JSON object on stdout', () => {

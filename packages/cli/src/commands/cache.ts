@@ -4,6 +4,7 @@ import { collectGarbage, ContentStore, LocalActionCache } from '@prov-make/cache
 import { formatSize } from '../format/units.js';
 import { UsageError, EXIT_OK } from '../usage.js';
 import { makeStateDirs, workspacePaths } from '../workspace/paths.js';
+import type { CommandModule } from './command.js';
 import { findPipelineFile } from './workspace-args.js';
 
 export const CACHE_HELP = `usage: prov-make cache stats
@@ -23,13 +24,12 @@ export function parseSize(text: string): number {
   return Math.floor(Number(m[1]) * mult);
 }
 
+const CACHE_OPTIONS = { 'max-size': { type: 'string' }, 'cache-dir': { type: 'string' }, json: { type: 'boolean' }, file: { type: 'string', short: 'f' }, help: { type: 'boolean', short: 'h' } } as const;
+
+export const CACHE: CommandModule = { main: cacheMain, options: CACHE_OPTIONS, operands: ['stats', 'verify', 'gc'] };
+
 export async function cacheMain(argv: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args: argv,
-    options: { 'max-size': { type: 'string' }, 'cache-dir': { type: 'string' }, json: { type: 'boolean' }, file: { type: 'string', short: 'f' }, help: { type: 'boolean', short: 'h' } },
-    allowPositionals: true,
-    strict: true,
-  });
+  const { values, positionals } = parseArgs({ args: argv, options: CACHE_OPTIONS, allowPositionals: true, strict: true });
   const sub = positionals[0];
   if (values.help || !sub) {
     process.stdout.write(CACHE_HELP + '\n');

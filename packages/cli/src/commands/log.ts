@@ -1,5 +1,6 @@
 /**
- * `prov-make log [STEP]`: past executions (when, step, status, reason, duration), newest last.
+ * `prov-make log [STEP] [-n N]`: past executions (id, when, step, status, duration, reason), newest
+ * first; `log --prune` forgets old ones.
  * `prov-make show FILE --for OUTPUT`: the exact bytes of FILE's version that OUTPUT was made from.
  * `prov-make diff [RUN_A RUN_B]`: the first step whose inputs differed between two runs, and how.
  */
@@ -13,14 +14,30 @@ import { KEEP_INPUTS_UP_TO } from '../engine/observe.js';
 import { UsageError, EXIT_FAILED, EXIT_OK } from '../usage.js';
 import { storedPath } from '../workspace/paths.js';
 import type { Workspace } from '../workspace/workspace.js';
+import { suggest } from '../pipeline/suggest.js';
+import type { CommandModule } from './command.js';
 import { openRecorded } from './workspace-args.js';
 
-export const LOG_HELP = `usage: prov-make log [STEP] [--json] [--runs]
+export const LOG_HELP = `usage: prov-make log [STEP] [-n N] [--json] [--runs]
        prov-make log STEP --output [--execution ID]
+       prov-make log --prune (--keep N | --older-than DURATION) [--dry-run]
 
-Lists past executions, oldest first: when, step, status, why it ran, how long, and notes the step
-attached ($PROV_MAKE_ANNOTATE). --runs lists the runs instead (ids for \`prov-make diff\`).
---output prints what the step printed (stdout and stderr) in its last execution, or in execution ID.`;
+Lists past executions, newest first: the execution id, when it started, the step, its status, how
+long its command ran (the duration \`run\` shows), why it ran, and notes the step attached
+($PROV_MAKE_ANNOTATE).
+
+  -n N                   only the N newest
+  --runs                 list the runs instead (ids for \`prov-make diff\`)
+  --output               print what the step printed (stdout and stderr) in its last execution,
+                         or in --execution ID
+  --prune                forget old executions, and remove from the cache what only they used
+                         (output logs, kept inputs, old outputs); each step's current and newest
+                         succeeded executions are always kept
+    --keep N             keep each step's N newest executions
+    --older-than D       forget executions that finished more than D ago (D like 30d, 12h, 2w, 90m)
+    --dry-run            say what would be forgotten and removed; change nothing
+  --json                 one JSON array (or object, for --prune) on stdout
+  -f, --file FILE        the pipeline file (default: the nearest pipeline.yml)`;
 
 export const SHOW_HELP = `usage: prov-make show FILE --for OUTPUT
        prov-make show FILE --execution ID
@@ -37,6 +54,16 @@ order, whose inputs differed, and which files differed.`;
 
 const COMMON = { json: { type: 'boolean' }, file: { type: 'string', short: 'f' }, help: { type: 'boolean', short: 'h' } } as const;
 
+const LOG_OPTIONS = {
+  ...COMMON, runs: { type: 'boolean' }, output: { type: 'boolean' }, execution: { type: 'string' }, n: { type: 'string', short: 'n' },
+  prune: { type: 'boolean' }, keep: { type: 'string' }, 'older-than': { type: 'string' }, 'dry-run': { type: 'boolean' },
+} as const;
+const SHOW_OPTIONS = { ...COMMON, for: { type: 'string' }, execution: { type: 'string' }, version: { type: 'string' } } as const;
+
+export const LOG: CommandModule = { main: logMain, options: LOG_OPTIONS, operands: 'steps' };
+export const SHOW: CommandModule = { main: showMain, options: SHOW_OPTIONS, operands: 'files' };
+export const DIFF: CommandModule = { main: diffMain, options: COMMON };
+
 /** Opens the recorded workspace, hands it to `f`, closes it. */
 async function withHistory(file: string | undefined, f: (ws: Workspace, stores: WorkspaceStores) => Promise<number>): Promise<number> {
   const ws = openRecorded(file);
@@ -48,23 +75,62 @@ async function withHistory(file: string | undefined, f: (ws: Workspace, stores: 
 }
 
 export async function logMain(argv: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({ args: argv, options: { ...COMMON, runs: { type: 'boolean' }, output: { type: 'boolean' }, execution: { type: 'string' } }, allowPositionals: true, strict: true });
+  const { values, positionals } = parseArgs({ args: argv, options: LOG_OPTIONS, allowPositionals: true, strict: true });
   if (values.help) return void process.stdout.write(LOG_HELP + '\n'), EXIT_OK;
+  if (values.prune) return pruneMain(values);
   const step = positionals[0];
+  const newest = values.n === undefined ? Infinity : wholeNumber('-n', values.n);
   return withHistory(values.file, async (_ws, { history, content }) => {
     if (values.output) {
       const e = values.execution ? history.get(values.execution) : step ? history.latestForStep(step) : undefined;
+      if (!e && step && !values.execution) throw unknownStep(step, history.steps());
       return printOutput(e, values.execution, step, content);
     }
     const all = step ? history.executionsForStep(step) : history.allExecutions();
-    if (step && all.length === 0) throw new UsageError(`no execution of a step named "${step}" is recorded`, `steps with history: ${history.steps().join(', ') || 'none'}`);
-    if (values.runs) process.stdout.write(values.json ? JSON.stringify(runsJson(runsOf(all))) + '\n' : formatRuns(runsOf(all)));
-    else {
+    if (step && all.length === 0) throw unknownStep(step, history.steps());
+    if (values.runs) {
+      const runs = runsOf(all).reverse().slice(0, newest);
+      process.stdout.write(values.json ? JSON.stringify(runsJson(runs)) + '\n' : formatRuns(runs));
+    } else {
+      const shown = all.reverse().slice(0, newest);
       const edits = history.keptEdits().filter((k) => !step || k.step === step);
-      process.stdout.write(values.json ? JSON.stringify(executionsJson(all)) + '\n' : formatExecutions(all, edits));
+      process.stdout.write(values.json ? JSON.stringify(executionsJson(shown)) + '\n' : formatExecutions(shown, edits));
     }
     return EXIT_OK;
   });
+}
+
+function unknownStep(step: string, known: string[]): UsageError {
+  const guess = suggest(step, known);
+  return new UsageError(`no execution of a step named "${step}" is recorded${guess ? `. Did you mean "${guess}"?` : ''}`, `steps with history: ${known.join(', ') || 'none'}`);
+}
+
+/** `log --prune`: forget old executions and what only they used in the cache. */
+async function pruneMain(values: { keep?: string; 'older-than'?: string; 'dry-run'?: boolean; json?: boolean; file?: string }): Promise<number> {
+  if ((values.keep === undefined) === (values['older-than'] === undefined)) {
+    throw new UsageError('log --prune needs one of --keep N or --older-than DURATION', 'example: prov-make log --prune --keep 10');
+  }
+  const rule = values.keep !== undefined ? { keep: wholeNumber('--keep', values.keep) } : { finishedBefore: Date.now() - parseAge(values['older-than']!) };
+  const [{ pruneHistory, LocalActionCache }, { formatPrune }] = await Promise.all([import('@prov-make/cache'), import('../format/prune.js')]);
+  return withHistory(values.file, async (ws, stores) => {
+    const result = await pruneHistory(stores, new LocalActionCache(ws.paths.cacheDir), rule, Boolean(values['dry-run']));
+    process.stdout.write(values.json ? JSON.stringify(result) + '\n' : formatPrune(result, Boolean(values['dry-run'])));
+    return EXIT_OK;
+  });
+}
+
+function wholeNumber(option: string, text: string): number {
+  const n = Number(text);
+  if (!/^\d+$/.test(text) || !Number.isSafeInteger(n)) throw new UsageError(`${option} expects a whole number, not "${text}"`);
+  return n;
+}
+
+/** "30d", "12h", "2w", "90m", "45s" -> milliseconds. */
+export function parseAge(text: string): number {
+  const m = /^(\d+(?:\.\d+)?)\s*(s|m|min|h|d|w)$/.exec(text.trim());
+  if (!m) throw new UsageError(`--older-than expects a duration like 30d, 12h, 2w, 90m or 45s, not "${text}"`);
+  const unit = { s: 1000, m: 60_000, min: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 }[m[2] as 's' | 'm' | 'min' | 'h' | 'd' | 'w'];
+  return Number(m[1]) * unit;
 }
 
 /** `log STEP --output`: what the execution printed, from the content store. */
@@ -80,7 +146,7 @@ async function printOutput(e: ExecutionRecord | undefined, executionId: string |
 }
 
 export async function showMain(argv: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({ args: argv, options: { ...COMMON, for: { type: 'string' }, execution: { type: 'string' }, version: { type: 'string' } }, allowPositionals: true, strict: true });
+  const { values, positionals } = parseArgs({ args: argv, options: SHOW_OPTIONS, allowPositionals: true, strict: true });
   if (values.help) return void process.stdout.write(SHOW_HELP + '\n'), EXIT_OK;
   if (positionals.length !== 1 || (!values.for && !values.execution && !values.version)) throw new UsageError('usage: prov-make show FILE --for OUTPUT (or --execution ID, or --version HASH)');
   return withHistory(values.file, async (ws, stores) => {

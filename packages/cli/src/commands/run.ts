@@ -1,21 +1,27 @@
 /**
- * `prov-make run [pipeline.yml] [STEP...] [-j N] [--force] [--json]` and
- * `prov-make status [pipeline.yml] [STEP...] [--json]`.
+ * `prov-make run [pipeline.yml] [STEP...] [-j N] [-k] [-n] [--force] [--json]` and
+ * `prov-make status [pipeline.yml] [STEP...] [--exit-code] [--json]`.
  */
 import { parseArgs } from 'node:util';
 import type { RemoteCacheOptions } from '@prov-make/cache';
 import type { RunEvents, RunReport } from '../engine/report.js';
-import { formatPlan, formatSummary, reportJson } from '../format/run.js';
-import { friendlier, reportError, UsageError, EXIT_FAILED, EXIT_OK } from '../usage.js';
-import { openWorkspace } from '../workspace/workspace.js';
+import { formatPlan, formatSummary, reportJson, startupErrorJson } from '../format/run.js';
+import { friendlier, UsageError, EXIT_FAILED, EXIT_OK } from '../usage.js';
+import { openWorkspace, type Workspace } from '../workspace/workspace.js';
+import type { CommandModule } from './command.js';
 import { pipelineFileAndRest } from './workspace-args.js';
 
 export const RUN_HELP = `usage: prov-make run [pipeline.yml] [STEP...] [options]
 
 Runs the steps that are out of date, in file order (in parallel with -j where the past traces
-show they cannot touch each other's files). Named STEPs run with the steps they depend on.
+show they cannot touch each other's files). Named STEPs run with the steps they depend on (a
+foreach step's name stands for all its items). Without a pipeline file, uses ./pipeline.yml or the
+nearest one in a parent folder (and says so).
 
   -j, --jobs N        run up to N steps at once (default 1)
+  -k, --keep-going    after a failure, go on with the steps that do not use the failed one
+                      (default: start no new step; the summary lists what was blocked, and why)
+  -n, --dry-run       say what would run or be restored, and why; run nothing (as \`status\`)
   --force             run the steps even if up to date
   --json              print one JSON object on stdout: {"ok", "steps": [{"name", "status", "reason", "durationMs"}]}
   --cache-dir DIR     content cache folder (default .prov-make/cache; or PROV_MAKE_CACHE_DIR)
@@ -24,97 +30,136 @@ show they cannot touch each other's files). Named STEPs run with the steps they 
                       PROV_MAKE_REMOTE_USER and PROV_MAKE_REMOTE_PASSWORD (basic)
   --remote-read-only  use the remote cache but never upload (untrusted jobs); or PROV_MAKE_REMOTE_READ_ONLY=1
   --no-wait           fail at once if another prov-make runs in this workspace
-  -f, --file FILE     the pipeline file (default ./pipeline.yml)
-Exit code: 0 all up to date or ran, 1 a step failed or a hazard was found, 2 bad usage or pipeline.`;
+  -f, --file FILE     the pipeline file
+Durations are each step's command's own wall time, as \`prov-make log\` shows them.
+Exit code: 0 all up to date or ran, 1 a step failed or a hazard was found, 2 bad usage or pipeline,
+130 interrupted.`;
 
-export const STATUS_HELP = `usage: prov-make status [pipeline.yml] [STEP...] [--json]
+export const STATUS_HELP = `usage: prov-make status [pipeline.yml] [STEP...] [--exit-code] [--json]
 
-Says which steps would run, restore from the cache, or are up to date, and why. Runs nothing.`;
+Says which steps would run, restore from the cache, or are up to date, and why. Runs nothing.
 
-export async function runMain(argv: string[]): Promise<number> {
-  return runOrStatus(argv, false);
-}
+  --exit-code        exit 1 when a step would run or be restored (a CI check that all is up to date)
+  --force            as \`run --force\` would
+  --json             one JSON object: {"ok", "steps": [{"name", "status": "would-run"|"up-to-date"|"would-restore", ...}]}
+  --cache-dir DIR, --remote URL, --remote-read-only, -f FILE   as for \`run\`
+Exit code: 0 (or 1 with --exit-code when something would run), 2 bad usage or pipeline.`;
 
-export async function statusMain(argv: string[]): Promise<number> {
-  return runOrStatus(argv, true);
-}
-
-const OPTIONS = {
-  jobs: { type: 'string', short: 'j' },
-  force: { type: 'boolean' },
-  json: { type: 'boolean' },
+export const CACHE_OPTIONS = {
   'cache-dir': { type: 'string' },
-  'no-wait': { type: 'boolean' },
   remote: { type: 'string' },
   'remote-read-only': { type: 'boolean' },
   file: { type: 'string', short: 'f' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
-/**
- * With --json, stdout carries one object whatever happens: a start-up error (bad flags, a bad
- * pipeline, an unknown step, an unusable step folder, a locked workspace) is
- * {"ok": false, "error": {message, hint, file, line, col}, "steps": []}.
- */
-async function runOrStatus(argv: string[], plan: boolean): Promise<number> {
-  if (!argv.includes('--json')) return runOrStatusWith(argv, plan);
+const RUN_OPTIONS = {
+  ...CACHE_OPTIONS,
+  jobs: { type: 'string', short: 'j' },
+  force: { type: 'boolean' },
+  json: { type: 'boolean' },
+  'keep-going': { type: 'boolean', short: 'k' },
+  'dry-run': { type: 'boolean', short: 'n' },
+  'no-wait': { type: 'boolean' },
+} as const;
+
+const STATUS_OPTIONS = { ...CACHE_OPTIONS, force: { type: 'boolean' }, json: { type: 'boolean' }, 'exit-code': { type: 'boolean' } } as const;
+
+export const RUN: CommandModule = { main: runMain, options: RUN_OPTIONS, operands: 'steps' };
+export const STATUS: CommandModule = { main: statusMain, options: STATUS_OPTIONS, operands: 'steps' };
+
+type CacheValues = { 'cache-dir'?: string; remote?: string; 'remote-read-only'?: boolean };
+
+/** The workspace of the pipeline file, with the cache options of the command line. */
+export function openWithCacheOptions(file: string, values: CacheValues): Workspace {
+  return openWorkspace(file, { cacheDir: values['cache-dir'], remote: remoteOptions(values.remote, Boolean(values['remote-read-only'])) });
+}
+
+export async function runMain(argv: string[]): Promise<number> {
+  return reportingStartupErrors(argv, 'run', RUN, async () => {
+    const { values, positionals } = parseArgs({ args: argv, options: RUN_OPTIONS, allowPositionals: true, strict: true });
+    if (values.help) return void process.stdout.write(RUN_HELP + '\n'), EXIT_OK;
+    const json = Boolean(values.json);
+    const jobs = jobsOption(values.jobs);
+    const { file, rest: targets } = pipelineFileAndRest(positionals, values.file);
+    const ws = openWithCacheOptions(file, values);
+    if (values['dry-run']) return plan(ws, targets, Boolean(values.force), json, false);
+    return run(ws, { targets, jobs, force: Boolean(values.force), keepGoing: Boolean(values['keep-going']), waitForLock: !values['no-wait'] }, json);
+  });
+}
+
+export async function statusMain(argv: string[]): Promise<number> {
+  return reportingStartupErrors(argv, 'status', STATUS, async () => {
+    const { values, positionals } = parseArgs({ args: argv, options: STATUS_OPTIONS, allowPositionals: true, strict: true });
+    if (values.help) return void process.stdout.write(STATUS_HELP + '\n'), EXIT_OK;
+    const json = Boolean(values.json);
+    const { file, rest: targets } = pipelineFileAndRest(positionals, values.file);
+    return plan(openWithCacheOptions(file, values), targets, Boolean(values.force), json, Boolean(values['exit-code']));
+  });
+}
+
+/** `status`, and `run --dry-run`: the plan, for people or as JSON. */
+async function plan(ws: Workspace, targets: string[], force: boolean, json: boolean, exitCode: boolean): Promise<number> {
+  let report: RunReport;
   try {
-    return await runOrStatusWith(argv, plan);
-  } catch (thrown) {
-    const err = friendlier(thrown, plan ? 'status' : 'run');
-    process.stdout.write(JSON.stringify(startupErrorJson(err)) + '\n');
-    return reportError(err); // the words on stderr, as without --json
+    report = await ws.planPipeline({ targets, force });
+  } finally {
+    await ws.close();
   }
+  process.stdout.write(json ? JSON.stringify(reportJson(report)) + '\n' : formatPlan(report));
+  return exitCode && report.steps.some((s) => s.status !== 'up-to-date') ? EXIT_FAILED : EXIT_OK;
 }
 
-function startupErrorJson(err: unknown) {
-  const e = err as { message?: string; problem?: string; fix?: string; hint?: string; file?: string; line?: number; col?: number };
-  const error = { message: e.problem ?? e.message ?? String(err), hint: e.fix ?? e.hint ?? null, file: e.file ?? null, line: e.line ?? null, col: e.col ?? null };
-  return { ok: false, error, steps: [] };
-}
+interface RunChoices { targets: string[]; jobs: number; force: boolean; keepGoing: boolean; waitForLock: boolean }
 
-async function runOrStatusWith(argv: string[], plan: boolean): Promise<number> {
-  const { values, positionals } = parseArgs({ args: argv, options: OPTIONS, allowPositionals: true, strict: true });
-  if (values.help) {
-    process.stdout.write((plan ? STATUS_HELP : RUN_HELP) + '\n');
-    return EXIT_OK;
-  }
-  const jobs = jobsOption(values.jobs);
-  const { file, rest: targets } = pipelineFileAndRest(positionals, values.file);
-  const json = Boolean(values.json);
-  const interactive = !json && !plan && Boolean(process.stdout.isTTY) && !process.env.CI;
-  const ws = openWorkspace(file, { cacheDir: values['cache-dir'], remote: remoteOptions(values.remote, Boolean(values['remote-read-only'])) });
+async function run(ws: Workspace, choices: RunChoices, json: boolean): Promise<number> {
+  const interactive = !json && Boolean(process.stdout.isTTY) && !process.env.CI;
   const abort = new AbortController();
   const stopOnSignals = interruptible(abort, json);
+  const ui = interactive ? (await import('../ui/ink-view.js')).inkRunView() : null;
   let report: RunReport;
-  let ui: { events: RunEvents; finish(report: RunReport): Promise<void> } | null = null;
   try {
-    if (plan) report = await ws.planPipeline({ targets, force: Boolean(values.force) });
-    else {
-      if (interactive) ui = (await import('../ui/ink-view.js')).inkRunView();
-      const plain = () => import('../ui/plain.js').then((m) => m.plainEvents((s) => process.stdout.write(s), { streamOutput: true }));
-      const events = json ? {} : (ui?.events ?? (await plain()));
-      report = await ws.runPipeline({ targets, jobs, force: Boolean(values.force), waitForLock: !values['no-wait'], events, signal: abort.signal });
-    }
+    const events: RunEvents = json ? {} : (ui?.events ?? (await import('../ui/plain.js')).plainEvents((s) => process.stdout.write(s), { streamOutput: true }));
+    report = await ws.runPipeline({ ...choices, events, signal: abort.signal });
   } catch (err) {
-    // by code: the engine's modules are not loaded when the snapshot answered
-    const code = (err as { code?: string }).code;
-    if (code === 'E_UNKNOWN_STEP') throw new UsageError((err as Error).message);
-    if (code === 'E_LOCKED') throw new UsageError((err as Error).message, 'wait for it to finish, or run again without --no-wait to wait');
+    // the terminal view must let go of the terminal, or a start-up error would never exit
+    await ui?.abandon();
     throw err;
   } finally {
     stopOnSignals();
     await ws.close();
   }
   if (ui) await ui.finish(report);
-  if (json) process.stdout.write(JSON.stringify(reportJson(report)) + '\n');
-  else if (plan) process.stdout.write(formatPlan(report));
-  else if (!ui) process.stdout.write(formatSummary(report));
+  else if (json) process.stdout.write(JSON.stringify(reportJson(report)) + '\n');
+  else process.stdout.write(formatSummary(report));
   if (report.interrupted) return 130;
   return report.ok ? EXIT_OK : EXIT_FAILED;
 }
 
-function jobsOption(text: string | undefined): number {
+/** The engine's refusals that are the user's to fix (by code: the engine is not loaded when the snapshot answered). */
+export function asUsageError(err: unknown): unknown {
+  const code = (err as { code?: string }).code;
+  if (code === 'E_UNKNOWN_STEP') return new UsageError((err as Error).message, (err as { hint?: string }).hint);
+  if (code === 'E_LOCKED') return new UsageError((err as Error).message, 'wait for it to finish, or run again without --no-wait to wait');
+  return err;
+}
+
+/**
+ * With --json, a start-up error (a bad flag, a bad pipeline, an unknown step, an unusable step
+ * folder, a locked workspace) is still one JSON object on stdout (DESIGN section 6); the message
+ * goes to stderr, exit 2.
+ */
+async function reportingStartupErrors(argv: string[], name: string, command: CommandModule, f: () => Promise<number>): Promise<number> {
+  try {
+    return await f();
+  } catch (thrown) {
+    const err = friendlier(asUsageError(thrown), name, command);
+    if (argv.includes('--json')) process.stdout.write(JSON.stringify(startupErrorJson(err)) + '\n');
+    throw err;
+  }
+}
+
+export function jobsOption(text: string | undefined): number {
   if (text === undefined) return 1;
   const jobs = Number(text);
   if (!Number.isInteger(jobs) || jobs < 1) throw new UsageError(`-j expects a whole number of jobs (1 or more), not "${text}"`);
@@ -122,7 +167,7 @@ function jobsOption(text: string | undefined): number {
 }
 
 /** Ctrl-C (or SIGTERM) once stops the running steps; twice quits at once. Returns the undo. */
-function interruptible(abort: AbortController, quiet: boolean): () => void {
+export function interruptible(abort: AbortController, quiet: boolean): () => void {
   let signals = 0;
   const onSignal = () => {
     signals++;

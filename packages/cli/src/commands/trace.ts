@@ -6,6 +6,7 @@ import { parseArgs } from 'node:util';
 import { traceCommand, type TraceResult } from '@prov-make/interposer';
 import { formatTrace, traceJson } from '../format/trace.js';
 import { UsageError } from '../usage.js';
+import type { CommandModule } from './command.js';
 
 export const TRACE_HELP = `usage: prov-make trace [--json] [--all] -- COMMAND [ARG...]
 
@@ -16,16 +17,15 @@ Exit code: the command's own (128 + signal number when killed).
   --json   print one JSON object on stdout (the command's stdout goes to stderr)
   --all    list paths outside the working folder too (system headers, libraries, PATH probes)`;
 
+const TRACE_OPTIONS = { json: { type: 'boolean' }, all: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } } as const;
+
+export const TRACE: CommandModule = { main: (argv) => traceMain(argv), options: TRACE_OPTIONS, operands: 'files' };
+
 export async function traceMain(argv: string[], out = process.stdout): Promise<number> {
   const dash = argv.indexOf('--');
   const own = dash >= 0 ? argv.slice(0, dash) : argv;
   const command = dash >= 0 ? argv.slice(dash + 1) : [];
-  const { values, positionals } = parseArgs({
-    args: own,
-    options: { json: { type: 'boolean' }, all: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
-    allowPositionals: true,
-    strict: true,
-  });
+  const { values, positionals } = parseArgs({ args: own, options: TRACE_OPTIONS, allowPositionals: true, strict: true });
   if (values.help) {
     out.write(TRACE_HELP + '\n');
     return 0;

@@ -7,6 +7,7 @@ import { lineageToDot, lineageToProv } from '../provenance/export.js';
 import { usesChains, type WhyAnswer } from '../provenance/why.js';
 import { UsageError, EXIT_FAILED, EXIT_OK } from '../usage.js';
 import { openWorkspace } from '../workspace/workspace.js';
+import type { CommandModule } from './command.js';
 import { findPipelineFile } from './workspace-args.js';
 
 export const WHY_HELP = `usage: prov-make why FILE [options]
@@ -23,22 +24,21 @@ to date now, and if not, which change made it stale.
   -f, --file FILE  the pipeline file (default: ./pipeline.yml or the nearest in a parent folder)
 Exit code: 0 answered, 1 no record of FILE (or --uses found nothing), 2 bad usage.`;
 
+const WHY_OPTIONS = {
+  depth: { type: 'string' },
+  all: { type: 'boolean' },
+  uses: { type: 'string' },
+  json: { type: 'boolean' },
+  prov: { type: 'boolean' },
+  dot: { type: 'boolean' },
+  file: { type: 'string', short: 'f' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+export const WHY: CommandModule = { main: whyMain, options: WHY_OPTIONS, operands: 'files' };
+
 export async function whyMain(argv: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args: argv,
-    options: {
-      depth: { type: 'string' },
-      all: { type: 'boolean' },
-      uses: { type: 'string' },
-      json: { type: 'boolean' },
-      prov: { type: 'boolean' },
-      dot: { type: 'boolean' },
-      file: { type: 'string', short: 'f' },
-      help: { type: 'boolean', short: 'h' },
-    },
-    allowPositionals: true,
-    strict: true,
-  });
+  const { values, positionals } = parseArgs({ args: argv, options: WHY_OPTIONS, allowPositionals: true, strict: true });
   if (values.help) {
     process.stdout.write(WHY_HELP + '\n');
     return EXIT_OK;

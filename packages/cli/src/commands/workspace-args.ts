@@ -1,16 +1,23 @@
 /** Which workspace a command works on: from its arguments, or the nearest pipeline.yml. */
 import { existsSync, statSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, join, relative, resolve } from 'node:path';
 import { DEFAULT_PIPELINE_FILE, STATE_DIR_NAME } from '../workspace/paths.js';
 import { openWorkspace, type Workspace } from '../workspace/workspace.js';
 import { UsageError } from '../usage.js';
 
-/** Splits positionals into the pipeline file (first one naming a .yml/.yaml or an existing file) and the rest. */
+/**
+ * Splits positionals into the pipeline file (-f, or the first one naming a .yml/.yaml or an existing
+ * file; else the nearest pipeline.yml, as findPipelineFile) and the rest. A file found in a parent
+ * folder is said on stderr, so nobody runs another workspace by surprise.
+ */
 export function pipelineFileAndRest(positionals: string[], fileFlag?: string): { file: string; rest: string[] } {
   let file = fileFlag;
   const rest = [...positionals];
   if (!file && rest.length && (/\.ya?ml$/.test(rest[0]) || isFile(rest[0]))) file = rest.shift();
-  return { file: resolve(file ?? DEFAULT_PIPELINE_FILE), rest };
+  if (file) return { file: resolve(file), rest };
+  const found = findPipelineFile(process.cwd());
+  if (dirname(found) !== resolve(process.cwd())) process.stderr.write(`prov-make: using ${relative(process.cwd(), found)}\n`);
+  return { file: found, rest };
 }
 
 function isFile(p: string): boolean {
@@ -25,7 +32,7 @@ export function findPipelineFile(start: string, explicit?: string): string {
     if (existsSync(candidate)) return candidate;
     if (dirname(dir) === dir) break;
   }
-  throw new UsageError(`no ${DEFAULT_PIPELINE_FILE} here or in any parent folder`, 'run this inside a workspace, or name the pipeline file with -f FILE');
+  throw new UsageError(`no ${DEFAULT_PIPELINE_FILE} in ${resolve(start)} or any parent folder`, 'run this inside a workspace, name the pipeline file (prov-make run path/to/pipeline.yml), or write one: prov-make init');
 }
 
 /** For the commands that read history (log, show, diff, graph): a workspace that has recorded something. */

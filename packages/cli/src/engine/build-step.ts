@@ -119,7 +119,8 @@ async function runStep(c: StepRun, i: number, reason: Reason, t0: number): Promi
     name: step.name,
     status: ok ? 'ran' : 'failed',
     reason: ok ? reason : { kind: 'failed', exitCode, signal: run.trace.signal, cause: reason },
-    durationMs: Date.now() - t0,
+    // the command's own time, as `log` shows it (checks and hashing are the run's)
+    durationMs: record.finishedAt - record.startedAt,
     exitCode,
   };
   if (!ok) report.output = run.output.toString('utf8');

@@ -18,6 +18,8 @@ export interface BuildOptions {
   targets?: string[];
   jobs?: number;
   force?: boolean;
+  /** Go on after a failure with the steps that do not use the failed one (make -k); else start nothing new. */
+  keepGoing?: boolean;
   events?: RunEvents;
   signal?: AbortSignal;
 }
@@ -43,31 +45,38 @@ export async function build(b: BuildState, runner: StepRunner, options: BuildOpt
   const forced = (i: number) => Boolean(options.force) && (targets.length === 0 || targets.includes(i));
   const run: StepRun = { b, runner, hazards, events, forced, live, interrupted: () => interrupted };
   const reports = new Map<number, StepReport>();
+  let stoppedAfter: string | undefined;
   try {
-    await schedule(plan, run, reports);
+    stoppedAfter = await schedule(plan, run, reports, Boolean(options.keepGoing));
   } finally {
     options.signal?.removeEventListener('abort', onAbort);
   }
   hazards.twoWriters(b);
   hazards.readBeforeWrite(b);
-  const steps = plan.order.filter((i) => reports.has(i)).map((i) => reports.get(i)!);
+  const steps = plan.order.filter((i) => reports.has(i) || stoppedAfter !== undefined).map((i) => reports.get(i) ?? notStarted(b, i, stoppedAfter!));
   const ok = !interrupted && hazards.found.length === 0 && steps.every((s) => s.status !== 'failed' && s.status !== 'blocked');
   b.deps.flush();
   recordSnapshot(b, ok && steps.length === b.steps.length);
   return { ok, steps, hazards: hazards.found, interrupted, durationMs: Date.now() - started };
 }
 
-/** Runs the plan to its end (or until interrupted), at most `jobs` steps at a time. */
-async function schedule(plan: BuildPlan, run: StepRun, reports: Map<number, StepReport>): Promise<void> {
+/**
+ * Runs the plan to its end (or until interrupted), at most `jobs` steps at a time. Without
+ * `keepGoing`, a failure stops it from starting more steps (running ones finish): returns the
+ * failed step's name then.
+ */
+async function schedule(plan: BuildPlan, run: StepRun, reports: Map<number, StepReport>, keepGoing: boolean): Promise<string | undefined> {
   const running = new Map<number, Promise<void>>();
+  let stoppedAfter: string | undefined;
   const finish = (i: number, report: StepReport) => {
     reports.set(i, report);
     run.events.stepFinished?.(report);
     plan.finished(i, report.status === 'failed' || report.status === 'blocked');
+    if (report.status === 'failed' && !keepGoing) stoppedAfter ??= report.name;
   };
   for (;;) {
     let next: number | undefined;
-    while (!run.interrupted() && (next = plan.next()) !== undefined) {
+    while (!run.interrupted() && stoppedAfter === undefined && (next = plan.next()) !== undefined) {
       const i = next;
       const report = blocked(run.b, i, plan, reports);
       if (report) finish(i, report);
@@ -77,8 +86,14 @@ async function schedule(plan: BuildPlan, run: StepRun, reports: Map<number, Step
     await Promise.race(running.values());
   }
   await Promise.allSettled(running.values());
-  const stuck = run.interrupted() ? [] : plan.stuck;
+  const stuck = run.interrupted() || stoppedAfter !== undefined ? [] : plan.stuck;
   if (stuck.length) throw new Error(`internal: no runnable step among ${stuck.map((i) => run.b.steps[i].name).join(', ')}`);
+  return run.interrupted() ? undefined : stoppedAfter;
+}
+
+/** A step the run did not start because an earlier failure stopped it. */
+function notStarted(b: BuildState, i: number, failed: string): StepReport {
+  return { name: b.steps[i].name, status: 'blocked', reason: { kind: 'stopped', after: failed }, durationMs: 0 };
 }
 
 /** A step whose producers failed is not run: it is blocked, with the reason. */

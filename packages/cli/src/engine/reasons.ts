@@ -50,6 +50,8 @@ export type Reason =
   /** Its working folder could not be used when it was to start (engine/step-folders.ts). */
   | { kind: 'folder-unusable'; cwd: string; problem: 'missing' | 'not-a-folder' | 'outside'; at: string }
   | { kind: 'blocked'; by: string; byWasBlocked: boolean; neverRan: boolean }
+  /** Not started: `after` failed and the run stopped there (no --keep-going). */
+  | { kind: 'stopped'; after: string }
   /** The reason history keeps for an execution taken over from the cache. */
   | { kind: 'adopted'; executionId: string };
 
@@ -76,6 +78,7 @@ export function describe(r: Reason | Distrust): string {
     case 'interrupted': return 'interrupted';
     case 'folder-unusable': return `its folder ${r.cwd} ${r.problem === 'missing' ? 'does not exist' : r.problem === 'not-a-folder' ? 'is not a folder' : 'leads outside the workspace'} (cwd at ${r.at}): it did not start`;
     case 'blocked': return describeBlocked(r);
+    case 'stopped': return `not started: the run stopped when ${r.after} failed (-k keeps going)`;
     case 'adopted': return `restored from the cache (made by execution ${r.executionId})`;
     case 'untraced-program': return `${r.path} ran without being observed (${r.reason === 'static' ? 'statically linked' : r.reason})`;
     case 'trace-incomplete': return r.message;

@@ -40,6 +40,8 @@ export function recordSnapshot(b: BuildState, allClean: boolean): void {
       listings.push(rules ? [dir, leftOutNames(b, i, b.abs(dir)), listed[k], rules] : [dir, leftOutNames(b, i, b.abs(dir)), listed[k]]);
     }
   }
+  // the folders foreach globs walked, as they were when the items were found: a change means other steps
+  for (const [dir, token] of pipeline.foreachListings ?? []) listings.push([dir, [], token]);
   const entries: string[] = [];
   for (const [id, token] of tokens) {
     const path = deps.pathOf(id);

@@ -1,4 +1,5 @@
-/** Steps named on the command line, as indexes into the pipeline. */
+/** Steps named on the command line, as indexes into the pipeline: a foreach step's name stands for all its items. */
+import { suggest } from '../pipeline/suggest.js';
 import type { Pipeline } from '../pipeline/types.js';
 
 /** A named step is not in the pipeline: a usage error (exit 2). Tell it by `code` without loading this module. */
@@ -7,10 +8,18 @@ export class UnknownStepError extends Error {
 }
 
 export function stepIndexes(pipeline: Pick<Pipeline, 'file' | 'steps'>, targets: readonly string[] = []): number[] {
-  const index = new Map(pipeline.steps.map((s, i) => [s.name, i]));
-  const unknown = targets.filter((t) => !index.has(t));
-  if (unknown.length) {
-    throw new UnknownStepError(`no step named "${unknown[0]}" in ${pipeline.file} (steps: ${pipeline.steps.map((s) => s.name).join(', ')})`);
+  const index = new Map<string, number[]>();
+  const add = (name: string, i: number) => index.set(name, [...(index.get(name) ?? []), i]);
+  pipeline.steps.forEach((s, i) => {
+    add(s.name, i);
+    if (s.item) add(s.item.step, i);
+  });
+  const unknown = targets.find((t) => !index.has(t));
+  if (unknown !== undefined) {
+    const names = [...index.keys()];
+    const guess = suggest(unknown, names);
+    const listed = names.length > 20 ? `${names.slice(0, 20).join(', ')}, …` : names.join(', ');
+    throw new UnknownStepError(`no step named "${unknown}" in ${pipeline.file}${guess ? `. Did you mean "${guess}"?` : ` (steps: ${listed})`}`);
   }
-  return targets.map((t) => index.get(t)!);
+  return [...new Set(targets.flatMap((t) => index.get(t)!))];
 }

@@ -19,20 +19,25 @@ export function executionsJson(all: ExecutionRecord[]) {
 }
 
 /**
- * One line per execution (and one per note it attached), oldest first, and, where they happened, the
- * edits of outputs kept before a step's version replaced them, with the command that brings one back.
+ * One line per execution (and one per note it attached), newest first (the order `log` gives), and,
+ * where they happened among them, the edits of outputs kept before a step's version replaced them,
+ * with the command that brings one back.
  */
 export function formatExecutions(all: ExecutionRecord[], edits: KeptEdit[] = []): string {
   if (all.length === 0 && edits.length === 0) return 'no executions recorded yet\n';
   const lines: [number, string][] = [];
   for (const e of all) {
     const status = e.status === 'succeeded' ? 'ok' : `${e.status}${e.exitCode !== null ? ` (exit ${e.exitCode})` : ''}`;
-    let s = `${formatTime(e.startedAt)}  ${e.step.padEnd(16)} ${status.padEnd(8)} ${formatDuration(e.finishedAt - e.startedAt).padStart(8)}  ${e.reason}\n`;
-    for (const a of e.annotations) s += `${' '.repeat(21)}note: ${a}\n`;
+    const head = `${e.id}  ${formatTime(e.startedAt)}  `;
+    let s = `${head}${e.step.padEnd(16)} ${status.padEnd(8)} ${formatDuration(e.finishedAt - e.startedAt).padStart(8)}  ${e.reason}\n`;
+    for (const a of e.annotations) s += `${' '.repeat(head.length)}note: ${a}\n`;
     lines.push([e.startedAt, s]);
   }
-  for (const k of edits) lines.push([k.keptAt, `${formatTime(k.keptAt)}  ${k.step.padEnd(16)} ${'kept'.padEnd(8)} ${''.padStart(8)}  ${describeKeptEdit(k)}\n`]);
-  return lines.sort((a, b) => a[0] - b[0]).map(([, s]) => s).join('');
+  const oldest = all.length ? Math.min(...all.map((e) => e.startedAt)) : -Infinity;
+  for (const k of edits) {
+    if (k.keptAt >= oldest) lines.push([k.keptAt, `${k.id}  ${formatTime(k.keptAt)}  ${k.step.padEnd(16)} ${'kept'.padEnd(8)} ${''.padStart(8)}  ${describeKeptEdit(k)}\n`]);
+  }
+  return lines.sort((a, b) => b[0] - a[0]).map(([, s]) => s).join('');
 }
 
 /** A kept edit, and how to get it back. */

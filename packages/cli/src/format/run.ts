@@ -12,6 +12,13 @@ export function reportJson(report: RunReport) {
   };
 }
 
+/** `run --json` / `status --json` when the run cannot start (bad pipeline, unknown step): still one object. */
+export function startupErrorJson(err: unknown) {
+  const e = err as { name?: string; message?: string; problem?: string; fix?: string; hint?: string; file?: string; line?: number; col?: number };
+  const error = { message: e?.problem ?? e?.message ?? String(err), hint: e?.fix ?? e?.hint ?? null, file: e?.file ?? null, line: e?.line ?? null, col: e?.col ?? null };
+  return { ok: false, error, steps: [] };
+}
+
 /** One line per finished step, prefixed by its name; a failed step's output below it when asked. */
 export function formatStepLine(r: StepReport, withOutput: boolean): string {
   const reason = describe(r.reason);
@@ -36,15 +43,28 @@ export function formatHazard(h: Hazard): string {
   return `prov-make: error: ${h.message}\n  fix: ${h.fix}\n`;
 }
 
+/** The closing lines: counts, then each blocked step and why, then what a stopped run never started. */
 export function formatSummary(report: RunReport): string {
   const count = (s: string) => report.steps.filter((x) => x.status === s).length;
+  const notStarted = report.steps.filter((x) => x.reason.kind === 'stopped');
+  const blocked = report.steps.filter((x) => x.status === 'blocked' && x.reason.kind !== 'stopped');
   const parts = [`${count('ran')} ran`, `${count('skipped')} up to date`, `${count('restored')} restored`, `${count('failed')} failed`];
-  if (count('blocked')) parts.push(`${count('blocked')} blocked`);
+  if (blocked.length) parts.push(`${blocked.length} blocked`);
+  if (notStarted.length) parts.push(`${notStarted.length} not started`);
   const head = report.interrupted ? 'interrupted' : report.ok ? 'ok' : 'FAILED';
   let s = `prov-make: ${head}: ${parts.join(', ')} in ${formatDuration(report.durationMs)}\n`;
+  for (const b of blocked.slice(0, LISTED)) s += `  blocked: ${b.name}: ${describe(b.reason)}\n`;
+  if (blocked.length > LISTED) s += `  (and ${blocked.length - LISTED} more blocked)\n`;
+  if (notStarted.length) {
+    const names = notStarted.slice(0, LISTED).map((x) => x.name).join(', ') + (notStarted.length > LISTED ? `, … (${notStarted.length} in all)` : '');
+    s += `  not started: ${names}: ${describe(notStarted[0].reason).replace(/^not started: /, '')}\n`;
+  }
   if (report.hazards.length) s += `prov-make: ${report.hazards.length} hazard(s) above must be fixed\n`;
   return s;
 }
+
+/** How many blocked steps the summary names one by one. */
+const LISTED = 10;
 
 /** `status` for people. */
 export function formatPlan(report: RunReport): string {

@@ -33,7 +33,8 @@ export type PipelineErrorCode =
   | 'unknown-step'
   | 'self-need'
   | 'needs-cycle'
-  | 'needs-later-step';
+  | 'needs-later-step'
+  | 'bad-foreach';
 
 export interface PipelineErrorInit {
   code: PipelineErrorCode;
@@ -50,7 +51,7 @@ export interface PipelineErrorInit {
 /**
  * One problem in a pipeline file, reported as a compiler would:
  *   pipeline.yml:7:5: error: unknown key "nedds" in step "stats". Did you mean "needs"?
- *     hint: rename it to "needs". A step accepts: run, cwd, env, needs.
+ *     hint: rename it to "needs". A step accepts: run, cwd, env, needs, foreach.
  * The loader stops at the first problem, so there is only ever one.
  */
 export class PipelineError extends Error {

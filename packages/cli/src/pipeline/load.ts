@@ -73,7 +73,7 @@ export function pipelineSource(file: string, stateDir: string): PipelineSource {
       }
       return key.value;
     },
-    load: () => loadPipelineCached(file, stateDir),
+    load: async () => (await import('./foreach.js')).expandForeach(await loadPipelineCached(file, stateDir)),
   };
 }
 

@@ -10,12 +10,14 @@ import * as path from 'node:path';
 import picomatch from 'picomatch';
 import { isAlias, isMap, isScalar, isSeq, LineCounter, parseDocument, visit, type Document, type Pair } from 'yaml';
 import { PipelineError, type PipelineErrorCode, type SourcePosition } from './errors.js';
+import { checkPlaceholders, readForeach } from './foreach.js';
+import type { NodeReader } from './node-reader.js';
 import { suggest } from './suggest.js';
-import { DEFAULT_SHELL, parseShell } from './shell.js';
-import { PASS_ENV_PATTERN } from './step-env.js';
+import { readPassEnv, readShell } from './run-keys.js';
+import { DEFAULT_SHELL } from './shell.js';
 
 import { DEFAULT_PIPELINE_FILE } from '../workspace/paths.js';
-import type { Pipeline } from './types.js';
+import type { ForeachSpec, Pipeline } from './types.js';
 
 export { canonicalDefinition, definitionOf, type StepDefinition } from './definition.js';
 export { PipelineError, isPipelineError } from './errors.js';
@@ -28,7 +30,7 @@ export { DEFAULT_PIPELINE_FILE };
 export const STEP_NAME_PATTERN = /^[A-Za-z0-9_.-]+$/;
 
 export const TOP_LEVEL_KEYS = ['env', 'passEnv', 'shell', 'ignore', 'steps'] as const;
-export const STEP_KEYS = ['run', 'cwd', 'env', 'passEnv', 'shell', 'needs'] as const;
+export const STEP_KEYS = ['run', 'cwd', 'env', 'passEnv', 'shell', 'needs', 'foreach'] as const;
 
 /** Read and check a pipeline file. Throws PipelineError on the first problem. */
 export function loadPipeline(file: string): Pipeline {
@@ -126,6 +128,7 @@ interface NeedEntry {
 interface RawStep {
   name: string;
   location: SourcePosition;
+  foreach?: ForeachSpec;
   run: string;
   cwdRelative: string;
   cwdLocation: SourcePosition | undefined;
@@ -187,10 +190,10 @@ class Loader {
           topEnv = this.readEnv(pair, 'the top-level env');
           break;
         case 'passEnv':
-          topPassEnv = this.readPassEnv(pair, 'the top level');
+          topPassEnv = readPassEnv(this.reader(), pair, 'the top level');
           break;
         case 'shell':
-          topShell = this.readShell(pair, 'the top level');
+          topShell = readShell(this.reader(), pair, 'the top level');
           break;
         case 'ignore':
           ignore = this.readIgnore(pair);
@@ -221,7 +224,7 @@ class Loader {
         for (const [k, v] of s.env) env.set(k, v);
         const needs = [...new Set(s.needs.map((n) => n.name))];
         const passEnv = [...new Set([...topPassEnv, ...s.passEnv])];
-        return { name: s.name, run: s.run, cwd: s.cwd, cwdRelative: s.cwdRelative, cwdLocation: s.cwdLocation, env: toRecord(env), passEnv, shell: s.shell ?? topShell, needs, location: s.location };
+        return { name: s.name, run: s.run, cwd: s.cwd, cwdRelative: s.cwdRelative, cwdLocation: s.cwdLocation, env: toRecord(env), passEnv, shell: s.shell ?? topShell, needs, location: s.location, ...(s.foreach ? { foreach: s.foreach } : {}) };
       }),
     };
   }
@@ -237,6 +240,17 @@ class Loader {
 
   private fail(code: PipelineErrorCode, at: SourcePosition | unknown, problem: string, fix: string): never {
     throw new PipelineError({ code, file: this.file, position: this.position(at), problem, fix });
+  }
+
+  /** For keys read by modules of their own (foreach.ts). */
+  private reader(): NodeReader {
+    return {
+      deref: (n) => this.deref(n),
+      position: (at) => this.position(at),
+      valuePosition: (pair) => this.valuePosition(pair),
+      fail: (code, at, problem, fix) => this.fail(code, at, problem, fix),
+      isMissing, text: scalarText, describe, globProblem,
+    };
   }
 
   /** Where to point for a value: the value itself, or its key when the value is missing (`key:` alone). */
@@ -491,6 +505,8 @@ class Loader {
     let passEnv: string[] = [];
     let shell: string[] | undefined;
     let needs: NeedEntry[] = [];
+    let foreach: ForeachSpec | undefined;
+    let runAt: SourcePosition = namePosition;
     const seen = new Map<string, SourcePosition>();
     for (const p of value.items) {
       const { name: key, position } = this.keyOf(p, `in ${owner}`);
@@ -498,6 +514,10 @@ class Loader {
       switch (key) {
         case 'run':
           run = this.readRun(p, owner);
+          runAt = this.valuePosition(p);
+          break;
+        case 'foreach':
+          foreach = readForeach(this.reader(), p, owner);
           break;
         case 'cwd':
           ({ cwd, cwdRelative } = this.readCwd(p, owner));
@@ -507,10 +527,10 @@ class Loader {
           env = this.readEnv(p, `the env of ${owner}`);
           break;
         case 'passEnv':
-          passEnv = this.readPassEnv(p, owner);
+          passEnv = readPassEnv(this.reader(), p, owner);
           break;
         case 'shell':
-          shell = this.readShell(p, owner);
+          shell = readShell(this.reader(), p, owner);
           break;
         case 'needs':
           needs = this.readNeeds(p, owner);
@@ -523,7 +543,8 @@ class Loader {
       this.fail('missing-run', namePosition, `${owner} has no run command`,
         `add "run: <shell command>" indented under "${name}:"`);
     }
-    return { name, location: namePosition, run, cwdRelative, cwd, cwdLocation, env, passEnv, shell, needs };
+    if (foreach) checkPlaceholders(this.reader(), run, runAt, owner);
+    return { name, location: namePosition, foreach, run, cwdRelative, cwd, cwdLocation, env, passEnv, shell, needs };
   }
 
   private unknownStepKey(key: string, position: SourcePosition, owner: string): never {
@@ -608,36 +629,6 @@ class Loader {
         'steps run inside the workspace (the folder holding the pipeline file): use a folder inside it, or move the pipeline file up');
     }
     return { cwd: abs, cwdRelative: rel };
-  }
-
-  /** `passEnv`: names or globs (`*`, `?`) of the caller's variables the steps see (step-env.ts). */
-  private readPassEnv(pair: Pair<unknown, unknown>, owner: string): string[] {
-    const value = this.deref(pair.value);
-    if (isMissing(value)) return [];
-    const example = 'e.g. passEnv: [CC, "AWS_*"]';
-    const items = isSeq(value) ? value.items : isScalar(value) ? [value] : null;
-    if (!items) this.fail('bad-pass-env', value, `passEnv in ${owner} is ${describe(value)}; it must be a list of variable names or globs`, `write the names to pass from your environment, ${example}`);
-    return items.map((item) => {
-      const entry = this.deref(item);
-      const name = isScalar(entry) && !isMissing(entry) ? scalarText(entry) : '';
-      if (!PASS_ENV_PATTERN.test(name)) {
-        this.fail('bad-pass-env', item ?? value, `invalid passEnv entry ${isScalar(entry) ? JSON.stringify(name) : describe(entry)} in ${owner}`,
-          `each entry is a variable name or a glob of names (* and ?), without "=" or spaces, ${example}`);
-      }
-      return name;
-    });
-  }
-
-  /** `shell`: sh, bash, or an absolute path with arguments (shell.ts). */
-  private readShell(pair: Pair<unknown, unknown>, owner: string): string[] {
-    const value = this.deref(pair.value);
-    if (isMissing(value) || !isScalar(value) || typeof value.value !== 'string') {
-      this.fail('bad-shell', isMissing(value) ? this.valuePosition(pair) : value, `shell in ${owner} is ${describe(value)}; it must be sh, bash or a path`,
-        'write shell: sh (the default), shell: bash, or the absolute path of a shell with its arguments');
-    }
-    const parsed = parseShell(value.value);
-    if ('problem' in parsed) this.fail('bad-shell', value, `${parsed.problem} (in ${owner})`, parsed.fix);
-    return parsed.words;
   }
 
   private readNeeds(pair: Pair<unknown, unknown>, owner: string): NeedEntry[] {

@@ -24,6 +24,18 @@ export interface Step {
   location: SourcePosition;
   /** SHA-256 of the part of its definition the file alone decides, when already computed (kept with a cached parse). */
   fileDefinitionHash?: string;
+  /** A foreach step as parsed, before its items are found (pipeline/foreach.ts). */
+  foreach?: ForeachSpec;
+  /** A step made from a foreach step: which one, and its item. */
+  item?: { step: string; item: string };
+}
+
+/** `foreach:` as written: a glob (relative to the workspace) or a list of items. */
+export interface ForeachSpec {
+  glob?: string;
+  items?: string[];
+  /** Where the foreach value is written. */
+  at: SourcePosition;
 }
 
 export interface Pipeline {
@@ -45,4 +57,6 @@ export interface Pipeline {
   contentKey?: string;
   /** The file's stat stamp taken with those bytes, when it vouches for them (pipeline/load.ts). */
   sourceStamp?: string;
+  /** Folders foreach globs walked (stored path), their listing tokens then (a change may mean other items), and the glob. */
+  foreachListings?: [folder: string, token: number, glob: string][];
 }

@@ -77,7 +77,15 @@ function RunView({ state }: { state: ViewState }) {
   );
 }
 
-export function inkRunView(): { events: RunEvents; finish(report: RunReport): Promise<void> } {
+export interface RunView {
+  events: RunEvents;
+  /** Draws the end of the run, lets go of the terminal, then prints failed outputs and the summary. */
+  finish(report: RunReport): Promise<void>;
+  /** Lets go of the terminal without a report (the run could not start). */
+  abandon(): Promise<void>;
+}
+
+export function inkRunView(): RunView {
   const state = new ViewState();
   const app = render(<RunView state={state} />, { exitOnCtrlC: false, patchConsole: false });
   let n = 0;
@@ -112,6 +120,11 @@ export function inkRunView(): { events: RunEvents; finish(report: RunReport): Pr
       app.unmount();
       await app.waitUntilExit();
       process.stdout.write(formatFailedOutputs(report) + formatSummary(report));
+    },
+    async abandon() {
+      app.clear();
+      app.unmount();
+      await app.waitUntilExit();
     },
   };
 }

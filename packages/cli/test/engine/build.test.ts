@@ -162,16 +162,23 @@ describe('scheduling', () => {
         io.write('a.out', text);
       },
     });
-    expect(await t.run()).toEqual({ a: 'failed', b: 'blocked', c: 'blocked' }); // never traced: anything may depend on a
+    expect(await t.run({ keepGoing: true })).toEqual({ a: 'failed', b: 'blocked', c: 'blocked' }); // never traced: anything may depend on a
     expect(t.reason('b')).toBe('it has never run, so it may use what a makes, and a failed');
     fail = false;
     expect(await t.run()).toEqual(all(['a', 'b', 'c'], 'ran'));
     fail = true;
     t.disk.write('a.in', 'a2');
     t.disk.write('b.in', 'b2');
-    expect(await t.run()).toEqual({ a: 'failed', b: 'ran', c: 'blocked' });
+    expect(await t.run({ keepGoing: true })).toEqual({ a: 'failed', b: 'ran', c: 'blocked' });
     expect(t.reason('a')).toBe('exit code 3 (it ran because input a.in changed)');
     expect(t.reason('c')).toBe('it depends on a, which failed');
+  });
+
+  it('without keepGoing a failure starts nothing more: the rest is not started, and says why', async () => {
+    const t = testWorkspace(PARALLEL, { 'a.in': 'a', 'b.in': 'b' }, { ...steps, a: () => 3 });
+    expect(await t.run()).toEqual({ a: 'failed', b: 'blocked', c: 'blocked' });
+    expect(t.reason('b')).toBe('not started: the run stopped when a failed (-k keeps going)');
+    expect(t.last!.ok).toBe(false);
   });
 });
 
