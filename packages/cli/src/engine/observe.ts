@@ -22,6 +22,7 @@ export async function observe(b: BuildState, i: number, reason: string, run: Ste
   const { inputsAbs, outputsAbs, executed } = filesOf(await whatItProduced(b, i, deps, trace.startedAt, before), deps, keep);
   const writtenHere = new Set(deps.writes);
   const inputSet = new Set(inputsAbs);
+  const firstRead = new Set(deps.reads);
   const recordedAtNs = nowNs();
   let distrust = traceDistrust(b, trace);
   const inputs: ObservedInput[] = [];
@@ -68,8 +69,8 @@ export async function observe(b: BuildState, i: number, reason: string, run: Ste
     untraced: deps.untraced.map((u) => ({ path: b.stored(u.path), reason: u.reason })),
     annotations: run.annotations,
     outputLogHash: run.output.length ? await b.stores.blobs.keepBytes(run.output) : null,
-    // outputs that are inputs too: their old content is part of the result (outputs.ts)
-    updated: outputsAbs.filter((p) => inputSet.has(p)).map((abs) => b.stored(abs)),
+    // there before the step wrote them: first looked at or read (clean keeps those), or inputs too (outputs.ts)
+    updated: outputsAbs.filter((p) => inputSet.has(p) || firstRead.has(p)).map((abs) => b.stored(abs)),
   };
 }
 
