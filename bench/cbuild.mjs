@@ -99,7 +99,7 @@ export async function measureBuild(opts) {
     variants.preload = async (dir) => {
       let logMB = 0;
       const r = await timed('preload-only', dir, async (d) => {
-        const x = await runPreloadOnly(tracer.soPath, make, { cwd: d, env });
+        const x = await runPreloadOnly(tracer, make, { cwd: d, env });
         logMB = x.logBytes / 1e6;
         return x;
       });

@@ -23,10 +23,12 @@ export const COMMON_USAGE = `options:
   --no-preload      skip the diagnostic "preload only" variant (LD_PRELOAD without log reduction)
   --untraced-only   measure only the untraced (and strace) variants: checks the harness without a tracer
   --so PATH         interposer library to check (default packages/interposer/native/build/libprovmake.so,
-                    or $PROVMAKE_BENCH_SO); traceCommand and the preload-only variant use the library
+                    or $PROV_MAKE_BENCH_SO); traceCommand and the preload-only variant use the library
                     the API names (its interposerLibrary export) when it has one
   --dist PATH       interposer module exporting traceCommand (default packages/interposer/dist/index.js,
-                    or $PROVMAKE_BENCH_DIST)`;
+                    or $PROV_MAKE_BENCH_DIST)
+  --baseline PATH   another build's dist/index.js (e.g. of an earlier commit): measured as a
+                    "baseline" traced variant side by side (open-close, processes, node-stat)`;
 
 export function parseCommonArgs(argv, extra = {}) {
   const opts = {
@@ -35,8 +37,8 @@ export function parseCommonArgs(argv, extra = {}) {
     json: false,
     preload: true,
     untracedOnly: false,
-    soPath: process.env.PROVMAKE_BENCH_SO || defaultSoPath,
-    distPath: process.env.PROVMAKE_BENCH_DIST || defaultDistPath,
+    soPath: process.env.PROV_MAKE_BENCH_SO || defaultSoPath,
+    distPath: process.env.PROV_MAKE_BENCH_DIST || defaultDistPath,
     ...extra,
   };
   for (let i = 0; i < argv.length; i++) {
@@ -57,6 +59,7 @@ export function parseCommonArgs(argv, extra = {}) {
     else if (a === '--untraced-only') opts.untracedOnly = true;
     else if (a === '--so') opts.soPath = resolve(next());
     else if (a === '--dist') opts.distPath = resolve(next());
+    else if (a === '--baseline') opts.baseline = resolve(next());
     else if (a === '-h' || a === '--help') opts.help = true;
     else if (a in (extra.flags ?? {})) opts[extra.flags[a]] = int();
     else throw new BenchSetupError(`unknown option ${a}`);
@@ -142,7 +145,7 @@ export async function loadTracer({ soPath = defaultSoPath, distPath = defaultDis
     throw new BenchSetupError(
       `the interposer library is missing: ${soPath}\n` +
         '  build it with `pnpm install` at the repository root (or `make -C packages/interposer/native`),\n' +
-        '  or point --so / $PROVMAKE_BENCH_SO at a build.');
+        '  or point --so / $PROV_MAKE_BENCH_SO at a build.');
   }
   const defined = definedDynamicSymbols(soPath);
   if (defined && !defined.has('open') && !defined.has('openat')) {
@@ -152,7 +155,7 @@ export async function loadTracer({ soPath = defaultSoPath, distPath = defaultDis
   if (!existsSync(distPath)) {
     throw new BenchSetupError(
       `the interposer's TypeScript API is missing: ${distPath}\n` +
-        '  build it with `pnpm install` (or `pnpm -r run build`), or point --dist / $PROVMAKE_BENCH_DIST at it.');
+        '  build it with `pnpm install` (or `pnpm -r run build`), or point --dist / $PROV_MAKE_BENCH_DIST at it.');
   }
   let mod;
   try {
@@ -168,7 +171,13 @@ export async function loadTracer({ soPath = defaultSoPath, distPath = defaultDis
     // traceCommand preloads its own library; the "preload only" variant must use the same one.
     soPath = mod.interposerLibrary;
   }
-  return { traceCommand: mod.traceCommand, soPath };
+  return { traceCommand: mod.traceCommand, prepareLogDir: mod.prepareLogDir, soPath };
+}
+
+/** The tracer of --baseline (another build of the interposer, beside its dist/), or null. */
+export async function loadBaseline(opts) {
+  if (!opts.baseline || opts.untracedOnly) return null;
+  return loadTracer({ distPath: opts.baseline, soPath: join(dirname(opts.baseline), '..', 'native', 'build', 'libprovmake.so') });
 }
 
 /** Names of the dynamic symbols a shared library defines, or null when nm is unavailable. */
@@ -217,28 +226,20 @@ export async function runTraced(traceCommand, cmd, { cwd, env = process.env, std
 }
 
 /**
- * Diagnostic variant: the same spawn with LD_PRELOAD and a fresh log folder, but no log reading
+ * Diagnostic variant: the same spawn with LD_PRELOAD and a fresh trace log, but no log reading
  * or reduction. The log folder is prepared before and removed after the timed part.
  */
-export async function runPreloadOnly(soPath, cmd, { cwd, env = process.env, stdio = 'ignore' } = {}) {
-  const logDir = mkdtempSync(join(tmpdir(), 'provmake-bench-logs-'));
-  writeFileSync(join(logDir, 'status'), Buffer.alloc(4096));
+export async function runPreloadOnly(tracer, cmd, { cwd, env = process.env, stdio = 'ignore' } = {}) {
+  const logDir = tracer.prepareLogDir(join(makeTempDir('provmake-bench-logs-'), 'logs'));
   try {
     const r = await runUntraced(cmd, {
       cwd,
       stdio,
-      env: { ...env, LD_PRELOAD: soPath, PROVMAKE_LOG_DIR: logDir },
+      env: { ...env, LD_PRELOAD: tracer.soPath, PROV_MAKE_LOG_DIR: logDir, PROV_MAKE_STEP_ROOT: '1' },
     });
-    let logBytes = 0;
-    let logFiles = 0;
-    for (const name of readdirSync(logDir)) {
-      if (!name.endsWith('.log')) continue;
-      logFiles++;
-      logBytes += statSync(join(logDir, name)).size;
-    }
-    return { ...r, logBytes, logFiles };
+    return { ...r, logBytes: statSync(join(logDir, 'trace.log')).size };
   } finally {
-    rmSync(logDir, { recursive: true, force: true });
+    rmSync(dirname(logDir), { recursive: true, force: true });
   }
 }
 

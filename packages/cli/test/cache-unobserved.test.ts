@@ -1,7 +1,8 @@
 /**
- * DESIGN section 4: only fully observed executions are stored. A step that runs a statically linked
- * program (which LD_PRELOAD cannot see into) is never put in the local cache nor uploaded to the
- * remote, so a fresh clone runs it again, while its observed neighbour restores.
+ * DESIGN section 4: only fully observed executions are stored. A step that runs a program nobody
+ * could observe (a statically linked one, which LD_PRELOAD cannot see into, under another tracer, so
+ * that the ptrace supervisor cannot take it either) is never put in the local cache nor uploaded to
+ * the remote, so a fresh clone runs it again, while its observed neighbour restores.
  */
 import { createHash } from 'node:crypto';
 import { spawnSync } from 'node:child_process';
@@ -27,7 +28,7 @@ function sources(): string {
   observed:
     run: mkdir -p build && cp src/a.txt build/a.copy
   static:
-    run: mkdir -p build && ./tools/gen build/static.txt
+    run: mkdir -p build && strace -f -o /dev/null ./tools/gen build/static.txt
 `,
     'src/a.txt': 'observed input\n',
     'tools/gen.c': C_SOURCE,

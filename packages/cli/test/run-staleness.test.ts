@@ -222,14 +222,15 @@ describe('prov-make run: staleness', () => {
 
   it('a step whose trace has untraced programs is never skipped, and status says why', () => {
     const ws = workspace({
-      'pipeline.yml': 'steps:\n  build:\n    run: gcc -static -o static-hello hello.c\n  use:\n    run: ./static-hello > hello.txt\n',
+      // a static program under another tracer: neither the interposer nor the supervisor sees it
+      'pipeline.yml': 'steps:\n  build:\n    run: gcc -static -o static-hello hello.c\n  use:\n    run: strace -f -o /dev/null ./static-hello > hello.txt\n',
       'hello.c': '#include <stdio.h>\nint main(void){puts("hello");return 0;}\n',
     });
     const first = runJson(ws);
     expect(statuses(first)).toEqual({ build: 'ran', use: 'ran' });
     const second = runJson(ws);
     expect(statuses(second)).toEqual({ build: 'skipped', use: 'ran' });
-    expect(reasonOf(second, 'use')).toBe('its last run cannot be trusted: static-hello ran without being observed (statically linked)');
+    expect(reasonOf(second, 'use')).toBe('its last run cannot be trusted: static-hello ran without being observed (ptrace)');
     const status = runJson(ws, [], 'status');
     expect(statuses(status).use).toBe('would-run');
     expect(reasonOf(status, 'use')).toMatch(/static-hello ran without being observed/);

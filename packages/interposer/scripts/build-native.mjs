@@ -1,7 +1,7 @@
 // Compiles the interposer with the system C compiler at install time (no prebuilt binaries, and
 // no make: a machine with Node, npm and gcc is enough). CC chooses another compiler.
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, statSync } from 'node:fs';
+import { mkdirSync, readdirSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -9,11 +9,31 @@ const here = dirname(fileURLToPath(import.meta.url));
 const native = join(here, '..', 'native');
 mkdirSync(join(native, 'build'), { recursive: true });
 const common = ['-O2', '-g', '-std=gnu11', '-Wall', '-Wextra', '-D_GNU_SOURCE'];
-const targets = [
-  // the interposer itself
-  { source: 'provmake.c', output: 'libprovmake.so', args: [...common, '-Wno-array-parameter', '-Wno-nonnull-compare', '-fPIC', '-shared', '-fvisibility=hidden'], libs: ['-ldl'] },
+const headers = readdirSync(native).filter((f) => f.endsWith('.h'));
+// Programs built beside the interposer, each from its own files (one with main) and shared ones.
+const programs = [
   // the no-op fast path's file check (packages/cli/src/engine/up-to-date-snapshot.ts)
-  { source: 'pm-check.c', output: 'pm-check', args: common, libs: [] },
+  { own: ['pm-check.c'], shared: [], output: 'pm-check', args: common, libs: [] },
+  // the ptrace + seccomp supervisor for programs LD_PRELOAD cannot enter (native/supervisor.h): it
+  // writes the interposer's records with the interposer's own record, path and log code
+  {
+    own: readdirSync(native).filter((f) => f.startsWith('supervisor-') && f.endsWith('.c')).sort(),
+    shared: ['calls.c', 'events.c', 'paths.c', 'record.c', 'log.c', 'program.c'],
+    output: 'pm-supervise',
+    args: [...common, '-Wno-nonnull-compare'],
+    libs: ['-lpthread'],
+  },
+];
+const programFiles = new Set(programs.flatMap((p) => p.own));
+const targets = [
+  // the interposer itself: every other .c file
+  {
+    sources: readdirSync(native).filter((f) => f.endsWith('.c') && !programFiles.has(f)).sort(),
+    output: 'libprovmake.so',
+    args: [...common, '-Wno-array-parameter', '-Wno-nonnull-compare', '-fPIC', '-shared', '-fvisibility=hidden'],
+    libs: ['-ldl'],
+  },
+  ...programs.map((p) => ({ sources: [...p.own, ...p.shared], output: p.output, args: p.args, libs: p.libs })),
 ];
 
 const mtime = (p) => {
@@ -25,13 +45,14 @@ const mtime = (p) => {
 };
 const cc = process.env.CC || 'cc';
 for (const t of targets) {
-  const source = join(native, t.source);
+  const inputs = [...t.sources, ...headers].map((f) => join(native, f));
   const output = join(native, 'build', t.output);
-  if (mtime(output) >= mtime(source) && mtime(output) >= mtime(fileURLToPath(import.meta.url))) continue;
+  const built = mtime(output);
+  if ([...inputs, fileURLToPath(import.meta.url)].every((p) => built >= mtime(p))) continue;
   try {
-    execFileSync(cc, [...t.args, '-o', output, source, ...t.libs], { stdio: 'inherit' });
+    execFileSync(cc, [...t.args, '-o', output, ...t.sources.map((f) => join(native, f)), ...t.libs], { stdio: 'inherit' });
   } catch {
-    console.error(`prov-make: could not compile ${source} with ${cc}. Install a C compiler (gcc), then run \`pnpm install\` again.`);
+    console.error(`prov-make: could not compile ${t.output} from ${t.sources.join(', ')} with ${cc}. Install a C compiler (gcc), then run \`pnpm install\` again.`);
     process.exit(1);
   }
 }

@@ -3,16 +3,18 @@
  *
  *   traceCommand(cmd, { cwd }) -> TraceResult      run under the interposer, wait, reduce
  *   startTrace(cmd, opts) -> { child, result }       same, with the ChildProcess for streaming/killing
- *   readLogDir(dir) / parseLog(bytes, pid)           the raw records
+ *   readTraceLog(dir)                                the raw records of a step's trace log
  *   reduceRecords(records, { ignore, disk })         records -> StepDependencies
  */
-export type { StepDependencies, TraceProblem, TraceResult, UntracedProgram, WriteKind } from './types.js';
-export type { LogRecord, RecordKind, TraceStatus, LogDirContents } from './logs.js';
-export { parseLog, readLogDir, readStatus } from './logs.js';
+export { RECORD, type RecordKind, type StepDependencies, type TraceProblem, type TraceResult, type UntracedProgram, type WriteKind } from './types.js';
+export type { LogRecord, TraceStatus, TraceLog } from './logs.js';
+export { LOG_LAYOUT, parseRecords, readTraceLog } from './logs.js';
+export { programEscape, supervisorTraces } from './program.js';
 export { reduceRecords, liveDisk, type DiskView, type ReduceOptions } from './reduce.js';
 export {
   interposerLibrary,
   fileCheckProgram,
+  supervisorProgram,
   startTrace,
   traceCommand,
   tracedEnv,

@@ -4,11 +4,12 @@
 import { spawn, type ChildProcess, type StdioOptions } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { rm } from 'node:fs/promises';
-import { closeSync, existsSync, fstatSync, mkdirSync, mkdtempSync, openSync, readFileSync, readSync, realpathSync, renameSync, statfsSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, renameSync, statfsSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { readLogDir } from './logs.js';
+import { LOG_LAYOUT, newTraceLogHeader, readTraceLog } from './logs.js';
+import { programEscape, supervisorTraces } from './program.js';
 import { reduceRecords, type DiskView } from './reduce.js';
 import type { StepDependencies, TraceProblem, TraceResult, UntracedProgram } from './types.js';
 
@@ -18,18 +19,21 @@ export const interposerLibrary = resolve(dirname(fileURLToPath(import.meta.url))
 /** The no-op fast path's file checker (native/pm-check.c), built with the interposer. */
 export const fileCheckProgram = resolve(dirname(fileURLToPath(import.meta.url)), '..', 'native', 'build', 'pm-check');
 
+/** The ptrace + seccomp supervisor for programs LD_PRELOAD cannot enter (native/supervisor.h). */
+export const supervisorProgram = resolve(dirname(fileURLToPath(import.meta.url)), '..', 'native', 'build', 'pm-supervise');
+
 export interface TraceOptions {
   /** Working folder of the command. */
   cwd: string;
   /** Environment of the command (default: this process's). */
   env?: NodeJS.ProcessEnv;
   stdio?: StdioOptions;
-  /** Folder for the logs (created, then removed after reading unless keepLogs). */
+  /** Folder for the trace log (created, then removed after reading unless keepLogs). */
   logDir?: string;
   keepLogs?: boolean;
   /** Paths never to report, on top of /proc, /sys, /dev and the logs. */
   ignore?: (path: string) => boolean;
-  /** Cap on each thread's log, in bytes (tests use it to simulate a full disk). */
+  /** Cap on the step's trace log, in bytes (tests use it to simulate a full disk). */
   logMaxBytes?: number;
   /** Start the command in its own process group, so the whole tree can be signalled. */
   detached?: boolean;
@@ -61,20 +65,28 @@ function preloadablePath(): string {
 }
 
 /** The environment that makes a command traced. */
-export function tracedEnv(base: NodeJS.ProcessEnv, logDir: string, logMaxBytes?: number): NodeJS.ProcessEnv {
+export function tracedEnv(base: NodeJS.ProcessEnv, logDir: string): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { ...base };
   const library = preloadablePath();
   const others = (base.LD_PRELOAD ?? '').split(/[: ]/).filter((p) => p && p !== interposerLibrary && p !== library);
   env.LD_PRELOAD = [library, ...others].join(':');
-  env.PROVMAKE_LOG_DIR = logDir;
-  if (logMaxBytes) env.PROVMAKE_LOG_MAX = String(logMaxBytes);
-  else delete env.PROVMAKE_LOG_MAX;
+  env.PROV_MAKE_LOG_DIR = logDir;
+  if (existsSync(supervisorProgram)) env.PROV_MAKE_SUPERVISOR = supervisorProgram;
+  else delete env.PROV_MAKE_SUPERVISOR;
+  // the first process installs what holds for the whole step (io_uring refused: native/syscall.c)
+  env.PROV_MAKE_STEP_ROOT = '1';
   return env;
 }
 
+/** pm-supervise's environment: the program's LD_PRELOAD renamed, so that it does not enter pm-supervise. */
+function supervisorEnv(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  const { LD_PRELOAD, ...rest } = env;
+  return { ...rest, PROV_MAKE_PRELOAD: LD_PRELOAD };
+}
+
 /**
- * Where trace logs go: memory (tmpfs) when there is one, since every traced process creates its
- * log file, and a file creation on ext4 measured 0.6 ms under load against microseconds on tmpfs.
+ * Where trace logs go: memory (tmpfs) when there is one: every traced process maps and grows the
+ * log, which costs microseconds on tmpfs and up to a millisecond on ext4 under load.
  * PROV_MAKE_LOG_BASE overrides it.
  */
 export function logBase(): string {
@@ -91,11 +103,11 @@ export function logBase(): string {
   return tmpdir();
 }
 
-/** Creates a log folder with its zeroed status page (event counter, lost records, processes). */
-export function prepareLogDir(logDir?: string): string {
+/** Creates a log folder with an empty trace log (capped at `capBytes` when given). */
+export function prepareLogDir(logDir?: string, capBytes?: number): string {
   const dir = logDir ?? mkdtempSync(join(logBase(), 'prov-make-trace-'));
   mkdirSync(dir, { recursive: true });
-  writeFileSync(join(dir, 'status'), Buffer.alloc(4096));
+  writeFileSync(join(dir, LOG_LAYOUT.file), newTraceLogHeader(capBytes));
   return dir;
 }
 
@@ -104,13 +116,17 @@ export function startTrace(command: string | readonly string[], options: TraceOp
   if (!existsSync(interposerLibrary)) {
     throw new Error(`the interposer is not built (${interposerLibrary} is missing): run \`pnpm install\` at the repository root`);
   }
-  const logDir = prepareLogDir(options.logDir);
-  const env = tracedEnv(options.env ?? process.env, logDir, options.logMaxBytes);
+  const logDir = prepareLogDir(options.logDir, options.logMaxBytes);
+  const env = tracedEnv(options.env ?? process.env, logDir);
   const [file, args] = typeof command === 'string' ? ['/bin/sh', ['-c', command]] : [command[0], command.slice(1)];
-  // The command's own program is started by this untraced process: no exec wrapper looks at it.
-  const escaped = typeof command === 'string' ? null : programEscape(file, options.cwd, options.env ?? process.env);
+  // The command's own program is started by this process: no exec wrapper looks at it, so a program
+  // LD_PRELOAD cannot enter goes to the supervisor here, and one nobody can trace is marked untraced.
+  const escapes = typeof command === 'string' ? null : programEscape(file, options.cwd, options.env ?? process.env);
+  const supervised = escapes && supervisorTraces(escapes.reason) && env.PROV_MAKE_SUPERVISOR ? escapes.path : null;
+  const escaped = supervised ? null : escapes;
+  const [program, argv] = supervised ? [supervisorProgram, [supervised, file, ...args]] : [file, args];
   const startedAt = Date.now();
-  const child = spawn(file, args, { cwd: options.cwd, env, stdio: options.stdio ?? 'inherit', detached: options.detached });
+  const child = spawn(program, argv, { cwd: options.cwd, env: supervised ? supervisorEnv(env) : env, stdio: options.stdio ?? 'inherit', detached: options.detached });
   const result = new Promise<TraceResult>((resolvePromise, reject) => {
     let spawnError: Error | null = null;
     child.once('error', (err) => { spawnError = err; });
@@ -120,7 +136,10 @@ export function startTrace(command: string | readonly string[], options: TraceOp
         if (spawnError && code === null && signal === null) throw spawnError;
         const { deps, problems } = collectTrace(logDir, options);
         if (escaped && !(options.ignore?.(escaped.path) ?? false)) addUntraced(deps, escaped);
-        const exitCode = spawnError ? 127 : code;
+        // A supervisor that died killed its programs (PTRACE_O_EXITKILL): the step failed, even when
+        // a shell around them went on and exited 0.
+        const killed = problems.some((p) => p.kind === 'supervisor-died');
+        const exitCode = spawnError ? 127 : killed && code === 0 ? 1 : code;
         resolvePromise({
           exitCode,
           signal,
@@ -146,82 +165,25 @@ export function traceCommand(command: string | readonly string[], options: Trace
   return startTrace(command, options).result;
 }
 
-/** Reads and reduces a finished trace's logs, reporting anything that makes it incomplete. */
+/** Reads and reduces a finished trace's log, reporting anything that makes it incomplete. */
 export function collectTrace(logDir: string, options: Pick<TraceOptions, 'ignore' | 'disk'> = {}): { deps: StepDependencies; problems: TraceProblem[] } {
   const problems: TraceProblem[] = [];
-  const { records, status, logFiles, unreadable } = readLogDir(logDir);
-  if (!status) {
-    problems.push({ kind: 'log-missing', message: `the trace's status page in ${logDir} is missing: the logs were removed while the command ran` });
-  } else if (status.lost > 0) {
-    problems.push({ kind: 'log-lost', message: `${status.lost} trace record(s) could not be written (log full or unwritable, or made by a signal handler that interrupted the interposer): the trace is incomplete` });
+  const { records, status, error } = readTraceLog(logDir);
+  if (error?.kind === 'missing') {
+    problems.push({ kind: 'log-missing', message: `the trace log is missing (${error.message}): it was removed while the command ran` });
+  } else if (error) {
+    problems.push({ kind: 'log-unreadable', message: `the trace log could not be read (${error.message}): the trace is incomplete` });
+  } else if (status!.lost > 0) {
+    problems.push({ kind: 'log-lost', message: `${status!.lost} trace record(s) could not be written (log full or unwritable, or made by a signal handler that interrupted the interposer): the trace is incomplete` });
+  } else if (status!.processes === 0) {
+    problems.push({ kind: 'log-missing', message: 'the command left no trace: it ran without the interposer, or could not open its log' });
   }
-  if (unreadable.length > 0) {
-    problems.push({ kind: 'log-unreadable', message: `${unreadable.length} trace log(s) in ${logDir} could not be read (${unreadable.slice(0, 3).join(', ')}): the trace is incomplete` });
-  }
-  if (logFiles === 0) {
-    problems.push({ kind: 'log-missing', message: 'the command left no trace log: it ran without the interposer, or its logs could not be created' });
+  if (status && status.supervisorsFinished < status.supervisors) {
+    problems.push({ kind: 'supervisor-died', message: 'the ptrace supervisor of a static or Go program ended before the programs it traced (it was killed, and took them with it), or they outlived the command: the trace is incomplete' });
   }
   const userIgnore = options.ignore;
-  const ignore = (p: string) => p === interposerLibrary || p === preloadablePath() || p === logDir || p.startsWith(logDir + '/') || (userIgnore ? userIgnore(p) : false);
+  const ignore = (p: string) => p === interposerLibrary || p === preloadablePath() || p === supervisorProgram || p === logDir || p.startsWith(logDir + '/') || (userIgnore ? userIgnore(p) : false);
   return { deps: reduceRecords(records, { ignore, disk: options.disk }), problems };
-}
-
-/** The program `file` would run, found as execvp finds it, or null. */
-function findProgram(file: string, cwd: string, env: NodeJS.ProcessEnv): string | null {
-  if (file.includes('/')) return resolve(cwd, file);
-  for (const dir of (env.PATH ?? '/usr/local/bin:/usr/bin:/bin').split(':')) {
-    const candidate = resolve(cwd, dir || '.', file);
-    try {
-      const st = statSync(candidate);
-      if (st.isFile() && st.mode & 0o111) return candidate;
-    } catch {
-      // not in this folder
-    }
-  }
-  return null;
-}
-
-/**
- * Why the program would escape LD_PRELOAD (static, 32-bit, setuid/setgid to someone else), or null.
- * The same test as untraced_reason() in native/provmake.c, minus file capabilities (no xattr API here).
- */
-export function programEscape(file: string, cwd: string, env: NodeJS.ProcessEnv, depth = 0): UntracedProgram | null {
-  const path = findProgram(file, cwd, env);
-  if (!path) return null;
-  let fd: number;
-  try {
-    fd = openSync(path, 'r');
-  } catch {
-    return null;
-  }
-  try {
-    const st = fstatSync(fd);
-    if (st.mode & 0o4000 && st.uid !== process.geteuid?.()) return { path, reason: 'setuid' };
-    if (st.mode & 0o2000 && st.mode & 0o010 && st.gid !== process.getegid?.()) return { path, reason: 'setgid' };
-    const head = Buffer.alloc(1024);
-    const n = readSync(fd, head, 0, head.length, 0);
-    if (n >= 2 && head[0] === 0x23 && head[1] === 0x21) {
-      // a script: its interpreter is what runs
-      const interp = head.toString('latin1', 2, n).split('\n')[0].trim().split(/[ \t]/)[0];
-      if (!interp || depth >= 2) return null;
-      const inner = programEscape(interp, cwd, env, depth + 1);
-      return inner && { path, reason: inner.reason };
-    }
-    if (n < 64 || head.readUInt32BE(0) !== 0x7f454c46) return null;
-    if (head[4] === 1) return { path, reason: 'static' }; // 32-bit: cannot load the 64-bit interposer
-    if (head[4] !== 2) return null;
-    const phoff = Number(head.readBigUInt64LE(32));
-    const phentsize = head.readUInt16LE(54);
-    const phnum = head.readUInt16LE(56);
-    for (let i = 0; i < phnum; i++) {
-      const off = phoff + i * phentsize;
-      if (off + 56 > n) return null; // headers beyond what was read: assume traced
-      if (head.readUInt32LE(off) === 3) return null; // PT_INTERP: the dynamic loader runs it
-    }
-    return { path, reason: 'static' };
-  } finally {
-    closeSync(fd);
-  }
 }
 
 /** Adds a program that escaped to the trace's untraced and executed lists (sorted, as reduced). */

@@ -1,11 +1,25 @@
 /**
- * Reading the interposer's logs: one file per traced thread (`<pid>.<tid>.<n>.log`) plus the
- * shared `status` page. The record format is described at the top of native/provmake.c.
+ * Reading a step's trace log: one file (`trace.log` in the log folder) that every process and
+ * thread of the step writes windows of. Its layout is native/log.h's (LOG_LAYOUT below); the
+ * records in it are native/record.h's, mirrored by RECORD in types.ts.
  */
-import { readdirSync, readFileSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { join } from 'node:path';
+import { RECORD, type RecordKind } from './types.js';
 
-export type RecordKind = 'R' | 'W' | 'A' | 'S' | 'D' | 'X' | 'U' | 'M' | 'K' | 'P';
+/** native/log.h, mirrored (test/record-names.test.ts checks that the two agree). */
+export const LOG_LAYOUT = {
+  file: 'trace.log',
+  magic: 0x31474f4c4d50n,
+  windowMagic: 0x00574d50,
+  headerSize: 4096,
+  /** Byte offsets of struct pm_log_header's fields (little-endian u64). */
+  header: { magic: 0, next: 8, cap: 16, lost: 24, processes: 32, allocated: 40, supervisors: 48, finished: 56 },
+  /** Byte offsets of struct pm_window's fields (little-endian u32), and its size. */
+  window: { magic: 0, size: 4, pid: 8, bytes: 16 },
+  /** Windows start at page boundaries; the smallest page is 4 KiB. */
+  page: 4096,
+} as const;
 
 export interface LogRecord {
   kind: RecordKind;
@@ -21,87 +35,147 @@ export interface LogRecord {
 export interface TraceStatus {
   /** Records the interposer could not write (full disk, size cap, re-entry from a signal handler). */
   lost: number;
-  /** Processes that started under the interposer. */
+  /** Programs that started under the interposer (execs; a fork shares its parent's count). */
   processes: number;
+  /** ptrace supervisors that attached, and those that saw all their programs end. */
+  supervisors: number;
+  supervisorsFinished: number;
 }
 
-const KINDS = new Set<string>(['R', 'W', 'A', 'S', 'D', 'X', 'U', 'M', 'K', 'P']);
+export interface TraceLog {
+  /** Every record, in global event order. */
+  records: LogRecord[];
+  /** Null when there is no readable log (see `error`). */
+  status: TraceStatus | null;
+  /** Why the log could not be read: it is missing, or it is not a trace log. */
+  error?: { kind: 'missing' | 'unreadable'; message: string };
+}
+
+const KINDS = new Set<string>(Object.values(RECORD.kind));
+const NEWLINE = 10;
 
 function unescapePath(s: string): string {
   if (!s.includes('\\')) return s;
   return s.replace(/\\(.)/g, (_, c: string) => (c === 'n' ? '\n' : c === 't' ? '\t' : c));
 }
 
-/** Parses one log's bytes. A record cut short by a kill (no final newline) is dropped. */
-export function parseLog(bytes: Buffer, pid: number, into: LogRecord[] = []): LogRecord[] {
+/**
+ * Parses whole records (lines) from `bytes`, up to the first NUL (a window's unused tail). A record
+ * cut short by a kill (no final newline) is dropped. Returns how many bytes were consumed: the rest
+ * is a partial record.
+ */
+export function parseRecords(bytes: Buffer, pid: number, into: LogRecord[]): number {
   let end = bytes.indexOf(0);
   if (end < 0) end = bytes.length;
-  // Windows end in newline padding (a page's worth in a short log): keep one newline, so the last
-  // record still counts as complete, and do not walk the rest line by line (100 us a log, measured).
-  let last = end;
-  while (last > 0 && bytes[last - 1] === 10) last--;
-  if (last < end) end = last + 1;
-  const text = bytes.toString('utf8', 0, end);
+  const last = bytes.lastIndexOf(NEWLINE, end - 1);
+  if (last < 0) return 0;
+  const text = bytes.toString('utf8', 0, last + 1);
   let start = 0;
   for (;;) {
-    while (text.charCodeAt(start) === 10) start++; // padding between windows
     const nl = text.indexOf('\n', start);
     if (nl < 0) break;
-    const line = text.slice(start, nl);
-    const f = line.split('\t');
-    if (f.length >= 4 && KINDS.has(f[0])) {
-      const rec: LogRecord = { kind: f[0] as RecordKind, seq: Number(f[1]), arg: f[2], path: unescapePath(f[3]), pid };
-      if (f.length >= 5) rec.path2 = unescapePath(f[4]);
-      into.push(rec);
+    if (nl > start) {
+      const f = text.slice(start, nl).split('\t');
+      if (f.length >= 4 && KINDS.has(f[0])) {
+        const rec: LogRecord = { kind: f[0] as RecordKind, seq: Number(f[1]), arg: f[2], path: unescapePath(f[3]), pid };
+        if (f.length >= 5) rec.path2 = unescapePath(f[4]);
+        into.push(rec);
+      }
     }
     start = nl + 1;
   }
-  return into;
+  return last + 1;
 }
 
-export interface LogDirContents {
-  records: LogRecord[];
-  status: TraceStatus | null;
-  logFiles: number;
-  /** Logs that could not be read (replaced by a folder, no permission): their records are missing. */
-  unreadable: string[];
-}
+const CHUNK = 256 * 1024;
 
-/** Reads every log in a trace's log folder; records come back in global event order. */
-export function readLogDir(dir: string): LogDirContents {
-  let names: string[];
-  try {
-    names = readdirSync(dir);
-  } catch {
-    return { records: [], status: null, logFiles: 0, unreadable: [] };
-  }
-  const records: LogRecord[] = [];
-  const unreadable: string[] = [];
-  let logFiles = 0;
-  for (const name of names) {
-    if (!name.endsWith('.log')) continue;
-    logFiles++;
-    const pid = Number(name.slice(0, name.indexOf('.')));
-    let bytes: Buffer;
-    try {
-      bytes = readFileSync(join(dir, name));
-    } catch {
-      // the traced command can do anything to its log folder: report, never throw
-      unreadable.push(name);
-      continue;
+/** Sequential reads of a file in 256 KiB chunks; `at(pos)` makes [pos, pos + n) available. */
+class ChunkReader {
+  private readonly buf = Buffer.allocUnsafe(CHUNK);
+  private start = 0;
+  private end = 0;
+  constructor(private readonly fd: number, private readonly size: number) {}
+
+  /** The bytes from `pos` (at least `n` unless the file ends first), as a view. */
+  at(pos: number, n: number): Buffer {
+    if (pos < this.start || pos + n > this.end) {
+      this.start = pos;
+      this.end = pos + readSync(this.fd, this.buf, 0, Math.min(CHUNK, this.size - pos), pos);
     }
-    parseLog(bytes, pid, records);
+    return this.buf.subarray(pos - this.start, this.end - this.start);
   }
-  records.sort((a, b) => a.seq - b.seq);
-  return { records, status: readStatus(dir), logFiles, unreadable };
 }
 
-export function readStatus(dir: string): TraceStatus | null {
-  try {
-    const page = readFileSync(join(dir, 'status'));
-    if (page.length < 24) return null;
-    return { lost: Number(page.readBigUInt64LE(8)), processes: Number(page.readBigUInt64LE(16)) };
-  } catch {
-    return null;
+/** The records of the window whose records start at `pos` and which ends at `end`. */
+function readWindow(reader: ChunkReader, pos: number, end: number, pid: number, into: LogRecord[]): void {
+  let carry: Buffer | null = null;
+  while (pos < end) {
+    let view = reader.at(pos, 1).subarray(0, end - pos);
+    if (view.length === 0) return;
+    const nul = view.indexOf(0);
+    if (nul >= 0) view = view.subarray(0, nul);
+    const bytes: Buffer = carry ? Buffer.concat([carry, view]) : view;
+    const used = parseRecords(bytes, pid, into);
+    carry = used < bytes.length ? Buffer.from(bytes.subarray(used)) : null;
+    if (nul >= 0) return;
+    pos += view.length;
   }
+}
+
+/** Reads every window of an open trace log; windows a kill left without a header are stepped over. */
+function readWindows(fd: number, end: number): LogRecord[] {
+  const { window: W, page } = LOG_LAYOUT;
+  const reader = new ChunkReader(fd, end);
+  const records: LogRecord[] = [];
+  let pos = LOG_LAYOUT.headerSize;
+  while (pos + W.bytes <= end) {
+    const head = reader.at(pos, W.bytes);
+    const size = head.readUInt32LE(W.size);
+    if (head.readUInt32LE(W.magic) === LOG_LAYOUT.windowMagic && size >= page && size % page === 0) {
+      readWindow(reader, pos + W.bytes, Math.min(pos + size, end), head.readUInt32LE(W.pid), records);
+      pos += size;
+    } else {
+      pos += page;
+    }
+  }
+  return records.sort((a, b) => a.seq - b.seq);
+}
+
+/** Reads the trace log in a log folder: its records in event order and its counters. */
+export function readTraceLog(dir: string): TraceLog {
+  const path = join(dir, LOG_LAYOUT.file);
+  let fd: number;
+  try {
+    fd = openSync(path, 'r');
+  } catch (err) {
+    const missing = (err as NodeJS.ErrnoException).code === 'ENOENT' || (err as NodeJS.ErrnoException).code === 'ENOTDIR';
+    return { records: [], status: null, error: { kind: missing ? 'missing' : 'unreadable', message: `${path}: ${(err as Error).message}` } };
+  }
+  try {
+    const size = fstatSync(fd).size;
+    const header = Buffer.alloc(LOG_LAYOUT.headerSize);
+    const n = readSync(fd, header, 0, header.length, 0);
+    const H = LOG_LAYOUT.header;
+    if (n < H.finished + 8 || header.readBigUInt64LE(H.magic) !== LOG_LAYOUT.magic) {
+      return { records: [], status: null, error: { kind: 'unreadable', message: `${path} is not a trace log (it was overwritten while the command ran)` } };
+    }
+    const field = (f: keyof typeof H) => Number(header.readBigUInt64LE(H[f]));
+    const status = { lost: field('lost'), processes: field('processes'), supervisors: field('supervisors'), supervisorsFinished: field('finished') };
+    return { records: readWindows(fd, Math.min(size, Number(header.readBigUInt64LE(H.next)))), status };
+  } catch (err) {
+    return { records: [], status: null, error: { kind: 'unreadable', message: `${path}: ${(err as Error).message}` } };
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** The first page of a new trace log: empty, with an optional cap on its size in bytes. */
+export function newTraceLogHeader(capBytes = 0): Buffer {
+  const H = LOG_LAYOUT.header;
+  const header = Buffer.alloc(LOG_LAYOUT.headerSize);
+  header.writeBigUInt64LE(LOG_LAYOUT.magic, H.magic);
+  header.writeBigUInt64LE(BigInt(LOG_LAYOUT.headerSize), H.next);
+  header.writeBigUInt64LE(BigInt(capBytes), H.cap);
+  header.writeBigUInt64LE(BigInt(LOG_LAYOUT.headerSize), H.allocated);
+  return header;
 }

@@ -7,7 +7,11 @@
 import { lstatSync, realpathSync } from 'node:fs';
 import { basename, dirname } from 'node:path';
 import type { LogRecord } from './logs.js';
-import type { StepDependencies, UntracedProgram } from './types.js';
+import { foldResolverListings, resolverLookups } from './resolver-listings.js';
+import { RECORD, type StepDependencies, type UntracedProgram, type WriteLetter } from './types.js';
+
+const { kind: K, write: W } = RECORD;
+const has = (arg: string, ...letters: WriteLetter[]) => letters.some((l) => arg.includes(l));
 
 /** What the reducer needs to know about the disk at the end of the step. */
 export interface DiskView {
@@ -73,6 +77,10 @@ export function reduceRecords(records: readonly LogRecord[], options: ReduceOpti
   const ignore = (p: string) => isSystemPath(p) || (userIgnore ? userIgnore(p) : false);
   const paths = new Map<string, PathState>();
   const listed = new Set<string>();
+  /** Folders listed by a module resolver, and the names it looked for (resolver-listings.ts). */
+  const resolverListed = new Map<string, readonly string[]>();
+  /** pid -> the program it runs, from its process record */
+  const programs = new Map<number, string>();
   const executed = new Set<string>();
   const untraced = new Map<string, UntracedProgram>();
 
@@ -112,45 +120,50 @@ export function reduceRecords(records: readonly LogRecord[], options: ReduceOpti
 
   for (const r of records) {
     switch (r.kind) {
-      case 'R':
-      case 'S': {
+      case K.read:
+      case K.stat: {
         const s = stateOf(r.path);
         if (!touched(s)) s.read = true;
         break;
       }
-      case 'W': {
-        // ARG letters (native/provmake.c): t truncated, d mkdir, n new link, e was empty: nothing
-        // of the old version survives; otherwise (append, read-write, metadata, partial
-        // overwrite) the old version is part of the result, so it is an input too.
+      case K.write: {
+        // Truncated, a new folder, a new name, or empty when opened: nothing of the old version
+        // survives; otherwise (append, read-write, metadata, partial overwrite) the old version is
+        // part of the result, so it is an input too.
         const s = stateOf(r.path);
-        if (!touched(s) && !/[tdne]/.test(r.arg)) s.read = true;
+        if (!touched(s) && !has(r.arg, W.truncate, W.mkdir, W.newName, W.empty)) s.read = true;
         s.written = true;
-        if (/[ctdn]/.test(r.arg)) s.createdByStep = s.everCreated = true;
-        if (!/[dnm]/.test(r.arg)) s.writtenThrough = true;
+        if (has(r.arg, W.create, W.truncate, W.mkdir, W.newName)) s.createdByStep = s.everCreated = true;
+        if (!has(r.arg, W.mkdir, W.newName, W.metadata)) s.writtenThrough = true;
         break;
       }
-      case 'A': {
+      case K.absent: {
         const s = stateOf(r.path);
         if (!touched(s)) s.probedAbsent = true;
         break;
       }
-      case 'D':
+      case K.listed: {
         // A folder the step made holds only what the step put there: not an outside dependency.
-        if (!paths.get(r.path)?.createdByStep) listed.add(r.path);
+        if (paths.get(r.path)?.createdByStep) break;
+        const lookups = resolverLookups(programs.get(r.pid));
+        if (lookups) resolverListed.set(r.path, lookups);
+        else listed.add(r.path);
         break;
-      case 'X':
+      }
+      case K.executed:
         executed.add(r.path);
         break;
-      case 'U':
+      case K.untraced:
         untraced.set(r.path, { path: r.path, reason: r.arg as UntracedProgram['reason'] });
         break;
-      case 'K':
+      case K.removed:
         remove(stateOf(r.path));
         break;
-      case 'M':
+      case K.renamed:
         rename(r.path, r.path2!);
         break;
-      case 'P':
+      case K.process:
+        programs.set(r.pid, r.path);
         break;
     }
   }
@@ -187,12 +200,26 @@ export function reduceRecords(records: readonly LogRecord[], options: ReduceOpti
     if (s.read && kind !== 'dir') reads.add(p);
     if (s.probedAbsent && !s.everCreated && !s.written && !s.removedPreexisting) absent.add(p);
   }
+  foldResolverListings(resolverListed, reads, (p) => paths.has(p) || kindOf(p) !== null, listed, absent);
+  // The symlinked folders on the way to a file: retargeting one changes what the name reads.
+  const linksOn = new Map<string, string[]>();
+  const symlinkedFolders = (dir: string): string[] => {
+    let links = linksOn.get(dir);
+    if (links) return links;
+    let real = realDirs.get(dir);
+    if (real === undefined) realDirs.set(dir, (real = disk.realPath(dir)));
+    // a folder that is its own real path has no symlink above it either
+    links = real === dir || dir === '/' ? [] : [...symlinkedFolders(dirname(dir)), ...(kindOf(dir) === 'symlink' ? [dir] : [])];
+    linksOn.set(dir, links);
+    return links;
+  };
   // A symlink read is a read of the link and of what it points to.
   for (const set of [reads, executed]) {
     for (const p of [...set]) {
       const real = realPathOf(p);
       if (real && real !== p && !writes.has(real)) {
         if (kindOf(real) !== 'dir') set.add(real);
+        if (set === reads) for (const link of symlinkedFolders(dirname(p))) if (!writes.has(link)) reads.add(link);
       }
     }
   }

@@ -1,4 +1,55 @@
 /**
+ * The trace log's records, as native/record.h names them (test/record-names.test.ts checks that the
+ * two agree). A record is `KIND \t TIME \t ARG \t PATH [\t PATH2]`.
+ */
+export const RECORD = {
+  kind: {
+    read: 'R',
+    write: 'W',
+    absent: 'A',
+    stat: 'S',
+    listed: 'D',
+    executed: 'X',
+    untraced: 'U',
+    renamed: 'M',
+    removed: 'K',
+    process: 'P',
+  },
+  /** ARG of records without one. */
+  argNone: '-',
+  /** Letters of a `write` record's ARG. */
+  write: {
+    create: 'c',
+    truncate: 't',
+    append: 'a',
+    alsoRead: 'r',
+    empty: 'e',
+    mkdir: 'd',
+    newName: 'n',
+    metadata: 'm',
+  },
+  /** ARG of an `executed` record. */
+  exec: { program: 'p', library: 'l' },
+  /** ARG of a `removed` record. */
+  removed: { file: 'f', folder: 'd' },
+  /** ARG of an `untraced` record: why the program escaped both the interposer and the ptrace supervisor. */
+  why: {
+    static: 'static',
+    go: 'go',
+    loader: 'loader',
+    setuid: 'setuid',
+    setgid: 'setgid',
+    capabilities: 'capabilities',
+    architecture: 'architecture',
+    ptrace: 'ptrace',
+    seccomp: 'seccomp',
+  },
+} as const;
+
+export type RecordKind = (typeof RECORD.kind)[keyof typeof RECORD.kind];
+export type WriteLetter = (typeof RECORD.write)[keyof typeof RECORD.write];
+
+/**
  * What one traced command did, reduced from the interposer's logs.
  * Every path is absolute and lexically normalised (no `.`/`..`, no trailing slash).
  */
@@ -25,7 +76,8 @@ export interface StepDependencies {
   listingRules?: Record<string, string[]>;
   /** Programs executed and shared libraries loaded (start-up DT_NEEDED and dlopen). */
   executed: string[];
-  /** Programs that escaped the interposer (static, setuid/setgid to another user, file capabilities). */
+  /** Programs that ran unobserved: setuid/setgid to another user, file capabilities, another architecture, or a
+   *  static/Go program where the ptrace supervisor was not allowed. */
   untraced: UntracedProgram[];
 }
 
@@ -46,12 +98,12 @@ export type WriteKind = 'new' | 'new-if-created' | 'replaced-after-read' | 'in-p
 
 export interface UntracedProgram {
   path: string;
-  reason: 'static' | 'setuid' | 'setgid' | 'capabilities';
+  reason: (typeof RECORD.why)[keyof typeof RECORD.why];
 }
 
 /** Problems that make a trace incomplete: the step must not be skipped or cached on it. */
 export interface TraceProblem {
-  kind: 'log-lost' | 'log-missing' | 'log-unreadable';
+  kind: 'log-lost' | 'log-missing' | 'log-unreadable' | 'supervisor-died';
   message: string;
 }
 

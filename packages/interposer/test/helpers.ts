@@ -125,7 +125,7 @@ export function checkInvariants(result: TraceResult, logDir?: string): void {
 export function runPlain(command: string[], dir: string): { status: number | null; signal: string | null; stdout: string; stderr: string } {
   const env = { ...process.env };
   delete env.LD_PRELOAD;
-  delete env.PROVMAKE_LOG_DIR;
+  delete env.PROV_MAKE_LOG_DIR;
   const r = spawnSync(command[0], command.slice(1), { cwd: dir, env, encoding: 'utf8' });
   return { status: r.status, signal: r.signal, stdout: r.stdout, stderr: r.stderr };
 }

@@ -187,6 +187,8 @@ int main(void) {
 };
 
 const execFileP = promisify(execFile);
+/** esbuild's own binary (a Go program), as npm installs it (a devDependency of the repository). */
+const ESBUILD = realpathSync(join(import.meta.dirname, '..', '..', '..', 'node_modules', 'esbuild', 'bin', 'esbuild'));
 
 const PLUGIN = 'int plugin_value(void) { return 42; }\n';
 
@@ -294,7 +296,7 @@ describe('names and folders', () => {
 
   it('a file renamed in from an ignored place replaces the old content: written, not read', async () => {
     const ws = workspace({ 'out.txt': 'old\n' });
-    const python = 'import os; d = os.environ["PROVMAKE_LOG_DIR"]; open(d + "/new", "w").write("new\\n"); os.rename(d + "/new", "out.txt")';
+    const python = 'import os; d = os.environ["PROV_MAKE_LOG_DIR"]; open(d + "/new", "w").write("new\\n"); os.rename(d + "/new", "out.txt")';
     const t = await trace([PYTHON, '-c', python], ws);
     expect(t.result.exitCode).toBe(0);
     expect(readFileSync(join(ws, 'out.txt'), 'utf8')).toBe('new\n');
@@ -364,31 +366,49 @@ describe('killed programs', () => {
 });
 
 describe('programs that escape the interposer', () => {
-  it('a static program and a setuid one are untraced, and the trace is not fully observed', async () => {
+  it('a setuid program is untraced, and the trace is not fully observed (a static one is traced by the supervisor)', async () => {
     const ws = workspace({ 'input.txt': 'line\n' });
     chmodSync(ws, 0o755); // the setuid program runs as nobody
     expect(statSync(bin.setuid).mode & 0o4000).toBe(0o4000);
     const t = await trace(`${bin['printer-static']} && ${bin.setuid} && ${bin.printer}`, ws);
     expect(t.result.exitCode).toBe(0);
     expect(t.stdout).toBe('line\nline\nline\n');
-    expect(t.result.deps.untraced).toEqual([
-      { path: bin.setuid, reason: 'setuid' }, // sorted by path: printer-setuid < printer-static
-      { path: bin['printer-static'], reason: 'static' },
-    ]);
+    expect(t.result.deps.untraced).toEqual([{ path: bin.setuid, reason: 'setuid' }]);
     expect(t.result.fullyObserved).toBe(false);
-    // only the dynamic, non-setuid printer was seen reading
     expect(t.ws.reads).toEqual(['input.txt']);
     expect(t.result.deps.executed).toEqual(expect.arrayContaining([bin['printer-static'], bin.setuid, bin.printer]));
   });
 
-  it('a static program alone (argv, no shell): untraced, not fully observed', async () => {
+  it('a static program alone (argv, no shell) is started under the supervisor: traced, fully observed', async () => {
     const ws = workspace({ 'input.txt': 'alone\n' });
     const t = await trace([bin['printer-static']], ws);
     expect(t.result.exitCode).toBe(0);
     expect(t.stdout).toBe('alone\n');
-    expect(t.result.deps.untraced).toEqual([{ path: bin['printer-static'], reason: 'static' }]);
+    expect(t.ws.reads).toEqual(['input.txt']);
     expect(t.result.deps.executed).toContain(bin['printer-static']);
-    expect(t.result.fullyObserved).toBe(false);
+    expect(t.result.fullyObserved).toBe(true);
+  });
+
+  it('a program rewritten in place within the step is looked at again before it runs', async () => {
+    const ws = workspace({ 'input.txt': 'line\n', 'sub/input.txt': 'sub\n' });
+    const t = await trace(`cp ${bin.printer} prog && ./prog && cp ${bin['printer-static']} prog && cd sub && ../prog`, ws);
+    expect(t.result.exitCode).toBe(0);
+    expect(t.stdout).toBe('line\nsub\n');
+    // the static copy was handed to the supervisor, which saw its read
+    expect(t.ws.reads).toEqual(['input.txt', 'sub/input.txt']);
+    expect(t.result.fullyObserved).toBe(true);
+  });
+
+  it('a Go program (esbuild from npm) is traced by the supervisor, from a shell and alone', async () => {
+    const ws = workspace({ 'main.ts': 'export const x: number = 1;\n' });
+    for (const command of [`${ESBUILD} main.ts --outfile=out.js`, [ESBUILD, 'main.ts', '--outfile=out.js']]) {
+      const t = await trace(command, ws);
+      expect(t.result.exitCode).toBe(0);
+      expect(readFileSync(join(ws, 'out.js'), 'utf8')).toContain('x = 1');
+      expect(t.ws.reads).toEqual(['main.ts']);
+      expect(t.result.deps.untraced).toEqual([]);
+      expect(t.result.fullyObserved).toBe(true);
+    }
   });
 
   it('a setuid program alone (argv): untraced', async () => {

@@ -3,7 +3,8 @@ import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { parseLog, readLogDir, reduceRecords, type DiskView, type LogRecord, type RecordKind } from '../src/index.js';
+import { LOG_LAYOUT, parseRecords, readTraceLog, reduceRecords, type DiskView, type LogRecord, type RecordKind } from '../src/index.js';
+import { newTraceLogHeader } from '../src/logs.js';
 import { trace, workspace } from './helpers.js';
 
 type Kind = 'file' | 'dir' | 'symlink' | 'other';
@@ -109,6 +110,18 @@ describe('reduceRecords', () => {
     });
   });
 
+  it("a module resolver's listing (esbuild) of a folder it read no file of stands for the names it looks for", () => {
+    const disk = fakeDisk({ '/w/bin/esbuild': 'file', '/w/app': 'dir', '/w/app/package.json': 'file', '/w/app/src': 'dir', '/w/app/src/main.ts': 'file' });
+    const esbuild = recs('P 1 bin/esbuild', 'D app/src', 'D app', 'R app/src/main.ts', 'R app/package.json');
+    const r = reduce(esbuild, disk);
+    expect(r.listed).toEqual(['app/src']);
+    expect(r.reads).toEqual(['app/package.json', 'app/src/main.ts']);
+    expect(r.absent).toEqual(['.pnp.cjs', '.pnp.data.json', '.pnp.js', 'jsconfig.json', 'node_modules', 'tsconfig.json'].map((n) => `app/${n}`));
+    // the same folder listed by another program (ls): its whole listing counts
+    const ls: LogRecord[] = [{ kind: 'P', seq: 9, arg: '1', path: '/bin/ls', pid: 2 }, { kind: 'D', seq: 10, arg: '-', path: '/w/app', pid: 2 }];
+    expect(reduce([...esbuild, ...ls], disk).listed).toEqual(['app', 'app/src']);
+  });
+
   it('a file read, then removed: an input that the step deleted', () => {
     const disk = fakeDisk({});
     expect(reduce(recs('R gone', 'K f gone'), disk)).toEqual({ ...none, reads: ['gone'], deleted: ['gone'] });
@@ -151,30 +164,67 @@ describe('reduceRecords', () => {
   });
 });
 
-describe('parseLog and readLogDir', () => {
-  it('parses records, unescapes paths, skips padding and drops a record cut short by a kill', () => {
-    const text = 'R\t1\t-\t/w/a\\tb\n\n\n' + 'M\t2\t-\t/w/x\\\\y\t/w/new\\nline\n' + 'W\t3\tct\t/w/cut-sho';
-    const bytes = Buffer.concat([Buffer.from(text), Buffer.alloc(100)]);
-    expect(parseLog(bytes, 42)).toEqual([
+/** A trace log as the interposer leaves it: the header, then windows of [pid, text, size in pages]. */
+function traceLog(windows: [number | null, string, number][], header = newTraceLogHeader()): string {
+  const { window: W, page } = LOG_LAYOUT;
+  const parts = windows.map(([pid, text, pages]) => {
+    const w = Buffer.alloc(pages * page);
+    if (pid !== null) {
+      w.writeUInt32LE(LOG_LAYOUT.windowMagic, W.magic);
+      w.writeUInt32LE(pages * page, W.size);
+      w.writeUInt32LE(pid, W.pid);
+    }
+    w.write(text, W.bytes);
+    return w;
+  });
+  const bytes = Buffer.concat([header, ...parts]);
+  bytes.writeBigUInt64LE(BigInt(bytes.length), LOG_LAYOUT.header.next);
+  const dir = mkdtempSync(join(tmpdir(), 'pm-interposer-logs-'));
+  writeFileSync(join(dir, LOG_LAYOUT.file), bytes);
+  return dir;
+}
+
+describe('reading the trace log', () => {
+  it('parses records, unescapes paths, and drops a record cut short by a kill', () => {
+    const text = 'R\t1\t-\t/w/a\\tb\n' + 'M\t2\t-\t/w/x\\\\y\t/w/new\\nline\n' + 'W\t3\tct\t/w/cut-sho';
+    const into: LogRecord[] = [];
+    const used = parseRecords(Buffer.concat([Buffer.from(text), Buffer.alloc(100)]), 42, into);
+    expect(into).toEqual([
       { kind: 'R', seq: 1, arg: '-', path: '/w/a\tb', pid: 42 },
       { kind: 'M', seq: 2, arg: '-', path: '/w/x\\y', path2: '/w/new\nline', pid: 42 },
     ]);
+    expect(used).toBe(text.indexOf('W'));
   });
 
-  it('merges the logs of all processes and threads in event order', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'pm-interposer-logs-'));
-    writeFileSync(join(dir, '200.200.1.log'), 'W\t5\tct\t/w/f\nK\t7\tf\t/w/f\n');
-    writeFileSync(join(dir, '100.100.0.log'), 'R\t2\t-\t/w/in\nW\t6\tct\t/w/f\n');
-    const status = Buffer.alloc(4096);
-    status.writeBigUInt64LE(3n, 8); // lost
-    status.writeBigUInt64LE(2n, 16); // processes
-    writeFileSync(join(dir, 'status'), status);
-    const { records, status: st, logFiles } = readLogDir(dir);
-    expect(logFiles).toBe(2);
-    expect(st).toEqual({ lost: 3, processes: 2 });
+  it('merges the windows of all processes and threads in event order, with the counters of the header', () => {
+    const header = newTraceLogHeader();
+    header.writeBigUInt64LE(3n, LOG_LAYOUT.header.lost);
+    header.writeBigUInt64LE(2n, LOG_LAYOUT.header.processes);
+    const dir = traceLog([[200, 'W\t5\tct\t/w/f\n', 1], [100, 'R\t2\t-\t/w/in\nW\t6\tct\t/w/f\n', 2], [200, 'K\t7\tf\t/w/f\n', 1]], header);
+    const { records, status, error } = readTraceLog(dir);
+    expect(error).toBeUndefined();
+    expect(status).toEqual({ lost: 3, processes: 2, supervisors: 0, supervisorsFinished: 0 });
     expect(records.map((r) => `${r.seq}${r.kind}${r.pid}`)).toEqual(['2R100', '5W200', '6W100', '7K200']);
     // in that order the second write is removed by the other process: no output
     expect(reduceRecords(records, { disk: fakeDisk({ '/w/in': 'file' }) }).writes).toEqual([]);
+  });
+
+  it('steps over a window that a kill left without its header, and reads records across chunks', () => {
+    const long = Array.from({ length: 40_000 }, (_, i) => `A\t${i + 10}\t-\t/w/${'p'.repeat(i % 50)}${i}\n`).join('');
+    const pages = Math.ceil((long.length + 16) / LOG_LAYOUT.page);
+    const dir = traceLog([[1, 'R\t1\t-\t/w/a\n', 1], [null, '', 3], [2, long, pages], [3, 'R\t50000\t-\t/w/z\n', 1]]);
+    const { records } = readTraceLog(dir);
+    expect(records).toHaveLength(40_002);
+    expect(records[0].path).toBe('/w/a');
+    expect(records[40_001].path).toBe('/w/z');
+    expect(records.filter((r) => r.pid === 2).every((r, i) => r.path === `/w/${'p'.repeat(i % 50)}${i}`)).toBe(true);
+  });
+
+  it('a missing log and a file that is not a trace log are errors, not exceptions', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'pm-interposer-logs-'));
+    expect(readTraceLog(dir).error?.kind).toBe('missing');
+    writeFileSync(join(dir, LOG_LAYOUT.file), 'not a log');
+    expect(readTraceLog(dir).error?.kind).toBe('unreadable');
   });
 });
 
@@ -185,7 +235,7 @@ describe('recorded logs', () => {
     mkdirSync(logDir);
     const command = 'cat in.txt > tmp && mv tmp out.txt; mv old.txt renamed.txt; rm gone.txt; echo x >> log.txt; echo s > scratch; rm scratch; test -e nothing';
     const t = await trace(command, ws, { logDir, keepLogs: true });
-    const { records } = readLogDir(logDir);
+    const { records } = readTraceLog(logDir);
     const mine = records.filter((r) => r.path.startsWith(ws + '/'));
     const kinds = (p: string) => mine.filter((r) => r.path === `${ws}/${p}` || r.path2 === `${ws}/${p}`).map((r) => r.kind + r.arg);
     expect(kinds('tmp')).toEqual(['Wct', 'M-']);

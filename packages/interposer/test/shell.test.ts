@@ -175,7 +175,8 @@ describe('symlinks', () => {
     symlinkSync('realdir', `${ws}/dirlink`);
     const t = await trace('cat link.txt dirlink/f.txt', ws);
     expect(t.stdout).toBe('R\nF\n');
-    expect(t.ws.reads).toEqual(['dirlink/f.txt', 'link.txt', 'real.txt', 'realdir/f.txt']);
+    // the symlinked folder followed is read too: retargeting it changes what the name reads
+    expect(t.ws.reads).toEqual(['dirlink', 'dirlink/f.txt', 'link.txt', 'real.txt', 'realdir/f.txt']);
     expect(t.ws.writes).toEqual([]);
   });
 
@@ -198,7 +199,7 @@ describe('never reported', () => {
     symlinkSync('/proc/self/status', `${ws}/status-link`);
     const t = await trace(
       'cat /proc/self/status /dev/null /sys/kernel/mm/transparent_hugepage/enabled null-link status-link > out; ls /proc/self/fd /dev > /dev/null; ' +
-        'ls "$PROVMAKE_LOG_DIR" > /dev/null; cat "$PROVMAKE_LOG_DIR/status" > /dev/null; test -e /dev/nope',
+        'ls "$PROV_MAKE_LOG_DIR" > /dev/null; cat "$PROV_MAKE_LOG_DIR/trace.log" > /dev/null; test -e /dev/nope',
       ws,
     );
     expect(t.result.exitCode).toBe(1); // the last test -e fails
