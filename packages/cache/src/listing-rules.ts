@@ -16,6 +16,11 @@ export interface ListingRule {
   /** What the rule is for, as the README documents it. */
   about: string;
   /**
+   * The lister also resolves names of its own from the listing of a folder it reads files from
+   * (esbuild: `./util` is looked up among src/'s entries): there, every entry counts.
+   */
+  wholeWhereFilesRead?: boolean;
+  /**
    * Whether an entry can change what the lister does. `isFolder` is asked only for names that
    * could be either (an extensionless identifier is a package folder, never a module file).
    */
@@ -27,6 +32,8 @@ export interface ListingRule {
  * package path; any other character, as importlib.import_module takes any) and one of
  * importlib.machinery.all_suffixes(): source, byte code, extension modules with any ABI tag.
  */
+const ESBUILD_LOOKUPS = new Set(['package.json', 'tsconfig.json', 'jsconfig.json', 'node_modules', '.pnp.js', '.pnp.cjs', '.pnp.data.json']);
+
 const MODULE_FILE = /^[^.]+(\.py|\.pyw|\.pyc|(\.[^.]+)?\.so)$/;
 
 export const LISTING_RULES: Readonly<Record<string, ListingRule>> = {
@@ -39,7 +46,23 @@ export const LISTING_RULES: Readonly<Record<string, ListingRule>> = {
     about: "Python's site module on a site-packages folder: .pth files",
     counts: (name) => name.endsWith('.pth'),
   },
+  'esbuild-resolve': {
+    about: "esbuild on each folder from an importer up to /: package.json, tsconfig.json, jsconfig.json, node_modules, Yarn's .pnp files; every entry of a folder it reads sources from",
+    counts: (name) => ESBUILD_LOOKUPS.has(name),
+    wholeWhereFilesRead: true,
+  },
 };
+
+/**
+ * The rules a listing keeps, given the names of the files the step read in that folder: a rule that
+ * wants the whole listing where its lister read a file it does not look up there is dropped (with
+ * every other rule of the folder: then every entry counts).
+ */
+export function rulesAfterReads(rules: readonly string[] | undefined, namesRead: readonly string[]): string[] | undefined {
+  if (!rules?.length) return undefined;
+  const whole = rules.some((r) => LISTING_RULES[r]?.wholeWhereFilesRead && namesRead.some((n) => !LISTING_RULES[r].counts(n, () => false)));
+  return whole ? undefined : [...rules];
+}
 
 /**
  * The entries of `absDir` a listing under `rules` counts, as a filter; undefined when every entry
@@ -58,7 +81,8 @@ export function listingFilter(rules: readonly string[] | undefined, isFolder: (n
  */
 export function countedEntries(disk: Pick<Disk, 'readdir' | 'lstat'>, absDir: string, rules: readonly string[] | undefined, leftOut: (name: string) => boolean): string[] | null {
   const all = disk.readdir(absDir);
-  if (all === null) return null;
+  // narrowed, a folder that is not there holds none of the names that count (a clone elsewhere)
+  if (all === null) return rules?.length && !disk.lstat(absDir) ? [] : null;
   const counts = listingFilter(rules, (name) => disk.lstat(join(absDir, name))?.isDirectory() ?? false);
   return all.filter((name) => !leftOut(name) && (!counts || counts(name))).sort();
 }

@@ -35,6 +35,10 @@
 #define PM_WRITE_NEW_NAME "n"   /* a new name: link, symlink */
 #define PM_WRITE_METADATA "m"   /* chmod, chown, utime */
 
+/* ARG of PM_LISTED: the role a listing was made in (python.c), PM_ARG_NONE for any other */
+#define PM_LISTED_PYTHON_IMPORT "i"   /* Python's import system, on a sys.path folder */
+#define PM_LISTED_PYTHON_SITE "s"     /* Python's site module, on a site-packages folder */
+
 /* ARG of PM_EXECUTED */
 #define PM_EXEC_PROGRAM "p"
 #define PM_EXEC_LIBRARY "l"

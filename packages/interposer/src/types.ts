@@ -28,6 +28,8 @@ export const RECORD = {
     newName: 'n',
     metadata: 'm',
   },
+  /** ARG of a `listed` record: the role the listing was made in (native/python.c). */
+  listed: { pythonImport: 'i', pythonSite: 's' },
   /** ARG of an `executed` record. */
   exec: { program: 'p', library: 'l' },
   /** ARG of a `removed` record. */

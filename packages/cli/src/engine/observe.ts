@@ -5,8 +5,8 @@
  * it ran: the execution is not trusted. Small workspace inputs and the outputs of a trusted,
  * successful execution are kept in the content store.
  */
-import { isAbsolute } from 'node:path';
-import { newExecutionId, nowNs, versionFromStats, type Distrust, type FileStat, type ObservedInput, type ObservedListing, type ObservedOutput, type StepRecord } from '@prov-make/cache';
+import { basename, dirname, isAbsolute } from 'node:path';
+import { newExecutionId, nowNs, rulesAfterReads, versionFromStats, type Distrust, type FileStat, type ObservedInput, type ObservedListing, type ObservedOutput, type StepRecord } from '@prov-make/cache';
 import type { TraceResult } from '@prov-make/interposer';
 import type { StepExecution } from '../runner/step-runner.js';
 import type { BuildState } from './build-state.js';
@@ -42,8 +42,9 @@ export async function observe(b: BuildState, i: number, reason: string, run: Ste
   // Recorded after the step, leaving out exactly what the next check will: this execution's outputs
   // (carried ones included) and later steps' (writers.ts).
   const leftOut = b.leftOutAfter(i, new Set(outputsAbs));
+  const readIn = namesByFolder(deps.reads);
   const listed: ObservedListing[] = deps.listed.filter(keep).map((abs) => {
-    const rules = deps.listingRules?.[abs];
+    const rules = rulesAfterReads(deps.listingRules?.[abs], readIn.get(abs) ?? []);
     return { ...b.observedPath(abs), ...b.listingOf(abs, leftOut, rules), ...(rules ? { rules } : {}) };
   });
   const step = b.steps[i];
@@ -72,6 +73,16 @@ export async function observe(b: BuildState, i: number, reason: string, run: Ste
     // there before the step wrote them: first looked at or read (clean keeps those), or inputs too (outputs.ts)
     updated: outputsAbs.filter((p) => inputSet.has(p) || firstRead.has(p)).map((abs) => b.stored(abs)),
   };
+}
+
+/** Folder -> the names of the files in it (of `paths`). */
+function namesByFolder(paths: readonly string[]): Map<string, string[]> {
+  const m = new Map<string, string[]>();
+  for (const p of paths) {
+    const dir = dirname(p);
+    (m.get(dir) ?? m.set(dir, []).get(dir)!).push(basename(p));
+  }
+  return m;
 }
 
 function traceDistrust(b: BuildState, trace: TraceResult): Distrust | null {

@@ -1,0 +1,53 @@
+/**
+ * Listings that mean what they meant (issue 10, item 3), through the real CLI under the real
+ * interposer: Python's import system lists every folder on sys.path, but only importable names
+ * count there; user code listing the same folder counts every entry; the reason names the entry.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { exampleWorkspace, reasonOf, runJson, statuses, workspace, write } from './cli-helpers.js';
+
+const allSkipped = (names: string[]) => Object.fromEntries(names.map((n) => [n, 'skipped']));
+const EXAMPLE_STEPS = ['clean', 'split', 'top_products', 'stats', 'report'];
+
+describe("listings narrowed by Python's import system", () => {
+  it('a new NOTES.txt beside the example\'s scripts reruns nothing', () => {
+    const ws = exampleWorkspace();
+    expect(runJson(ws).code).toBe(0);
+    write(ws, 'scripts/NOTES.txt', 'todo\n');
+    write(ws, 'scripts/.clean.py.swp', 'vim swap\n');
+    expect(statuses(runJson(ws))).toEqual(allSkipped(EXAMPLE_STEPS));
+  });
+
+  it('scripts at the workspace root: git init or a swap file reruns nothing; a new csv.py does, and is named', () => {
+    const ws = workspace({
+      'pipeline.yml': 'steps:\n  load:\n    run: python3 load.py > out.txt\n',
+      'load.py': 'import csv, io\nprint(next(csv.reader(io.StringIO("a,b"))))\n',
+    });
+    expect(statuses(runJson(ws))).toEqual({ load: 'ran' });
+    mkdirSync(join(ws, '.git'));
+    writeFileSync(join(ws, '.git', 'HEAD'), 'ref: refs/heads/main\n');
+    write(ws, '.load.py.swp', 'swap\n');
+    write(ws, 'README', 'notes\n');
+    expect(statuses(runJson(ws))).toEqual({ load: 'skipped' });
+    write(ws, 'csv.py', 'def reader(f):\n    return iter([["shadowed"]])\n');
+    const r = runJson(ws);
+    expect(statuses(r)).toEqual({ load: 'ran' });
+    expect(reasonOf(r, 'load')).toBe('csv.py appeared in folder ./ (it listed it)');
+    expect(runJson(ws).steps[0].status).toBe('skipped');
+  });
+
+  it('a script that lists its own folder with os.listdir or glob still reruns on a new data file', () => {
+    const ws = workspace({
+      'pipeline.yml': 'steps:\n  count:\n    run: python3 tools/count.py > n.txt\n  globbed:\n    run: python3 tools/globbed.py > g.txt\n',
+      'tools/count.py': 'import os\nprint(len(os.listdir(os.path.dirname(__file__))))\n',
+      'tools/globbed.py': 'import glob, os\nprint(sorted(glob.glob(os.path.join(os.path.dirname(__file__), "*"))))\n',
+    });
+    runJson(ws);
+    write(ws, 'tools/data.txt', 'x\n');
+    const r = runJson(ws);
+    expect(statuses(r)).toEqual({ count: 'ran', globbed: 'ran' });
+    expect(reasonOf(r, 'count')).toBe('tools/data.txt appeared in folder tools/ (it listed it)');
+  });
+});
