@@ -54,13 +54,34 @@ export const LISTING_RULES: Readonly<Record<string, ListingRule>> = {
 };
 
 /**
+ * A rule that carries the names its lister looked up in the folder (`python-lookups/csv/json`):
+ * Python's import system, whose lookups the interposer reports (native/python.c). FileFinder
+ * answers a lookup of `csv` from the entries `csv` (a package folder) and `csv.<suffix>`: an entry
+ * counts when the part of its name before the first dot was looked up.
+ */
+const LOOKUPS_PREFIX = 'python-lookups/';
+
+function lookupsRule(rule: string): ListingRule {
+  const names = new Set(rule.slice(LOOKUPS_PREFIX.length).split('/').filter(Boolean));
+  return { about: "Python's import system on a sys.path folder: entries named after a module it looked up there", counts: (name) => names.has(name.split('.')[0]) };
+}
+
+/** The rule a listing rule's name stands for, or undefined when this version does not know it. */
+export function listingRule(rule: string): ListingRule | undefined {
+  return rule.startsWith(LOOKUPS_PREFIX) || rule === LOOKUPS_PREFIX.slice(0, -1) ? lookupsRule(rule) : LISTING_RULES[rule];
+}
+
+/**
  * The rules a listing keeps, given the names of the files the step read in that folder: a rule that
  * wants the whole listing where its lister read a file it does not look up there is dropped (with
  * every other rule of the folder: then every entry counts).
  */
 export function rulesAfterReads(rules: readonly string[] | undefined, namesRead: readonly string[]): string[] | undefined {
   if (!rules?.length) return undefined;
-  const whole = rules.some((r) => LISTING_RULES[r]?.wholeWhereFilesRead && namesRead.some((n) => !LISTING_RULES[r].counts(n, () => false)));
+  const whole = rules.some((name) => {
+    const r = listingRule(name);
+    return r?.wholeWhereFilesRead && namesRead.some((n) => !r.counts(n, () => false));
+  });
   return whole ? undefined : [...rules];
 }
 
@@ -70,9 +91,9 @@ export function rulesAfterReads(rules: readonly string[] | undefined, namesRead:
  */
 export function listingFilter(rules: readonly string[] | undefined, isFolder: (name: string) => boolean): ((name: string) => boolean) | undefined {
   if (!rules?.length) return undefined;
-  const known = rules.map((r) => LISTING_RULES[r]);
+  const known = rules.map(listingRule);
   if (known.some((r) => r === undefined)) return undefined;
-  return (name) => known.some((r) => r.counts(name, () => isFolder(name)));
+  return (name) => known.some((r) => r!.counts(name, () => isFolder(name)));
 }
 
 /**

@@ -3,7 +3,7 @@
  * interposer: Python's import system lists every folder on sys.path, but only importable names
  * count there; user code listing the same folder counts every entry; the reason names the entry.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { exampleWorkspace, reasonOf, runJson, statuses, workspace, write } from './cli-helpers.js';
@@ -18,6 +18,14 @@ describe("listings narrowed by Python's import system", () => {
     write(ws, 'scripts/NOTES.txt', 'todo\n');
     write(ws, 'scripts/.clean.py.swp', 'vim swap\n');
     expect(statuses(runJson(ws))).toEqual(allSkipped(EXAMPLE_STEPS));
+  });
+
+  it('adding a new step and its script beside the others reruns none of them', () => {
+    const ws = exampleWorkspace();
+    expect(runJson(ws).code).toBe(0);
+    write(ws, 'scripts/extra.py', 'import json\nprint(json.dumps({"extra": 1}))\n');
+    write(ws, 'pipeline.yml', `${readFileSync(join(ws, 'pipeline.yml'), 'utf8')}  extra:\n    run: python3 scripts/extra.py > extra.json\n`);
+    expect(statuses(runJson(ws))).toEqual({ ...allSkipped(EXAMPLE_STEPS), extra: 'ran' });
   });
 
   it('scripts at the workspace root: git init or a swap file reruns nothing; a new csv.py does, and is named', () => {
@@ -36,6 +44,21 @@ describe("listings narrowed by Python's import system", () => {
     expect(statuses(r)).toEqual({ load: 'ran' });
     expect(reasonOf(r, 'load')).toBe('csv.py appeared in folder ./ (it listed it)');
     expect(runJson(ws).steps[0].status).toBe('skipped');
+  });
+
+  it('a module looked up with importlib.import_module that appears later reruns the step; one nobody looks up does not', () => {
+    const ws = workspace({
+      'pipeline.yml': 'steps:\n  plugins:\n    run: python3 load.py > loaded.txt\n',
+      'load.py': 'import importlib\ntry:\n    print(importlib.import_module("plugin").NAME)\nexcept ImportError:\n    print("none")\n',
+    });
+    runJson(ws);
+    expect(readFileSync(join(ws, 'loaded.txt'), 'utf8')).toBe('none\n');
+    write(ws, 'unrelated.py', 'X = 1\n');
+    expect(statuses(runJson(ws))).toEqual({ plugins: 'skipped' });
+    write(ws, 'plugin.py', 'NAME = "found"\n');
+    const r = runJson(ws);
+    expect(reasonOf(r, 'plugins')).toBe('plugin.py appeared in folder ./ (it listed it)');
+    expect(readFileSync(join(ws, 'loaded.txt'), 'utf8')).toBe('found\n');
   });
 
   it('a script that lists its own folder with os.listdir or glob still reruns on a new data file', () => {

@@ -10,10 +10,14 @@
 import { basename } from 'node:path';
 import { RECORD } from './types.js';
 
+/** The rule of listings whose lister reports the names it looked up there; written with them: python-lookups/csv/json. */
+const LOOKUPS_RULE = 'python-lookups';
+
 /** Listing role (a `listed` record's ARG) -> the listing rule it stands for. */
 export const ROLE_RULES: Readonly<Record<string, string>> = {
   [RECORD.listed.pythonImport]: 'python-import',
   [RECORD.listed.pythonSite]: 'python-site',
+  [RECORD.listed.pythonLookups]: LOOKUPS_RULE,
 };
 
 /** Program (its file name) -> the rule of every listing it makes: esbuild looks for package.json and the like. */
@@ -33,9 +37,16 @@ export function noteListing(roles: FolderRoles, folder: string, arg: string, pro
   else roles.set(folder, new Set([...(had ?? []), rule]));
 }
 
-/** The listing rules of each folder listed under rules only, for StepDependencies.listingRules. */
-export function listingRules(roles: FolderRoles, keep: (folder: string) => boolean): Record<string, string[]> {
+/**
+ * The listing rules of each folder listed under rules only, for StepDependencies.listingRules;
+ * `lookedUp`: folder -> the names looked up there (PM_LOOKED_UP records), which the lookups rule
+ * carries.
+ */
+export function listingRules(roles: FolderRoles, lookedUp: ReadonlyMap<string, ReadonlySet<string>>, keep: (folder: string) => boolean): Record<string, string[]> {
   const out: Record<string, string[]> = {};
-  for (const [folder, rules] of roles) if (rules && keep(folder)) out[folder] = [...rules].sort();
+  for (const [folder, rules] of roles) {
+    if (!rules || !keep(folder)) continue;
+    out[folder] = [...rules].map((r) => (r === LOOKUPS_RULE ? [LOOKUPS_RULE, ...[...(lookedUp.get(folder) ?? [])].sort()].join('/') : r)).sort();
+  }
   return out;
 }

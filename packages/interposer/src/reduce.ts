@@ -84,6 +84,8 @@ export function reduceRecords(records: readonly LogRecord[], options: ReduceOpti
   const roles: FolderRoles = new Map();
   /** pid -> the program it runs, from its process record */
   const programs = new Map<number, string>();
+  /** folder -> the names the import system looked up there (native/python.c) */
+  const lookedUp = new Map<string, Set<string>>();
   const executed = new Set<string>();
   const untraced = new Map<string, UntracedProgram>();
 
@@ -172,6 +174,11 @@ export function reduceRecords(records: readonly LogRecord[], options: ReduceOpti
       case K.process:
         programs.set(r.pid, r.path);
         break;
+      case K.lookedUp: {
+        const folder = dirname(r.path);
+        (lookedUp.get(folder) ?? lookedUp.set(folder, new Set()).get(folder)!).add(basename(r.path));
+        break;
+      }
     }
   }
 
@@ -255,7 +262,7 @@ export function reduceRecords(records: readonly LogRecord[], options: ReduceOpti
     deleted: out(deleted),
     absent: out(absent),
     listed: out(listed),
-    listingRules: listingRules(roles, (p) => !ignore(p)),
+    listingRules: listingRules(roles, lookedUp, (p) => !ignore(p)),
     writeKinds: Object.fromEntries([...writeKinds].filter(([p]) => !ignore(p))),
     executed: out(executed),
     untraced: [...untraced.values()].filter((u) => !ignore(u.path)).sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0)),

@@ -14,6 +14,7 @@ export const RECORD = {
     renamed: 'M',
     removed: 'K',
     process: 'P',
+    lookedUp: 'L',
   },
   /** ARG of records without one. */
   argNone: '-',
@@ -29,7 +30,7 @@ export const RECORD = {
     metadata: 'm',
   },
   /** ARG of a `listed` record: the role the listing was made in (native/python.c). */
-  listed: { pythonImport: 'i', pythonSite: 's' },
+  listed: { pythonImport: 'i', pythonSite: 's', pythonLookups: 'n' },
   /** ARG of an `executed` record. */
   exec: { program: 'p', library: 'l' },
   /** ARG of a `removed` record. */

@@ -52,7 +52,7 @@ describe('write kinds and listing roles, traced for real', () => {
     expect(t.deps.writeKinds?.[join(dir, 'new')]).toBeUndefined();
   });
 
-  it("python3: the import system's listings get the python-import rule, user code's os.listdir none", async () => {
+  it("python3: the import system's listings carry the names it looked up there, user code's os.listdir none", async () => {
     const dir = workspace();
     writeFileSync(join(dir, 'main.py'), 'import os, helper\nos.listdir(".")\n');
     writeFileSync(join(dir, 'helper.py'), 'X = 1\n');
@@ -64,7 +64,9 @@ describe('write kinds and listing roles, traced for real', () => {
     writeFileSync(join(only, 'main.py'), 'import helper\n');
     writeFileSync(join(only, 'helper.py'), 'X = 1\n');
     const u = (await trace('python3 main.py', only)).result;
-    expect(u.deps.listingRules?.[only]).toEqual(['python-import']);
+    expect(u.deps.listingRules?.[only]).toEqual(['python-lookups/helper']);
+    // the first folders listed, before its lookups were reported: every importable name counts there
+    expect(Object.values(u.deps.listingRules ?? {}).flat()).toContain('python-import');
     const site = Object.entries(u.deps.listingRules ?? {}).filter(([, r]) => r.includes('python-site'));
     expect(site.length).toBeGreaterThan(0);
   });
