@@ -18,7 +18,7 @@
  * alone, an mtime that did not move, the same content hash as before the step) is an input only.
  */
 import { RACY_WINDOW_NS, tokenOf, type FileStat } from '@prov-make/cache';
-import type { StepDependencies } from '@prov-make/interposer';
+import type { StepDependencies, WriteKind } from '@prov-make/interposer';
 import type { BuildState } from './build-state.js';
 
 export interface Produced {
@@ -53,30 +53,44 @@ export function hashesBeforeStep(b: BuildState, i: number): Map<string, string> 
 export async function whatItProduced(b: BuildState, i: number, deps: StepDependencies, startedAt: number, before: Map<string, string>): Promise<Produced> {
   const produced: Produced = { pure: new Set(), both: new Set(), unchanged: new Set(), carried: new Map() };
   const ownBefore = previousOutputs(b, i);
-  // A write lands at most one coarse clock tick before Date.now() said the step started: the racy
-  // window covers that with room. A file changed by someone else just before is taken as written (both).
-  const movedSince = BigInt(startedAt) * 1_000_000n - RACY_WINDOW_NS;
   for (const abs of deps.writes) {
     if (b.ignored(abs)) continue;
     const kind = deps.writeKinds?.[abs] ?? 'new';
     const st = kind === 'new' || kind === 'replaced-after-read' || kind === 'metadata' ? undefined : b.disk.lstat(abs);
-    // made now, or its own empty file made before (a stamp it touches each time)
-    if (kind === 'new' || (kind === 'new-if-created' && st && (madeSince(st, startedAt) || (ownBefore.get(abs) === 'pure' && st.size === 0n)))) produced.pure.add(abs);
-    else if (kind === 'replaced-after-read') {
-      // re-reading its own product (an incremental tool's state, .tsbuildinfo) is not reading a source
-      (ownBefore.get(abs) === 'pure' ? produced.pure : produced.both).add(abs);
-    } else if (kind === 'metadata') produced.unchanged.add(abs);
-    else if (kind === 'new-if-created') {
-      // empty when opened and (when its birth time cannot say) perhaps there before: still empty, unchanged
-      (st && st.size === 0n ? produced.unchanged : produced.both).add(abs);
-    } else {
-      const mayHaveChanged = !st || kind === 'in-place-retimed' || st.mtimeNs >= movedSince;
-      const same = mayHaveChanged && st && before.has(abs) && (await b.disk.hash(abs, st))?.xxh64 === before.get(abs);
-      (mayHaveChanged && !same ? produced.both : produced.unchanged).add(abs);
-    }
+    const was = { own: ownBefore.get(abs), hash: before.get(abs) };
+    produced[await classify(b, abs, kind, st, was, startedAt)].add(abs);
   }
   await carryOver(b, i, deps, ownBefore, produced);
   return produced;
+}
+
+/**
+ * What one written path is to the execution. `was`: what the step's previous execution made of it,
+ * and its hash before this one ran (hashesBeforeStep).
+ */
+async function classify(b: BuildState, abs: string, kind: WriteKind, st: FileStat | undefined, was: { own?: 'pure' | 'both'; hash?: string }, startedAt: number): Promise<'pure' | 'both' | 'unchanged'> {
+  switch (kind) {
+    case 'new':
+      return 'pure';
+    case 'metadata':
+      return 'unchanged';
+    case 'replaced-after-read':
+      // re-reading its own product (an incremental tool's state, .tsbuildinfo) is not reading a source
+      return was.own === 'pure' ? 'pure' : 'both';
+    case 'new-if-created':
+      // made now (its birth time says so), or its own empty file made before (a stamp it touches);
+      // else it was there, empty: still empty, unchanged
+      if (st && (madeSince(st, startedAt) || (was.own === 'pure' && st.size === 0n))) return 'pure';
+      return st && st.size === 0n ? 'unchanged' : 'both';
+    default: {
+      // A write lands at most one coarse clock tick before Date.now() said the step started: the
+      // racy window covers that with room (a file changed by someone else just before is taken as
+      // written: both). Times set by the step say nothing; the same bytes as before the step do.
+      const mayHaveChanged = !st || kind === 'in-place-retimed' || st.mtimeNs >= BigInt(startedAt) * 1_000_000n - RACY_WINDOW_NS;
+      if (!mayHaveChanged) return 'unchanged';
+      return st && was.hash !== undefined && (await b.disk.hash(abs, st))?.xxh64 === was.hash ? 'unchanged' : 'both';
+    }
+  }
 }
 
 /**
