@@ -5,7 +5,7 @@
  * `prov-make log` names the command that brings it back. Lua's own makefile (`touch all`) as written.
  */
 import { execSync, spawnSync } from 'node:child_process';
-import { appendFileSync, cpSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, cpSync, existsSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { cli, gccAvailable, reasonOf, runJson, statuses, workspace, write } from './cli-helpers.js';
@@ -49,6 +49,22 @@ describe('what a step produced is what it changed', () => {
     expect(back).toMatch(/^prov-make show out\.txt --version [0-9a-f]{16} > out\.txt$/);
     const bytes = cli(ws, back!.replace(/^prov-make /, '').replace(/ > out\.txt$/, '').split(' '));
     expect(bytes.stdout).toBe('my careful edit\n');
+  });
+
+  it('a file opened read-write and not written is an input only: an edit reruns the step, why calls it a source', () => {
+    const ws = workspace({
+      'pipeline.yml': 'steps:\n  peek:\n    run: python3 -c "f = open(\'data.db\', \'r+b\'); print(f.read().decode()); f.close()" > seen.txt\n',
+      'data.db': 'v1',
+    });
+    // written just now it could be taken for written by the step (mtimes have a coarse clock): make it older
+    const old = new Date(Date.now() - 3600_000);
+    utimesSync(join(ws, 'data.db'), old, old);
+    expect(statuses(runJson(ws))).toEqual({ peek: 'ran' });
+    expect(cli(ws, ['why', 'data.db']).stdout.split('\n')[0]).toBe('data.db: a source file (no step wrote it)');
+    write(ws, 'data.db', 'v2');
+    const r = runJson(ws);
+    expect(reasonOf(r, 'peek')).toBe('input data.db changed');
+    expect([read(ws, 'data.db'), read(ws, 'seen.txt')]).toEqual(['v2', 'v2\n']);
   });
 
   it('a step that appends to a log it did not make: the old lines are part of it, an edit reruns', () => {
