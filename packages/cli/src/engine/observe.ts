@@ -69,6 +69,7 @@ export async function observe(b: BuildState, i: number, reason: string, run: Ste
     deleted: deps.deleted.filter(keep).map((abs) => b.stored(abs)),
     untraced: deps.untraced.map((u) => ({ path: b.stored(u.path), reason: u.reason })),
     annotations: run.annotations,
+    ...(run.job ? { job: run.job } : {}),
     outputLogHash: run.output.length ? await b.stores.blobs.keepBytes(run.output) : null,
     // there before the step wrote them: first looked at or read (clean keeps those), or inputs too (outputs.ts)
     updated: outputsAbs.filter((p) => inputSet.has(p) || firstRead.has(p)).map((abs) => b.stored(abs)),

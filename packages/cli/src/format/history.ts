@@ -1,5 +1,5 @@
 /** `log`, `diff` and `graph --json` output: recorded history for people and for scripts. */
-import type { ExecutionRecord, KeptEdit } from '@prov-make/cache';
+import type { ExecutionJob, ExecutionRecord, KeptEdit } from '@prov-make/cache';
 import type { InputChange, RunDiff, RunSummary } from '../provenance/history.js';
 import { formatDuration, formatSize, formatTime, shortHash } from './units.js';
 
@@ -15,6 +15,7 @@ export function executionsJson(all: ExecutionRecord[]) {
   return all.map((e) => ({
     id: e.id, runId: e.runId, step: e.step, status: e.status, reason: e.reason, exitCode: e.exitCode,
     startedAt: new Date(e.startedAt).toISOString(), durationMs: e.finishedAt - e.startedAt, annotations: e.annotations,
+    ...(e.job ? { job: e.job } : {}),
   }));
 }
 
@@ -30,6 +31,7 @@ export function formatExecutions(all: ExecutionRecord[], edits: KeptEdit[] = [])
     const status = e.status === 'succeeded' ? 'ok' : `${e.status}${e.exitCode !== null ? ` (exit ${e.exitCode})` : ''}`;
     const head = `${e.id}  ${formatTime(e.startedAt)}  `;
     let s = `${head}${e.step.padEnd(16)} ${status.padEnd(8)} ${formatDuration(e.finishedAt - e.startedAt).padStart(8)}  ${e.reason}\n`;
+    if (e.job) s += `${' '.repeat(head.length)}${describeJob(e.job)}\n`;
     for (const a of e.annotations) s += `${' '.repeat(head.length)}note: ${a}\n`;
     lines.push([e.startedAt, s]);
   }
@@ -49,6 +51,11 @@ export function describeKeptEdit(k: KeptEdit): string {
 /** A word for a POSIX shell, quoted when it needs to be. */
 function quote(word: string): string {
   return /^[A-Za-z0-9_./:=@%+-]+$/.test(word) ? word : `'${word.replace(/'/g, `'\\''`)}'`;
+}
+
+/** "Slurm job 1234 on node7: TIMEOUT" */
+export function describeJob(job: ExecutionJob): string {
+  return `Slurm job ${job.id}${job.nodes ? ` on ${job.nodes}` : ''}: ${job.state}`;
 }
 
 function describeInputChange(c: InputChange): string {
@@ -80,6 +87,7 @@ export function graphJson(executions: ExecutionRecord[]) {
       executed: e.executed.map((f) => ({ path: f.path, hash: f.hash })),
       outputs: e.outputs.map((f) => ({ path: f.path, hash: f.hash })),
       annotations: e.annotations,
+      ...(e.job ? { job: e.job } : {}),
     })),
   };
 }

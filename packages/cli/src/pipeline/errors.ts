@@ -30,6 +30,8 @@ export type PipelineErrorCode =
   | 'bad-shell'
   | 'bad-ignore'
   | 'bad-needs'
+  | 'bad-executor'
+  | 'bad-resources'
   | 'unknown-step'
   | 'self-need'
   | 'needs-cycle'
