@@ -1,9 +1,9 @@
 /** Hazards (DESIGN 3): errors naming both steps, the file and the fix. */
-import { appendFileSync, readFileSync } from 'node:fs';
+import { appendFileSync, chmodSync, existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
 import { runJson, startCli, statuses, until, workspace, write } from './cli-helpers.js';
-import { existsSync } from 'node:fs';
 
 describe('prov-make run: hazards', () => {
   it('two steps writing one file is an error naming both, the file and the fix', () => {
@@ -57,6 +57,38 @@ describe('prov-make run: hazards', () => {
     });
     const r = runJson(ws);
     expect(r.hazards!.map((h) => [h.kind, h.path])).toContainEqual(['read-before-write', 'late.txt']);
+  });
+
+  it('a step that makes a hard link to its input (ln in.txt link.txt) moves only its link count: trusted, nothing reruns', () => {
+    const ws = workspace({ 'pipeline.yml': 'steps:\n  link:\n    run: ln -f in.txt link.txt && cat in.txt > out.txt\n', 'in.txt': 'v1\n' });
+    const first = runJson(ws);
+    expect([first.code, statuses(first), first.hazards ?? []]).toEqual([0, { link: 'ran' }, []]);
+    expect(statuses(runJson(ws))).toEqual({ link: 'skipped' });
+    write(ws, 'in.txt', 'v2\n'); // edited: its bytes before the step are not known, the step's own link explains its ctime
+    const edited = runJson(ws);
+    expect([edited.code, statuses(edited), edited.hazards ?? []]).toEqual([0, { link: 'ran' }, []]);
+    expect(readFileSync(join(ws, 'out.txt'), 'utf8')).toBe('v2\n');
+    const forced = runJson(ws, ['--force']); // its bytes before the step are known: the same hash after it
+    expect([forced.code, statuses(forced), forced.hazards ?? []]).toEqual([0, { link: 'ran' }, []]);
+    expect(statuses(runJson(ws))).toEqual({ link: 'skipped' });
+  });
+
+  it('a chmod of an input while its step runs is confirmed by hash: the same bytes, trusted', async () => {
+    const ws = workspace({
+      'pipeline.yml': 'steps:\n  slow:\n    run: cat in.txt > out.txt; echo started > started.flag; sleep 1\n',
+      'in.txt': 'v1\n',
+    });
+    expect(runJson(ws).code).toBe(0);
+    await sleep(2100); // past the racy window: the next check confirms in.txt's version by hash and records it
+    expect(statuses(runJson(ws))).toEqual({ slow: 'skipped' });
+    rmSync(join(ws, 'started.flag'));
+    const run = startCli(ws, ['run', '--json', '--force']);
+    await until(() => existsSync(join(ws, 'started.flag')), 20_000, 'the step to start');
+    chmodSync(join(ws, 'in.txt'), 0o600);
+    const done = await run.done;
+    expect(done.code, done.stdout).toBe(0);
+    expect(JSON.parse(done.stdout).hazards ?? []).toEqual([]);
+    expect(statuses(runJson(ws))).toEqual({ slow: 'skipped' });
   });
 
   it('an input that changes while its step runs makes the execution untrusted: error now, rerun next time', async () => {

@@ -1,15 +1,16 @@
 /**
  * From a finished trace to a StepRecord: every input, program, output, absent path and listing with
  * its stored path, deps-log id, version and digests, taken after the step (an fstat per open would
- * cost the traced program 23%). An input whose ctime is later than the step's start changed while
- * it ran: the execution is not trusted. Small workspace inputs and the outputs of a trusted,
- * successful execution are kept in the content store.
+ * cost the traced program 23%). An input whose content changed while the step ran (its ctime moved,
+ * confirmed in changed-while-running.ts) makes the execution untrusted. Small workspace inputs and
+ * the outputs of a trusted, successful execution are kept in the content store.
  */
 import { basename, dirname, isAbsolute } from 'node:path';
 import { newExecutionId, nowNs, rulesAfterReads, versionFromStats, type Distrust, type FileStat, type ObservedInput, type ObservedListing, type ObservedOutput, type StepRecord } from '@prov-make/cache';
 import type { TraceResult } from '@prov-make/interposer';
 import type { StepExecution } from '../runner/step-runner.js';
 import type { BuildState } from './build-state.js';
+import { changedWhileRunning } from './changed-while-running.js';
 import { filesOf, whatItProduced } from './outputs.js';
 
 /** Workspace inputs up to this size are kept in the content cache (documented in the README). */
@@ -26,12 +27,13 @@ export async function observe(b: BuildState, i: number, reason: string, run: Ste
   const recordedAtNs = nowNs();
   let distrust = traceDistrust(b, trace);
   const inputs: ObservedInput[] = [];
+  const changed = changedWhileRunning(b, { startedAt: trace.startedAt, before, written: deps.writes });
   for (const abs of inputsAbs) {
     const input = await observeInput(b, abs, executed.has(abs));
     inputs.push(input.file);
     // A file the step wrote itself, even only its times (touch, utime), has times the step set:
     // another writer racing the step on a file the step itself writes goes unseen there.
-    if (!distrust && input.st && !writtenHere.has(abs) && input.st.ctimeNs >= BigInt(trace.startedAt) * 1_000_000n) {
+    if (!distrust && input.st && !writtenHere.has(abs) && changed(abs, input.st, input.file.hash)) {
       distrust = { kind: 'input-changed-while-running', path: input.file.path };
     }
   }

@@ -31,20 +31,20 @@ export interface Produced {
 }
 
 /**
- * Before step i runs: the content hash of each file its previous execution both read and wrote,
- * when that file is still the version recorded (its token matches). A touch that rewrites nothing
- * is then seen to leave the same bytes. Absolute path -> xxh64.
+ * Before step i runs: the content hash of each file its previous execution read, when that file is
+ * still the version recorded (its token matches). A touch that rewrites nothing is then seen to
+ * leave the same bytes, and a moved ctime on an input to leave its content (changed-while-running.ts).
+ * Absolute path -> xxh64.
  */
 export function hashesBeforeStep(b: BuildState, i: number): Map<string, string> {
   const known = new Map<string, string>();
   const state = b.states[i];
   const hashes = state && b.deps.getHashes(b.steps[i].name);
   if (!state || !hashes) return known;
-  const outputs = new Set(state.outputs.ids);
   const { ids, tokens } = state.inputs;
   for (let k = 0; k < ids.length; k++) {
     const hash = hashes.inputs[k];
-    if (outputs.has(ids[k]) && hash && b.tokens.current(ids[k]) === tokens[k]) known.set(b.abs(b.deps.pathOf(ids[k])), hash);
+    if (hash && b.tokens.current(ids[k]) === tokens[k]) known.set(b.abs(b.deps.pathOf(ids[k])), hash);
   }
   return known;
 }
@@ -108,15 +108,16 @@ export function filesOf(produced: Produced, deps: StepDependencies, keep: (abs: 
   return { inputsAbs, outputsAbs, executed };
 }
 
-/**
- * Made after the step started, by its birth time (where the file system keeps one). The margin is the
- * kernel's coarse clock tick, by which a birth time can precede Date.now() taken before the spawn.
- */
+/** Made after the step started, by its birth time (where the file system keeps one). */
 function madeSince(st: FileStat, startedAt: number): boolean {
-  return Boolean(st.birthtimeNs) && st.birthtimeNs! >= BigInt(startedAt - BIRTH_MARGIN_MS) * 1_000_000n;
+  return Boolean(st.birthtimeNs) && st.birthtimeNs! >= BigInt(startedAt - CLOCK_MARGIN_MS) * 1_000_000n;
 }
 
-const BIRTH_MARGIN_MS = 50;
+/**
+ * File times come from the kernel's coarse clock: one set during the step can precede, by up to a
+ * tick, Date.now() taken before the spawn. Times within this of the start are taken as the step's.
+ */
+export const CLOCK_MARGIN_MS = 50;
 
 /** Step i's previous outputs (absolute), each 'both' when it was an input too, else 'pure'. */
 function previousOutputs(b: BuildState, i: number): Map<string, 'pure' | 'both'> {
