@@ -4,7 +4,7 @@
  * in clear; strict shells (errexit, bash with pipefail) and the shell as part of the identity.
  */
 import { execFileSync } from 'node:child_process';
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { cli, reasonOf, runJson, statuses, workspace } from './cli-helpers.js';
@@ -94,6 +94,7 @@ describe('prov-make run: strict shells', () => {
     expect(r.code).toBe(1);
     expect(statuses(r)).toEqual({ a: 'failed' });
     expect(reasonOf(r, 'a')).toMatch(/^exit code 1/);
+    expect(existsSync(join(ws, 'after.txt'))).toBe(false);
   });
 
   it('shell: bash adds pipefail; sh does not know it; the shell is part of the identity', () => {

@@ -3,10 +3,10 @@
  * interposer: Python's import system lists every folder on sys.path, but only importable names
  * count there; user code listing the same folder counts every entry; the reason names the entry.
  */
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { exampleWorkspace, reasonOf, runJson, statuses, workspace, write } from './cli-helpers.js';
+import { cli, exampleWorkspace, reasonOf, runJson, statuses, workspace, write } from './cli-helpers.js';
 
 const allSkipped = (names: string[]) => Object.fromEntries(names.map((n) => [n, 'skipped']));
 const EXAMPLE_STEPS = ['clean', 'split', 'top_products', 'stats', 'report'];
@@ -72,5 +72,29 @@ describe("listings narrowed by Python's import system", () => {
     const r = runJson(ws);
     expect(statuses(r)).toEqual({ count: 'ran', globbed: 'ran' });
     expect(reasonOf(r, 'count')).toBe('tools/data.txt appeared in folder tools/ (it listed it)');
+    rmSync(join(ws, 'tools/data.txt'));
+    expect(cli(ws, ['why', 'n.txt']).stdout).toContain('tools/data.txt vanished from folder tools/ (it listed it)');
+    // the folder is as the first run saw it: that execution's outputs come back from the cache
+    expect(reasonOf(runJson(ws), 'count')).toBe('tools/data.txt vanished from folder tools/ (it listed it); restored its outputs from the cache');
+  });
+});
+
+describe('listings of a step whose set of written files shrinks', () => {
+  it('a make-like step that rewrites only what changed lists its folder: the next no-op reruns and restores nothing', () => {
+    // ls lists ./ (its own outputs in it); each out-X.txt is made only when in-X.txt is newer
+    const run = 'ls > /dev/null; for x in a b c; do [ out-$x.txt -nt in-$x.txt ] || tr a-z A-Z < in-$x.txt > out-$x.txt; done';
+    const ws = workspace({ 'pipeline.yml': `steps:\n  upper:\n    run: ${run}\n`, 'in-a.txt': 'a\n', 'in-b.txt': 'b\n', 'in-c.txt': 'c\n' });
+    expect(statuses(runJson(ws))).toEqual({ upper: 'ran' });
+    expect(statuses(runJson(ws))).toEqual({ upper: 'skipped' });
+    write(ws, 'in-b.txt', 'bb\n');
+    const edited = runJson(ws);
+    expect(statuses(edited)).toEqual({ upper: 'ran' });
+    expect(reasonOf(edited, 'upper')).toBe('input in-b.txt changed');
+    for (let n = 0; n < 2; n++) {
+      const again = runJson(ws);
+      expect(statuses(again), JSON.stringify(again.steps)).toEqual({ upper: 'skipped' });
+    }
+    expect(['a', 'b', 'c'].map((x) => readFileSync(join(ws, `out-${x}.txt`), 'utf8'))).toEqual(['A\n', 'BB\n', 'C\n']);
+    expect(JSON.parse(cli(ws, ['why', 'out-a.txt', '--json']).stdout)).toMatchObject({ upToDate: true, staleBecause: [] });
   });
 });
