@@ -12,7 +12,7 @@ import { ContentStore, type GcResult } from './content-store.js';
 import { DepsLog, type StepState } from './deps-log.js';
 import { nodeDisk, type Disk } from './disk.js';
 import { HashState } from './hash-state.js';
-import { ProvenanceStore } from './provenance-store.js';
+import { PROVENANCE_FILE, ProvenanceStore } from './provenance-store.js';
 import { RemoteCache, type RemoteCacheOptions } from './remote-cache.js';
 import { StepCache } from './step-cache.js';
 import { executionRecordOf, stepStateOf, type StepRecord } from './step-record.js';
@@ -88,16 +88,30 @@ export class WorkspaceStores {
 }
 
 /**
- * Removes least recently used objects until the content store fits in `maxBytes`, keeping the
- * outputs of every step's last execution.
+ * Removes least recently used objects until the content store fits in `maxBytes`, keeping what the
+ * current outputs' provenance needs: the outputs of every step's last execution and the inputs it
+ * kept (scripts, configs: `prov-make show` prints them), and every edit of a user's kept before a
+ * step's version replaced it.
  */
 export async function collectGarbage(at: StoreLocations, maxBytes: number): Promise<GcResult> {
   const keep = new Set<string>();
+  const history = existsSync(join(at.stateDir, PROVENANCE_FILE)) ? ProvenanceStore.open(at.stateDir) : null;
   const depsDir = join(at.stateDir, DEPS_LOG_DIR);
   if (existsSync(depsDir)) {
     const deps = DepsLog.open(depsDir);
-    for (const name of deps.stepNames()) for (const h of deps.getHashes(name)?.outputSha256 ?? []) if (h) keep.add(h);
+    for (const name of deps.stepNames()) {
+      for (const h of deps.getHashes(name)?.outputSha256 ?? []) if (h) keep.add(h);
+      // the inputs its last execution kept (by SHA-256 in its record: the deps log has their xxh64)
+      const executionId = deps.get(name)?.executionId;
+      const e = executionId ? history?.get(executionId) : undefined;
+      for (const f of e?.inputs ?? []) if (f.sha256) keep.add(f.sha256);
+    }
     await deps.close();
+  }
+  // a user's kept edits are the user's: gc never takes them
+  if (history) {
+    for (const e of history.keptEdits()) if (e.sha256) keep.add(e.sha256);
+    await history.close();
   }
   const content = new ContentStore(at.cacheDir);
   try {

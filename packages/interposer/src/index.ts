@@ -6,7 +6,7 @@
  *   readTraceLog(dir)                                the raw records of a step's trace log
  *   reduceRecords(records, { ignore, disk })         records -> StepDependencies
  */
-export { RECORD, describeUntracedReason, type RecordKind, type StepDependencies, type TraceProblem, type TraceResult, type UntracedProgram } from './types.js';
+export { RECORD, describeUntracedReason, type RecordKind, type StepDependencies, type TraceProblem, type TraceResult, type UntracedProgram, type WriteKind } from './types.js';
 export type { LogRecord, TraceStatus, TraceLog } from './logs.js';
 export { LOG_LAYOUT, parseRecords, readTraceLog } from './logs.js';
 export { programEscape, supervisorTraces } from './program.js';

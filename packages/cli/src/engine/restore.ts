@@ -39,7 +39,8 @@ export async function restoreOutputs(b: BuildState, i: number, items: RestoreIte
   // parents first: a deleted folder is made again before the files that go in it
   const files: RestoreRequest[] = [];
   for (const item of [...items].sort(byPath)) {
-    if (item.sha256 === null) b.disk.mkdir(prepare(b.disk, b.root, item.path), item.mode & 0o7777);
+    if (item.target !== undefined) b.disk.symlink(item.target, prepare(b.disk, b.root, item.path));
+    else if (item.sha256 === null) b.disk.mkdir(prepare(b.disk, b.root, item.path), item.mode & 0o7777);
     else files.push({ sha256: item.sha256, path: item.path, mode: item.mode });
   }
   const written = await restoreFiles(b, files);
@@ -81,6 +82,7 @@ export async function adoptCacheHit(b: BuildState, i: number, hit: CacheHit): Pr
   }
   const written = await restoreFiles(b, files);
   const original = hit.entry.execution;
+  const startedAt = Date.now();
   const recordedAtNs = nowNs();
   const inputs: ObservedInput[] = [];
   for (const f of original.inputs) inputs.push(await observeNow(b, f, false));
@@ -95,8 +97,10 @@ export async function adoptCacheHit(b: BuildState, i: number, hit: CacheHit): Pr
     definition: original.definition,
     definitionHash: original.definitionHash,
     reason: describe({ kind: 'adopted', executionId: original.id }),
-    startedAt: original.startedAt,
-    finishedAt: original.finishedAt,
+    // its own times: history orders runs by when they happened; the original is named
+    startedAt,
+    finishedAt: Date.now(),
+    adoptedFrom: original.adoptedFrom ?? original.id,
     exitCode: 0,
     signal: original.signal,
     fullyObserved: original.fullyObserved,
@@ -105,7 +109,10 @@ export async function adoptCacheHit(b: BuildState, i: number, hit: CacheHit): Pr
     inputs,
     outputs,
     absent: hit.pathSet.absent.map((path) => ({ path, id: b.deps.idOf(path) })),
-    listed: hit.pathSet.listed.map((path) => ({ path, id: b.deps.idOf(path), token: b.listing(b.abs(path), leftOut) })),
+    listed: hit.pathSet.listed.map((path) => {
+      const rules = hit.pathSet.listedRules?.[path];
+      return { path, id: b.deps.idOf(path), ...b.listingOf(b.abs(path), leftOut, rules), ...(rules ? { rules } : {}) };
+    }),
     deleted: original.deleted,
     untraced: original.untraced,
     annotations: original.annotations,

@@ -4,7 +4,7 @@
  */
 import type { ExecutionRecord, ProvenanceStore } from '@prov-make/cache';
 import type { Pipeline } from '../pipeline/types.js';
-import { buildLineage, walk, type LineageContext } from './lineage.js';
+import { buildLineage, nearestFirst, type LineageContext } from './lineage.js';
 
 export interface RunSummary {
   runId: string;
@@ -92,24 +92,26 @@ export function graphExecutions(history: ProvenanceStore, pipeline: Pipeline | n
   return pipeline.steps.map((s) => history.latestSuccessfulForStep(s.name)).filter((e): e is ExecutionRecord => Boolean(e));
 }
 
-/** A version of an input as history recorded it: its xxh64, and its content-store object when its bytes were kept. */
-export interface InputVersion {
+/** A version of an input as a step used it: its xxh64, its content-store object (SHA-256) when its bytes were kept, and its size. */
+export interface UsedVersion {
   hash: string | null;
   sha256: string | null;
+  size: number | null;
 }
 
-/** The version of `file` that the version of `output` on disk was made from (null: not among its inputs). */
-export async function inputVersionFor(ctx: LineageContext, file: string, output: string): Promise<{ made: boolean; version: InputVersion | null }> {
+/** The version of `file` that the version of `output` on disk was made from. */
+export async function inputVersionFor(ctx: LineageContext, file: string, output: string): Promise<{ made: boolean; used: UsedVersion | null }> {
   const lineage = await buildLineage(ctx, output);
-  if (!lineage.producedBy) return { made: false, version: null };
-  for (const { node } of walk(lineage)) {
-    if (node !== lineage && node.path === file && node.version?.hash) return { made: true, version: { hash: node.version.hash, sha256: node.version.sha256 ?? null } };
+  if (!lineage.producedBy) return { made: false, used: null };
+  // the version the output's own step read, if it read the file; else the nearest step's
+  for (const node of nearestFirst(lineage)) {
+    if (node !== lineage && node.path === file) return { made: true, used: { hash: node.version?.hash ?? null, sha256: node.version?.sha256 ?? null, size: node.version?.size ?? null } };
   }
-  return { made: true, version: null };
+  return { made: true, used: null };
 }
 
-/** The version of `file` execution `e` read or ran (null: not among its inputs). */
-export function inputVersionIn(e: ExecutionRecord, file: string): InputVersion | null {
-  const f = [...e.inputs, ...e.executed].find((r) => r.path === file);
-  return f?.hash ? { hash: f.hash, sha256: f.sha256 ?? null } : null;
+/** The version of `file` as execution `e` read or ran it. */
+export function inputVersionIn(e: ExecutionRecord, file: string): UsedVersion | null {
+  const f = [...e.inputs, ...e.executed].find((x) => x.path === file);
+  return f ? { hash: f.hash, sha256: f.sha256 ?? null, size: f.version?.size ?? null } : null;
 }
