@@ -1,6 +1,7 @@
 // A file version is what one stat says about a file. The fast tuple (dev, ino, mtime ns, size) decides
 // "unchanged" without reading the file; the content hash confirms when the tuple differs (DESIGN §3).
 import fs from 'node:fs';
+import { fsPath } from '@prov-make/interposer/byte-path';
 import { errnoCode } from './errors.js';
 
 export type FileKind = 'file' | 'dir' | 'symlink' | 'other';
@@ -65,8 +66,8 @@ function isAbsence(err: unknown): boolean {
 export async function statVersion(path: string, options: StatOptions = {}): Promise<FileVersion | null> {
   try {
     const st = options.followSymlinks
-      ? await fs.promises.stat(path, { bigint: true })
-      : await fs.promises.lstat(path, { bigint: true });
+      ? await fs.promises.stat(fsPath(path), { bigint: true })
+      : await fs.promises.lstat(fsPath(path), { bigint: true });
     return versionFromStats(st);
   } catch (err) {
     if (isAbsence(err)) return null;
@@ -81,8 +82,8 @@ export async function statVersion(path: string, options: StatOptions = {}): Prom
 export function statVersionSync(path: string, options: StatOptions = {}): FileVersion | null {
   try {
     const st = options.followSymlinks
-      ? fs.statSync(path, { bigint: true, throwIfNoEntry: false })
-      : fs.lstatSync(path, { bigint: true, throwIfNoEntry: false });
+      ? fs.statSync(fsPath(path), { bigint: true, throwIfNoEntry: false })
+      : fs.lstatSync(fsPath(path), { bigint: true, throwIfNoEntry: false });
     return st ? versionFromStats(st) : null;
   } catch (err) {
     if (isAbsence(err)) return null;

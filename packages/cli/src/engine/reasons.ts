@@ -3,6 +3,7 @@
  * values, said in words by describe() alone. Code decides on `kind`, never on the words.
  */
 import type { Distrust } from '@prov-make/cache';
+import { shownPath } from '../workspace/paths.js';
 
 export type { Distrust };
 
@@ -77,11 +78,11 @@ export function describe(r: Reason | Distrust): string {
     case 'definition-changed': return describeDefinitionChange(r.change);
     case 'last-run-failed': return `its last run failed (${r.exitCode === null ? 'killed' : `exit code ${r.exitCode}`})`;
     case 'untrusted': return `its last run cannot be trusted: ${describe(r.distrust)}`;
-    case 'input-changed': return `${r.program ? 'program or library' : 'input'} ${r.path} changed`;
-    case 'input-deleted': return `${r.program ? 'program or library' : 'input'} ${r.path} was deleted`;
-    case 'absent-appeared': return `${r.path} appeared (it looked for it and it was absent)`;
-    case 'listing-changed': return `the entries of folder ${r.path === '.' ? './' : `${r.path}/`} changed (it listed them)`;
-    case 'output-lost': return `output ${r.output.path} ${r.output.deleted ? 'was deleted' : 'was modified'} and the cache does not hold its last version`;
+    case 'input-changed': return `${r.program ? 'program or library' : 'input'} ${shownPath(r.path)} changed`;
+    case 'input-deleted': return `${r.program ? 'program or library' : 'input'} ${shownPath(r.path)} was deleted`;
+    case 'absent-appeared': return `${shownPath(r.path)} appeared (it looked for it and it was absent)`;
+    case 'listing-changed': return `the entries of folder ${r.path === '.' ? './' : `${shownPath(r.path)}/`} changed (it listed them)`;
+    case 'output-lost': return `output ${shownPath(r.output.path)} ${r.output.deleted ? 'was deleted' : 'was modified'} and the cache does not hold its last version`;
     case 'up-to-date': return 'up to date';
     case 'outputs-restored': return `output ${damagedList(r.damaged)}; restored from the cache`;
     case 'restore-failed': return `restoring from the cache failed (${r.message})`;
@@ -95,9 +96,9 @@ export function describe(r: Reason | Distrust): string {
     case 'blocked': return describeBlocked(r);
     case 'stopped': return `not started: the run stopped when ${r.after} failed (-k keeps going)`;
     case 'adopted': return `restored from the cache (made by execution ${r.executionId})`;
-    case 'untraced-program': return `${r.path} ran without being observed (${r.reason === 'static' ? 'statically linked' : r.reason})`;
+    case 'untraced-program': return `${shownPath(r.path)} ran without being observed (${r.reason === 'static' ? 'statically linked' : r.reason})`;
     case 'trace-incomplete': return r.message;
-    case 'input-changed-while-running': return `input ${r.path} changed while the step ran`;
+    case 'input-changed-while-running': return `input ${shownPath(r.path)} changed while the step ran`;
   }
 }
 
@@ -129,7 +130,7 @@ export function describeJobFailure(scheduler: string, f: JobFailure): string {
 }
 
 function damagedList(damaged: DamagedOutput[]): string {
-  const items = damaged.map((d) => `${d.path}${d.folder ? '/' : ''} ${d.deleted ? 'was deleted' : 'was modified'}`);
+  const items = damaged.map((d) => `${shownPath(d.path)}${d.folder ? '/' : ''} ${d.deleted ? 'was deleted' : 'was modified'}`);
   return items.length > 2 ? `${items[0]} (and ${items.length - 1} more)` : items.join(', ');
 }
 
