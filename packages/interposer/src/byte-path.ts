@@ -11,7 +11,8 @@
 import { isUtf8 } from 'node:buffer';
 import { readdirSync, readlinkSync, realpathSync } from 'node:fs';
 
-const RAW_BYTE = /[\udc80-\udcff]/;
+// `u`: a code point at a time, so the low half of a surrogate pair (an emoji) is no raw byte
+const RAW_BYTE = /[\udc80-\udcff]/u;
 const RAW_BASE = 0xdc00;
 
 /** Whether a path holds bytes that are not UTF-8 (as surrogates). */
@@ -59,7 +60,8 @@ export function encodePath(path: string): Buffer {
   for (let i = 0; i < path.length; i++) {
     const c = path.charCodeAt(i);
     if (c < 0xdc80 || c > 0xdcff) continue;
-    // a high surrogate before it would make a pair, not a raw byte: decodePath never produces one
+    const before = i > 0 ? path.charCodeAt(i - 1) : 0;
+    if (before >= 0xd800 && before <= 0xdbff) continue; // the low half of a pair: a character
     parts.push(Buffer.from(path.slice(run, i), 'utf8'), Buffer.of(c - RAW_BASE));
     run = i + 1;
   }
@@ -95,9 +97,9 @@ export function readlinkPath(path: string): string {
 }
 
 // eslint-disable-next-line no-control-regex
-const NEEDS_ESCAPE = /[\u0000-\u001f\u007f-\u009f\\\udc80-\udcff]/;
+const NEEDS_ESCAPE = /[\u0000-\u001f\u007f-\u009f\\\udc80-\udcff]/u;
 // eslint-disable-next-line no-control-regex
-const ESCAPED = /[\u0000-\u001f\u007f-\u009f\\\udc80-\udcff]/g;
+const ESCAPED = /[\u0000-\u001f\u007f-\u009f\\\udc80-\udcff]/gu;
 const NAMED: Record<string, string> = { '\n': '\\n', '\t': '\\t', '\r': '\\r', '\\': '\\\\' };
 
 /**
