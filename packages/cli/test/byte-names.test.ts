@@ -98,6 +98,14 @@ describe('names that are not UTF-8, or hold a newline', () => {
     expect(json.producedBy.inputs.map((n: { path: string }) => n.path)).toContain(IN);
     const newline = shellCli(ws, `why "$(printf 'two\\nlines.txt')"`);
     expect(newline.stdout.split('\n')[0]).toBe('two\\nlines.txt: up to date');
+    expect(shellCli(ws, `why --uses 'in*' "$(printf 'out\\376.txt')"`).stdout).toBe('in\\xff.txt -> [copy] -> out\\xfe.txt\n');
+    expect(shellCli(ws, `why --dot "$(printf 'out\\376.txt')"`).stdout).toContain('label="out\\\\xfe.txt"'); // DOT doubles the backslash
+    const prov = JSON.parse(shellCli(ws, `why --prov "$(printf 'out\\376.txt')"`).stdout);
+    const entities = Object.values(prov.entity) as Record<string, unknown>[];
+    expect(entities.find((e) => e['pm:path'] === OUT)?.['prov:label']).toBe('out\\xfe.txt');
+    const clean = cli(ws, ['clean', '--dry-run']).stdout;
+    expect(clean).toContain('would remove out\\xfe.txt (step copy)\n');
+    expect(clean).toContain('would remove two\\nlines.txt (step newline)\n');
   });
 
   it('the no-op check stats each name as its bytes', async () => {

@@ -1,6 +1,7 @@
 /** `log`, `diff` and `graph --json` output: recorded history for people and for scripts. */
 import type { ExecutionJob, ExecutionRecord } from '@prov-make/cache';
 import type { InputChange, RunDiff, RunSummary } from '../provenance/history.js';
+import { shownPath } from '../workspace/paths.js';
 import { formatDuration, formatSize, formatTime, shortHash } from './units.js';
 
 export function runsJson(runs: RunSummary[]) {
@@ -54,7 +55,7 @@ export function formatDiff(d: RunDiff): string {
   if (d.step === null) return `no step's inputs differ between runs ${d.runA} and ${d.runB}\n`;
   let s = `first step whose inputs differ between runs ${d.runA} and ${d.runB}: ${d.step}\n`;
   if (d.definitionChanged) s += `  its definition changed\n`;
-  for (const f of d.files) s += `  ${f.path}: ${describeInputChange(f.change)} (${shortHash(f.before)} -> ${shortHash(f.after)})\n`;
+  for (const f of d.files) s += `  ${shownPath(f.path)}: ${describeInputChange(f.change)} (${shortHash(f.before)} -> ${shortHash(f.after)})\n`;
   return s;
 }
 
