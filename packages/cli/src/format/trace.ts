@@ -1,6 +1,6 @@
 /** `trace` output: a group per kind of access for people, one JSON object for scripts (DESIGN section 6). */
 import { relative, sep } from 'node:path';
-import { displayPath, type StepDependencies, type TraceResult } from '@prov-make/interposer';
+import { describeUntracedReason, displayPath, type StepDependencies, type TraceResult } from '@prov-make/interposer';
 
 /** `complete`: false when something escaped observation (the problems are warnings on stderr). */
 export type TraceJson = { exitCode: number | null; complete: boolean } & Omit<StepDependencies, 'untraced'> & { untraced: string[] };
@@ -51,7 +51,7 @@ export function formatTrace(result: TraceResult, cwd: string, { all }: { all: bo
   }
   if (d.untraced.length) {
     lines.push(`  untraced: not observed, the trace is incomplete (${d.untraced.length})`);
-    for (const u of d.untraced) lines.push(`    ${show(u.path)}  (${u.reason === 'static' ? 'statically linked' : u.reason})`);
+    for (const u of d.untraced) lines.push(`    ${show(u.path)}  (${describeUntracedReason(u.reason)})`);
   }
   return lines.join('\n') + '\n';
 }
