@@ -139,4 +139,19 @@ describe('names that are not UTF-8, or hold a newline', () => {
     expect(refused.stderr).toContain('the argument in\\xff.txt holds bytes that are not UTF-8');
     expect(existsSync(join(ws, 'in\ufffd.txt'))).toBe(false);
   });
+
+  it('a workspace whose own path is not UTF-8 is refused with a message (Node cannot start steps there)', () => {
+    const parent = workspace();
+    const dir = join(parent, 'ws\udcff');
+    mkdirSync(fsPath(dir));
+    writeFileSync(fsPath(join(dir, 'pipeline.yml')), 'steps:\n  a:\n    run: echo hi > out.txt\n');
+    const inside = String.raw`cd "$(printf 'ws\377')" && exec "$0" "$1" run`;
+    const named = String.raw`exec "$0" "$1" run -f "$(printf 'ws\377')/pipeline.yml"`;
+    for (const script of [inside, named]) {
+      const r = spawnSync('/bin/sh', ['-c', script, process.execPath, CLI], { cwd: parent, encoding: 'utf8' });
+      expect(r.status).toBe(2);
+      expect(r.stderr).toContain('is not UTF-8: prov-make needs a workspace whose path is UTF-8');
+    }
+    expect(existsSync(fsPath(join(dir, 'out.txt')))).toBe(false);
+  });
 });
