@@ -154,4 +154,17 @@ describe('names that are not UTF-8, or hold a newline', () => {
     }
     expect(existsSync(fsPath(join(dir, 'out.txt')))).toBe(false);
   });
+
+  it('a hazard on such a name says it escaped, and --json gives the name itself', () => {
+    const ws = workspace({ 'pipeline.yml': String.raw`steps:
+  one:
+    run: echo 1 > "$(printf 'both\377')"
+  two:
+    run: echo 2 > "$(printf 'both\377')"
+` });
+    const r = runJson(ws);
+    const hazard = r.hazards?.find((h) => h.kind === 'two-writers');
+    expect(hazard?.message).toBe('steps "one" and "two" both write both\\xff');
+    expect(hazard?.path).toBe('both\udcff');
+  });
 });
