@@ -9,10 +9,11 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fileCheckProgram } from '@prov-make/interposer';
 import { fsPath } from '@prov-make/interposer/byte-path';
 import { CLI, cli, reasonOf, runJson, statuses, workspace } from './cli-helpers.js';
+import { startNginx, type Nginx } from './nginx.js';
 
 // Node cannot pass such bytes in argv or in a file name string: a shell makes them (printf), and
 // the test reaches the files through fsPath (the name as its bytes).
@@ -38,6 +39,13 @@ function byteWorkspace(): string {
 }
 
 const read = (ws: string, name: string) => readFileSync(fsPath(join(ws, name)), 'utf8');
+
+/** A fresh copy of the sources (the shell's glob keeps the names' bytes). */
+function cloneSources(ws: string): string {
+  const clone = workspace();
+  execFileSync('/bin/sh', ['-c', 'cp -a "$1"/pipeline.yml "$1"/in* "$1"/dir* "$2"', 'sh', ws, clone]);
+  return clone;
+}
 
 /** The CLI with arguments a shell makes (printf escapes), so they keep their bytes. */
 function shellCli(ws: string, args: string, env: NodeJS.ProcessEnv = {}) {
@@ -77,8 +85,7 @@ describe('names that are not UTF-8, or hold a newline', () => {
     const ws = byteWorkspace();
     const cacheDir = join(workspace(), 'cache');
     expect(runJson(ws, [], 'run', { PROV_MAKE_CACHE_DIR: cacheDir }).code).toBe(0);
-    const clone = workspace();
-    execFileSync('/bin/sh', ['-c', 'cp -a "$1"/pipeline.yml "$1"/in* "$1"/dir* "$2"', 'sh', ws, clone]); // the shell's glob keeps the bytes
+    const clone = cloneSources(ws);
     const r = runJson(clone, [], 'run', { PROV_MAKE_CACHE_DIR: cacheDir });
     expect(statuses(r)).toEqual({ copy: 'restored', list: 'restored', newline: 'restored' });
     expect(read(clone, OUT)).toBe('first\n');
@@ -166,5 +173,27 @@ describe('names that are not UTF-8, or hold a newline', () => {
     const hazard = r.hazards?.find((h) => h.kind === 'two-writers');
     expect(hazard?.message).toBe('steps "one" and "two" both write both\\xff');
     expect(hazard?.path).toBe('both\udcff');
+  });
+});
+
+describe('names that are not UTF-8 through the remote cache (nginx)', () => {
+  let nginx: Nginx;
+  beforeAll(async () => {
+    nginx = await startNginx();
+  });
+  afterAll(async () => {
+    await nginx?.stop();
+  });
+
+  it('a fresh clone with an empty local cache restores them from the remote', () => {
+    const url = `${nginx.url('cache')}bytes/`;
+    const ws = byteWorkspace();
+    expect(runJson(ws, ['--remote', url]).code).toBe(0);
+    const clone = cloneSources(ws);
+    const r = runJson(clone, ['--remote', url, '--cache-dir', workspace()]);
+    expect(statuses(r)).toEqual({ copy: 'restored', list: 'restored', newline: 'restored' });
+    expect(reasonOf(r, 'copy')).toMatch(/restored its outputs from the remote cache$/);
+    expect(read(clone, OUT)).toBe('first\n');
+    expect(read(clone, NEWLINE_OUT)).toBe('first\n');
   });
 });
