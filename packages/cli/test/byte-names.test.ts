@@ -110,6 +110,8 @@ describe('names that are not UTF-8, or hold a newline', () => {
     const prov = JSON.parse(shellCli(ws, `why --prov "$(printf 'out\\376.txt')"`).stdout);
     const entities = Object.values(prov.entity) as Record<string, unknown>[];
     expect(entities.find((e) => e['pm:path'] === OUT)?.['prov:label']).toBe('out\\xfe.txt');
+    // the exact version of an input that made an output, kept in the cache
+    expect(shellCli(ws, String.raw`show "$(printf 'in\377.txt')" --for "$(printf 'out\376.txt')"`).stdout).toBe('first\n');
     const clean = cli(ws, ['clean', '--dry-run']).stdout;
     expect(clean).toContain('would remove out\\xfe.txt (step copy)\n');
     expect(clean).toContain('would remove two\\nlines.txt (step newline)\n');

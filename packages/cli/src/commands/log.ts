@@ -11,7 +11,7 @@ import { diffJson, executionsJson, formatDiff, formatExecutions, formatRuns, run
 import { shortHash } from '../format/units.js';
 import { diffRuns, inputVersionFor, inputVersionIn, runsOf, stepOrder } from '../provenance/history.js';
 import { UsageError, EXIT_FAILED, EXIT_OK } from '../usage.js';
-import { storedPath } from '../workspace/paths.js';
+import { shownPath, storedPath } from '../workspace/paths.js';
 import type { Workspace } from '../workspace/workspace.js';
 import { suggest } from '../pipeline/suggest.js';
 import type { CommandModule } from './command.js';
@@ -159,18 +159,18 @@ export async function showMain(argv: string[]): Promise<number> {
       const pipeline = await ws.pipeline().catch(() => null);
       const found = await inputVersionFor({ root: ws.paths.root, history: stores.history, disk: stores.disk, pipeline }, file, output);
       if (!found.made) {
-        process.stderr.write(`prov-make: no step made the version of ${output} on disk, so nothing it was made from is recorded\n`);
+        process.stderr.write(`prov-make: no step made the version of ${shownPath(output)} on disk, so nothing it was made from is recorded\n`);
         return EXIT_FAILED;
       }
       hash = found.hash;
-      user = output;
+      user = shownPath(output);
     }
     if (!hash) {
-      process.stderr.write(`prov-make: ${file} is not among the inputs of ${user}\n`);
+      process.stderr.write(`prov-make: ${shownPath(file)} is not among the inputs of ${user}\n`);
       return EXIT_FAILED;
     }
     if (!stores.content.has(hash)) {
-      process.stderr.write(`prov-make: the version of ${file} used by ${user} (${shortHash(hash)}) is not in the cache (only workspace inputs up to 256 KiB are kept)\n`);
+      process.stderr.write(`prov-make: the version of ${shownPath(file)} used by ${user} (${shortHash(hash)}) is not in the cache (only workspace inputs up to 256 KiB are kept)\n`);
       return EXIT_FAILED;
     }
     process.stdout.write(await stores.content.read(hash));
