@@ -6,7 +6,7 @@
 import { lstatSync, mkdirSync, renameSync, rmSync, symlinkSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { dirname, join } from 'node:path';
-import { fsPath, readdirPaths, readlinkPath } from '@prov-make/interposer/byte-path';
+import { fsPath, readdirPaths, readlinkPath, realPathOf } from '@prov-make/interposer/byte-path';
 import type { Digests } from './hash.js';
 import type { FileStat, FileVersion } from './version.js';
 
@@ -16,6 +16,8 @@ export interface Disk {
   /** The entry names of a folder, or null when it is not a readable folder. */
   readdir(path: string): string[] | null;
   readlink(path: string): string;
+  /** The path with every symlink resolved, or null when it cannot be resolved. Optional: a disk without links. */
+  realPath?(path: string): string | null;
   /**
    * xxh64 and SHA-256 of a file's content (a symlink's: its target text), memoised by version; null for
    * a folder or a path that does not exist. `st` is its lstat when the caller just took it.
@@ -58,6 +60,13 @@ export function nodeDisk(digests?: DigestSource): Disk {
       }
     },
     readlink: readlinkPath,
+    realPath(path) {
+      try {
+        return realPathOf(path);
+      } catch {
+        return null;
+      }
+    },
     async hash(path, st) {
       const { statVersion, versionFromStats } = await (versions ??= import('./version.js'));
       const version = st ? versionFromStats(st) : undefined;

@@ -7,7 +7,7 @@
  *   reduceRecords(records, { ignore, disk })         records -> StepDependencies
  *   decodePath / encodePath / fsPath / displayPath   file names as bytes (byte-path.ts)
  */
-export { RECORD, describeUntracedReason, type RecordKind, type StepDependencies, type TraceProblem, type TraceResult, type UntracedProgram } from './types.js';
+export { RECORD, describeUntracedReason, type RecordKind, type StepDependencies, type TraceProblem, type TraceResult, type UntracedProgram, type WriteKind } from './types.js';
 export type { LogRecord, TraceStatus, TraceLog } from './logs.js';
 export { LOG_LAYOUT, parseRecords, readTraceLog } from './logs.js';
 export { programEscape, supervisorTraces } from './program.js';

@@ -8,6 +8,7 @@ import { ABSENT, UNTRUSTED, writeFileAtomic } from '@prov-make/cache';
 import { pathOfKey } from '@prov-make/cache/workspace-key';
 import { encodePath } from '@prov-make/interposer/byte-path';
 import type { BuildState } from './build-state.js';
+import { environmentKey, visiblePatterns } from '../pipeline/step-env.js';
 import { forgetSnapshot, SNAPSHOT_FILE, SNAPSHOT_FILES, SNAPSHOT_VERSION, type Snapshot } from './snapshot.js';
 
 /** Writes the snapshot after a run, or removes it when the run does not prove everything up to date. */
@@ -37,7 +38,8 @@ export function recordSnapshot(b: BuildState, allClean: boolean): void {
     const { ids, tokens: listed } = st.listed;
     for (let k = 0; k < ids.length; k++) {
       const dir = deps.pathOf(ids[k]);
-      listings.push([dir, leftOutNames(b, i, b.abs(dir)), listed[k]]);
+      const rules = st.listedRules?.[k];
+      listings.push(rules ? [dir, leftOutNames(b, i, b.abs(dir)), listed[k], rules] : [dir, leftOutNames(b, i, b.abs(dir)), listed[k]]);
     }
   }
   // the folders foreach globs walked, as they were when the items were found: a change means other steps
@@ -48,7 +50,9 @@ export function recordSnapshot(b: BuildState, allClean: boolean): void {
     if (path.includes('\0')) return give();
     entries.push(`${token}\0${pathOfKey(path)}\0`);
   }
-  const snap: Snapshot = { version: SNAPSHOT_VERSION, pipelineKey: pipeline.contentKey, pipelineStamp: pipeline.sourceStamp ?? null, steps: pipeline.steps.map((s, i) => [s.name, b.definitionHash(i)]), listings };
+  const patterns = visiblePatterns(pipeline.steps.flatMap((s) => s.passEnv));
+  const environment: Snapshot['environment'] = [patterns, environmentKey(patterns, b.callerEnv)];
+  const snap: Snapshot = { version: SNAPSHOT_VERSION, pipelineKey: pipeline.contentKey, pipelineStamp: pipeline.sourceStamp ?? null, steps: pipeline.steps.map((s, i) => [s.name, b.definitionHash(i)]), listings, environment };
   // The list first, the snapshot last: the snapshot's presence vouches for the list beside it.
   // names as their own bytes: pm-check stats them as they are
   writeFileAtomic(join(stateDir, SNAPSHOT_FILES), encodePath(entries.join('')));
