@@ -24,8 +24,11 @@ export function isInsideFolder(folder: string, absPath: string): boolean {
 const RELATIVE_BYTES = './';
 const ABSOLUTE_BYTES = '//';
 
-/** A normalised path (relative or absolute) as a key: itself, or its escaped form when it holds raw bytes. */
-function keyOf(p: string): string {
+/**
+ * A normalised path (relative or absolute; or names joined by NULs) as stored: itself, or its
+ * escaped form when it holds raw bytes. pathOfKey is its inverse.
+ */
+export function keyOf(p: string): string {
   if (!hasRawBytes(p)) return p;
   const escaped = p.replace(/[\\\udc80-\udcff]/gu, (c) => (c === '\\' ? '\\\\' : `\\x${(c.charCodeAt(0) - 0xdc00).toString(16).padStart(2, '0')}`));
   return path.isAbsolute(p) ? ABSOLUTE_BYTES + escaped.slice(1) : RELATIVE_BYTES + escaped;

@@ -70,7 +70,7 @@ describe('names that are not UTF-8, or hold a newline', () => {
     writeFileSync(fsPath(join(ws, DIR, 'b\udcfb')), 'b');
     const listed = runJson(ws);
     expect(statuses(listed)).toEqual({ copy: 'skipped', list: 'ran', newline: 'skipped' });
-    expect(reasonOf(listed, 'list')).toBe('the entries of folder dir\\xfd/ changed (it listed them)');
+    expect(reasonOf(listed, 'list')).toBe('dir\\xfd/b\\xfb appeared in folder dir\\xfd/ (it listed it)');
 
     rmSync(fsPath(join(ws, OUT)));
     rmSync(join(ws, NEWLINE_OUT));
@@ -102,7 +102,7 @@ describe('names that are not UTF-8, or hold a newline', () => {
     expect(text.stdout).not.toMatch(/[\udc80-\udcff\ufffd]/u);
     const json = JSON.parse(shellCli(ws, `why --json "$(printf 'out\\376.txt')"`).stdout);
     expect(json.path).toBe(OUT);
-    expect(json.producedBy.inputs.map((n: { path: string }) => n.path)).toContain(IN);
+    expect(json.executions[json.producedBy].inputs.map((n: { path: string }) => n.path)).toContain(IN);
     const newline = shellCli(ws, `why "$(printf 'two\\nlines.txt')"`);
     expect(newline.stdout.split('\n')[0]).toBe('two\\nlines.txt: up to date');
     expect(shellCli(ws, `why --uses 'in*' "$(printf 'out\\376.txt')"`).stdout).toBe('in\\xff.txt -> [copy] -> out\\xfe.txt\n');
