@@ -4,12 +4,15 @@
  * feeds both digests and the copy into the store from the same chunks; restoring an object feeds
  * the check of its SHA-256 and the copy into the workspace. Where the file system clones (FICLONE:
  * btrfs, xfs), a large file's copy is a clone and the one read is of the clone. Never a hard link:
- * a user editing a restored output in place would change the stored object with it.
+ * a user editing a restored output in place would change the stored object with it. Workspace paths
+ * cross to the workers as strings (a name's raw bytes as lone surrogates, byte-path.ts) and become
+ * bytes here, at each call; the store's own paths are plain.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { threadId } from 'node:worker_threads';
+import { fsPath, readlinkPath } from '@prov-make/interposer/byte-path';
 import { CorruptObjectError, errnoCode, MissingObjectError } from './errors.js';
 import { HASH_CHUNK_BYTES, SHA256_RE, type ContentDigest, type Digests, type Hasher } from './hash.js';
 import { sameVersion, versionFromStats, type FileVersion } from './version.js';
@@ -70,11 +73,11 @@ export function checkedFolders(): FolderOps {
   return {
     lstat(p) {
       if (known.has(p)) return dir;
-      const st = fs.lstatSync(p, { throwIfNoEntry: false });
+      const st = fs.lstatSync(fsPath(p), { throwIfNoEntry: false });
       if (st?.isDirectory()) known.add(p);
       return st;
     },
-    mkdir: (p) => fs.mkdirSync(p),
+    mkdir: (p) => fs.mkdirSync(fsPath(p)),
   };
 }
 
@@ -100,7 +103,7 @@ export class FileOps {
   read(file: string, keep: boolean): ReadFile {
     let fd: number;
     try {
-      fd = fs.openSync(file, READ_FLAGS);
+      fd = fs.openSync(fsPath(file), READ_FLAGS);
     } catch (err) {
       const code = errnoCode(err);
       if (code === 'ELOOP' || code === 'EMLINK') return this.readLink(file, keep);
@@ -200,12 +203,12 @@ export class FileOps {
   }
 
   private readLink(file: string, keep: boolean): ReadFile {
-    const before = fs.lstatSync(file, { bigint: true, throwIfNoEntry: false });
+    const before = fs.lstatSync(fsPath(file), { bigint: true, throwIfNoEntry: false });
     if (!before) return GONE;
     if (!before.isSymbolicLink()) return this.read(file, keep); // replaced meanwhile: read what is there
-    const target = fs.readlinkSync(file);
+    const target = readlinkPath(file);
     const version = versionFromStats(before);
-    const after = fs.lstatSync(file, { bigint: true, throwIfNoEntry: false });
+    const after = fs.lstatSync(fsPath(file), { bigint: true, throwIfNoEntry: false });
     return { version, digests: this.hasher.symlink(target), stable: !!after && sameVersion(version, versionFromStats(after)), target };
   }
 
@@ -264,7 +267,7 @@ export class FileOps {
     const tmp = this.tempFile();
     if (!this.tryClone(file, tmp)) return null;
     try {
-      const now = fs.lstatSync(file, { bigint: true, throwIfNoEntry: false });
+      const now = fs.lstatSync(fsPath(file), { bigint: true, throwIfNoEntry: false });
       if (!now || !sameVersion(version, versionFromStats(now))) {
         fs.rmSync(tmp, { force: true });
         return null;
@@ -288,13 +291,13 @@ export class FileOps {
   /** copyFile as a clone only; false (and never again) where the file system cannot clone. */
   private tryClone(from: string, to: string): boolean {
     try {
-      fs.copyFileSync(from, to, CLONE_FLAGS);
+      fs.copyFileSync(fsPath(from), fsPath(to), CLONE_FLAGS);
       this.clones = true;
       return true;
     } catch (err) {
       const code = errnoCode(err);
-      if (code === 'ENOENT' && !fs.existsSync(path.dirname(to))) {
-        fs.mkdirSync(path.dirname(to), { recursive: true });
+      if (code === 'ENOENT' && !fs.existsSync(fsPath(path.dirname(to)))) {
+        fs.mkdirSync(fsPath(path.dirname(to)), { recursive: true });
         return this.tryClone(from, to);
       }
       if (code === 'ENOTSUP' || code === 'EOPNOTSUPP' || code === 'EXDEV' || code === 'EINVAL' || code === 'ENOSYS' || code === 'ENOTTY') {
@@ -322,9 +325,9 @@ export class FileOps {
     const cloned = !!large && large.size > this.buf.length && this.clones !== false && this.tryClone(large.object, tmp);
     let out: number;
     try {
-      out = cloned ? fs.openSync(tmp, fs.constants.O_RDONLY) : fs.openSync(tmp, CREATE_FLAGS, mode);
+      out = cloned ? fs.openSync(fsPath(tmp), fs.constants.O_RDONLY) : fs.openSync(fsPath(tmp), CREATE_FLAGS, mode);
     } catch (err) {
-      if (cloned) fs.rmSync(tmp, { force: true });
+      if (cloned) fs.rmSync(fsPath(tmp), { force: true });
       throw err; // not created here (EEXIST): not ours to remove
     }
     let open = true;
@@ -338,11 +341,11 @@ export class FileOps {
       const version = versionFromStats(fs.fstatSync(out, { bigint: true }));
       fs.closeSync(out);
       open = false;
-      fs.renameSync(tmp, dest);
+      fs.renameSync(fsPath(tmp), fsPath(dest));
       return version;
     } catch (err) {
       if (open) closeQuietly(out);
-      fs.rmSync(tmp, { force: true });
+      fs.rmSync(fsPath(tmp), { force: true });
       throw err;
     }
   }

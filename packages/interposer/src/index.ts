@@ -5,11 +5,13 @@
  *   startTrace(cmd, opts) -> { child, result }       same, with the ChildProcess for streaming/killing
  *   readTraceLog(dir)                                the raw records of a step's trace log
  *   reduceRecords(records, { ignore, disk })         records -> StepDependencies
+ *   decodePath / encodePath / fsPath / displayPath   file names as bytes (byte-path.ts)
  */
 export { RECORD, describeUntracedReason, type RecordKind, type StepDependencies, type TraceProblem, type TraceResult, type UntracedProgram, type WriteKind } from './types.js';
 export type { LogRecord, TraceStatus, TraceLog } from './logs.js';
 export { LOG_LAYOUT, parseRecords, readTraceLog } from './logs.js';
 export { programEscape, supervisorTraces } from './program.js';
+export { decodePath, displayPath, encodePath, fsPath, hasRawBytes, readdirPaths, readlinkPath, realPathOf } from './byte-path.js';
 export { reduceRecords, liveDisk, type DiskView, type ReduceOptions } from './reduce.js';
 export {
   interposerLibrary,

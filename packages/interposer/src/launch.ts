@@ -4,12 +4,13 @@
 import { spawn, type ChildProcess, type StdioOptions } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { rm } from 'node:fs/promises';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, renameSync, statfsSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, statfsSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { LOG_LAYOUT, newTraceLogHeader, readTraceLog } from './logs.js';
 import { programEscape, supervisorTraces } from './program.js';
+import { realPathOf } from './byte-path.js';
 import { reduceRecords, type DiskView } from './reduce.js';
 import type { StepDependencies, TraceProblem, TraceResult, UntracedProgram } from './types.js';
 
@@ -193,7 +194,7 @@ function addUntraced(deps: StepDependencies, program: UntracedProgram): void {
   }
   const names = new Set([...deps.executed, program.path]);
   try {
-    names.add(realpathSync.native(program.path));
+    names.add(realPathOf(program.path));
   } catch {
     // gone since
   }

@@ -4,8 +4,9 @@
  * that still exist at the end; temp files created and removed inside the step are neither;
  * absent paths are lookups that failed and that the step did not create itself.
  */
-import { lstatSync, realpathSync } from 'node:fs';
+import { lstatSync } from 'node:fs';
 import { basename, dirname } from 'node:path';
+import { fsPath, realPathOf } from './byte-path.js';
 import { listingRules, noteListing, type FolderRoles } from './listing-roles.js';
 import type { LogRecord } from './logs.js';
 import { RECORD, type StepDependencies, type UntracedProgram, type WriteKind, type WriteLetter } from './types.js';
@@ -26,7 +27,7 @@ export const liveDisk: DiskView = {
   kindOf(path) {
     try {
       // no throw for a missing path: a trace can hold a million absent paths, and an exception each cost ~10 us
-      const st = lstatSync(path, { throwIfNoEntry: false });
+      const st = lstatSync(fsPath(path), { throwIfNoEntry: false });
       if (!st) return null;
       return st.isFile() ? 'file' : st.isDirectory() ? 'dir' : st.isSymbolicLink() ? 'symlink' : 'other';
     } catch {
@@ -35,7 +36,7 @@ export const liveDisk: DiskView = {
   },
   realPath(path) {
     try {
-      return realpathSync.native(path);
+      return realPathOf(path);
     } catch {
       return null;
     }
