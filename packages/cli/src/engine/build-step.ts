@@ -54,7 +54,7 @@ export async function buildStep(c: StepRun, i: number): Promise<StepReport> {
 
 /** Tokens a hash confirmed: written with the next flush, and this run's states see them now. */
 function keepRefresh(b: BuildState, i: number, refresh: Refresh): void {
-  const state = b.states[i]!;
+  const state = b.state(i)!;
   b.deps.refreshTokens(b.steps[i].name, refresh.inputs, refresh.outputs);
   state.inputs.tokens = refresh.inputs;
   state.outputs.tokens = refresh.outputs;

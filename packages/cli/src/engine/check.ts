@@ -41,7 +41,7 @@ export interface CheckOptions {
 }
 
 export async function checkStep(b: BuildState, i: number, options: CheckOptions = {}): Promise<Verdict> {
-  const state = b.states[i];
+  const state = b.state(i);
   if (!state) return { action: 'run', reason: { kind: 'never-ran' } };
   if (options.force) return { action: 'run', reason: { kind: 'forced' } };
   if (state.definitionHash !== b.definitionHash(i)) {

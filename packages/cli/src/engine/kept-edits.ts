@@ -10,7 +10,7 @@ import type { BuildState } from './build-state.js';
 
 /** Keeps the hand-edited pure outputs of step i; returns their stored paths. */
 export async function keepEditedOutputs(b: BuildState, i: number): Promise<string[]> {
-  const state = b.states[i];
+  const state = b.state(i);
   const hashes = state && b.deps.getHashes(b.steps[i].name);
   if (!state || !hashes) return [];
   const inputs = new Set(state.inputs.ids);

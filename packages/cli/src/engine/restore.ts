@@ -44,7 +44,7 @@ export async function restoreOutputs(b: BuildState, i: number, items: RestoreIte
     else files.push({ sha256: item.sha256, path: item.path, mode: item.mode });
   }
   const written = await restoreFiles(b, files);
-  const state = b.states[i]!;
+  const state = b.state(i)!;
   const now = nowNs();
   const tokens = Float64Array.from(state.outputs.ids, (id) => {
     b.tokens.forget(id);
