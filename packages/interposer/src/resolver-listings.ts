@@ -7,7 +7,8 @@
  * (in /home/me, in /tmp) reruns nothing, and a clone at another path restores from the cache; a
  * folder the step read a source of (src/, where `./util` resolves) keeps its whole listing.
  */
-import { basename, dirname } from 'node:path';
+import { basename } from 'node:path';
+import type { IdSet, PathTable } from './path-table.js';
 
 /** Program (file name) -> the names its listing of a folder looks for. */
 export const RESOLVER_LOOKUPS: ReadonlyMap<string, readonly string[]> = new Map([
@@ -24,17 +25,18 @@ export function resolverLookups(program: string | undefined): readonly string[] 
  * `readFiles`: the files the step read (not folders); `exists`: whether a path is there at the end.
  */
 export function foldResolverListings(
-  resolverListed: ReadonlyMap<string, readonly string[]>,
-  readFiles: Iterable<string>,
-  exists: (path: string) => boolean,
-  listed: Set<string>,
-  absent: Set<string>,
+  paths: PathTable,
+  resolverListed: ReadonlyMap<number, readonly string[]>,
+  readFiles: IdSet,
+  exists: (id: number) => boolean,
+  listed: IdSet,
+  absent: IdSet,
 ): void {
   if (resolverListed.size === 0) return;
-  const readIn = new Map<string, string[]>();
-  for (const p of readFiles) {
-    const dir = dirname(p);
-    readIn.set(dir, [...(readIn.get(dir) ?? []), basename(p)]);
+  const readIn = new Map<number, string[]>();
+  for (const id of readFiles.ids()) {
+    const dir = paths.folderOf(id);
+    if (dir !== null) readIn.set(dir, [...(readIn.get(dir) ?? []), basename(paths.path(id))]);
   }
   for (const [dir, names] of resolverListed) {
     if (listed.has(dir)) continue;
@@ -43,9 +45,10 @@ export function foldResolverListings(
       listed.add(dir);
       continue;
     }
+    const folder = paths.path(dir);
     for (const name of names) {
-      const p = dir === '/' ? `/${name}` : `${dir}/${name}`;
-      if (!exists(p)) absent.add(p);
+      const id = paths.idOf(folder === '/' ? `/${name}` : `${folder}/${name}`);
+      if (!exists(id)) absent.add(id);
     }
   }
 }
