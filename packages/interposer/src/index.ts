@@ -5,8 +5,9 @@
  *   startTrace(cmd, opts) -> { child, result }       same, with the ChildProcess for streaming/killing
  *   readTraceLog(dir)                                the raw records of a step's trace log
  *   reduceRecords(records, { ignore, disk })         records -> StepDependencies
+ *   collectTrace(logDir, opts)                       a finished log -> dependencies, problems (big logs: pm-collect)
  */
-export { RECORD, type RecordKind, type StepDependencies, type TraceProblem, type TraceResult, type UntracedProgram } from './types.js';
+export { RECORD, type PathStat, type RecordKind, type StepDependencies, type TraceProblem, type TraceResult, type TraceStats, type UntracedProgram } from './types.js';
 export type { LogRecord, TraceStatus, TraceLog } from './logs.js';
 export { LOG_LAYOUT, parseRecords, readTraceLog } from './logs.js';
 export { programEscape, supervisorTraces } from './program.js';

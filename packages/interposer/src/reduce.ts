@@ -129,7 +129,8 @@ export function reduceEvents(trace: TraceEvents, options: Pick<ReduceOptions, 'i
         executed.add(r.path);
         break;
       case K.untraced:
-        untraced.set(r.path, r.arg as UntracedProgram['reason']);
+        // the first reason: a repeat can be dropped by the log's reader (REPEATABLE)
+        if (!untraced.has(r.path)) untraced.set(r.path, r.arg as UntracedProgram['reason']);
         break;
       case K.removed:
         set(r.path, 0);
