@@ -4,7 +4,7 @@
  * (the first access decides read or write; a path created by the step is not absent).
  */
 import { posix } from 'node:path';
-import type { StepDependencies, TraceResult } from '@prov-make/interposer';
+import type { StepDependencies, TraceResult, TraceStats } from '@prov-make/interposer';
 import type { StartedStep, StepLaunch, StepRunner } from '../../src/runner/step-runner.js';
 import type { MemoryDisk } from './memory-disk.js';
 
@@ -49,7 +49,8 @@ export class FakeRunner implements StepRunner {
       const code = (await behaviour(trace.io())) ?? 0;
       this.running--;
       this.finished.push(launch.step);
-      const result: TraceResult = { exitCode: code, signal: null, deps: trace.deps(launch.ignore), problems: [], fullyObserved: true, startedAt, finishedAt: Date.now() };
+      const deps = trace.deps(launch.ignore);
+      const result: TraceResult = { exitCode: code, signal: null, deps, problems: [], fullyObserved: true, stats: trace.stats(deps), startedAt, finishedAt: Date.now() };
       return { trace: result, output: Buffer.from(`${launch.step} ran\n`), annotations: [], cancelled: false };
     })();
     return { done, cancel: () => undefined };
@@ -96,6 +97,12 @@ class Trace {
       pause: (ms = 20) => new Promise((r) => setTimeout(r, ms)),
       disk: this.disk,
     };
+  }
+
+  /** What lstat says of the step's paths as it ends, as the launcher gives it. */
+  stats(deps: StepDependencies): TraceStats {
+    const stats = new Map([...deps.reads, ...deps.writes, ...deps.deleted].map((p) => [p, this.disk.lstat(p) ?? null]));
+    return { of: (p) => stats.get(p) };
   }
 
   deps(ignore: (abs: string) => boolean): StepDependencies {
