@@ -1,36 +1,34 @@
 /**
  * The local step runner: the command under the interposer, in a process group of its own, its
  * output captured and split into lines. The groups of running steps are noted in
- * `<runDir>/process-groups`, so the next run can stop what a killed run left behind.
+ * `<runDir>/process-groups@<host>`, so the next run on this host can stop what a killed run left
+ * behind (a process group means nothing on another host sharing the workspace).
  */
-import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
+import { LeftoversFile } from './leftovers-file.js';
 import type { StartedStep, StepLaunch, StepRunner } from './step-runner.js';
 
-const GROUPS_FILE = 'process-groups';
-
 export class LocalStepRunner implements StepRunner {
-  private readonly live = new Set<number>();
+  private readonly groups: LeftoversFile;
 
   /** `runDir`: a folder of the workspace's own (notes files, the process-groups file). */
-  constructor(private readonly runDir: string) {}
+  constructor(private readonly runDir: string) {
+    this.groups = new LeftoversFile(join(runDir, `process-groups@${hostname()}`));
+  }
 
   async stopLeftovers(): Promise<void> {
-    let text = '';
-    try {
-      text = readFileSync(join(this.runDir, GROUPS_FILE), 'utf8');
-    } catch {
-      return;
-    }
-    if (text === '') return; // the last run ended cleanly
-    for (const pgid of text.split('\n').map(Number).filter((n) => n > 1)) {
+    const left = this.groups.left();
+    if (left.length === 0) return; // the last run ended cleanly
+    for (const pgid of left.map(Number).filter((n) => n > 1)) {
       try {
         process.kill(-pgid, 'SIGKILL');
       } catch {
         /* already gone */
       }
     }
-    writeFileSync(join(this.runDir, GROUPS_FILE), '');
+    this.groups.clear();
   }
 
   async start(launch: StepLaunch): Promise<StartedStep> {
@@ -38,19 +36,13 @@ export class LocalStepRunner implements StepRunner {
     const [{ startTrace }, { OutputCapture }] = await Promise.all([import('@prov-make/interposer'), import('./output-capture.js')]);
     const notesFile = join(this.runDir, `${launch.step}.notes`);
     rmSync(notesFile, { force: true });
-    const env = {
-      ...process.env,
-      ...launch.env,
-      PROV_MAKE_STEP: launch.step,
-      // CamFlow-style annotations: lines a step writes here are attached to its execution.
-      PROV_MAKE_ANNOTATE: notesFile,
-    };
+    const env = stepEnvironment(launch, notesFile);
     const capture = new OutputCapture(launch.onLine);
     const { child, result } = startTrace(launch.command, { cwd: launch.cwd, env, stdio: ['ignore', 'pipe', 'pipe'], detached: true, ignore: launch.ignore });
     child.stdout!.on('data', (b: Buffer) => capture.write(b));
     child.stderr!.on('data', (b: Buffer) => capture.write(b));
     const pid = child.pid;
-    if (pid) this.noteGroup(pid, true);
+    if (pid) this.groups.add(String(pid));
     let cancelled = false;
     const cancel = (signal: NodeJS.Signals) => {
       cancelled = true;
@@ -65,18 +57,24 @@ export class LocalStepRunner implements StepRunner {
         capture.end();
         return { trace, output: capture.bytes(), annotations: readNotes(notesFile), cancelled };
       })
-      .finally(() => pid && this.noteGroup(pid, false));
+      .finally(() => pid && this.groups.delete(String(pid)));
     return { done, cancel };
-  }
-
-  private noteGroup(pgid: number, running: boolean): void {
-    if (running) this.live.add(pgid);
-    else this.live.delete(pgid);
-    writeFileSync(join(this.runDir, GROUPS_FILE), [...this.live].join('\n'));
   }
 }
 
-function readNotes(file: string): string[] {
+/** What a step's command sees, whichever runner starts it: the pipeline's variables over this process's, and prov-make's own. */
+export function stepEnvironment(launch: StepLaunch, notesFile: string): NodeJS.ProcessEnv {
+  return {
+    ...process.env,
+    ...launch.env,
+    PROV_MAKE_STEP: launch.step,
+    // CamFlow-style annotations: lines a step writes here are attached to its execution.
+    PROV_MAKE_ANNOTATE: notesFile,
+  };
+}
+
+/** The lines a step appended to its $PROV_MAKE_ANNOTATE file (removed once read). */
+export function readNotes(file: string): string[] {
   try {
     return readFileSync(file, 'utf8').split('\n').map((l) => l.trimEnd()).filter(Boolean);
   } catch {

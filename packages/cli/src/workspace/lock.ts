@@ -1,23 +1,41 @@
 /**
- * One `prov-make run` at a time per workspace. The lock file holds the owner's pid; a lock left by a
- * killed run (its pid is gone) is taken over.
+ * One `prov-make run` at a time per workspace. The lock file holds the owner's pid and host
+ * (`1234@login1`); a lock left by a killed run (its pid is gone) is taken over. A workspace on a
+ * shared file system may be run from several hosts (a cluster's login nodes): a lock held from
+ * another host is never taken as stale, since its pid cannot be checked from here.
  */
 import { closeSync, openSync, readFileSync, renameSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 
 export class LockedError extends Error {
   readonly code = 'E_LOCKED';
-  constructor(readonly pid: number) {
-    super(`another prov-make (pid ${pid}) is running in this workspace`);
+  constructor(readonly pid: number, readonly host: string | null = null) {
+    super(`another prov-make (${describeOwner(pid, host)}) is running in this workspace`);
   }
+}
+
+/** "pid 1234", or "pid 1234 on login2" when it runs on another host. */
+export function describeOwner(pid: number, host?: string | null): string {
+  return `pid ${pid}${host ? ` on ${host}` : ''}`;
 }
 
 export interface LockOptions {
   /** Wait for the owner to finish (default) or throw LockedError at once. */
   wait: boolean;
-  onWait?: (pid: number) => void;
+  /** `host`: set when the owner runs on another host. */
+  onWait?: (pid: number, host: string | null) => void;
   pollMs?: number;
 }
+
+interface Owner {
+  text: string;
+  pid: number;
+  /** null: this host. */
+  host: string | null;
+}
+
+const ME = `${process.pid}@${hostname()}`;
 
 export class WorkspaceLock {
   private constructor(private readonly file: string) {}
@@ -28,26 +46,26 @@ export class WorkspaceLock {
     for (;;) {
       if (tryCreate(file)) return new WorkspaceLock(file);
       const owner = readOwner(file);
-      if (owner === null || !isAlive(owner)) {
+      if (owner === null || (owner.host === null && !isAlive(owner.pid))) {
         if (takeOver(file, owner)) return new WorkspaceLock(file);
         continue;
       }
-      if (!options.wait) throw new LockedError(owner);
-      if (!told) options.onWait?.(owner);
+      if (!options.wait) throw new LockedError(owner.pid, owner.host);
+      if (!told) options.onWait?.(owner.pid, owner.host);
       told = true;
       await new Promise((r) => setTimeout(r, options.pollMs ?? 200));
     }
   }
 
   release(): void {
-    if (readOwner(this.file) === process.pid) rmSync(this.file, { force: true });
+    if (readOwner(this.file)?.text === ME) rmSync(this.file, { force: true });
   }
 }
 
 function tryCreate(file: string): boolean {
   try {
     const fd = openSync(file, 'wx');
-    writeSync(fd, String(process.pid));
+    writeSync(fd, ME);
     closeSync(fd);
     return true;
   } catch (err) {
@@ -57,21 +75,24 @@ function tryCreate(file: string): boolean {
 }
 
 /** A stale lock is taken over atomically, so two waiting runs cannot both win. */
-function takeOver(file: string, staleOwner: number | null): boolean {
+function takeOver(file: string, stale: Owner | null): boolean {
   const mine = `${file}.${process.pid}`;
-  writeFileSync(mine, String(process.pid));
+  writeFileSync(mine, ME);
   try {
-    if (readOwner(file) === staleOwner) renameSync(mine, file);
+    if (readOwner(file)?.text === stale?.text) renameSync(mine, file);
   } finally {
     rmSync(mine, { force: true });
   }
-  return readOwner(file) === process.pid;
+  return readOwner(file)?.text === ME;
 }
 
-function readOwner(file: string): number | null {
+/** `1234@host` (or a bare pid, as older versions wrote it: this host). */
+function readOwner(file: string): Owner | null {
   try {
-    const pid = Number(readFileSync(file, 'utf8').trim());
-    return Number.isInteger(pid) && pid > 0 ? pid : null;
+    const text = readFileSync(file, 'utf8').trim();
+    const [, pid, host] = /^(\d+)(?:@(.+))?$/.exec(text) ?? [];
+    if (!pid || Number(pid) <= 0) return null;
+    return { text, pid: Number(pid), host: host && host !== hostname() ? host : null };
   } catch {
     return null;
   }
