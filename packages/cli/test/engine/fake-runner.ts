@@ -4,15 +4,10 @@
  * (the first access decides read or write; a path created by the step is not absent).
  */
 import { posix } from 'node:path';
-<<<<<<< HEAD
-import type { StepDependencies, TraceResult, TraceStats } from '@prov-make/interposer';
-import type { StartedStep, StepLaunch, StepRunner } from '../../src/runner/step-runner.js';
-=======
 import type { ExecutionJob } from '@prov-make/cache';
-import type { StepDependencies, TraceResult } from '@prov-make/interposer';
+import type { StepDependencies, TraceResult, TraceStats } from '@prov-make/interposer';
 import type { JobFailure } from '../../src/engine/reasons.js';
 import { StepStartError, type StartedStep, type StepExecution, type StepLaunch, type StepRunner } from '../../src/runner/step-runner.js';
->>>>>>> main
 import type { MemoryDisk } from './memory-disk.js';
 
 export interface StepIO {
@@ -69,16 +64,12 @@ export class FakeRunner implements StepRunner {
       const end = (await behaviour(trace.io())) ?? 0;
       this.running--;
       this.finished.push(launch.step);
-<<<<<<< HEAD
-      const deps = trace.deps(launch.ignore);
-      const result: TraceResult = { exitCode: code, signal: null, deps, problems: [], fullyObserved: true, stats: trace.stats(deps), startedAt, finishedAt: Date.now() };
-      return { trace: result, output: Buffer.from(`${launch.step} ran\n`), annotations: [], cancelled: false };
-=======
       const exitCode = typeof end === 'number' ? end : null;
-      const result: TraceResult = { exitCode, signal: null, deps: trace.deps(launch.ignore), problems: [], fullyObserved: true, startedAt, finishedAt: Date.now() };
-      const execution: StepExecution = { trace: result, output: Buffer.from(`${launch.step} ran\n`), annotations: [], cancelled: false };
+      const deps = trace.deps(launch.ignore);
+      const result: TraceResult = { exitCode, signal: null, deps, problems: [], fullyObserved: true, stats: trace.stats(deps), startedAt, finishedAt: Date.now() };
+      const execution: StepExecution = { trace: result, output: Buffer.from(`${launch.step} ran
+`), annotations: [], cancelled: false };
       return typeof end === 'number' ? execution : { ...execution, ...end };
->>>>>>> main
     })();
     return { done, cancel: () => undefined };
   }
