@@ -15,7 +15,7 @@
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { compileOpenloop } from './open-close.mjs';
 import {
   benchMain, failureOf, fmtMiB, fmtMs, fmtRatio, formatTable, interleavedRounds, loadTracer, makeTempDir, measure,
@@ -115,4 +115,4 @@ export function printResult(result) {
   console.log(`load average (1 min) before / after: ${result.load.map((l) => l.toFixed(2)).join(' ')}`);
 }
 
-await benchMain(import.meta.url, { run, printResult }, { files: { type: 'string', int: true } });
+await benchMain(import.meta.url, { run, printResult }, { files: { type: 'string', int: true }, baseline: { type: 'string' } }, (o) => ({ ...o, ...(o.baseline ? { baseline: resolve(o.baseline) } : {}) }));
