@@ -22,7 +22,7 @@
 #define PAGE 4096u   /* windows start at page boundaries; the smallest page is 4 KiB */
 
 static const char KINDS[] = { PM_READ, PM_WRITE, PM_ABSENT, PM_STAT, PM_LISTED, PM_EXECUTED, PM_UNTRACED,
-                              PM_RENAMED, PM_REMOVED, PM_PROCESS, 0 };
+                              PM_RENAMED, PM_REMOVED, PM_PROCESS, PM_LOOKED_UP, 0 };
 
 int follower_open(struct pm_follower *f, const char *log_path) {
   memset(f, 0, sizeof *f);

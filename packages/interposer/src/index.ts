@@ -7,7 +7,7 @@
  *   reduceRecords(records, { ignore, disk })         records -> StepDependencies
  *   collectTrace(logDir, opts)                       a finished log -> dependencies, problems (big logs: pm-collect)
  */
-export { RECORD, describeUntracedReason, type PathStat, type RecordKind, type StepDependencies, type TraceProblem, type TraceResult, type TraceStats, type UntracedProgram } from './types.js';
+export { RECORD, describeUntracedReason, type PathStat, type RecordKind, type StepDependencies, type TraceProblem, type TraceResult, type TraceStats, type UntracedProgram, type WriteKind } from './types.js';
 export type { LogRecord, TraceStatus, TraceLog } from './logs.js';
 export { LOG_LAYOUT, parseRecords, readTraceLog } from './logs.js';
 export { programEscape, supervisorTraces } from './program.js';

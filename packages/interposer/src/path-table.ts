@@ -12,7 +12,6 @@ export class PathTable {
   private byPath: Map<string, number> | null = null;
   /** id -> its folder's id; -1: unknown yet, -2: none (/) */
   private folders: Int32Array;
-  private withChildren: Uint8Array | null = null;
 
   /** `folders[id]`: the folder of each given path when its reader knows it (-1 otherwise). */
   constructor(paths: string[] = [], folders?: Int32Array) {
@@ -50,7 +49,6 @@ export class PathTable {
         grown.set(this.folders);
         this.folders = grown;
       }
-      this.withChildren = null;
     }
     return id;
   }
@@ -66,82 +64,4 @@ export class PathTable {
     return folder === -2 ? null : folder;
   }
 
-  /** The ids of every path under folder `id`, at any depth. */
-  under(id: number): number[] {
-    if (!this.withChildren) {
-      // whether each path holds others: one pass over every path's folder, again after additions
-      for (let i = 0; i < this.paths.length; i++) this.folderOf(i);
-      const marks = new Uint8Array(this.paths.length);
-      for (let i = 0; i < this.paths.length; i++) if (this.folders[i] >= 0) marks[this.folders[i]] = 1;
-      this.withChildren = marks;
-    }
-    if (!this.withChildren[id]) return [];
-    const prefix = this.paths[id] === '/' ? '/' : `${this.paths[id]}/`;
-    const found: number[] = [];
-    for (let i = 0; i < this.paths.length; i++) if (i !== id && this.paths[i].startsWith(prefix)) found.push(i);
-    return found;
-  }
-}
-
-/** A set of path ids. */
-export interface IdSet {
-  has(id: number): boolean;
-  add(id: number): void;
-  delete(id: number): void;
-  /** In id order, as an array of its own. */
-  ids(): number[];
-}
-
-/** Marks by path id (a few flags each): sets of paths that can hold most of a table, without a hash
- * table each. */
-export class IdMarks {
-  private marks: Uint8Array;
-  /** how many ids have each mark (bit i) */
-  private readonly counts = new Uint32Array(8);
-
-  constructor(size = 1024) {
-    this.marks = new Uint8Array(Math.max(size, 16));
-  }
-
-  has(id: number, mark: number): boolean {
-    return id < this.marks.length && (this.marks[id] & mark) !== 0;
-  }
-
-  add(id: number, mark: number): void {
-    if (id >= this.marks.length) {
-      const grown = new Uint8Array(Math.max(id + 1, this.marks.length * 2));
-      grown.set(this.marks);
-      this.marks = grown;
-    }
-    const added = mark & ~this.marks[id];
-    if (added === 0) return;
-    this.marks[id] |= added;
-    for (let bit = 0; bit < 8; bit++) if (added & (1 << bit)) this.counts[bit]++;
-  }
-
-  delete(id: number, mark: number): void {
-    if (id >= this.marks.length) return;
-    const removed = mark & this.marks[id];
-    this.marks[id] &= ~removed;
-    for (let bit = 0; bit < 8; bit++) if (removed & (1 << bit)) this.counts[bit]--;
-  }
-
-  /** The ids with `mark` (one bit) as a set. */
-  set(mark: number): IdSet {
-    return {
-      has: (id) => this.has(id, mark),
-      add: (id) => this.add(id, mark),
-      delete: (id) => this.delete(id, mark),
-      ids: () => this.ids(mark),
-    };
-  }
-
-  /** The ids with `mark` (one bit), in id order. */
-  ids(mark: number): number[] {
-    const found: number[] = [];
-    if (this.counts[31 - Math.clz32(mark)] === 0) return found;
-    const marks = this.marks;
-    for (let id = 0, n = marks.length; id < n; id++) if (marks[id] & mark) found.push(id);
-    return found;
-  }
 }

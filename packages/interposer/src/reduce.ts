@@ -4,11 +4,12 @@
  * that still exist at the end; temp files created and removed inside the step are neither;
  * absent paths are lookups that failed and that the step did not create itself.
  */
+import { basename, dirname } from 'node:path';
+import { listingRules, noteListing, type FolderRoles } from './listing-roles.js';
 import type { LogRecord } from './logs.js';
-import { foldResolverListings, resolverLookups } from './resolver-listings.js';
-import { IdMarks, type IdSet } from './path-table.js';
 import { liveDisk, recordEvents, type DiskView, type TraceEvents } from './trace-events.js';
-import { RECORD, type RecordKind, type StepDependencies, type UntracedProgram, type WriteLetter } from './types.js';
+import { RECORD, type RecordKind, type StepDependencies, type UntracedProgram, type WriteKind, type WriteLetter } from './types.js';
+import { newWriteHistory, noteContentRead, noteReplaced, noteWrite, writeKindOf, type WriteHistory } from './write-kinds.js';
 
 export { liveDisk, type DiskView } from './trace-events.js';
 
@@ -21,7 +22,7 @@ const has = (arg: string, ...letters: WriteLetter[]) => letters.some((l) => arg.
  * repeats (pm-collect --repeatable), so what is read grows with the paths, not the records. A rule
  * below that breaks this must take the kind out of the list.
  */
-export const REPEATABLE: readonly RecordKind[] = [K.read, K.stat, K.absent, K.executed, K.untraced];
+export const REPEATABLE: readonly RecordKind[] = [K.read, K.stat, K.absent, K.executed, K.untraced, K.lookedUp];
 
 export interface ReduceOptions {
   /** Paths never to report (the tool's own state and logs, user ignore globs). */
@@ -29,25 +30,28 @@ export interface ReduceOptions {
   disk?: DiskView;
 }
 
-/** What the step did to a path: bits of its state (by path id, in an IdMarks). */
-const S = {
+interface PathState {
   /** First access was a read of content or metadata that existed before the step. */
-  read: 1,
+  read: boolean;
   /** The step wrote it (it will be an output if it still exists at the end). */
-  written: 2,
+  written: boolean;
   /** The step brought it into existence (open with create or truncate, mkdir, link, rename into place). */
-  createdByStep: 4,
+  createdByStep: boolean;
   /** The step removed a version that existed before it started. */
-  removedPreexisting: 8,
+  removedPreexisting: boolean;
   /** Looked up and not found before the step created it. */
-  probedAbsent: 16,
+  probedAbsent: boolean;
   /** The step created it at some point (so a failed lookup of it is not an outside dependency). */
-  everCreated: 32,
+  everCreated: boolean;
   /** Written by an open, which follows symlinks: what the name leads to was written. */
-  writtenThrough: 64,
-  /** Met in a record that gives it a state (any of the above, or none yet). */
-  met: 128,
-} as const;
+  writtenThrough: boolean;
+  /** How it was written since the step last removed it (write-kinds.ts). */
+  how: WriteHistory;
+}
+
+function fresh(): PathState {
+  return { read: false, written: false, createdByStep: false, removedPreexisting: false, probedAbsent: false, everCreated: false, writtenThrough: false, how: newWriteHistory() };
+}
 
 /** Kernel and device trees are never dependencies: the interposer skips them, but a symlink followed here can lead there. */
 const isSystemPath = (p: string) => (p.charCodeAt(1) === 112 || p.charCodeAt(1) === 115 || p.charCodeAt(1) === 100) && /^\/(?:proc|sys|dev)(?:\/|$)/.test(p);
@@ -57,72 +61,91 @@ export function reduceRecords(records: readonly LogRecord[], options: ReduceOpti
   return reduceEvents(recordEvents(records, options.disk ?? liveDisk), options);
 }
 
+/** Reduces a trace's events (a log read here, or pm-collect's summary of a big one). */
 export function reduceEvents(trace: TraceEvents, options: Pick<ReduceOptions, 'ignore'> = {}): StepDependencies {
-  const { paths, disk } = trace;
+  const { paths: ids, disk } = trace;
   const userIgnore = options.ignore;
   const ignore = (p: string) => isSystemPath(p) || (userIgnore ? userIgnore(p) : false);
-  const state = new IdMarks(paths.size);
-  const sets = new IdMarks(paths.size);
-  const listed = sets.set(1);
-  /** Folders listed by a module resolver, and the names it looked for (resolver-listings.ts). */
-  const resolverListed = new Map<number, readonly string[]>();
+  const paths = new Map<string, PathState>();
+  const listed = new Set<string>();
+  /** The rules each folder was listed under, by its role or its lister (listing-roles.ts). */
+  const roles: FolderRoles = new Map();
   /** pid -> the program it runs, from its process record */
   const programs = new Map<number, string>();
-  const executed = sets.set(2);
-  const untraced = new Map<number, UntracedProgram['reason']>();
+  /** folder -> the names the import system looked up there (native/python.c) */
+  const lookedUp = new Map<string, Set<string>>();
+  const executed = new Set<string>();
+  const untraced = new Map<string, UntracedProgram>();
 
-  const is = (id: number, bit: number) => state.has(id, bit);
-  const set = (id: number, bits: number) => state.add(id, S.met | bits);
-  const touched = (id: number) => state.has(id, S.read | S.written | S.createdByStep | S.removedPreexisting);
+  const stateOf = (p: string): PathState => {
+    let s = paths.get(p);
+    if (!s) paths.set(p, (s = fresh()));
+    return s;
+  };
+  const touched = (s: PathState) => s.read || s.written || s.createdByStep || s.removedPreexisting;
 
-  const remove = (id: number) => {
-    if (!is(id, S.createdByStep)) set(id, S.removedPreexisting);
-    state.delete(id, S.written | S.createdByStep);
+  const remove = (s: PathState) => {
+    if (!s.createdByStep) s.removedPreexisting = true;
+    s.written = false;
+    s.createdByStep = false;
+    s.how = newWriteHistory();
   };
 
   // A rename moves what the step knew of every path under the old name to the new one.
-  const rename = (from: number, to: number) => {
-    const moved = [from, ...paths.under(from)].filter((id) => is(id, S.met));
-    set(from, 0);
+  const rename = (from: string, to: string) => {
+    const moved: [string, PathState][] = [];
+    for (const [p, s] of paths) if (p === from || p.startsWith(from + '/')) moved.push([p, s]);
+    const source = stateOf(from);
     // The new name holds the old one's content: a version that existed before is an input.
-    if (!touched(from)) set(from, S.read);
-    for (const id of moved) {
-      if (id !== from && is(id, S.written)) {
-        const d = paths.idOf(paths.path(to) + paths.path(id).slice(paths.path(from).length));
-        state.delete(d, S.createdByStep | S.everCreated);
-        set(d, S.written | (is(id, S.createdByStep) ? S.createdByStep | S.everCreated : 0));
+    if (!touched(source)) source.read = true;
+    for (const [p, s] of moved) {
+      if (p !== from && s.written) {
+        const d = stateOf(to + p.slice(from.length));
+        d.written = true;
+        d.createdByStep = d.everCreated = s.createdByStep;
+        noteReplaced(d.how);
       }
-      remove(id);
+      remove(s);
     }
-    if (!moved.includes(from)) remove(from);
-    set(to, S.written | S.createdByStep | S.everCreated);
+    if (!moved.some(([p]) => p === from)) remove(source);
+    const target = stateOf(to);
+    target.written = true;
+    target.createdByStep = target.everCreated = true;
+    noteReplaced(target.how);
   };
 
-  trace.forEach((r) => {
+  trace.forEach((e) => {
+    const r = { kind: e.kind, arg: e.arg, pid: e.pid, path: ids.path(e.path), path2: e.path2 < 0 ? undefined : ids.path(e.path2) };
     switch (r.kind) {
       case K.read:
-      case K.stat:
-        if (!touched(r.path)) set(r.path, S.read);
-        else set(r.path, 0);
+      case K.stat: {
+        const s = stateOf(r.path);
+        if (!touched(s)) s.read = true;
+        if (r.kind === K.read) noteContentRead(s.how);
         break;
-      case K.write:
+      }
+      case K.write: {
         // Truncated, a new folder, a new name, or empty when opened: nothing of the old version
         // survives; otherwise (append, read-write, metadata, partial overwrite) the old version is
         // part of the result, so it is an input too.
-        if (!touched(r.path) && !has(r.arg, W.truncate, W.mkdir, W.newName, W.empty)) set(r.path, S.read);
-        set(r.path, S.written);
-        if (has(r.arg, W.create, W.truncate, W.mkdir, W.newName)) set(r.path, S.createdByStep | S.everCreated);
-        if (!has(r.arg, W.mkdir, W.newName, W.metadata)) set(r.path, S.writtenThrough);
+        const s = stateOf(r.path);
+        if (!touched(s) && !has(r.arg, W.truncate, W.mkdir, W.newName, W.empty)) s.read = true;
+        s.written = true;
+        if (has(r.arg, W.create, W.truncate, W.mkdir, W.newName)) s.createdByStep = s.everCreated = true;
+        if (!has(r.arg, W.mkdir, W.newName, W.metadata)) s.writtenThrough = true;
+        noteWrite(s.how, r.arg);
         break;
-      case K.absent:
-        set(r.path, touched(r.path) ? 0 : S.probedAbsent);
+      }
+      case K.absent: {
+        const s = stateOf(r.path);
+        if (!touched(s)) s.probedAbsent = true;
         break;
+      }
       case K.listed: {
         // A folder the step made holds only what the step put there: not an outside dependency.
-        if (is(r.path, S.createdByStep)) break;
-        const lookups = resolverLookups(programs.get(r.pid));
-        if (lookups) resolverListed.set(r.path, lookups);
-        else listed.add(r.path);
+        if (paths.get(r.path)?.createdByStep) break;
+        listed.add(r.path);
+        noteListing(roles, r.path, r.arg, programs.get(r.pid));
         break;
       }
       case K.executed:
@@ -130,82 +153,94 @@ export function reduceEvents(trace: TraceEvents, options: Pick<ReduceOptions, 'i
         break;
       case K.untraced:
         // the first reason: a repeat can be dropped by the log's reader (REPEATABLE)
-        if (!untraced.has(r.path)) untraced.set(r.path, r.arg as UntracedProgram['reason']);
+        if (!untraced.has(r.path)) untraced.set(r.path, { path: r.path, reason: r.arg as UntracedProgram['reason'] });
         break;
       case K.removed:
-        set(r.path, 0);
-        remove(r.path);
+        remove(stateOf(r.path));
         break;
       case K.renamed:
-        rename(r.path, r.path2);
+        rename(r.path, r.path2!);
         break;
       case K.process:
-        programs.set(r.pid, paths.path(r.path));
+        programs.set(r.pid, r.path);
         break;
+      case K.lookedUp: {
+        const folder = dirname(r.path);
+        (lookedUp.get(folder) ?? lookedUp.set(folder, new Set()).get(folder)!).add(basename(r.path));
+        break;
+      }
     }
   });
 
-  const [reads, writes, deleted, absent] = [4, 8, 16, 32].map((mark) => sets.set(mark));
-  const met = state.ids(S.met);
-  for (const id of met) {
+  // What the disk says, from the trace's source (each path looked at once: trace-events.ts)
+  const kindOf = (p: string) => disk.kindOf(ids.idOf(p));
+  const realPathOf = (p: string): string | null => {
+    const real = disk.realPathOf(ids.idOf(p));
+    return real === null ? null : ids.path(real);
+  };
+
+  const reads = new Set<string>();
+  const writes = new Set<string>();
+  const deleted = new Set<string>();
+  const absent = new Set<string>();
+  for (const [p, s] of paths) {
     // a path only probed needs no look at the disk
-    const kind = is(id, S.read | S.written | S.removedPreexisting) ? disk.kindOf(id) : null;
-    if (is(id, S.written) && kind !== null) writes.add(id);
-    else if (is(id, S.removedPreexisting) && kind === null) deleted.add(id);
-    if (is(id, S.read) && kind !== 'dir') reads.add(id);
-    if (is(id, S.probedAbsent) && !is(id, S.everCreated | S.written | S.removedPreexisting)) absent.add(id);
+    const kind = s.read || s.written || s.removedPreexisting ? kindOf(p) : null;
+    if (s.written && kind !== null) writes.add(p);
+    else if (s.removedPreexisting && kind === null) deleted.add(p);
+    if (s.read && kind !== 'dir') reads.add(p);
+    if (s.probedAbsent && !s.everCreated && !s.written && !s.removedPreexisting) absent.add(p);
   }
-  foldResolverListings(paths, resolverListed, reads, (id) => is(id, S.met) || disk.kindOf(id) !== null, listed, absent);
   // The symlinked folders on the way to a file: retargeting one changes what the name reads.
-  const linksOn = new Map<number, number[]>();
-  const symlinkedFolders = (dir: number | null): number[] => {
-    if (dir === null) return [];
+  const linksOn = new Map<string, string[]>();
+  const symlinkedFolders = (dir: string): string[] => {
     let links = linksOn.get(dir);
     if (links) return links;
+    const real = realPathOf(dir);
     // a folder that is its own real path has no symlink above it either
-    links = disk.realPathOf(dir) === dir ? [] : [...symlinkedFolders(paths.folderOf(dir)), ...(disk.kindOf(dir) === 'symlink' ? [dir] : [])];
+    links = real === dir || dir === '/' ? [] : [...symlinkedFolders(dirname(dir)), ...(kindOf(dir) === 'symlink' ? [dir] : [])];
     linksOn.set(dir, links);
     return links;
   };
   // A symlink read is a read of the link and of what it points to.
   for (const set of [reads, executed]) {
-    for (const id of set.ids()) {
-      const real = disk.realPathOf(id);
-      if (real !== null && real !== id && !writes.has(real)) {
-        if (disk.kindOf(real) !== 'dir') set.add(real);
-        if (set === reads) for (const link of symlinkedFolders(paths.folderOf(id))) if (!writes.has(link)) reads.add(link);
+    for (const p of [...set]) {
+      const real = realPathOf(p);
+      if (real && real !== p && !writes.has(real)) {
+        if (kindOf(real) !== 'dir') set.add(real);
+        if (set === reads) for (const link of symlinkedFolders(dirname(p))) if (!writes.has(link)) reads.add(link);
       }
     }
   }
+  // How each was written, when not anew (write-kinds.ts)
+  const writeKinds = new Map<string, WriteKind>();
+  for (const p of writes) {
+    const kind = writeKindOf(paths.get(p)!.how);
+    if (kind !== 'new') writeKinds.set(p, kind);
+  }
   // A write through a symlink (or a symlinked folder) is a write of the file it leads to.
-  for (const id of met) {
-    if (!is(id, S.writtenThrough) || !writes.has(id)) continue;
-    const real = disk.realPathOf(id);
-    if (real !== null && real !== id && disk.kindOf(real) === 'file') writes.add(real);
+  for (const [p, s] of paths) {
+    if (!s.writtenThrough || !writes.has(p)) continue;
+    const real = realPathOf(p);
+    if (real && real !== p && kindOf(real) === 'file') {
+      writes.add(real);
+      const kind = writeKinds.get(p);
+      if (kind && !paths.get(real)?.written) writeKinds.set(real, kind);
+    }
   }
   // A program that ran is listed as executed, not also as read.
-  for (const id of executed.ids()) reads.delete(id);
+  for (const p of executed) reads.delete(p);
 
-  const out = (set: IdSet) => {
-    const list: string[] = [];
-    let inOrder = true;
-    for (const id of set.ids()) {
-      if (id >= trace.ordered) inOrder = false;
-      const p = paths.path(id);
-      if (!ignore(p)) list.push(p);
-    }
-    return inOrder ? list : list.sort();
-  };
+  const out = (set: Set<string>) => [...set].filter((p) => !ignore(p)).sort();
   return {
     reads: out(reads),
     writes: out(writes),
     deleted: out(deleted),
     absent: out(absent),
     listed: out(listed),
+    listingRules: listingRules(roles, lookedUp, (p) => !ignore(p)),
+    writeKinds: Object.fromEntries([...writeKinds].filter(([p]) => !ignore(p))),
     executed: out(executed),
-    untraced: [...untraced]
-      .map(([id, reason]) => ({ path: paths.path(id), reason }))
-      .filter((u) => !ignore(u.path))
-      .sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0)),
+    untraced: [...untraced.values()].filter((u) => !ignore(u.path)).sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0)),
   };
 }

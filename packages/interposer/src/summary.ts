@@ -23,7 +23,7 @@ export const SUMMARY_LAYOUT = {
 } as const;
 
 const { headerSize: HEADER_SIZE, none: NONE, argSize: ARG_SIZE } = SUMMARY_LAYOUT;
-const { ascii: ASCII, astral: ASTRAL } = SUMMARY_LAYOUT.flags;
+const { ascii: ASCII } = SUMMARY_LAYOUT.flags;
 const KINDS = SUMMARY_LAYOUT.kinds.map((k) => (k === 'unknown' ? undefined : k === 'missing' ? null : k)) as (FileKind | null | undefined)[];
 const CHUNK = 256 * 1024;
 
@@ -108,8 +108,6 @@ export function readSummary(file: string, disk: DiskView = liveDisk): TraceSumma
   return {
     paths,
     disk: facts,
-    // in byte order, which is JavaScript's but for characters past U+FFFF
-    ordered: flags & ASTRAL ? 0 : pathCount,
     status,
     forEach(visit) {
       const r: EventRecord = { kind: 'R', arg: '', path: 0, path2: -1, pid: 0 };

@@ -34,8 +34,6 @@ export interface PathFacts {
 export interface TraceEvents {
   readonly paths: PathTable;
   readonly disk: PathFacts;
-  /** Ids below this are in the order of their paths (sorted lists need no sorting). */
-  readonly ordered: number;
   /** Each record in event order; the object passed is reused. */
   forEach(visit: (r: EventRecord) => void): void;
 }
@@ -128,7 +126,6 @@ export function recordEvents(records: readonly LogRecord[], disk: DiskView = liv
   return {
     paths,
     disk: viewFacts(paths, disk),
-    ordered: 0,
     forEach(visit) {
       const e: EventRecord = { kind: 'R', arg: '', path: 0, path2: -1, pid: 0 };
       records.forEach((r, i) => {

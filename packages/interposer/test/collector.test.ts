@@ -33,14 +33,14 @@ function random(seed: number): (n: number) => number {
 }
 
 describe('pm-collect', () => {
-  it('random records over files, folders, symlinks and missing paths, in three writers: the same dependencies', async () => {
+  it('random records over files, folders, symlinks and missing paths, in three writers: the same dependencies, write kinds and listing rules', async () => {
     const ws = workspace({ 'f0': 'a', 'f1': 'b', 'f2': '', 'd0/g0': 'c', 'd0/g1': 'd', 'd1/h': 'e' });
     symlinkSync('f0', join(ws, 'link'));
     symlinkSync('d1', join(ws, 'dlink'));
     mkdirSync(join(ws, 'empty'));
     const names = ['f0', 'f1', 'f2', 'd0', 'd0/g0', 'd0/g1', 'd1', 'd1/h', 'link', 'dlink', 'dlink/h', 'empty', 'm0', 'm1', 'd0/m2', 'tmp'];
     const writeArgs = ['ct', 'c', 'ca', 'r', 'ce', 'd', 'n', 'm', 't', '-'];
-    const programs = ['/bin/cat', '/opt/bin/esbuild'];
+    const programs = ['/bin/cat', '/opt/bin/esbuild', '/usr/bin/python3'];
     for (let seed = 1; seed <= 150; seed++) {
       const pick = random(seed);
       const p = (n = pick(names.length)) => `${ws}/${names[n]}`;
@@ -49,9 +49,10 @@ describe('pm-collect', () => {
       for (let i = 0; i < 80; i++) {
         const w = pick(3);
         time += pick(3); // equal times across writers too
-        const kind = 'RRRSSAAWWKMDXUP'[pick(15)];
-        const arg = kind === K.write ? writeArgs[pick(writeArgs.length)] : kind === K.removed ? 'fd'[pick(2)] : kind === K.executed ? 'pl'[pick(2)] : kind === K.untraced ? 'static' : kind === K.process ? '1' : '-';
-        const path = kind === K.process ? programs[pick(2)] : p();
+        const kind = 'RRRSSAAWWKMDXUPLL'[pick(17)];
+        const arg = kind === K.write ? writeArgs[pick(writeArgs.length)] : kind === K.removed ? 'fd'[pick(2)] : kind === K.executed ? 'pl'[pick(2)]
+          : kind === K.untraced ? ['static', 'go'][pick(2)] : kind === K.process ? '1' : kind === K.listed ? '-isn'[pick(4)] : '-';
+        const path = kind === K.process ? programs[pick(3)] : p();
         windows[w] += `${kind}\t${time}\t${arg}\t${path}${kind === K.renamed ? `\t${p()}` : ''}\n`;
       }
       const log = writeTraceLog(windows.map((text, i): LogWindow => [100 + i, text, 4]));

@@ -35,7 +35,8 @@ function prepare(disk: Disk, root: string, abs: string): string {
 export async function restoreOutputs(b: BuildState, i: number, items: RestoreItem[]): Promise<void> {
   // parents first: a deleted folder is made again before the files that go in it
   for (const item of [...items].sort(byPath)) {
-    if (item.hash === null) b.disk.mkdir(prepare(b.disk, b.root, item.path), item.mode & 0o7777);
+    if (item.target !== undefined) b.disk.symlink(item.target, prepare(b.disk, b.root, item.path));
+    else if (item.hash === null) b.disk.mkdir(prepare(b.disk, b.root, item.path), item.mode & 0o7777);
     else await b.stores.blobs.restore(item.hash, item.path, item.mode);
   }
   const state = b.states[i]!;
@@ -64,6 +65,7 @@ export async function adoptCacheHit(b: BuildState, i: number, hit: CacheHit): Pr
   // parents first: folders are made before what goes in them
   for (const o of [...hit.entry.outputs].sort(byPath)) await restoreCached(b, o);
   const original = hit.entry.execution;
+  const startedAt = Date.now();
   const recordedAtNs = nowNs();
   const inputs: ObservedInput[] = [];
   for (const f of original.inputs) inputs.push(await observeNow(b, f, false));
@@ -78,8 +80,10 @@ export async function adoptCacheHit(b: BuildState, i: number, hit: CacheHit): Pr
     definition: original.definition,
     definitionHash: original.definitionHash,
     reason: describe({ kind: 'adopted', executionId: original.id }),
-    startedAt: original.startedAt,
-    finishedAt: original.finishedAt,
+    // its own times: history orders runs by when they happened; the original is named
+    startedAt,
+    finishedAt: Date.now(),
+    adoptedFrom: original.adoptedFrom ?? original.id,
     exitCode: 0,
     signal: original.signal,
     fullyObserved: original.fullyObserved,
@@ -88,7 +92,10 @@ export async function adoptCacheHit(b: BuildState, i: number, hit: CacheHit): Pr
     inputs,
     outputs,
     absent: hit.pathSet.absent.map((path) => ({ path, id: b.deps.idOf(path) })),
-    listed: hit.pathSet.listed.map((path) => ({ path, id: b.deps.idOf(path), token: b.listing(b.abs(path), leftOut) })),
+    listed: hit.pathSet.listed.map((path) => {
+      const rules = hit.pathSet.listedRules?.[path];
+      return { path, id: b.deps.idOf(path), ...b.listingOf(b.abs(path), leftOut, rules), ...(rules ? { rules } : {}) };
+    }),
     deleted: original.deleted,
     untraced: original.untraced,
     annotations: original.annotations,

@@ -83,7 +83,7 @@ export function expandForeach(pipeline: Pipeline): Pipeline {
       if (taken.has(name)) throw nameClash(pipeline, step, name, item);
       taken.add(name);
       names.push(name);
-      const { foreach: _template, definitionHash: _hash, ...rest } = step;
+      const { foreach: _template, fileDefinitionHash: _hash, ...rest } = step;
       steps.push({ ...rest, name, run: substitute(step.run, item), item: { step: step.name, item } });
     }
     groups.set(step.name, names);
