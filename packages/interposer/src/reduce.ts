@@ -7,7 +7,7 @@
 import { basename, dirname } from 'node:path';
 import { listingRules, noteListing, type FolderRoles } from './listing-roles.js';
 import type { LogRecord } from './logs.js';
-import { liveDisk, recordEvents, type DiskView, type TraceEvents } from './trace-events.js';
+import { liveDisk, recordEvents, type DiskView, type EventRecord, type TraceEvents } from './trace-events.js';
 import { RECORD, type RecordKind, type StepDependencies, type UntracedProgram, type WriteKind, type WriteLetter } from './types.js';
 import { newWriteHistory, noteContentRead, noteReplaced, noteWrite, writeKindOf, type WriteHistory } from './write-kinds.js';
 
@@ -47,10 +47,12 @@ interface PathState {
   writtenThrough: boolean;
   /** How it was written since the step last removed it (write-kinds.ts). */
   how: WriteHistory;
+  /** Its id in the trace's path table. */
+  id: number;
 }
 
-function fresh(): PathState {
-  return { read: false, written: false, createdByStep: false, removedPreexisting: false, probedAbsent: false, everCreated: false, writtenThrough: false, how: newWriteHistory() };
+function fresh(id: number): PathState {
+  return { id, read: false, written: false, createdByStep: false, removedPreexisting: false, probedAbsent: false, everCreated: false, writtenThrough: false, how: newWriteHistory() };
 }
 
 /** Kernel and device trees are never dependencies: the interposer skips them, but a symlink followed here can lead there. */
@@ -77,9 +79,13 @@ export function reduceEvents(trace: TraceEvents, options: Pick<ReduceOptions, 'i
   const executed = new Set<string>();
   const untraced = new Map<string, UntracedProgram>();
 
+  /** The record being reduced, as read and with its paths as strings. */
+  let e: EventRecord = { kind: K.read, arg: '', path: -1, path2: -1, pid: 0 };
+  const r: Omit<LogRecord, 'seq'> = { kind: K.read, arg: '', pid: 0, path: '', path2: undefined };
   const stateOf = (p: string): PathState => {
     let s = paths.get(p);
-    if (!s) paths.set(p, (s = fresh()));
+    // the record's own paths come with their ids; others (a rename's new names) are looked up
+    if (!s) paths.set(p, (s = fresh(p === r.path ? e.path : p === r.path2 ? e.path2 : ids.idOf(p))));
     return s;
   };
   const touched = (s: PathState) => s.read || s.written || s.createdByStep || s.removedPreexisting;
@@ -114,8 +120,14 @@ export function reduceEvents(trace: TraceEvents, options: Pick<ReduceOptions, 'i
     noteReplaced(target.how);
   };
 
-  trace.forEach((e) => {
-    const r = { kind: e.kind, arg: e.arg, pid: e.pid, path: ids.path(e.path), path2: e.path2 < 0 ? undefined : ids.path(e.path2) };
+  trace.forEach((event) => {
+    // one object for every record: a trace's records are never objects of their own
+    e = event;
+    r.kind = e.kind;
+    r.arg = e.arg;
+    r.pid = e.pid;
+    r.path = ids.path(e.path);
+    r.path2 = e.path2 < 0 ? undefined : ids.path(e.path2);
     switch (r.kind) {
       case K.read:
       case K.stat: {
@@ -173,9 +185,10 @@ export function reduceEvents(trace: TraceEvents, options: Pick<ReduceOptions, 'i
   });
 
   // What the disk says, from the trace's source (each path looked at once: trace-events.ts)
-  const kindOf = (p: string) => disk.kindOf(ids.idOf(p));
+  const idOf = (p: string) => paths.get(p)?.id ?? ids.idOf(p);
+  const kindOf = (p: string) => disk.kindOf(idOf(p));
   const realPathOf = (p: string): string | null => {
-    const real = disk.realPathOf(ids.idOf(p));
+    const real = disk.realPathOf(idOf(p));
     return real === null ? null : ids.path(real);
   };
 
