@@ -2,6 +2,7 @@
 // their xxh64 so identical bytes are kept once and a missing output can be restored without running.
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
+import { fsPath } from '@prov-make/interposer/byte-path';
 import path from 'node:path';
 import { CorruptObjectError, errnoCode, InvalidHashError, MissingObjectError, NotARegularFileError } from './errors.js';
 import { hashBytes, hashFile, isContentHash } from './hash.js';
@@ -103,11 +104,11 @@ export class ContentStore {
       assertHash(options.hash);
       if (await this.touch(options.hash)) return options.hash;
     }
-    const st = await fs.promises.lstat(srcPath);
+    const st = await fs.promises.lstat(fsPath(srcPath));
     if (!st.isFile()) throw new NotARegularFileError(srcPath, st.isDirectory() ? 'dir' : st.isSymbolicLink() ? 'symlink' : 'other');
     const tmp = await this.tempPath();
     try {
-      await fs.promises.copyFile(srcPath, tmp, COPY_FLAGS);
+      await fs.promises.copyFile(fsPath(srcPath), tmp, COPY_FLAGS);
       const hash = options.hash ?? (await hashFile(tmp));
       await this.install(tmp, hash);
       return hash;
@@ -156,7 +157,7 @@ export class ContentStore {
     const tmp = path.join(path.dirname(dest), `.${path.basename(dest)}.prov-make-${tempSuffix()}.tmp`);
     try {
       try {
-        await fs.promises.copyFile(object, tmp, COPY_FLAGS);
+        await fs.promises.copyFile(object, fsPath(tmp), COPY_FLAGS);
       } catch (err) {
         if (errnoCode(err) === 'ENOENT' && !this.has(hash)) throw new MissingObjectError(hash);
         throw err;
@@ -168,13 +169,13 @@ export class ContentStore {
           throw new CorruptObjectError(hash, actual);
         }
       }
-      await fs.promises.chmod(tmp, (options.mode ?? 0o644) & 0o7777);
-      await fs.promises.rename(tmp, dest); // rename replaces a symlink at dest, never writes through it
+      await fs.promises.chmod(fsPath(tmp), (options.mode ?? 0o644) & 0o7777);
+      await fs.promises.rename(fsPath(tmp), fsPath(dest)); // rename replaces a symlink at dest, never writes through it
     } finally {
-      await fs.promises.rm(tmp, { force: true });
+      await fs.promises.rm(fsPath(tmp), { force: true });
     }
     await this.touch(hash);
-    return versionFromStats(await fs.promises.lstat(dest, { bigint: true }));
+    return versionFromStats(await fs.promises.lstat(fsPath(dest), { bigint: true }));
   }
 
   /** Remove objects by hash (history pruned them); returns the bytes freed. Missing ones are skipped. */

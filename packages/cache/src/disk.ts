@@ -3,9 +3,10 @@
  * engine's decisions can be unit-tested on an in-memory disk. State stores (lmdb, the content store,
  * the snapshot files) are not behind it: they are files of prov-make's own, not of the workspace.
  */
-import { lstatSync, mkdirSync, readdirSync, readlinkSync, realpathSync, renameSync, rmSync, symlinkSync } from 'node:fs';
+import { lstatSync, mkdirSync, renameSync, rmSync, symlinkSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { dirname, join } from 'node:path';
+import { fsPath, readdirPaths, readlinkPath, realPathOf } from '@prov-make/interposer/byte-path';
 import type { Digests } from './hash.js';
 import type { FileStat, FileVersion } from './version.js';
 
@@ -46,22 +47,22 @@ export function nodeDisk(digests?: DigestSource): Disk {
   return {
     lstat(path) {
       try {
-        return lstatSync(path, { bigint: true, throwIfNoEntry: false });
+        return lstatSync(fsPath(path), { bigint: true, throwIfNoEntry: false });
       } catch {
         return undefined; // ENOTDIR, EACCES: as good as absent for a dependency
       }
     },
     readdir(path) {
       try {
-        return readdirSync(path);
+        return readdirPaths(path);
       } catch {
         return null;
       }
     },
-    readlink: (path) => readlinkSync(path),
+    readlink: readlinkPath,
     realPath(path) {
       try {
-        return realpathSync.native(path);
+        return realPathOf(path);
       } catch {
         return null;
       }
@@ -77,15 +78,15 @@ export function nodeDisk(digests?: DigestSource): Disk {
       return (await hash.digestFileVersioned(path)).digests;
     },
     mkdir(path, mode) {
-      mkdirSync(path, { recursive: true, mode });
+      mkdirSync(fsPath(path), { recursive: true, mode });
     },
     symlink(target, path) {
       const tmp = join(dirname(path), `.prov-make-link-${randomBytes(6).toString('hex')}`);
-      symlinkSync(target, tmp);
+      symlinkSync(fsPath(target), fsPath(tmp));
       try {
-        renameSync(tmp, path); // replaces a file or link at `path`; a folder there makes it fail
+        renameSync(fsPath(tmp), fsPath(path)); // replaces a file or link at `path`; a folder there makes it fail
       } catch (err) {
-        rmSync(tmp, { force: true });
+        rmSync(fsPath(tmp), { force: true });
         throw err;
       }
     },

@@ -6,11 +6,13 @@
  *   readTraceLog(dir)                                the raw records of a step's trace log
  *   reduceRecords(records, { ignore, disk })         records -> StepDependencies
  *   collectTrace(logDir, opts)                       a finished log -> dependencies, problems (big logs: pm-collect)
+ *   decodePath / encodePath / fsPath / displayPath   file names as bytes (byte-path.ts)
  */
 export { RECORD, describeUntracedReason, type PathStat, type RecordKind, type StepDependencies, type TraceProblem, type TraceResult, type TraceStats, type UntracedProgram, type WriteKind } from './types.js';
 export type { LogRecord, TraceStatus, TraceLog } from './logs.js';
 export { LOG_LAYOUT, parseRecords, readTraceLog } from './logs.js';
 export { programEscape, supervisorTraces } from './program.js';
+export { decodePath, displayPath, encodePath, fsPath, hasRawBytes, readdirPaths, readlinkPath, realPathOf } from './byte-path.js';
 export { reduceRecords, liveDisk, type DiskView, type ReduceOptions } from './reduce.js';
 export {
   interposerLibrary,

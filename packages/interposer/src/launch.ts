@@ -4,13 +4,14 @@
 import { spawn, type ChildProcess, type StdioOptions } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { rm } from 'node:fs/promises';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, renameSync, statfsSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, statfsSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { LogCollector } from './collector.js';
 import { LOG_LAYOUT, newTraceLogHeader, readTraceLog, type TraceLog, type TraceStatus } from './logs.js';
 import { programEscape, supervisorTraces } from './program.js';
+import { realPathOf } from './byte-path.js';
 import { reduceEvents } from './reduce.js';
 import { liveDisk, recordEvents, traceStats, type DiskView } from './trace-events.js';
 import type { StepDependencies, TraceProblem, TraceResult, TraceStats, UntracedProgram } from './types.js';
@@ -206,7 +207,7 @@ function addUntraced(deps: StepDependencies, program: UntracedProgram): void {
   }
   const names = new Set([...deps.executed, program.path]);
   try {
-    names.add(realpathSync.native(program.path));
+    names.add(realPathOf(program.path));
   } catch {
     // gone since
   }

@@ -4,6 +4,7 @@
  * step. Read in one go into typed arrays over one buffer: nothing per record, one string per path.
  */
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import { decodePath } from './byte-path.js';
 import type { TraceStatus } from './logs.js';
 import { PathTable } from './path-table.js';
 import { liveDisk, viewFacts, type DiskView, type EventRecord, type FileKind, type PathFacts, type TraceEvents } from './trace-events.js';
@@ -48,6 +49,17 @@ function readWhole(file: string): Buffer {
   }
 }
 
+/** NUL-terminated names at buf[start..start+bytes), each decoded as a path (bytes that are not UTF-8 kept). */
+function namesOf(buf: Buffer, start: number, bytes: number): string[] {
+  const names: string[] = [];
+  for (let at = start, end = start + bytes; at < end; ) {
+    const nul = buf.indexOf(0, at);
+    names.push(decodePath(buf, at, nul));
+    at = nul + 1;
+  }
+  return names;
+}
+
 /** Sections one after another, each at a multiple of 8 bytes. */
 class Sections {
   private at = HEADER_SIZE;
@@ -79,8 +91,8 @@ export function readSummary(file: string, disk: DiskView = liveDisk): TraceSumma
   const counter = (o: number) => Number(buf.readBigUInt64LE(o));
   const status: TraceStatus = { lost: counter(32), processes: counter(40), supervisors: counter(48), supervisorsFinished: counter(56) };
   const s = new Sections(buf);
-  // ASCII decodes byte for byte, which is a copy
-  const names = pathBytes ? s.text(pathBytes, flags & ASCII ? 'latin1' : 'utf8').slice(0, -1).split('\0') : [];
+  // ASCII decodes byte for byte, which is a copy; other names as file names are (byte-path.ts)
+  const names = flags & ASCII ? (pathBytes ? s.text(pathBytes, 'latin1').slice(0, -1).split('\0') : []) : namesOf(buf, s.take(pathBytes) - buf.byteOffset, pathBytes);
   const args = Array.from({ length: argCount }, () => s.text(ARG_SIZE).replace(/\0.*$/s, ''));
   const kind = s.u8(pathCount);
   const parent = s.u32(pathCount);

@@ -5,7 +5,8 @@
  * with the disk already looked at (summary.ts).
  */
 import { basename } from 'node:path';
-import { lstatSync, realpathSync } from 'node:fs';
+import { lstatSync } from 'node:fs';
+import { fsPath, realPathOf } from './byte-path.js';
 import type { LogRecord } from './logs.js';
 import { PathTable } from './path-table.js';
 import type { PathStat, RecordKind, TraceStats } from './types.js';
@@ -56,14 +57,14 @@ export const liveDisk: DiskView = {
   lstat(path) {
     try {
       // no throw for a missing path: a trace can hold a million absent paths, and an exception each cost ~10 us
-      return lstatSync(path, { bigint: true, throwIfNoEntry: false }) ?? null;
+      return lstatSync(fsPath(path), { bigint: true, throwIfNoEntry: false }) ?? null;
     } catch {
       return null;
     }
   },
   realPath(path) {
     try {
-      return realpathSync.native(path);
+      return realPathOf(path);
     } catch {
       return null;
     }

@@ -141,6 +141,17 @@ describe('pm-collect', () => {
     expect(t.result.fullyObserved).toBe(false);
   });
 
+  it('a name that is not UTF-8 keeps its bytes through the summary', async () => {
+    const ws = workspace({ 'plain.txt': 'a\n' });
+    writeFileSync(Buffer.concat([Buffer.from(`${ws}/caf`), Buffer.from([0xe9]), Buffer.from('.txt')]), 'b\n');
+    const logDir = join(workspace(), 'logs');
+    const t = await trace(`cat plain.txt caf$(printf '\\351').txt`, ws, { logDir, keepLogs: true });
+    expect(t.result.exitCode).toBe(0);
+    const { native, here } = await bothWays(logDir);
+    expect(native).toEqual(here);
+    expect(native.reads).toContain(`${ws}/caf\udce9.txt`);
+  });
+
   it('an empty log, a missing one and one that is not a trace log', async () => {
     const { native, here } = await bothWays(writeTraceLog([]));
     expect(native).toEqual(here);
