@@ -101,7 +101,8 @@ export function readSummary(file: string, disk: DiskView = liveDisk): TraceSumma
   const ev = { kind: s.u8(eventCount), arg: s.u8(eventCount), pid: s.u32(eventCount), path: s.u32(eventCount), path2: s.u32(eventCount) };
 
   const folders = new Int32Array(parent.buffer, parent.byteOffset, pathCount); // NONE reads as -1: unknown
-  const paths = new PathTable(names, folders);
+  // pm-collect gives paths in byte order, which is JavaScript's for ASCII
+  const paths = new PathTable(names, folders, (flags & ASCII) !== 0);
   const asked = viewFacts(paths, disk);
   const facts: PathFacts = {
     kindOf: (id) => (id < pathCount && kind[id] !== 0 ? KINDS[kind[id]]! : asked.kindOf(id)),
