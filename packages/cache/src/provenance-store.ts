@@ -78,8 +78,8 @@ export interface KeptEdit {
   hash: string | null;
   /** The content-store object (SHA-256) holding the edited bytes. */
   sha256?: string;
-  /** A symlink's edited target. */
-  target?: string;
+  /** A symlink's edited target (its bytes when it is not UTF-8: storedTarget). */
+  target?: string | Uint8Array;
   size: number;
   /** ms since the epoch. */
   keptAt: number;
