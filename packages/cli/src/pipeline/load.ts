@@ -78,7 +78,15 @@ export function pipelineSource(file: string, stateDir: string): PipelineSource {
 }
 
 /**
- * The parsed pipeline, from `<stateDir>/pipeline.json` when it holds the parse of these very bytes.
+ * The shape of the parse kept in pipeline.json: raise it whenever `Pipeline` or `Step` gains or changes
+ * a field, so a parse written by an older build is never read as a newer one (it once crashed a run
+ * after an upgrade with a step missing `passEnv`).
+ */
+const PARSED_PIPELINE_FORMAT = 2;
+
+/**
+ * The parsed pipeline, from `<stateDir>/pipeline.json` when it holds the parse of these very bytes,
+ * written by a build with the same parse format.
  * Step definition hashes are kept with it. Errors are never cached: a bad file is parsed again.
  */
 async function loadPipelineCached(file: string, stateDir: string): Promise<Pipeline> {
@@ -93,8 +101,8 @@ async function loadPipelineCached(file: string, stateDir: string): Promise<Pipel
   const key = contentKeyOf(file, read.bytes);
   const cacheFile = join(stateDir, 'pipeline.json');
   try {
-    const cached = JSON.parse(readFileSync(cacheFile, 'utf8')) as { key: string; pipeline: Pipeline };
-    if (cached.key === key) return { ...cached.pipeline, contentKey: key, sourceStamp: read.stamp };
+    const cached = JSON.parse(readFileSync(cacheFile, 'utf8')) as { format?: number; key: string; pipeline: Pipeline };
+    if (cached.format === PARSED_PIPELINE_FORMAT && cached.key === key) return { ...cached.pipeline, contentKey: key, sourceStamp: read.stamp };
   } catch {
     /* no cache yet, or a stale or broken one */
   }
@@ -102,7 +110,7 @@ async function loadPipelineCached(file: string, stateDir: string): Promise<Pipel
   const [{ fileDefinitionHash }, { writeFileAtomic }] = await Promise.all([import('./definition.js'), import('@prov-make/cache/atomic-write')]);
   for (const step of pipeline.steps) fileDefinitionHash(step);
   try {
-    writeFileAtomic(cacheFile, JSON.stringify({ key, pipeline }));
+    writeFileAtomic(cacheFile, JSON.stringify({ format: PARSED_PIPELINE_FORMAT, key, pipeline }));
   } catch {
     /* a read-only workspace: parse every time */
   }
