@@ -3,8 +3,9 @@
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { CorruptObjectError, errnoCode, InvalidHashError, MissingObjectError, NotARegularFileError } from './errors.js';
-import { hashBytes, hashFile, isContentHash } from './hash.js';
+import { CorruptObjectError, DigestMismatchError, errnoCode, InvalidHashError, MissingObjectError, NotARegularFileError } from './errors.js';
+import { digestFileVersioned, hashBytes, hashFile, isContentHash, newDigester } from './hash.js';
+import { restorableMode } from './restore-mode.js';
 import { versionFromStats, type FileVersion } from './version.js';
 import { prepareRestorePath } from './workspace-path.js';
 
@@ -26,6 +27,16 @@ export interface RestoreOptions {
    * bytes would leak into the workspace, and objects are not fsynced when stored, so we check here.
    */
   verify?: boolean;
+  /**
+   * The SHA-256 the bytes must have (a cache entry names both digests): an object is found by its
+   * short local hash, which a forged entry could name to restore another file's bytes.
+   */
+  sha256?: string;
+  /**
+   * Where the copy is made before it is renamed into place (the workspace's `.prov-make/tmp`), so
+   * that no step sees a half-restored file; beside the destination when it is on another device.
+   */
+  tempDir?: string;
 }
 
 export interface StoreStats {
@@ -59,6 +70,32 @@ const VERIFY_CONCURRENCY = 4;
 
 function tempSuffix(): string {
   return `${process.pid}-${randomBytes(6).toString('hex')}`;
+}
+
+/**
+ * A free temp name for a restore to `dest`: in `tempDir` (made if missing) when given, so a step
+ * listing or copying the destination's folder never meets it; beside `dest` otherwise.
+ */
+async function restoreTemp(dest: string, tempDir: string | undefined): Promise<string> {
+  if (!tempDir) return path.join(path.dirname(dest), `.${path.basename(dest)}.prov-make-${tempSuffix()}.tmp`);
+  await fs.promises.mkdir(tempDir, { recursive: true });
+  return path.join(tempDir, `restore-${tempSuffix()}`);
+}
+
+/** Renames a restored copy into place; one made on another device is copied beside it first. */
+async function renameInto(tmp: string, dest: string): Promise<void> {
+  try {
+    await fs.promises.rename(tmp, dest);
+  } catch (err) {
+    if (errnoCode(err) !== 'EXDEV') throw err;
+    const beside = path.join(path.dirname(dest), `.${path.basename(dest)}.prov-make-${tempSuffix()}.tmp`);
+    try {
+      await fs.promises.copyFile(tmp, beside, COPY_FLAGS);
+      await fs.promises.rename(beside, dest);
+    } finally {
+      await fs.promises.rm(beside, { force: true });
+    }
+  }
 }
 
 function assertHash(hash: string): void {
@@ -130,6 +167,42 @@ export class ContentStore {
     }
   }
 
+  /**
+   * Store bytes as they arrive (a download), hashed while written and never held whole in memory.
+   * Kept only when their SHA-256 is `sha256`: returns their hash, or null (nothing kept) when not.
+   */
+  async putStream(chunks: AsyncIterable<Uint8Array>, sha256: string): Promise<string | null> {
+    const tmp = await this.tempPath();
+    try {
+      const digester = await newDigester();
+      const fh = await fs.promises.open(tmp, 'wx');
+      try {
+        for await (const chunk of chunks) {
+          digester.update(chunk);
+          await fh.write(chunk);
+        }
+      } finally {
+        await fh.close();
+      }
+      const digests = digester.digest();
+      if (digests.sha256 !== sha256) return null;
+      await this.install(tmp, digests.xxh64);
+      return digests.xxh64;
+    } finally {
+      await fs.promises.rm(tmp, { force: true });
+    }
+  }
+
+  /** An object as a file-backed Blob (an upload streams it; it is never read whole). Throws MissingObjectError. */
+  async blob(hash: string): Promise<Blob> {
+    try {
+      return await fs.openAsBlob(this.objectPath(hash));
+    } catch (err) {
+      if (errnoCode(err) === 'ENOENT') throw new MissingObjectError(hash);
+      throw err;
+    }
+  }
+
   /** An object's bytes (small things: logs, scripts). Throws MissingObjectError. */
   async read(hash: string): Promise<Buffer> {
     try {
@@ -143,17 +216,18 @@ export class ContentStore {
   }
 
   /**
-   * Copy an object to `destAbsPath` atomically (temp file in the same folder, then rename) with `mode`,
-   * and return the restored file's version (record it with HashState.remember). Throws UnsafePathError
-   * when the destination is outside the workspace, has `..`, or sits under a symlinked folder;
-   * MissingObjectError; CorruptObjectError (the bad object is removed).
+   * Copy an object to `destAbsPath` atomically (a temp file, then rename) with `mode` (masked:
+   * restorableMode), and return the restored file's version (record it with HashState.remember).
+   * Throws UnsafePathError when the destination is outside the workspace, has `..`, or sits under a
+   * symlinked folder; MissingObjectError; CorruptObjectError (the bad object is removed) or
+   * DigestMismatchError (the object is not the content `options.sha256` names).
    */
   async restore(hash: string, destAbsPath: string, options: RestoreOptions): Promise<FileVersion> {
     const object = this.objectPath(hash);
     // Checked first so a missing object does not leave freshly created empty folders behind.
     if (!this.has(hash)) throw new MissingObjectError(hash);
     const dest = await prepareRestorePath(options.workspaceRoot, destAbsPath);
-    const tmp = path.join(path.dirname(dest), `.${path.basename(dest)}.prov-make-${tempSuffix()}.tmp`);
+    const tmp = await restoreTemp(dest, options.tempDir);
     try {
       try {
         await fs.promises.copyFile(object, tmp, COPY_FLAGS);
@@ -161,20 +235,23 @@ export class ContentStore {
         if (errnoCode(err) === 'ENOENT' && !this.has(hash)) throw new MissingObjectError(hash);
         throw err;
       }
-      if (options.verify ?? true) {
-        const actual = await hashFile(tmp);
-        if (actual !== hash) {
-          await fs.promises.rm(object, { force: true });
-          throw new CorruptObjectError(hash, actual);
-        }
-      }
-      await fs.promises.chmod(tmp, (options.mode ?? 0o644) & 0o7777);
-      await fs.promises.rename(tmp, dest); // rename replaces a symlink at dest, never writes through it
+      if ((options.verify ?? true) || options.sha256) await this.verifyCopy(tmp, hash, options.sha256);
+      await fs.promises.chmod(tmp, restorableMode(options.mode ?? 0o644));
+      await renameInto(tmp, dest); // rename replaces a symlink at dest, never writes through it
     } finally {
       await fs.promises.rm(tmp, { force: true });
     }
     await this.touch(hash);
     return versionFromStats(await fs.promises.lstat(dest, { bigint: true }));
+  }
+
+  private async verifyCopy(copy: string, hash: string, sha256: string | undefined): Promise<void> {
+    const actual = sha256 ? (await digestFileVersioned(copy)).digests : { xxh64: await hashFile(copy), sha256: undefined };
+    if (actual.xxh64 !== hash) {
+      await fs.promises.rm(this.objectPath(hash), { force: true });
+      throw new CorruptObjectError(hash, actual.xxh64);
+    }
+    if (sha256 && actual.sha256 !== sha256) throw new DigestMismatchError(hash, sha256);
   }
 
   /** Remove objects by hash (history pruned them); returns the bytes freed. Missing ones are skipped. */

@@ -3,7 +3,7 @@
  * engine's decisions can be unit-tested on an in-memory disk. State stores (lmdb, the content store,
  * the snapshot files) are not behind it: they are files of prov-make's own, not of the workspace.
  */
-import { lstatSync, mkdirSync, readdirSync, readlinkSync, renameSync, rmSync, symlinkSync } from 'node:fs';
+import { lstatSync, mkdirSync, readdirSync, readlinkSync, renameSync, rmdirSync, rmSync, symlinkSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { dirname, join } from 'node:path';
 import type { Digests } from './hash.js';
@@ -24,6 +24,8 @@ export interface Disk {
   mkdir(path: string, mode?: number): void;
   /** Puts a symlink at `path`, replacing what is there (atomically: never writing through an old link). */
   symlink(target: string, path: string): void;
+  /** Removes a file or a link, or a folder when it is empty (a restore taken back); never follows a link. */
+  unlink(path: string): void;
   /**
    * Optional bulk check for the no-op fast path: whether every entry of `listFile` ("TOKEN\0PATH\0",
    * paths relative to `root` or absolute) still has its token; undefined when it cannot tell.
@@ -36,8 +38,12 @@ export interface DigestSource {
   digestsOf(path: string, version?: FileVersion | null): Promise<Digests | null>;
 }
 
-/** The real file system. Without a digest source it hashes by reading (and loads the hasher only then). */
-export function nodeDisk(digests?: DigestSource): Disk {
+/**
+ * The real file system. Without a digest source it hashes by reading (and loads the hasher only
+ * then). A new symlink is made in `tempDir` (prov-make's own, where no step looks) and renamed into
+ * place; beside it when there is none, or it is on another device.
+ */
+export function nodeDisk(digests?: DigestSource, tempDir?: string): Disk {
   // Loaded on the first hash, not above: the no-op fast path uses this disk and never hashes.
   let versions: Promise<typeof import('./version.js')> | undefined;
   let hashing: Promise<typeof import('./hash.js')> | undefined;
@@ -71,13 +77,30 @@ export function nodeDisk(digests?: DigestSource): Disk {
       mkdirSync(path, { recursive: true, mode });
     },
     symlink(target, path) {
-      const tmp = join(dirname(path), `.prov-make-link-${randomBytes(6).toString('hex')}`);
-      symlinkSync(target, tmp);
+      const name = `.prov-make-link-${randomBytes(6).toString('hex')}`;
+      const beside = join(dirname(path), name);
+      let tmp = tempDir ? join(tempDir, name) : beside;
       try {
-        renameSync(tmp, path); // replaces a file or link at `path`; a folder there makes it fail
-      } catch (err) {
+        if (tempDir) mkdirSync(tempDir, { recursive: true });
+        symlinkSync(target, tmp);
+        try {
+          renameSync(tmp, path); // replaces a file or link at `path`; a folder there makes it fail
+        } catch (err) {
+          if ((err as NodeJS.ErrnoException).code !== 'EXDEV') throw err;
+          rmSync(tmp, { force: true });
+          symlinkSync(target, (tmp = beside));
+          renameSync(tmp, path);
+        }
+      } finally {
         rmSync(tmp, { force: true });
-        throw err;
+      }
+    },
+    unlink(path) {
+      try {
+        if (lstatSync(path, { throwIfNoEntry: false })?.isDirectory()) rmdirSync(path);
+        else rmSync(path, { force: true });
+      } catch {
+        /* not empty, or gone: left as it is */
       }
     },
   };

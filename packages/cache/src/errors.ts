@@ -62,3 +62,13 @@ export function errnoCode(err: unknown): string | undefined {
     ? err.code
     : undefined;
 }
+
+/** An object found by its local hash is not the content a cache entry names by SHA-256. */
+export class DigestMismatchError extends CacheError {
+  constructor(
+    readonly hash: string,
+    readonly sha256: string,
+  ) {
+    super('E_DIGEST_MISMATCH', `cache object ${hash} is not the content the cache entry names (SHA-256 ${sha256.slice(0, 12)}…)`);
+  }
+}

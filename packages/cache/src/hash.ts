@@ -110,6 +110,24 @@ export async function specialFileDigests(mode: number): Promise<Digests> {
   return { xxh64: await hashSpecialFile(mode), sha256: sha256Bytes(`special\0${mode & 0o170000}`) };
 }
 
+/** Digests of bytes fed in chunks (a file being read, a download being written). */
+export interface Digester {
+  update(chunk: Uint8Array): void;
+  digest(): { xxh64: string; sha256: string | null };
+}
+
+export async function newDigester(withSha = true): Promise<Digester> {
+  const xxh = (await xx()).create64(FILE_SEED);
+  const sha = withSha ? createHash('sha256') : null;
+  return {
+    update(chunk) {
+      xxh.update(chunk);
+      sha?.update(chunk);
+    },
+    digest: () => ({ xxh64: hex64(xxh.digest()), sha256: sha ? sha.digest('hex') : null }),
+  };
+}
+
 async function readSymlink(path: string, withSha: boolean): Promise<ReadResult> {
   const before = versionFromStats(await fs.promises.lstat(path, { bigint: true }));
   if (before.kind !== 'symlink') throw new NotARegularFileError(path, before.kind);
@@ -137,19 +155,16 @@ async function readContent(path: string, withSha: boolean): Promise<ReadResult> 
     const st = await fh.stat({ bigint: true });
     const version = versionFromStats(st);
     if (version.kind !== 'file') throw new NotARegularFileError(path, version.kind);
-    const xxh = (await xx()).create64(FILE_SEED);
-    const sha = withSha ? createHash('sha256') : null;
+    const digester = await newDigester(withSha);
     const buf = Buffer.allocUnsafe(HASH_CHUNK_BYTES);
     for (;;) {
       const { bytesRead } = await fh.read(buf, 0, buf.length, null);
       if (bytesRead === 0) break;
-      const chunk = buf.subarray(0, bytesRead);
-      xxh.update(chunk); // update copies into wasm memory, so buf can be reused
-      sha?.update(chunk);
+      digester.update(buf.subarray(0, bytesRead)); // update copies, so buf can be reused
     }
     const after = await fh.stat({ bigint: true });
     const stable = sameVersion(version, versionFromStats(after)) && after.ctimeNs === st.ctimeNs;
-    return { xxh64: hex64(xxh.digest()), sha256: sha ? sha.digest('hex') : null, version, stable };
+    return { ...digester.digest(), version, stable };
   } finally {
     await fh.close();
   }

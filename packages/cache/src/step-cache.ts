@@ -14,13 +14,13 @@ import { createHash } from 'node:crypto';
 import { isAbsolute, join } from 'node:path';
 import type { ActionDocuments } from './action-cache.js';
 import type { BlobStore } from './blob-store.js';
+import { parseCacheEntry, parseWeakIndex, type CacheEntry, type CachedOutput, type Parsed, type PathSet, type WeakIndex } from './cache-entry.js';
+import { cachedOutputsProblem, symlinkTargetProblem } from './cache-entry-paths.js';
 import type { Disk } from './disk.js';
-import type { ExecutionRecord } from './provenance-store.js';
 import type { RemoteCache } from './remote-cache.js';
 import { executionRecordOf, succeeded, trusted, type ObservedInput, type StepRecord } from './step-record.js';
 import { listingToken } from './version-token.js';
 import { fromWorkspaceKey } from './workspace-key.js';
-import { checkRestorePath } from './workspace-path.js';
 
 const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
 /** Path sets kept per definition: enough for a few branches, bounded so lookups stay cheap. */
@@ -28,34 +28,6 @@ const MAX_PATH_SETS = 16;
 /** The "content" of a folder in a strong key: only its existence counts (its listing is a path of its own). */
 const FOLDER = 'dir';
 const MISSING = '-';
-
-export interface PathSet {
-  id: string;
-  inputs: string[];
-  absent: string[];
-  listed: string[];
-}
-
-interface WeakIndex {
-  version: 1;
-  pathSets: PathSet[];
-}
-
-export interface CacheEntry {
-  version: 1;
-  step: string;
-  definitionHash: string;
-  pathSetId: string;
-  /** Files (restored from blobs), folders (made again) and symlinks (made again from their target). */
-  outputs: CachedOutput[];
-  /** The execution that made the outputs, for the restoring workspace's history. */
-  execution: ExecutionRecord;
-}
-
-export type CachedOutput =
-  | { kind: 'file'; path: string; hash: string; sha256: string; size: number; mode: number }
-  | { kind: 'dir'; path: string; mode: number }
-  | { kind: 'symlink'; path: string; target: string };
 
 export interface CacheHit {
   entry: CacheEntry;
@@ -127,23 +99,30 @@ export class StepCache {
     return this.strongKey(weak, set, inputs, this.listingTokens(set.listed, q.leftOut));
   }
 
-  private parse<T>(bytes: Buffer | null, what: string): T | null {
+  /** A document checked against its schema, or null (with a warning naming what is wrong). */
+  private parse<T>(bytes: Buffer | null, parse: (b: Buffer) => Parsed<T>, what: string): T | null {
     if (!bytes) return null;
-    try {
-      return JSON.parse(bytes.toString('utf8')) as T;
-    } catch {
-      this.o.warn(`ignored a cache ${what} that is not valid JSON`);
-      return null;
-    }
+    const parsed = parse(bytes);
+    if (parsed.problem !== undefined) this.o.warn(`ignored a cache ${what}: ${parsed.problem}`);
+    return parsed.value ?? null;
+  }
+
+  private index(bytes: Buffer | null, from: string): PathSet[] {
+    return this.parse(bytes, parseWeakIndex, `path-set index from the ${from} cache`)?.pathSets ?? [];
   }
 
   private async pathSets(weak: string): Promise<PathSet[]> {
     const key = this.indexKey(weak);
     const { local, remote } = this.o;
-    const mine = this.parse<WeakIndex>(local.get(key), 'path-set index')?.pathSets ?? [];
-    const theirs = remote?.usable ? this.parse<WeakIndex>(await remote.getEntry(key), 'path-set index')?.pathSets ?? [] : [];
+    const mine = this.index(local.get(key), 'local');
+    const theirs = remote?.usable ? this.index(await remote.getEntry(key), 'remote') : [];
     const seen = new Set<string>();
-    return [...mine, ...theirs].filter((s) => s && Array.isArray(s.inputs) && !seen.has(s.id) && seen.add(s.id));
+    return [...mine, ...theirs].filter((s) => !seen.has(s.id) && seen.add(s.id));
+  }
+
+  /** A new run: the remote is asked again, with a full time budget. */
+  beginRun(): void {
+    this.o.remote?.beginRun();
   }
 
   /** A cached execution of this step that matches the files as they are now, or null. */
@@ -154,9 +133,9 @@ export class StepCache {
       const strong = await this.currentKey(weak, set, q);
       if (!strong) continue;
       let from: CacheHit['from'] = 'local';
-      let entry = this.parse<CacheEntry>(local.get(strong), 'entry');
+      let entry = this.parse(local.get(strong), parseCacheEntry, `entry for step ${q.step} from the local cache`);
       if (!entry && remote?.usable) {
-        entry = this.parse<CacheEntry>(await remote.getEntry(strong), 'entry');
+        entry = this.parse(await remote.getEntry(strong), parseCacheEntry, `entry for step ${q.step} from the remote cache`);
         from = 'remote';
       }
       if (!entry) continue;
@@ -170,23 +149,10 @@ export class StepCache {
     return null;
   }
 
-  /** Forged or broken entries are refused before anything is written. */
+  /** Forged or broken entries are refused before anything is written (their shape is the schema's). */
   private checkEntry(entry: CacheEntry, definitionHash: string): string | null {
-    if (entry?.version !== 1 || !Array.isArray(entry.outputs) || !entry.execution) return 'it is not a prov-make cache entry';
-    if (entry.definitionHash !== definitionHash) return 'it was made by another definition';
-    for (const o of entry.outputs) {
-      if (typeof o.path !== 'string') return 'an output is malformed';
-      if (o.kind === 'file' && (typeof o.hash !== 'string' || !/^[0-9a-f]{64}$/.test(String(o.sha256)))) return 'an output is malformed';
-      if (o.kind === 'symlink' && (typeof o.target !== 'string' || o.target.includes('\0'))) return 'an output is malformed';
-      if (o.kind !== 'file' && o.kind !== 'dir' && o.kind !== 'symlink') return 'an output is malformed';
-      if (isAbsolute(o.path)) return `output ${o.path} is an absolute path`;
-      try {
-        checkRestorePath(this.o.root, fromWorkspaceKey(this.o.root, o.path));
-      } catch (err) {
-        return `output ${o.path} is not a safe path (${(err as Error).message})`;
-      }
-    }
-    return null;
+    if (entry.definitionHash !== definitionHash || entry.execution.definitionHash !== definitionHash) return 'it was made by another definition';
+    return cachedOutputsProblem(this.o.root, entry.outputs, this.o.disk);
   }
 
   /**
@@ -201,17 +167,20 @@ export class StepCache {
     return hit;
   }
 
-  /** Brings every blob of a hit into the local store (verified); false if one is missing. */
+  /**
+   * Brings every blob of a hit into the local store, streamed and verified against its SHA-256;
+   * false if one is missing. A blob already kept is checked against its SHA-256 as it is restored.
+   */
   async fetchBlobs(hit: CacheHit): Promise<boolean> {
     const { blobs, remote } = this.o;
     for (const o of hit.entry.outputs) {
       if (o.kind !== 'file' || blobs.has(o.hash)) continue;
-      const bytes = remote?.usable ? await remote.getBlob(o.sha256) : null;
-      if (!bytes) {
+      const kept = remote?.usable ? await remote.getBlob(o.sha256, o.size, (chunks) => blobs.keepStream(chunks, o.sha256)) : null;
+      if (!kept) {
         this.o.warn(`the cache entry for ${o.path} names content the cache does not hold; the step runs instead`);
         return false;
       }
-      if ((await blobs.keepBytes(bytes)) !== o.hash) {
+      if (kept !== o.hash) {
         this.o.warn(`the cached content of ${o.path} does not match its entry; the step runs instead`);
         return false;
       }
@@ -234,8 +203,15 @@ export class StepCache {
     if (!outputs) return;
     const weak = this.weakKey(record.definitionHash);
     const strong = this.strongKey(weak, set, set.inputs.map((p) => observedSha(byPath.get(p)!)), this.listingTokens(set.listed, leftOut));
-    const entry: CacheEntry = { version: 1, step: record.step, definitionHash: record.definitionHash, pathSetId: set.id, outputs, execution: executionRecordOf(record) };
+    const execution = { ...executionRecordOf(record), outputLogSha256: await this.logSha256(record.outputLogHash) };
+    const entry: CacheEntry = { version: 1, step: record.step, definitionHash: record.definitionHash, pathSetId: set.id, outputs, execution };
     await this.put(strong, JSON.stringify(entry), this.indexKey(weak), set, outputs);
+  }
+
+  /** The SHA-256 of a kept output log, with which an adopting workspace tells it from another blob. */
+  private async logSha256(hash: string | null): Promise<string | undefined> {
+    if (!hash || !this.o.blobs.has(hash)) return undefined;
+    return createHash('sha256').update(await this.o.blobs.read(hash)).digest('hex');
   }
 
   private async put(strong: string, entry: string, indexKey: string, set: PathSet, outputs: CachedOutput[]): Promise<void> {
@@ -245,11 +221,11 @@ export class StepCache {
       const others = (existing?.pathSets ?? []).filter((s) => s.id !== set.id);
       return JSON.stringify({ version: 1, pathSets: [set, ...others].slice(0, MAX_PATH_SETS) } satisfies WeakIndex);
     };
-    local.put(indexKey, merge(this.parse<WeakIndex>(local.get(indexKey), 'path-set index')));
+    local.put(indexKey, merge(this.parse(local.get(indexKey), parseWeakIndex, 'path-set index from the local cache')));
     if (!remote?.usable || remote.readOnly) return;
-    for (const o of outputs) if (o.kind === 'file') await remote.putBlob(o.sha256, () => blobs.read(o.hash));
+    for (const o of outputs) if (o.kind === 'file') await remote.putBlob(o.sha256, () => blobs.blob(o.hash));
     await remote.putEntry(strong, entry);
-    await remote.putEntry(indexKey, merge(this.parse<WeakIndex>(await remote.getEntry(indexKey), 'path-set index')));
+    await remote.putEntry(indexKey, merge(this.parse(await remote.getEntry(indexKey), parseWeakIndex, 'path-set index from the remote cache')));
   }
 }
 
@@ -268,8 +244,8 @@ function cachedOutputs(record: StepRecord): CachedOutput[] | null {
     const { kind, size, mode } = o.version;
     if (kind === 'file' && o.hash && o.sha256) outputs.push({ kind, path: o.path, hash: o.hash, sha256: o.sha256, size, mode: mode & 0o7777 });
     else if (kind === 'dir') outputs.push({ kind, path: o.path, mode: mode & 0o7777 });
-    else if (kind === 'symlink' && o.target !== undefined) outputs.push({ kind, path: o.path, target: o.target });
-    else return null; // a device or socket cannot be cached: the step runs
+    else if (kind === 'symlink' && o.target !== undefined && !symlinkTargetProblem(o.path, o.target)) outputs.push({ kind, path: o.path, target: o.target });
+    else return null; // a device or socket cannot be cached, nor a link a restore would refuse: the step runs
   }
   return outputs;
 }

@@ -38,6 +38,8 @@ export interface OpenStoresOptions {
 }
 
 const DEPS_LOG_DIR = 'deps';
+/** prov-make's own temp files in the workspace (restores in progress): where no step looks, emptied by each run. */
+export const TEMP_DIR = 'tmp';
 
 const warnOnStderr = (message: string): void => {
   process.stderr.write(`prov-make: warning: ${message}\n`);
@@ -61,8 +63,8 @@ export class WorkspaceStores {
     const deps = DepsLog.open(join(at.stateDir, DEPS_LOG_DIR));
     const content = new ContentStore(at.cacheDir);
     const warn = options.warn ?? warnOnStderr;
-    const disk = options.disk ?? nodeDisk(hashes);
-    const blobs = options.blobs ?? contentBlobs(content, at.root, hashes);
+    const disk = options.disk ?? nodeDisk(hashes, join(at.stateDir, TEMP_DIR));
+    const blobs = options.blobs ?? contentBlobs(content, at.root, hashes, join(at.stateDir, TEMP_DIR));
     const remote = options.remote ? new RemoteCache({ ...options.remote, warn }) : null;
     const steps = new StepCache({ root: at.root, disk, blobs, local: new LocalActionCache(at.cacheDir), remote, warn });
     return new WorkspaceStores(deps, hashes, history, content, disk, blobs, steps, warn);

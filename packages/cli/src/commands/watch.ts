@@ -22,7 +22,7 @@ file is shown, and watching goes on. Ctrl-C stops the running steps and ends.
 
   -j, --jobs N        run up to N steps at once (default 1)
   -k, --keep-going    after a failure, go on with the steps that do not use the failed one
-  --cache-dir DIR, --remote URL, --remote-read-only, -f FILE   as for \`run\`
+  --cache-dir DIR, --remote URL, --remote-*, -f FILE   as for \`run\`
 It watches folders, not files (one inotify watch per folder). When the system's limit is reached
 it says so and how to raise it (fs.inotify.max_user_watches).
 Exit code: 130 when stopped with Ctrl-C, 2 bad usage.`;

@@ -5,20 +5,23 @@
  * prepareRestoreFolders (no `..`, no absolute path, no symlinked folder on the way).
  */
 import {
+  cachedOutputsProblem,
   checkRestorePath,
   newExecutionId,
   nowNs,
   prepareRestoreFolders,
+  sha256Bytes,
   tokenToRecord,
   versionFromStats,
   type CacheHit,
+  type CachedExecution,
   type CachedOutput,
   type Disk,
   type ObservedInput,
   type ObservedOutput,
-  type RecordedFile,
   type StepRecord,
 } from '@prov-make/cache';
+import { definitionOf } from '../pipeline/definition.js';
 import type { BuildState } from './build-state.js';
 import type { RestoreItem } from './check.js';
 import { describe } from './reasons.js';
@@ -35,7 +38,7 @@ function prepare(disk: Disk, root: string, abs: string): string {
 export async function restoreOutputs(b: BuildState, i: number, items: RestoreItem[]): Promise<void> {
   // parents first: a deleted folder is made again before the files that go in it
   for (const item of [...items].sort(byPath)) {
-    if (item.hash === null) b.disk.mkdir(prepare(b.disk, b.root, item.path), item.mode & 0o7777);
+    if (item.hash === null) b.disk.mkdir(prepare(b.disk, b.root, item.path), item.mode & 0o777);
     else await b.stores.blobs.restore(item.hash, item.path, item.mode);
   }
   const state = b.states[i]!;
@@ -50,10 +53,32 @@ export async function restoreOutputs(b: BuildState, i: number, items: RestoreIte
 
 async function restoreCached(b: BuildState, o: CachedOutput): Promise<void> {
   const abs = b.abs(o.path);
-  if (o.kind === 'file') return b.stores.blobs.restore(o.hash, abs, o.mode);
+  if (o.kind === 'file') return b.stores.blobs.restore(o.hash, abs, o.mode, o.sha256);
   prepare(b.disk, b.root, abs);
-  if (o.kind === 'dir') b.disk.mkdir(abs, o.mode);
+  if (o.kind === 'dir') b.disk.mkdir(abs, o.mode & 0o777);
   else b.disk.symlink(o.target, abs);
+}
+
+/**
+ * Restores every output of an entry, or none: its paths are checked against the disk as it is now
+ * (another step may have changed it since the lookup), and what was written before a failure (a
+ * blob that is not what the entry names, a full disk) is removed again.
+ */
+async function restoreEntry(b: BuildState, outputs: readonly CachedOutput[]): Promise<void> {
+  const problem = cachedOutputsProblem(b.root, outputs, b.disk);
+  if (problem) throw new Error(problem);
+  const written: string[] = [];
+  try {
+    // parents first: folders are made before what goes in them
+    for (const o of [...outputs].sort(byPath)) {
+      const abs = b.abs(o.path);
+      if (o.kind !== 'dir' || !b.disk.lstat(abs)) written.push(abs);
+      await restoreCached(b, o);
+    }
+  } catch (err) {
+    for (const abs of written.reverse()) b.disk.unlink(abs);
+    throw err;
+  }
 }
 
 /**
@@ -61,22 +86,24 @@ async function restoreCached(b: BuildState, o: CachedOutput): Promise<void> {
  * are now, its history that of the execution that made them. Returns the record to commit.
  */
 export async function adoptCacheHit(b: BuildState, i: number, hit: CacheHit): Promise<StepRecord> {
-  // parents first: folders are made before what goes in them
-  for (const o of [...hit.entry.outputs].sort(byPath)) await restoreCached(b, o);
+  await restoreEntry(b, hit.entry.outputs);
   const original = hit.entry.execution;
   const recordedAtNs = nowNs();
+  // Only what the path set names, which the lookup hashed: the entry's own lists are not trusted.
+  const observed = new Set(hit.pathSet.inputs);
   const inputs: ObservedInput[] = [];
-  for (const f of original.inputs) inputs.push(await observeNow(b, f, false));
-  for (const f of original.executed) inputs.push(await observeNow(b, f, true));
+  for (const f of original.inputs) if (observed.has(f.path)) inputs.push(await observeNow(b, f.path, false));
+  for (const f of original.executed) if (observed.has(f.path)) inputs.push(await observeNow(b, f.path, true));
   const outputs: ObservedOutput[] = [];
   for (const o of hit.entry.outputs) outputs.push(await restoredOutput(b, o));
   const leftOut = b.leftOut(i);
+  const step = b.steps[i];
   return {
-    step: b.steps[i].name,
+    step: step.name,
     executionId: newExecutionId(),
     runId: b.runId,
-    definition: original.definition,
-    definitionHash: original.definitionHash,
+    definition: definitionOf(step), // the same by its hash, which the entry had to match
+    definitionHash: b.definitionHash(i),
     reason: describe({ kind: 'adopted', executionId: original.id }),
     startedAt: original.startedAt,
     finishedAt: original.finishedAt,
@@ -92,15 +119,22 @@ export async function adoptCacheHit(b: BuildState, i: number, hit: CacheHit): Pr
     deleted: original.deleted,
     untraced: original.untraced,
     annotations: original.annotations,
-    outputLogHash: original.outputLogHash,
+    outputLogHash: await adoptedLog(b, original),
   };
 }
 
-async function observeNow(b: BuildState, f: RecordedFile, executed: boolean): Promise<ObservedInput> {
-  const abs = b.abs(f.path);
+/** The original's output log when this workspace holds those very bytes (checked by SHA-256), else none. */
+async function adoptedLog(b: BuildState, original: CachedExecution): Promise<string | null> {
+  const { outputLogHash: hash, outputLogSha256: sha256 } = original;
+  if (!hash || !sha256 || !b.stores.blobs.has(hash)) return null;
+  return sha256Bytes(await b.stores.blobs.read(hash)) === sha256 ? hash : null;
+}
+
+async function observeNow(b: BuildState, path: string, executed: boolean): Promise<ObservedInput> {
+  const abs = b.abs(path);
   const st = b.disk.lstat(abs);
   const digests = st && !st.isDirectory() ? await b.disk.hash(abs, st) : null;
-  return { path: f.path, id: b.deps.idOf(f.path), version: st ? versionFromStats(st) : null, hash: digests?.xxh64 ?? null, sha256: digests?.sha256 ?? null, executed };
+  return { path, id: b.deps.idOf(path), version: st ? versionFromStats(st) : null, hash: digests?.xxh64 ?? null, sha256: digests?.sha256 ?? null, executed };
 }
 
 async function restoredOutput(b: BuildState, o: CachedOutput): Promise<ObservedOutput> {

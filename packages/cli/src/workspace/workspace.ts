@@ -130,6 +130,7 @@ export class Workspace {
     const [{ BuildState }, stores] = await Promise.all([import('../engine/build-state.js'), this.openStores()]);
     // Another run may have interned paths since this process last ran (watch mode): read them again.
     if (this.runs++ > 0) stores.deps.reload();
+    stores.steps.beginRun(); // a remote that failed last time is asked again, with a new time budget
     return new BuildState(this.paths, pipeline, stores);
   }
 

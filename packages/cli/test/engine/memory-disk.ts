@@ -138,6 +138,12 @@ export class MemoryDisk implements Disk {
     this.put(path, { kind: 'symlink', data: Buffer.alloc(0), target, mode: 0o777 });
   }
 
+  unlink(path: string): void {
+    const prefix = `${path}/`;
+    if ([...this.entries.keys()].some((p) => p.startsWith(prefix))) return; // a folder that is not empty
+    if (this.entries.delete(path)) this.changed(posix.dirname(path));
+  }
+
   /** Blobs kept beside this disk (shared by its clones when passed to them). */
   blobs(store = new Map<string, Buffer>()): BlobStore & { store: Map<string, Buffer> } {
     return {
@@ -151,11 +157,22 @@ export class MemoryDisk implements Disk {
         store.set(hash, Buffer.from(bytes));
         return hash;
       },
+      keepStream: async (chunks, sha256) => {
+        const parts: Uint8Array[] = [];
+        for await (const chunk of chunks) parts.push(chunk);
+        const data = Buffer.concat(parts);
+        if (sha256Bytes(data) !== sha256) return null;
+        const hash = await hashBytes(data);
+        store.set(hash, data);
+        return hash;
+      },
       read: async (hash) => store.get(hash)!,
-      restore: async (hash, abs, mode) => {
+      blob: async (hash) => new Blob([store.get(hash)!]),
+      restore: async (hash, abs, mode, sha256) => {
         const data = store.get(hash);
         if (!data) throw new Error(`no blob ${hash}`);
-        this.put(abs, { kind: 'file', data, target: '', mode: mode & 0o7777 });
+        if (sha256 && sha256Bytes(data) !== sha256) throw new Error(`blob ${hash} is not ${sha256}`);
+        this.put(abs, { kind: 'file', data, target: '', mode: mode & 0o777 });
       },
     };
   }
