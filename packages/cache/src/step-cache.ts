@@ -171,9 +171,10 @@ export class StepCache {
    * Brings every blob of a hit into the local store, streamed and verified against its SHA-256;
    * false if one is missing. A blob already kept is checked against its SHA-256 as it is restored.
    */
-  async fetchBlobs(hit: CacheHit): Promise<boolean> {
+  async fetchBlobs(hit: CacheHit, signal?: AbortSignal): Promise<boolean> {
     const { blobs, remote } = this.o;
     for (const o of hit.entry.outputs) {
+      signal?.throwIfAborted();
       if (o.kind !== 'file' || blobs.has(o.hash)) continue;
       const kept = remote?.usable ? await remote.getBlob(o.sha256, o.size, (chunks) => blobs.keepStream(chunks, o.sha256)) : null;
       if (!kept) {
@@ -192,7 +193,7 @@ export class StepCache {
    * Records a trusted, successful execution locally and on the remote. `leftOut` is the step's
    * listing exclusion as a later lookup will compute it (its new outputs and later steps').
    */
-  async store(record: StepRecord, leftOut: (abs: string) => boolean): Promise<void> {
+  async store(record: StepRecord, leftOut: (abs: string) => boolean, signal?: AbortSignal): Promise<void> {
     if (!trusted(record) || !succeeded(record)) return;
     const byPath = new Map(record.inputs.map((f) => [f.path, f]));
     const body = { inputs: [...byPath.keys()].sort(), absent: record.absent.map((a) => a.path).sort(), listed: record.listed.map((l) => l.path).sort() };
@@ -205,7 +206,7 @@ export class StepCache {
     const strong = this.strongKey(weak, set, set.inputs.map((p) => observedSha(byPath.get(p)!)), this.listingTokens(set.listed, leftOut));
     const execution = { ...executionRecordOf(record), outputLogSha256: await this.logSha256(record.outputLogHash) };
     const entry: CacheEntry = { version: 1, step: record.step, definitionHash: record.definitionHash, pathSetId: set.id, outputs, execution };
-    await this.put(strong, JSON.stringify(entry), this.indexKey(weak), set, outputs);
+    await this.put(strong, JSON.stringify(entry), this.indexKey(weak), set, outputs, signal);
   }
 
   /** The SHA-256 of a kept output log, with which an adopting workspace tells it from another blob. */
@@ -214,7 +215,7 @@ export class StepCache {
     return createHash('sha256').update(await this.o.blobs.read(hash)).digest('hex');
   }
 
-  private async put(strong: string, entry: string, indexKey: string, set: PathSet, outputs: CachedOutput[]): Promise<void> {
+  private async put(strong: string, entry: string, indexKey: string, set: PathSet, outputs: CachedOutput[], signal?: AbortSignal): Promise<void> {
     const { local, remote, blobs } = this.o;
     local.put(strong, entry);
     const merge = (existing: WeakIndex | null): string => {
@@ -223,7 +224,10 @@ export class StepCache {
     };
     local.put(indexKey, merge(this.parse(local.get(indexKey), parseWeakIndex, 'path-set index from the local cache')));
     if (!remote?.usable || remote.readOnly) return;
-    for (const o of outputs) if (o.kind === 'file') await remote.putBlob(o.sha256, () => blobs.blob(o.hash));
+    for (const o of outputs) {
+      signal?.throwIfAborted(); // the entry is uploaded after its blobs, or not at all
+      if (o.kind === 'file') await remote.putBlob(o.sha256, () => blobs.blob(o.hash));
+    }
     await remote.putEntry(strong, entry);
     await remote.putEntry(indexKey, merge(this.parse(await remote.getEntry(indexKey), parseWeakIndex, 'path-set index from the remote cache')));
   }

@@ -5,11 +5,14 @@
  *   startTrace(cmd, opts) -> { child, result }       same, with the ChildProcess for streaming/killing
  *   readTraceLog(dir)                                the raw records of a step's trace log
  *   reduceRecords(records, { ignore, disk })         records -> StepDependencies
+ *   removeAbandonedLogs()                            log folders of processes killed before removing them
+ *   thisProcess(), isRunning(id)                     a process by pid and start time (a reused pid is another)
  */
 export { RECORD, type RecordKind, type StepDependencies, type TraceProblem, type TraceResult, type UntracedProgram } from './types.js';
 export type { LogRecord, TraceStatus, TraceLog } from './logs.js';
 export { LOG_LAYOUT, parseRecords, readTraceLog } from './logs.js';
 export { programEscape, supervisorTraces } from './program.js';
+export { formatIdentity, isRunning, parseIdentity, processStartTime, thisProcess, type ProcessIdentity } from './process-identity.js';
 export { reduceRecords, liveDisk, type DiskView, type ReduceOptions } from './reduce.js';
 export {
   interposerLibrary,
@@ -19,6 +22,7 @@ export {
   traceCommand,
   tracedEnv,
   prepareLogDir,
+  removeAbandonedLogs,
   collectTrace,
   type TraceOptions,
   type RunningTrace,

@@ -158,19 +158,27 @@ export function jobsOption(text: string | undefined): number {
   return jobs;
 }
 
-/** Ctrl-C (or SIGTERM) once stops the running steps; twice quits at once. Returns the undo. */
+/**
+ * Ctrl-C, SIGTERM or SIGHUP (the terminal closed) once stops the running steps; a second quits at
+ * once (the local runner kills the steps' groups on the way out). Returns the undo.
+ */
 export function interruptible(abort: AbortController, quiet: boolean): () => void {
-  let signals = 0;
-  const onSignal = () => {
-    signals++;
-    if (signals > 1) process.exit(130);
+  const signals = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
+  let received = 0;
+  const onSignal = (signal: NodeJS.Signals) => {
+    received++;
+    if (signal === 'SIGHUP') ignoreTerminalErrors(); // what is still printed goes nowhere
+    if (received > 1) process.exit(130);
     if (!quiet) process.stderr.write('\nprov-make: interrupted: stopping running steps (Ctrl-C again to quit at once)\n');
     abort.abort();
   };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
+  for (const s of signals) process.on(s, onSignal);
   return () => {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
+    for (const s of signals) process.off(s, onSignal);
   };
+}
+
+/** A closed terminal fails writes (EIO, EPIPE): they must not end the run before its steps are stopped. */
+function ignoreTerminalErrors(): void {
+  for (const stream of [process.stdout, process.stderr]) if (stream.listenerCount('error') === 0) stream.on('error', () => undefined);
 }

@@ -15,7 +15,7 @@ import type { BuildState } from './build-state.js';
 /** Workspace inputs up to this size are kept in the content cache (documented in the README). */
 export const KEEP_INPUTS_UP_TO = 256n * 1024n;
 
-export async function observe(b: BuildState, i: number, reason: string, run: StepExecution): Promise<StepRecord> {
+export async function observe(b: BuildState, i: number, reason: string, run: StepExecution, signal?: AbortSignal): Promise<StepRecord> {
   const { trace } = run;
   const deps = trace.deps;
   const keep = (p: string) => !b.ignored(p);
@@ -28,6 +28,7 @@ export async function observe(b: BuildState, i: number, reason: string, run: Ste
   let distrust = traceDistrust(b, trace);
   const inputs: ObservedInput[] = [];
   for (const abs of inputsAbs) {
+    signal?.throwIfAborted();
     const input = await observeInput(b, abs, executed.has(abs));
     inputs.push(input.file);
     if (!distrust && input.st && input.st.ctimeNs >= BigInt(trace.startedAt) * 1_000_000n) {
@@ -37,7 +38,10 @@ export async function observe(b: BuildState, i: number, reason: string, run: Ste
   // Only regular files go to the cache; an execution that was not fully observed is never cached.
   const keepOutputs = !distrust && trace.exitCode === 0;
   const outputs: ObservedOutput[] = [];
-  for (const abs of outputsAbs) outputs.push(await observeOutput(b, abs, keepOutputs));
+  for (const abs of outputsAbs) {
+    signal?.throwIfAborted();
+    outputs.push(await observeOutput(b, abs, keepOutputs));
+  }
   const leftOut = b.leftOut(i);
   // its own outputs may not be in the writers map yet (first run)
   const later = (abs: string) => outputSet.has(abs) || leftOut(abs);

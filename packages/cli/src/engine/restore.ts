@@ -35,9 +35,10 @@ function prepare(disk: Disk, root: string, abs: string): string {
 }
 
 /** Restores the damaged outputs of step i, then takes every output's token as it is now. */
-export async function restoreOutputs(b: BuildState, i: number, items: RestoreItem[]): Promise<void> {
+export async function restoreOutputs(b: BuildState, i: number, items: RestoreItem[], signal?: AbortSignal): Promise<void> {
   // parents first: a deleted folder is made again before the files that go in it
   for (const item of [...items].sort(byPath)) {
+    signal?.throwIfAborted();
     if (item.hash === null) b.disk.mkdir(prepare(b.disk, b.root, item.path), item.mode & 0o777);
     else await b.stores.blobs.restore(item.hash, item.path, item.mode);
   }
@@ -64,13 +65,14 @@ async function restoreCached(b: BuildState, o: CachedOutput): Promise<void> {
  * (another step may have changed it since the lookup), and what was written before a failure (a
  * blob that is not what the entry names, a full disk) is removed again.
  */
-async function restoreEntry(b: BuildState, outputs: readonly CachedOutput[]): Promise<void> {
+async function restoreEntry(b: BuildState, outputs: readonly CachedOutput[], signal?: AbortSignal): Promise<void> {
   const problem = cachedOutputsProblem(b.root, outputs, b.disk);
   if (problem) throw new Error(problem);
   const written: string[] = [];
   try {
     // parents first: folders are made before what goes in them
     for (const o of [...outputs].sort(byPath)) {
+      signal?.throwIfAborted();
       const abs = b.abs(o.path);
       if (o.kind !== 'dir' || !b.disk.lstat(abs)) written.push(abs);
       await restoreCached(b, o);
@@ -85,8 +87,8 @@ async function restoreEntry(b: BuildState, outputs: readonly CachedOutput[]): Pr
  * Takes a cached execution as step i's own: its outputs restored, its dependencies observed as they
  * are now, its history that of the execution that made them. Returns the record to commit.
  */
-export async function adoptCacheHit(b: BuildState, i: number, hit: CacheHit): Promise<StepRecord> {
-  await restoreEntry(b, hit.entry.outputs);
+export async function adoptCacheHit(b: BuildState, i: number, hit: CacheHit, signal?: AbortSignal): Promise<StepRecord> {
+  await restoreEntry(b, hit.entry.outputs, signal);
   const original = hit.entry.execution;
   const recordedAtNs = nowNs();
   // Only what the path set names, which the lookup hashed: the entry's own lists are not trusted.

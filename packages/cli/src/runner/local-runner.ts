@@ -1,16 +1,24 @@
 /**
  * The local step runner: the command under the interposer, in a process group of its own, its
  * output captured and split into lines. The groups of running steps are noted in
- * `<runDir>/process-groups`, so the next run can stop what a killed run left behind.
+ * `<runDir>/process-groups` with their leaders' start times, so the next run can stop what a killed
+ * run left behind, and only that: a group whose number a new process took since is not touched.
+ * Should this process exit before its steps end (a second Ctrl-C, a crash), their groups are
+ * killed on the way out.
  */
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { formatIdentity, parseIdentity, processStartTime, removeAbandonedLogs, type ProcessIdentity } from '@prov-make/interposer';
 import type { StartedStep, StepLaunch, StepRunner } from './step-runner.js';
 
 const GROUPS_FILE = 'process-groups';
 
 export class LocalStepRunner implements StepRunner {
-  private readonly live = new Set<number>();
+  /** Running steps' groups: each group's id is its leader's pid. */
+  private readonly live = new Map<number, ProcessIdentity>();
+  private readonly killLive = () => {
+    for (const pgid of this.live.keys()) signalGroup(pgid, 'SIGKILL');
+  };
 
   /** `runDir`: a folder of the workspace's own (notes files, the process-groups file). */
   constructor(private readonly runDir: string) {}
@@ -20,17 +28,16 @@ export class LocalStepRunner implements StepRunner {
     try {
       text = readFileSync(join(this.runDir, GROUPS_FILE), 'utf8');
     } catch {
-      return;
+      text = '';
     }
-    if (text === '') return; // the last run ended cleanly
-    for (const pgid of text.split('\n').map(Number).filter((n) => n > 1)) {
-      try {
-        process.kill(-pgid, 'SIGKILL');
-      } catch {
-        /* already gone */
+    if (text !== '') {
+      for (const line of text.split('\n')) {
+        const leader = parseIdentity(line);
+        if (leader && isLeftover(leader)) signalGroup(leader.pid, 'SIGKILL');
       }
+      writeFileSync(join(this.runDir, GROUPS_FILE), '');
     }
-    writeFileSync(join(this.runDir, GROUPS_FILE), '');
+    removeAbandonedLogs(); // of this workspace's killed runs, and of any other
   }
 
   async start(launch: StepLaunch): Promise<StartedStep> {
@@ -54,11 +61,7 @@ export class LocalStepRunner implements StepRunner {
     let cancelled = false;
     const cancel = (signal: NodeJS.Signals) => {
       cancelled = true;
-      try {
-        if (pid) process.kill(-pid, signal);
-      } catch {
-        /* already gone */
-      }
+      if (pid) signalGroup(pid, signal);
     };
     const done = result
       .then((trace) => {
@@ -70,9 +73,36 @@ export class LocalStepRunner implements StepRunner {
   }
 
   private noteGroup(pgid: number, running: boolean): void {
-    if (running) this.live.add(pgid);
-    else this.live.delete(pgid);
-    writeFileSync(join(this.runDir, GROUPS_FILE), [...this.live].join('\n'));
+    if (running) {
+      if (this.live.size === 0) process.on('exit', this.killLive);
+      this.live.set(pgid, { pid: pgid, start: processStartTime(pgid) ?? '0' });
+    } else {
+      this.live.delete(pgid);
+      if (this.live.size === 0) process.off('exit', this.killLive);
+    }
+    try {
+      writeFileSync(join(this.runDir, GROUPS_FILE), [...this.live.values()].map(formatIdentity).join('\n'));
+    } catch {
+      /* the state folder is gone (a step removed it): nothing to note for the next run */
+    }
+  }
+}
+
+/**
+ * Whether a group noted by a killed run is still that run's: its leader is the very process noted
+ * (same start time), or the leader is gone and the group lives on in its other members (the
+ * number cannot be reused while the group holds it). A new process with the old pid is not it.
+ */
+function isLeftover(leader: ProcessIdentity): boolean {
+  const start = processStartTime(leader.pid);
+  return start === null ? true : start === leader.start;
+}
+
+function signalGroup(pgid: number, signal: NodeJS.Signals): void {
+  try {
+    process.kill(-pgid, signal);
+  } catch {
+    /* already gone */
   }
 }
 

@@ -1,9 +1,11 @@
 /**
- * One `prov-make run` at a time per workspace. The lock file holds the owner's pid; a lock left by a
- * killed run (its pid is gone) is taken over.
+ * One `prov-make run` at a time per workspace. The lock file holds the owner's pid and start time
+ * (`1234.5678`); a lock left by a killed run (that process is gone, whoever has its pid now) is
+ * taken over.
  */
 import { closeSync, openSync, readFileSync, renameSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
+import { formatIdentity, isRunning, parseIdentity, thisProcess, type ProcessIdentity } from '@prov-make/interposer';
 
 export class LockedError extends Error {
   readonly code = 'E_LOCKED';
@@ -32,22 +34,22 @@ export class WorkspaceLock {
         if (takeOver(file, owner)) return new WorkspaceLock(file);
         continue;
       }
-      if (!options.wait) throw new LockedError(owner);
-      if (!told) options.onWait?.(owner);
+      if (!options.wait) throw new LockedError(owner.pid);
+      if (!told) options.onWait?.(owner.pid);
       told = true;
       await new Promise((r) => setTimeout(r, options.pollMs ?? 200));
     }
   }
 
   release(): void {
-    if (readOwner(this.file) === process.pid) rmSync(this.file, { force: true });
+    if (readOwner(this.file)?.text === ME()) rmSync(this.file, { force: true });
   }
 }
 
 function tryCreate(file: string): boolean {
   try {
     const fd = openSync(file, 'wx');
-    writeSync(fd, String(process.pid));
+    writeSync(fd, ME());
     closeSync(fd);
     return true;
   } catch (err) {
@@ -57,29 +59,41 @@ function tryCreate(file: string): boolean {
 }
 
 /** A stale lock is taken over atomically, so two waiting runs cannot both win. */
-function takeOver(file: string, staleOwner: number | null): boolean {
+function takeOver(file: string, stale: Owner | null): boolean {
   const mine = `${file}.${process.pid}`;
-  writeFileSync(mine, String(process.pid));
+  writeFileSync(mine, ME());
   try {
-    if (readOwner(file) === staleOwner) renameSync(mine, file);
+    if (readOwner(file)?.text === stale?.text) renameSync(mine, file);
   } finally {
     rmSync(mine, { force: true });
   }
-  return readOwner(file) === process.pid;
+  return readOwner(file)?.text === ME();
 }
 
-function readOwner(file: string): number | null {
+interface Owner {
+  text: string;
+  pid: number;
+  /** The owner's start time; absent in a lock an older version wrote (its pid alone). */
+  identity: ProcessIdentity | null;
+}
+
+const ME = () => formatIdentity(thisProcess());
+
+function readOwner(file: string): Owner | null {
   try {
-    const pid = Number(readFileSync(file, 'utf8').trim());
-    return Number.isInteger(pid) && pid > 0 ? pid : null;
+    const text = readFileSync(file, 'utf8').trim();
+    const identity = parseIdentity(text);
+    const pid = identity?.pid ?? Number(text);
+    return Number.isInteger(pid) && pid > 0 ? { text, pid, identity } : null;
   } catch {
     return null;
   }
 }
 
-function isAlive(pid: number): boolean {
+function isAlive(owner: Owner): boolean {
+  if (owner.identity) return isRunning(owner.identity);
   try {
-    process.kill(pid, 0);
+    process.kill(owner.pid, 0);
     return true;
   } catch (err) {
     return (err as NodeJS.ErrnoException).code === 'EPERM';
