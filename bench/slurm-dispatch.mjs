@@ -5,10 +5,12 @@
 //     command runs) and submit-to-end-seen (until the client reports it ended), one job at a time,
 //     with the test cluster's SchedulerParameters (batch_sched_delay=0) and with Slurm's defaults;
 //     `srun true` for reference;
-//  2. 100 trivial traced steps with 2 in flight (-j 2): through Slurm (SlurmClient + jobTracing +
-//     collectTrace) vs locally (startTrace), interleaved rounds, medians.
+//  2. a pipeline of 100 trivial steps through `prov-make run --force -j N`, with `--executor slurm`
+//     vs `--executor local` (traced, recorded, as a user runs it), interleaved rounds, medians; and
+//     each step's submit-to-start latency as prov-make records it (the execution's start is the
+//     submission; the step writes the time its command started).
 //
-//   node bench/slurm-dispatch.mjs [--jobs 20] [--steps 100] [-j 2] [--rounds 3] [--quick]
+//   node bench/slurm-dispatch.mjs [--jobs 20] [--steps 100] [-j 2] [--cpus N] [--rounds 3] [--quick]
 //
 // Needs root (the daemons run as root), slurm-wlm and munge, and `pnpm run build`.
 import { spawnSync } from 'node:child_process';
@@ -29,6 +31,8 @@ const jobs = opt('--jobs', quick ? 5 : 20);
 const steps = opt('--steps', quick ? 20 : 100);
 const inFlight = opt('-j', 2);
 const rounds = opt('--rounds', quick ? 1 : 3);
+// CPUs the test node declares (default: this machine's): a job takes one, so this bounds the jobs running at once
+const cpus = opt('--cpus', undefined);
 
 /** The test harness is TypeScript (vitest runs it as is): transpile it and what it imports into a temp folder. */
 async function importHarness(tmp) {
@@ -46,14 +50,6 @@ async function importBuilt(rel) {
   } catch (err) {
     throw new BenchSetupError(`cannot load ${rel} (run \`pnpm run build\`): ${err.message}`);
   }
-}
-
-/** Runs `count` tasks with at most `width` at a time. */
-async function pool(count, width, task) {
-  let next = 0;
-  await Promise.all(Array.from({ length: width }, async () => {
-    while (next < count) await task(next++);
-  }));
 }
 
 /** One job at a time: submit -> its command starts (the job prints its start time) -> end seen. */
@@ -99,8 +95,7 @@ async function main() {
   if (process.getuid?.() !== 0) throw new BenchSetupError('the test cluster runs its daemons as root: run this as root');
   const tmp = mkdtempSync(join(tmpdir(), 'pm-slurm-harness-'));
   const { startSlurm } = await importHarness(tmp);
-  const { SlurmClient, jobTracing } = await importBuilt('packages/cli/dist/executor/slurm.js');
-  const { startTrace, collectTrace, prepareLogDir } = await importBuilt('packages/interposer/dist/index.js');
+  const { SlurmClient } = await importBuilt('packages/cli/dist/executor/slurm.js');
   const client = (env) => new SlurmClient({ env });
   console.log(`machine: ${JSON.stringify(machineInfo())}`);
 
@@ -121,54 +116,66 @@ async function main() {
     console.log(`  ${r.label}: cluster up in ${fmtMs(r.startup)}, first job starts after ${fmtMs(r.first)}; then submit->start ${fmtMs(r.start)} (max ${fmtMs(r.startMax)}), submit->end seen ${fmtMs(r.end)}; srun true ${fmtMs(r.srun)}`);
   }
 
-  // 2. 100 trivial traced steps, -j 2: Slurm vs local
-  const cluster = await startSlurm();
+  // 2. a pipeline of 100 trivial steps through prov-make run, Slurm vs local at the same -j
+  const cluster = await startSlurm({ cpus });
   const env = { ...process.env, ...cluster.env };
-  const slurm = client(env);
   const base = mkdtempSync(join(tmpdir(), 'pm-slurm-bench-'));
   try {
-    await latencies(slurm, base, env, 1); // past the controller's first seconds
-    const workspace = (name, round) => {
-      const ws = join(base, `${name}-${round}`);
-      mkdirSync(join(ws, '.prov-make', 'trace'), { recursive: true });
-      mkdirSync(join(ws, 'out'));
-      return ws;
-    };
-    const command = (i) => `echo ${i} > out/${i}.txt`;
+    await latencies(client(env), base, env, 1); // past the controller's first seconds
+    const ws = pipelineWorkspace(base, steps);
+    // traced once, so that -j has the steps side by side (never-traced steps wait for the earlier ones)
+    provMake(ws, ['--executor', 'local'], env);
     const samples = await interleavedRounds({
-      local: async (_, round) => {
-        const ws = workspace('local', round);
-        const t0 = Date.now();
-        await pool(steps, inFlight, async (i) => {
-          const r = await startTrace(command(i), { cwd: ws, env, stdio: 'ignore' }).result; // logs on tmpfs, as locally
-          if (r.exitCode !== 0 || r.deps.writes.length !== 1) throw new Error(`local step ${i} failed`);
-        });
-        return { ms: Date.now() - t0 };
-      },
-      slurm: async (_, round) => {
-        const ws = workspace('slurm', round);
-        const t0 = Date.now();
-        await pool(steps, inFlight, async (i) => {
-          const logDir = prepareLogDir(join(ws, '.prov-make', 'trace', String(i)));
-          const job = await slurm.submit({ command: command(i), cwd: ws, env, outputFile: join(logDir, 'output'), ...jobTracing(env, logDir) });
-          const end = await job.done;
-          const { deps } = collectTrace(logDir);
-          if (end.state !== 'COMPLETED' || deps.writes.length !== 1) throw new Error(`Slurm step ${i} (job ${job.id}) ended ${end.state}`);
-        });
-        return { ms: Date.now() - t0 };
-      },
+      local: async () => ({ ms: provMake(ws, ['--executor', 'local', '--force', '-j', String(inFlight)], env) }),
+      slurm: async () => ({ ms: provMake(ws, ['--executor', 'slurm', '--force', '-j', String(inFlight)], env) }),
     }, { rounds, warmup: 0 });
     const local = median(samples.local.ms);
     const viaSlurm = median(samples.slurm.ms);
-    console.log(`\n${steps} trivial traced steps, -j ${inFlight}, ${rounds} interleaved round(s), medians:`);
+    // the rounds alternate their order: with an even count the last run was local, so one more through Slurm
+    if (rounds % 2 === 0) provMake(ws, ['--executor', 'slurm', '--force', '-j', String(inFlight)], env);
+    const dispatch = submitToStart(ws, env);
+    console.log(`\nprov-make run --force -j ${inFlight}, a pipeline of ${steps} trivial traced steps (node of ${cpus ?? 'this machine\'s'} CPUs), ${rounds} interleaved round(s), medians:`);
     console.log(`  local  ${fmtMs(local)}  (${fmtMs(local / steps)} per step)`);
     console.log(`  Slurm  ${fmtMs(viaSlurm)}  (${fmtMs(viaSlurm / steps)} per step)`);
     console.log(`  Slurm / local = ${fmtRatio(viaSlurm / local)}`);
+    const sorted = [...dispatch].sort((x, y) => x - y);
+    const slow = dispatch.filter((ms) => ms > 10_000).length;
+    console.log(`  per step through prov-make (a last Slurm run): submit->start median ${fmtMs(median(dispatch))}, 90th percentile ${fmtMs(sorted[Math.floor(sorted.length * 0.9)])}, max ${fmtMs(sorted.at(-1))}; ${slow} of ${dispatch.length} waited over 10 s (a job that cannot start when submitted waits for the next scheduling pass)`);
   } finally {
     await cluster.stop();
     rmSync(base, { recursive: true, force: true });
     rmSync(tmp, { recursive: true, force: true });
   }
+}
+
+/** Steps that each write the time their command started (ns) into a file of their own. */
+function pipelineWorkspace(base, count) {
+  const ws = join(base, 'pipeline');
+  mkdirSync(join(ws, 'out'), { recursive: true });
+  const lines = ['resources: { mem: 50M }', 'steps:'];
+  for (let i = 0; i < count; i++) lines.push(`  s${i}:`, `    run: date +%s%N > out/${i}.txt`);
+  writeFileSync(join(ws, 'pipeline.yml'), lines.join('\n') + '\n');
+  return ws;
+}
+
+/** Runs `prov-make run` in `ws`; its wall time in ms (a failure stops the bench). */
+function provMake(ws, args, env) {
+  const t0 = Date.now();
+  const r = spawnSync(process.execPath, [join(repoRoot, 'packages/cli/bin/prov-make.js'), 'run', ...args, '--json'], { cwd: ws, env, encoding: 'utf8' });
+  const ms = Date.now() - t0;
+  if (r.status !== 0) throw new Error(`prov-make run ${args.join(' ')} failed (exit ${r.status}): ${r.stderr}${r.stdout.slice(0, 2000)}`);
+  return ms;
+}
+
+/** Each step's submission (its execution's start, as prov-make records it) to its command's start. */
+function submitToStart(ws, env) {
+  const r = spawnSync(process.execPath, [join(repoRoot, 'packages/cli/bin/prov-make.js'), 'log', '--json'], { cwd: ws, env, encoding: 'utf8', maxBuffer: 64 << 20 });
+  const last = new Map(JSON.parse(r.stdout).map((e) => [e.step, e]));
+  return [...last.values()].map((e) => {
+    if (!e.job) throw new Error(`step ${e.step}'s last execution was not a Slurm job`);
+    const started = Number(BigInt(readFileSync(join(ws, 'out', `${e.step.slice(1)}.txt`), 'utf8').trim()) / 1_000_000n);
+    return started - Date.parse(e.startedAt);
+  });
 }
 
 runMain(main);

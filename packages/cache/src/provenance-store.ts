@@ -16,6 +16,16 @@ export interface RecordedFile {
 
 export type ExecutionStatus = 'succeeded' | 'failed' | 'interrupted';
 
+/** The cluster job an execution ran as (the Slurm executor): `log`, `why` and the PROV export show it. */
+export interface ExecutionJob {
+  scheduler: 'slurm';
+  id: string;
+  /** The node(s) it ran on, as the scheduler lists them. */
+  nodes: string | null;
+  /** The scheduler's final state: COMPLETED, FAILED, TIMEOUT, OUT_OF_MEMORY... */
+  state: string;
+}
+
 export interface ExecutionRecord {
   /** Unique and sortable by time: see newExecutionId (execution-id.ts). */
   id: string;
@@ -41,6 +51,8 @@ export interface ExecutionRecord {
   deleted: string[];
   untraced: { path: string; reason: string }[];
   annotations: string[];
+  /** Set when it ran as a cluster job (absent in records made before the Slurm executor). */
+  job?: ExecutionJob;
   /** Captured stdout+stderr, stored in the ContentStore. */
   outputLogHash: string | null;
   /** Outputs that existed before and that it changed in place (read first): `clean` never removes those files. */

@@ -7,7 +7,7 @@
 import { tokenList, type StepHashes, type StepState } from './deps-log.js';
 import type { StepDefinition } from './definition.js';
 import type { Distrust } from './distrust.js';
-import type { ExecutionRecord, RecordedFile } from './provenance-store.js';
+import type { ExecutionJob, ExecutionRecord, RecordedFile } from './provenance-store.js';
 import type { FileVersion } from './version.js';
 import { versionTokenToRecord } from './version-token.js';
 
@@ -68,6 +68,8 @@ export interface StepRecord {
   deleted: string[];
   untraced: { path: string; reason: string }[];
   annotations: string[];
+  /** The cluster job it ran as, when it did. */
+  job?: ExecutionJob;
   /** Captured stdout+stderr in the content store. */
   outputLogHash: string | null;
   /** Outputs that were there before the step and that it changed in place (it read them first, as sed -i does). */
@@ -136,6 +138,7 @@ export function executionRecordOf(r: StepRecord): ExecutionRecord {
     deleted: r.deleted,
     untraced: r.untraced,
     annotations: r.annotations,
+    ...(r.job ? { job: r.job } : {}),
     outputLogHash: r.outputLogHash,
     ...(r.updated?.length ? { updated: r.updated } : {}),
   };

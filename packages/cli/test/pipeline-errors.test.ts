@@ -63,6 +63,11 @@ const CASES: Case[] = [
   { file: 'needs-missing-step.yml', code: 'unknown-step', line: 6, col: 13, problem: ['step "stats" needs "claen"', 'not a step', 'did you mean "clean"?'], fix: ['rename it to "clean"'] },
   { file: 'needs-itself.yml', code: 'self-need', line: 4, col: 12, problem: ['step "clean" needs itself'], fix: ['remove "clean"'] },
   { file: 'needs-cycle.yml', code: 'needs-cycle', line: 9, col: 13, problem: ['cycle', 'clean -> stats -> clean'], fix: ['remove "clean" from the needs of "stats"'] },
+  // Where steps run.
+  { file: 'executor-unknown.yml', code: 'bad-executor', line: 1, col: 11, problem: ['unknown executor "kubernetes"'], fix: ['local, slurm'] },
+  { file: 'resources-unknown-key.yml', code: 'bad-resources', line: 8, col: 7, problem: ['unknown key "memory" in the resources of step "align"', 'did you mean "mem"?'], fix: ['rename it to "mem"', 'cpus, mem, time'] },
+  { file: 'resources-bad-mem.yml', code: 'bad-resources', line: 4, col: 8, problem: ['in the resources of the pipeline, mem: must be megabytes', '(got "2 GB")'], fix: ['mem: 2048', 'mem: 2G'] },
+  { file: 'resources-reserved-flag.yml', code: 'bad-resources', line: 6, col: 29, problem: ['resources of step "align"', 'slurm: --output is set by prov-make'], fix: ['remove "--output"'] },
   { file: 'needs-later-step.yml', code: 'needs-later-step', line: 4, col: 13, problem: ['step "stats" needs "clean"', 'after it'], fix: ['file order', 'move step "clean" above step "stats"'] },
 ];
 
@@ -107,7 +112,7 @@ describe('PipelineError.format', () => {
     const err = errorOf(() => parsePipeline(text, '/w/pipeline.yml'));
     expect(err.format('/w')).toBe(
       'pipeline.yml:7:5: error: unknown key "nedds" in step "stats". Did you mean "needs"?\n' +
-        '  hint: rename it to "needs". A step accepts: run, cwd, env, needs, foreach.',
+        '  hint: rename it to "needs". A step accepts: run, cwd, env, needs, foreach, resources.',
     );
   });
 
@@ -191,6 +196,19 @@ describe('more problems, in pipeline text', () => {
     { name: 'unknown key, no near name', text: 'steps:\n  a:\n    run: x\n    timeout: 5\n', code: 'unknown-key', at: [4, 5], problem: 'unknown key "timeout" in step "a"' },
     { name: 'BOM keeps columns right', text: '\ufeffstep:\n  a:\n    run: x\n', code: 'unknown-key', at: [1, 1], problem: '"step"' },
     { name: 'CRLF line ends', text: 'steps:\r\n  a:\r\n    run: x\r\n    nedds: [a]\r\n', code: 'unknown-key', at: [4, 5], problem: '"nedds"' },
+    { name: 'executor is empty', text: 'executor:\nsteps:\n  a:\n    run: x\n', code: 'bad-executor', at: [1, 1], problem: 'executor is empty' },
+    { name: 'executor is a list', text: 'executor: [slurm]\nsteps:\n  a:\n    run: x\n', code: 'bad-executor', at: [1, 11], problem: 'not a list' },
+    { name: 'executor misspelt', text: 'executor: slrum\nsteps:\n  a:\n    run: x\n', code: 'bad-executor', at: [1, 11], problem: 'Did you mean "slurm"?' },
+    { name: 'executor in a step', text: 'steps:\n  a:\n    run: x\n    executor: slurm\n', code: 'unknown-key', at: [4, 5], problem: 'top-level key' },
+    { name: 'resources is a list', text: 'resources: [cpus]\nsteps:\n  a:\n    run: x\n', code: 'bad-resources', at: [1, 12], problem: 'must be a map' },
+    { name: 'resources walltime', text: 'steps:\n  a:\n    run: x\n    resources: { walltime: 30 }\n', code: 'bad-resources', at: [4, 18], problem: 'Did you mean "time"?' },
+    { name: 'resources cpus zero', text: 'steps:\n  a:\n    run: x\n    resources:\n      cpus: 0\n', code: 'bad-resources', at: [5, 13], problem: 'cpus: must be a whole number' },
+    { name: 'resources time with a unit', text: 'resources:\n  time: 2h\nsteps:\n  a:\n    run: x\n', code: 'bad-resources', at: [2, 9], problem: 'time: must be minutes' },
+    { name: 'resources value missing', text: 'resources:\n  mem:\nsteps:\n  a:\n    run: x\n', code: 'bad-resources', at: [2, 3], problem: 'mem in the resources of the pipeline has no value' },
+    { name: 'resources value is a map', text: 'resources:\n  gpus: {a100: 2}\nsteps:\n  a:\n    run: x\n', code: 'bad-resources', at: [2, 9], problem: 'single value' },
+    { name: 'resources slurm is a string', text: 'resources:\n  slurm: --qos=long\nsteps:\n  a:\n    run: x\n', code: 'bad-resources', at: [2, 10], problem: 'list of sbatch flags' },
+    { name: 'resources slurm flag without a dash', text: 'resources:\n  slurm: [qos=long]\nsteps:\n  a:\n    run: x\n', code: 'bad-resources', at: [2, 10], problem: 'list of sbatch flags' },
+    { name: 'resources duplicate key', text: 'resources:\n  mem: 1G\n  mem: 2G\nsteps:\n  a:\n    run: x\n', code: 'duplicate-key', at: [3, 3], problem: 'duplicate key "mem" in the resources of the pipeline' },
     { name: 'first problem only (document order)', text: 'steps:\n  a:\n    runn: x\n  b:\n    cmd: y\n', code: 'unknown-key', at: [3, 5], problem: '"runn"' },
   ];
 

@@ -72,6 +72,20 @@ steps:
     run: *cmd
     needs: [a]
 `,
+  'on a cluster': `executor: slurm
+resources:
+  partition: short
+  time: "1:00:00"
+  mem: 2G
+  slurm: ["--qos=normal"]
+steps:
+  align:
+    run: bwa mem ref.fa reads.fq > aligned.sam
+    resources: { cpus: 8, mem: 16000, time: 240, gpus: "a100:1", account: lab-7, slurm: ["--constraint=avx2"] }
+  plot:
+    run: python3 plot.py aligned.sam
+    resources:
+`,
   'null optional keys': `env:
 ignore:
 steps:
@@ -159,6 +173,18 @@ describe('good pipelines', () => {
     expect(empty.env).toEqual({});
     expect(empty.ignore).toEqual([]);
     expect(empty.steps[0]).toMatchObject({ env: {}, needs: [] });
+  });
+
+  it('executor and resources: the pipeline\'s resources under each step\'s own, slurm flags added up; none of it in a step\'s identity', () => {
+    const p = parsePipeline(GOOD['on a cluster'], '/w/pipeline.yml');
+    expect(p.executor).toBe('slurm');
+    const [align, plot] = p.steps;
+    expect(align.resources).toEqual({ partition: 'short', time: 240, mem: 16000, cpus: 8, gpus: 'a100:1', account: 'lab-7', slurm: ['--qos=normal', '--constraint=avx2'] });
+    expect(plot.resources).toEqual({ partition: 'short', time: '1:00:00', mem: '2G', slurm: ['--qos=normal'] });
+    const bare = parsePipeline('steps:\n  align:\n    run: bwa mem ref.fa reads.fq > aligned.sam\n  plot:\n    run: python3 plot.py aligned.sam\n', '/w/pipeline.yml');
+    expect(bare.executor).toBeUndefined();
+    expect(bare.steps[0].resources).toBeUndefined();
+    expect(p.steps.map(canonicalDefinition)).toEqual(bare.steps.map(canonicalDefinition));
   });
 
   it('a variable named __proto__ is an ordinary variable', () => {
@@ -266,6 +292,9 @@ function validate(s: Schema, v: Json, at = '$'): string[] {
       case 'pattern':
         if (typeof v === 'string' && !new RegExp(arg as string, 'u').test(v)) errors.push(`${at}: does not match ${String(arg)}`);
         break;
+      case 'minimum':
+        if (typeof v === 'number' && v < (arg as number)) errors.push(`${at}: below ${String(arg)}`);
+        break;
       case 'minLength':
         if (typeof v === 'string' && [...v].length < (arg as number)) errors.push(`${at}: too short`);
         break;
@@ -319,6 +348,7 @@ const SCHEMA_CANNOT_EXPRESS = new Set([
   'needs-itself.yml',
   'needs-cycle.yml',
   'needs-later-step.yml',
+  'resources-reserved-flag.yml', // which sbatch flags prov-make sets itself
 ]);
 /** Fixtures that are not valid YAML (or use an undefined alias): editors flag those without the schema. */
 const NOT_YAML = new Set([

@@ -1,6 +1,6 @@
 /** -j N, Ctrl-C, kill -9 of prov-make, and a second run in the same workspace. */
 import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { cli, runJson, sleep, startCli, statuses, until, workspace } from './cli-helpers.js';
@@ -90,5 +90,19 @@ describe('prov-make run: parallel, interrupted, killed', () => {
     const second = await waiting.done;
     expect(second.code).toBe(0);
     expect(second.stdout).toMatch(/\[slow\] up to date/);
+  });
+
+  it('a lock held from another host (a shared file system) is never taken as stale; a dead pid of this host is', () => {
+    const ws = workspace({ 'pipeline.yml': 'steps:\n  a:\n    run: echo a > a.txt\n' });
+    mkdirSync(join(ws, '.prov-make'));
+    writeFileSync(join(ws, '.prov-make', 'lock'), '999999999@login-elsewhere');
+    const refused = cli(ws, ['run', '--no-wait']);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toBe('prov-make: error: another prov-make (pid 999999999 on login-elsewhere) is running in this workspace\n'
+      + '  hint: wait for it to finish, or run again without --no-wait to wait; if that run was killed on login-elsewhere, remove .prov-make/lock\n');
+    expect(existsSync(join(ws, 'a.txt'))).toBe(false);
+    writeFileSync(join(ws, '.prov-make', 'lock'), '999999999'); // as older versions wrote it: this host, and gone
+    expect(cli(ws, ['run', '--no-wait']).code).toBe(0);
+    expect(readdirSync(join(ws, '.prov-make')).includes('lock')).toBe(false);
   });
 });

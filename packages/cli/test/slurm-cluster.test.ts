@@ -26,7 +26,10 @@ it('two clusters start side by side, each runs its own jobs, and stop leaves not
 
     const deadline = Date.now() + 30_000;
     while (!a.completedJobs().some((j) => j.jobId === id) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
-    expect(a.completedJobs()).toEqual([{ jobId: id, name: 'hello', state: 'FAILED', exitCode: '3:0' }]);
+    expect(a.completedJobs()).toEqual([expect.objectContaining({ jobId: id, name: 'hello', state: 'FAILED', exitCode: '3:0' })]);
+    const [{ start, end }] = a.completedJobs();
+    expect(end - start).toBeGreaterThanOrEqual(0);
+    expect(Math.abs(Date.now() - end)).toBeLessThan(60_000);
     expect(readFileSync(out, 'utf8')).toBe(`hello from ${id} on ${a.nodeName}\n`);
     // sacct reads the same record (jobcomp/filetxt), as it reads slurmdbd's on a real cluster
     expect(a.run('sacct', ['-c', '-n', '-P', '-j', id, '-o', 'jobid,state']).stdout.trim()).toBe(`${id}|FAILED`);

@@ -4,8 +4,9 @@
  * as the reasons a person reads. The Slurm messages below are sbatch's own (Slurm 22.05).
  */
 import { describe, expect, it } from 'vitest';
-import { effectiveState, failureReason, submitError, type SlurmJobEnd } from '../src/executor/slurm-outcome.js';
-import { mergeResources, resourceOptions, resourceProblems } from '../src/executor/slurm-resources.js';
+import { describe as describeReason, describeJobFailure } from '../src/engine/reasons.js';
+import { effectiveState, jobFailure, signalOf, submitError, type SlurmJobEnd } from '../src/executor/slurm-outcome.js';
+import { mergeResources, resourceOptions, resourceProblems, type SlurmResources } from '../src/executor/slurm-resources.js';
 
 describe('resources -> sbatch flags', () => {
   it('maps every key to its sbatch option, extra flags last', () => {
@@ -57,22 +58,35 @@ describe('resource problems', () => {
 const end = (over: Partial<SlurmJobEnd>): SlurmJobEnd => ({ jobId: '42', state: 'COMPLETED', exitCode: 0, signal: null, nodes: 'node7', setupProblem: null, ...over });
 
 describe('final state -> failure reason', () => {
-  it('is null for a completed job, and the exit code or signal for a failed one', () => {
-    expect(failureReason(end({}), {})).toBeNull();
-    expect(failureReason(end({ state: 'FAILED', exitCode: 3 }), {})).toBe('exit code 3');
-    expect(failureReason(end({ state: 'FAILED', exitCode: null, signal: 9 }), {})).toBe('killed by SIGKILL');
-    expect(failureReason(end({ state: 'FAILED', exitCode: 199, setupProblem: 'the job could not start on node7: cannot enter /w' }), {})).toBe('the job could not start on node7: cannot enter /w');
+  const said = (e: SlurmJobEnd, r: SlurmResources) => {
+    const failure = jobFailure(e, r);
+    return failure && describeJobFailure('Slurm', failure);
+  };
+
+  it('is none for a completed job or a failed command (its exit code or signal says it), a setup problem otherwise', () => {
+    expect(jobFailure(end({}), {})).toBeNull();
+    expect(jobFailure(end({ state: 'FAILED', exitCode: 3 }), {})).toBeNull();
+    expect(jobFailure(end({ state: 'FAILED', exitCode: null, signal: 9 }), {})).toBeNull();
+    expect(signalOf(9)).toBe('SIGKILL');
+    expect(signalOf(null)).toBeNull();
+    expect(said(end({ state: 'FAILED', exitCode: 199, setupProblem: 'the job could not start on node7: cannot enter /w' }), {})).toBe('the job could not start on node7: cannot enter /w');
   });
 
   it('says Slurm killed it, and with which of the step\'s limits', () => {
-    expect(failureReason(end({ state: 'OUT_OF_MEMORY' }), { mem: '2G' })).toBe('killed by Slurm: out of memory (mem=2G)');
-    expect(failureReason(end({ state: 'OUT_OF_MEMORY' }), {})).toBe('killed by Slurm: out of memory (mem not set: the partition\'s default memory applied)');
-    expect(failureReason(end({ state: 'TIMEOUT' }), { time: '0:01:00' })).toBe('killed by Slurm: time limit exceeded (time=0:01:00)');
-    expect(failureReason(end({ state: 'TIMEOUT' }), { time: 90 })).toBe('killed by Slurm: time limit exceeded (time=90)');
-    expect(failureReason(end({ state: 'CANCELLED' }), {})).toBe('killed by Slurm: cancelled (scancel, or an administrator)');
-    expect(failureReason(end({ state: 'NODE_FAIL' }), {})).toBe('killed by Slurm: the node failed on node7');
-    expect(failureReason(end({ state: 'PREEMPTED' }), {})).toBe('killed by Slurm: preempted by a job of higher priority');
-    expect(failureReason(end({ state: 'UNKNOWN', exitCode: null }), {})).toMatch(/^Slurm no longer knows job 42 /);
+    expect(jobFailure(end({ state: 'OUT_OF_MEMORY' }), { mem: '2G' })).toEqual({ state: 'OUT_OF_MEMORY', limit: 'mem=2G' });
+    expect(said(end({ state: 'OUT_OF_MEMORY' }), { mem: '2G' })).toBe('killed by Slurm: out of memory (mem=2G)');
+    expect(said(end({ state: 'OUT_OF_MEMORY' }), {})).toBe('killed by Slurm: out of memory (mem not set: the partition\'s default memory applied)');
+    expect(said(end({ state: 'TIMEOUT' }), { time: '0:01:00' })).toBe('killed by Slurm: time limit exceeded (time=0:01:00)');
+    expect(said(end({ state: 'TIMEOUT' }), { time: 90 })).toBe('killed by Slurm: time limit exceeded (time=90)');
+    expect(said(end({ state: 'CANCELLED' }), {})).toBe('killed by Slurm: cancelled (scancel, or an administrator)');
+    expect(said(end({ state: 'NODE_FAIL' }), {})).toBe('killed by Slurm: the node failed on node7');
+    expect(said(end({ state: 'PREEMPTED' }), {})).toBe('killed by Slurm: preempted by a job of higher priority');
+    expect(said(end({ state: 'UNKNOWN', exitCode: null }), {})).toMatch(/^Slurm no longer knows job 42 /);
+  });
+
+  it('is the step\'s failure reason, after why it ran', () => {
+    const failure = jobFailure(end({ state: 'OUT_OF_MEMORY' }), { mem: '2G' })!;
+    expect(describeReason({ kind: 'job-failed', scheduler: 'Slurm', failure, cause: { kind: 'never-ran' } })).toBe('killed by Slurm: out of memory (mem=2G) (it ran because it has never run)');
   });
 
   it('reads a memory kill by jobacct_gather (no cgroups) as out of memory', () => {
@@ -107,6 +121,14 @@ describe('sbatch refusals -> the option to fix', () => {
     expect(submitError('sbatch: unrecognized option \'--frobnicate\'\nTry "sbatch --help" for more information\n', { slurm: ['--frobnicate'] }).message)
       .toBe('Slurm refused the job: slurm=--frobnicate: sbatch: unrecognized option \'--frobnicate\' (see man sbatch)');
     expect(submitError('sbatch: error: Invalid numeric value "0" for --cpus-per-task.\n', { cpus: 0 }).option).toBe('cpus');
+  });
+
+  it('a submission the controller did not answer is no refusal: the job may exist, and no option is to blame', () => {
+    for (const said of ['Socket timed out on send/recv operation', 'Unable to contact slurm controller (connect failure)']) {
+      const e = submitError(`sbatch: error: Batch job submission failed: ${said}\n`, { partition: 'short', time: 5 });
+      expect(e).toMatchObject({ unanswered: true, option: null, unsureTag: null, message: `Slurm did not answer the submission (${said})` });
+    }
+    expect(submitError('sbatch: error: Batch job submission failed: Invalid partition name specified\n', { partition: 'x' }).unanswered).toBe(false);
   });
 
   it('names no option when the job used none that could cause it', () => {

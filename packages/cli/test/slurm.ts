@@ -20,7 +20,7 @@
  */
 import { spawn, spawnSync, type ChildProcess, type SpawnSyncReturns } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, hostname, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from './nginx.js';
@@ -55,6 +55,9 @@ export interface CompletedJob {
   state: string;
   /** "code:signal", as Slurm prints it. */
   exitCode: string;
+  /** When it started and ended, in ms since the epoch (Slurm keeps whole seconds). */
+  start: number;
+  end: number;
 }
 
 interface Daemon {
@@ -67,18 +70,26 @@ interface Daemon {
 /** util-linux's setpriv: a daemon started through it is killed when the test process ends without stop(). */
 const SETPRIV = existsSync('/usr/bin/setpriv') ? '/usr/bin/setpriv' : null;
 
-function startDaemon(name: string, program: string, args: string[], env: NodeJS.ProcessEnv): Daemon {
+/**
+ * Starts a daemon in the foreground. Its standard error goes to `<dir>/log/<name>.stderr`, not to a
+ * pipe: a caller that blocks its event loop (spawnSync of a long prov-make run) would leave a pipe
+ * unread, and a daemon writing to a full pipe stops answering (measured: slurmctld then took 5 s per
+ * request, and slurmstepd's job-complete RPCs timed out).
+ */
+function startDaemon(dir: string, name: string, program: string, args: string[], env: NodeJS.ProcessEnv): Daemon {
   const [file, argv] = SETPRIV ? [SETPRIV, ['--pdeathsig', 'KILL', '--', program, ...args]] : [program, args];
-  const child = spawn(file, argv, { env, stdio: ['ignore', 'ignore', 'pipe'] });
-  let stderr = '';
-  child.stderr!.on('data', (b) => (stderr += b));
+  const log = join(dir, 'log', `${name}.stderr`);
+  const fd = openSync(log, 'a');
+  const child = spawn(file, argv, { env, stdio: ['ignore', 'ignore', fd] });
+  closeSync(fd);
+  let failure = '';
   let exited = false;
   child.on('exit', () => (exited = true));
   child.on('error', (err) => {
     exited = true;
-    stderr += String(err);
+    failure = String(err);
   });
-  return { name, child, stderr: () => stderr, exited: () => exited };
+  return { name, child, stderr: () => readFileSync(log, 'utf8') + failure, exited: () => exited };
 }
 
 async function stopDaemon(d: Daemon): Promise<void> {
@@ -104,9 +115,14 @@ async function waitFor(what: string, ready: () => boolean, failed: () => string 
 export interface SlurmOptions {
   /** slurm.conf's SchedulerParameters (default: batch_sched_delay=0; "" for Slurm's defaults). */
   schedulerParameters?: string;
+  /**
+   * CPUs the node declares (default: this machine's). More than the machine has lets concurrent
+   * tests each run jobs side by side (slurmd then trusts slurm.conf: SlurmdParameters=config_overrides).
+   */
+  cpus?: number;
 }
 
-function slurmConf(dir: string, cluster: string, node: string, ports: { ctld: number; slurmd: number }, cpus: number, memoryMb: number, scheduler: string): string {
+function slurmConf(dir: string, cluster: string, node: string, ports: { ctld: number; slurmd: number }, cpus: number, memoryMb: number, scheduler: string, overrides: boolean): string {
   return `# One-node test cluster written by packages/cli/test/slurm.ts
 ClusterName=${cluster}
 SlurmctldHost=${hostname()}(127.0.0.1)
@@ -143,6 +159,7 @@ MinJobAge=300
 KillWait=1
 OverTimeLimit=0
 ReturnToService=2
+${overrides ? 'SlurmdParameters=config_overrides' : '# SlurmdParameters: the node is what slurmd finds'}
 NodeName=${node} NodeHostname=${hostname()} NodeAddr=127.0.0.1 CPUs=${cpus} RealMemory=${memoryMb} State=UNKNOWN
 PartitionName=${PARTITION} Nodes=${node} Default=YES MaxTime=INFINITE State=UP
 `;
@@ -153,7 +170,7 @@ async function startMunge(dir: string): Promise<Daemon> {
   const m = join(dir, 'munge');
   mkdirSync(m, { mode: 0o755 });
   writeFileSync(join(m, 'munge.key'), randomBytes(1024), { mode: 0o400 });
-  const d = startDaemon('munged', '/usr/sbin/munged', [
+  const d = startDaemon(dir, 'munged', '/usr/sbin/munged', [
     '--foreground',
     `--socket=${m}/munge.socket`,
     `--key-file=${m}/munge.key`,
@@ -174,7 +191,7 @@ export async function startSlurm(options: SlurmOptions = {}): Promise<Slurm> {
   const conf = join(dir, 'slurm.conf');
   const env = { ...process.env, SLURM_CONF: conf };
   const run = (program: string, args: string[]) => spawnSync(program, args, { env, encoding: 'utf8' });
-  const cpus = availableParallelism();
+  const cpus = options.cpus ?? availableParallelism();
   const memoryMb = Math.floor(totalmem() / 1024 / 1024) - 256;
   const tag = randomBytes(4).toString('hex');
   const cluster = `pm${tag}`;
@@ -190,11 +207,11 @@ export async function startSlurm(options: SlurmOptions = {}): Promise<Slurm> {
     let lastError = '';
     for (let attempt = 0; attempt < 5; attempt++) {
       const ports = { ctld: await freePort(), slurmd: await freePort() };
-      writeFileSync(conf, slurmConf(dir, cluster, node, ports, cpus, memoryMb, options.schedulerParameters ?? 'batch_sched_delay=0'));
-      const ctld = startDaemon('slurmctld', '/usr/sbin/slurmctld', ['-D', '-i', '-f', conf], env);
+      writeFileSync(conf, slurmConf(dir, cluster, node, ports, cpus, memoryMb, options.schedulerParameters ?? 'batch_sched_delay=0', cpus > availableParallelism()));
+      const ctld = startDaemon(dir, 'slurmctld', '/usr/sbin/slurmctld', ['-D', '-i', '-f', conf], env);
       try {
         await waitFor('slurmctld', () => run('scontrol', ['ping']).stdout.includes('is UP'), () => (ctld.exited() ? ctld.stderr() || 'exited' : null), 20_000);
-        const slurmd = startDaemon('slurmd', '/usr/sbin/slurmd', ['-D', '-N', node, '-f', conf], env);
+        const slurmd = startDaemon(dir, 'slurmd', '/usr/sbin/slurmd', ['-D', '-N', node, '-f', conf], env);
         daemons.push(ctld, slurmd);
         await waitFor('slurmd', () => run('sinfo', ['-h', '-n', node, '-o', '%T']).stdout.trim() === 'idle',
           () => (slurmd.exited() ? slurmd.stderr() || 'exited' : null), 20_000);
@@ -231,7 +248,7 @@ function handle(dir: string, conf: string, nodeName: string, cpus: number, memor
       if (!existsSync(f)) return [];
       return readFileSync(f, 'utf8').split('\n').filter(Boolean).map((line) => {
         const field = (k: string) => new RegExp(`(?:^| )${k}=(\\S*)`).exec(line)?.[1] ?? '';
-        return { jobId: field('JobId'), name: field('Name'), state: field('JobState'), exitCode: field('ExitCode') };
+        return { jobId: field('JobId'), name: field('Name'), state: field('JobState'), exitCode: field('ExitCode'), start: Date.parse(field('StartTime')), end: Date.parse(field('EndTime')) };
       });
     },
     stop: async () => {

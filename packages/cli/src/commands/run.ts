@@ -5,7 +5,9 @@
 import { parseArgs } from 'node:util';
 import type { RunEvents, RunReport } from '../engine/report.js';
 import { formatPlan, formatSummary, reportJson, startupErrorJson } from '../format/run.js';
+import { EXECUTORS, type ExecutorName } from '../pipeline/types.js';
 import { UsageError, EXIT_FAILED, EXIT_OK } from '../usage.js';
+import type { LockedError } from '../workspace/lock.js';
 import { openWorkspace, type Workspace } from '../workspace/workspace.js';
 import type { CommandModule } from './command.js';
 import { REMOTE_HELP, REMOTE_OPTIONS, remoteOptions, type RemoteValues } from './remote-options.js';
@@ -18,7 +20,9 @@ show they cannot touch each other's files). Named STEPs run with the steps they 
 foreach step's name stands for all its items). Without a pipeline file, uses ./pipeline.yml or the
 nearest one in a parent folder (and says so).
 
-  -j, --jobs N        run up to N steps at once (default 1)
+  -j, --jobs N        run up to N steps at once (default 1; with Slurm, 100 jobs in flight)
+  --executor NAME     local, or slurm: each step that has to run is a Slurm job (over the
+                      pipeline's executor: key; see docs/slurm.md)
   -k, --keep-going    after a failure, go on with the steps that do not use the failed one
                       (default: start no new step; the summary lists what was blocked, and why)
   -n, --dry-run       say what would run or be restored, and why; run nothing (as \`status\`)
@@ -52,6 +56,7 @@ export const CACHE_OPTIONS = {
 const RUN_OPTIONS = {
   ...CACHE_OPTIONS,
   jobs: { type: 'string', short: 'j' },
+  executor: { type: 'string' },
   force: { type: 'boolean' },
   json: { type: 'boolean' },
   'keep-going': { type: 'boolean', short: 'k' },
@@ -80,7 +85,8 @@ export async function runMain(argv: string[]): Promise<number> {
     const { file, rest: targets } = pipelineFileAndRest(positionals, values.file);
     const ws = openWithCacheOptions(file, values);
     if (values['dry-run']) return plan(ws, targets, Boolean(values.force), json, false);
-    return run(ws, { targets, jobs, force: Boolean(values.force), keepGoing: Boolean(values['keep-going']), waitForLock: !values['no-wait'] }, json);
+    const executor = executorOption(values.executor);
+    return run(ws, { targets, jobs, executor, force: Boolean(values.force), keepGoing: Boolean(values['keep-going']), waitForLock: !values['no-wait'] }, json);
   });
 }
 
@@ -106,7 +112,7 @@ async function plan(ws: Workspace, targets: string[], force: boolean, json: bool
   return exitCode && report.steps.some((s) => s.status !== 'up-to-date') ? EXIT_FAILED : EXIT_OK;
 }
 
-interface RunChoices { targets: string[]; jobs: number; force: boolean; keepGoing: boolean; waitForLock: boolean }
+interface RunChoices { targets: string[]; jobs?: number; executor?: ExecutorName; force: boolean; keepGoing: boolean; waitForLock: boolean }
 
 async function run(ws: Workspace, choices: RunChoices, json: boolean): Promise<number> {
   const interactive = !json && Boolean(process.stdout.isTTY) && !process.env.CI;
@@ -136,8 +142,14 @@ async function run(ws: Workspace, choices: RunChoices, json: boolean): Promise<n
 export function asUsageError(err: unknown): unknown {
   const code = (err as { code?: string }).code;
   if (code === 'E_UNKNOWN_STEP') return new UsageError((err as Error).message, (err as { hint?: string }).hint);
-  if (code === 'E_LOCKED') return new UsageError((err as Error).message, 'wait for it to finish, or run again without --no-wait to wait');
+  if (code === 'E_LOCKED') return new UsageError((err as Error).message, lockedHint((err as LockedError).host));
   return err;
+}
+
+function lockedHint(host: string | null): string {
+  const wait = 'wait for it to finish, or run again without --no-wait to wait';
+  // its pid cannot be checked from this host: a killed run's lock stays until removed
+  return host ? `${wait}; if that run was killed on ${host}, remove .prov-make/lock` : wait;
 }
 
 /** With --json, a start-up error is still one JSON object on stdout (DESIGN section 6); the message goes to stderr, exit 2. */
@@ -151,11 +163,17 @@ async function reportingStartupErrors(json: boolean, f: () => Promise<number>): 
   }
 }
 
-export function jobsOption(text: string | undefined): number {
-  if (text === undefined) return 1;
+/** -j N, or undefined: the executor's default. */
+export function jobsOption(text: string | undefined): number | undefined {
+  if (text === undefined) return undefined;
   const jobs = Number(text);
   if (!Number.isInteger(jobs) || jobs < 1) throw new UsageError(`-j expects a whole number of jobs (1 or more), not "${text}"`);
   return jobs;
+}
+
+function executorOption(text: string | undefined): ExecutorName | undefined {
+  if (text === undefined || (EXECUTORS as readonly string[]).includes(text)) return text as ExecutorName | undefined;
+  throw new UsageError(`--executor expects ${EXECUTORS.join(' or ')}, not "${text}"`);
 }
 
 /**

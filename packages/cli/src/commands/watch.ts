@@ -20,7 +20,7 @@ reasons as \`prov-make run\`. A burst of saves is one run; edits made while a st
 after it (an input changed under a running step makes it run again). A broken edit of the pipeline
 file is shown, and watching goes on. Ctrl-C stops the running steps and ends.
 
-  -j, --jobs N        run up to N steps at once (default 1)
+  -j, --jobs N        run up to N steps at once (default 1; with the Slurm executor, 100)
   -k, --keep-going    after a failure, go on with the steps that do not use the failed one
   --cache-dir DIR, --remote URL, --remote-*, -f FILE   as for \`run\`
 It watches folders, not files (one inotify watch per folder). When the system's limit is reached
@@ -144,7 +144,7 @@ async function terminalView(root: string): Promise<WatchView> {
       say.starting(changes);
       view = null;
       return {
-        waitingForLock: (pid) => open().waitingForLock?.(pid),
+        waitingForLock: (pid, host) => open().waitingForLock?.(pid, host),
         stepStarted: (step, reason) => open().stepStarted?.(step, reason),
         stepLine: (step, line) => view?.events.stepLine?.(step, line),
         stepFinished: (r) => (r.status === 'skipped' ? undefined : open().stepFinished?.(r)),

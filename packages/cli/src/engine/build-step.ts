@@ -4,7 +4,7 @@
  * offer the execution to the cache.
  */
 import { succeeded, type StepRecord } from '@prov-make/cache';
-import type { StartedStep, StepRunner } from '../runner/step-runner.js';
+import { StepStartError, type StartedStep, type StepExecution, type StepRunner } from '../runner/step-runner.js';
 import type { BuildState } from './build-state.js';
 import { checkStep, type Refresh } from './check.js';
 import type { Hazards } from './hazards.js';
@@ -94,14 +94,22 @@ async function runStep(c: StepRun, i: number, reason: Reason, t0: number): Promi
   const { b, events } = c;
   const step = b.steps[i];
   events.stepStarted?.(step, reason);
-  const started = await c.runner.start({
-    step: step.name,
-    command: step.run,
-    cwd: step.cwd,
-    env: step.env,
-    ignore: b.ignored,
-    onLine: (line) => events.stepLine?.(step, line),
-  });
+  let started: StartedStep;
+  try {
+    started = await c.runner.start({
+      step: step.name,
+      command: step.run,
+      cwd: step.cwd,
+      env: step.env,
+      ignore: b.ignored,
+      onLine: (line) => events.stepLine?.(step, line),
+      resources: step.resources,
+    });
+  } catch (err) {
+    // Refused (a job sbatch would not take): nothing ran, nothing is recorded.
+    if (!(err instanceof StepStartError)) throw err;
+    return { name: step.name, status: 'failed', reason: { kind: 'not-started', message: err.message }, durationMs: Date.now() - t0, output: err.detail };
+  }
   c.live.set(i, started);
   if (c.interrupted()) started.cancel('SIGTERM'); // the abort came while it was being started
   const run = await started.done.finally(() => c.live.delete(i));
@@ -120,7 +128,7 @@ async function runStep(c: StepRun, i: number, reason: Reason, t0: number): Promi
   const report: StepReport = {
     name: step.name,
     status: ok ? 'ran' : 'failed',
-    reason: ok ? reason : { kind: 'failed', exitCode, signal: run.trace.signal, cause: reason },
+    reason: ok ? reason : failureOf(run, reason),
     // the command's own time, as `log` shows it (checks and hashing are the run's)
     durationMs: record.finishedAt - record.startedAt,
     exitCode,
@@ -140,4 +148,10 @@ async function offerToCache(c: StepRun, i: number, record: StepRecord): Promise<
   } catch (err) {
     if (!c.interrupted()) b.stores.warn(`could not keep step ${record.step} in the cache (${(err as Error).message}); the run goes on`);
   }
+}
+
+/** Why an execution failed: the scheduler's verdict on its job, or the command's exit status. */
+function failureOf(run: StepExecution, cause: Reason): Reason {
+  if (run.failure) return { kind: 'job-failed', scheduler: 'Slurm', failure: run.failure, cause };
+  return { kind: 'failed', exitCode: run.trace.exitCode, signal: run.trace.signal, cause };
 }

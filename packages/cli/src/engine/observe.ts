@@ -68,6 +68,7 @@ export async function observe(b: BuildState, i: number, reason: string, run: Ste
     deleted: deps.deleted.filter(keep).map((abs) => b.stored(abs)),
     untraced: deps.untraced.map((u) => ({ path: b.stored(u.path), reason: u.reason })),
     annotations: run.annotations,
+    ...(run.job ? { job: run.job } : {}),
     outputLogHash: run.output.length ? await b.stores.blobs.keepBytes(run.output) : null,
     updated: deps.reads.filter((p) => outputSet.has(p)).map((abs) => b.stored(abs)),
   };

@@ -21,6 +21,21 @@ export interface DamagedOutput {
   folder: boolean;
 }
 
+/**
+ * Why a cluster job ended when its command's own exit status does not say (Slurm's final states),
+ * or why it could not start the command. `limit` is the step's resource as written ("mem=2G"), or
+ * null when the partition's default applied.
+ */
+export type JobFailure =
+  | { state: 'OUT_OF_MEMORY'; limit: string | null }
+  | { state: 'TIMEOUT'; limit: string | null }
+  | { state: 'CANCELLED' | 'PREEMPTED' | 'DEADLINE' }
+  | { state: 'NODE_FAIL' | 'BOOT_FAIL'; nodes: string | null }
+  /** The job ran, but its node could not start the command ("the job could not start on node7: cannot enter /w"). */
+  | { state: 'SETUP'; problem: string }
+  /** Slurm forgot the job before its end was seen. */
+  | { state: 'UNKNOWN'; jobId: string };
+
 export type Reason =
   | { kind: 'never-ran' }
   | { kind: 'forced' }
@@ -43,6 +58,10 @@ export type Reason =
   /** `status`: an earlier step would run, and it may change what this one reads. */
   | { kind: 'upstream-would-run'; step: string }
   | { kind: 'failed'; exitCode: number | null; signal: string | null; cause: Reason }
+  /** The scheduler ended its job (or the job could not start the command). */
+  | { kind: 'job-failed'; scheduler: 'Slurm'; failure: JobFailure; cause: Reason }
+  /** Its job was refused (sbatch named the option): it did not start, and nothing is recorded. */
+  | { kind: 'not-started'; message: string }
   | { kind: 'interrupted' }
   | { kind: 'blocked'; by: string; byWasBlocked: boolean; neverRan: boolean }
   /** Not started: `after` failed and the run stopped there (no --keep-going). */
@@ -70,6 +89,8 @@ export function describe(r: Reason | Distrust): string {
     case 'in-cache': return `${describe(r.cause)}; its outputs are in the cache`;
     case 'upstream-would-run': return `it may need to after ${r.step} runs (its outputs are inputs here)`;
     case 'failed': return `${r.signal ? `killed by ${r.signal}` : `exit code ${r.exitCode}`} (it ran because ${describe(r.cause)})`;
+    case 'job-failed': return `${describeJobFailure(r.scheduler, r.failure)} (it ran because ${describe(r.cause)})`;
+    case 'not-started': return r.message;
     case 'interrupted': return 'interrupted';
     case 'blocked': return describeBlocked(r);
     case 'stopped': return `not started: the run stopped when ${r.after} failed (-k keeps going)`;
@@ -88,6 +109,22 @@ function describeDefinitionChange(c: DefinitionChange): string {
     case 'env-removed': return `env ${c.name} was removed`;
     case 'env-changed': return `env ${c.name} changed (${c.before} -> ${c.after})`;
     case 'other': return 'its definition changed';
+  }
+}
+
+/** A job failure in words ("killed by Slurm: out of memory (mem=2G)"). */
+export function describeJobFailure(scheduler: string, f: JobFailure): string {
+  const by = `killed by ${scheduler}`;
+  switch (f.state) {
+    case 'OUT_OF_MEMORY': return `${by}: out of memory (${f.limit ?? 'mem not set: the partition\'s default memory applied'})`;
+    case 'TIMEOUT': return `${by}: time limit exceeded (${f.limit ?? 'time not set: the partition\'s default limit applied'})`;
+    case 'CANCELLED': return `${by}: cancelled (scancel, or an administrator)`;
+    case 'PREEMPTED': return `${by}: preempted by a job of higher priority`;
+    case 'DEADLINE': return `${by}: its deadline passed`;
+    case 'NODE_FAIL': return `${by}: the node failed${f.nodes ? ` on ${f.nodes}` : ''}`;
+    case 'BOOT_FAIL': return `${by}: the node failed to boot${f.nodes ? ` on ${f.nodes}` : ''}`;
+    case 'SETUP': return f.problem;
+    case 'UNKNOWN': return `${scheduler} no longer knows job ${f.jobId} (purged by the controller, and sacct has no record of it): its outcome is unknown`;
   }
 }
 

@@ -32,7 +32,8 @@ export interface RunReport {
 }
 
 export interface RunEvents {
-  waitingForLock?(pid: number): void;
+  /** `host`: set when the other run is on another host (a shared file system). */
+  waitingForLock?(pid: number, host?: string | null): void;
   stepStarted?(step: Step, reason: Reason): void;
   stepLine?(step: Step, line: string): void;
   stepFinished?(report: StepReport): void;

@@ -1,9 +1,11 @@
 /**
- * How a Slurm job ended, in words a person reads: Slurm's final state and exit code become the step's
- * failure reason ("killed by Slurm: out of memory (mem=2G)"), and sbatch's refusal of a job becomes
- * an error naming the resource that caused it.
+ * How a Slurm job ended: Slurm's final state becomes the step's typed failure (engine/reasons.ts says
+ * it: "killed by Slurm: out of memory (mem=2G)"), and sbatch's refusal of a job becomes an error
+ * naming the resource that caused it.
  */
 import { constants } from 'node:os';
+import type { JobFailure } from '../engine/reasons.js';
+import { StepStartError } from '../runner/step-runner.js';
 import { describeResource, type ResourceKey, type SlurmResources } from './slurm-resources.js';
 
 /** Slurm's final job states (squeue/sacct names), plus UNKNOWN when Slurm has forgotten the job. */
@@ -31,41 +33,32 @@ export interface SlurmJobEnd {
   setupProblem: string | null;
 }
 
-function signalName(n: number): string {
-  const name = Object.entries(constants.signals).find(([, v]) => v === n)?.[0];
-  return name ?? `signal ${n}`;
+/** A signal number as Node names it (9 -> SIGKILL), or null. */
+export function signalOf(n: number | null): NodeJS.Signals | null {
+  if (!n) return null;
+  return (Object.entries(constants.signals).find(([, v]) => v === n)?.[0] as NodeJS.Signals | undefined) ?? null;
 }
 
-function limit(r: SlurmResources, key: ResourceKey, unset: string): string {
-  return describeResource(r, key) ?? unset;
-}
-
-/** Why the step failed, or null when the job completed. `resources` are what the job was given. */
-export function failureReason(end: SlurmJobEnd, resources: SlurmResources): string | null {
-  const on = end.nodes ? ` on ${end.nodes}` : '';
+/** Why Slurm ended the job, or null when the command's own exit status says it all (COMPLETED, FAILED). */
+export function jobFailure(end: SlurmJobEnd, resources: SlurmResources): JobFailure | null {
   switch (end.state) {
     case 'COMPLETED':
-      return end.exitCode === 0 || end.exitCode === null ? null : `exit code ${end.exitCode}`;
+      return null;
     case 'FAILED':
-      if (end.setupProblem) return end.setupProblem;
-      if (end.signal) return `killed by ${signalName(end.signal)}`;
-      return `exit code ${end.exitCode ?? 'unknown'}`;
+      return end.setupProblem ? { state: 'SETUP', problem: end.setupProblem } : null;
     case 'OUT_OF_MEMORY':
-      return `killed by Slurm: out of memory (${limit(resources, 'mem', 'mem not set: the partition\'s default memory applied')})`;
+      return { state: 'OUT_OF_MEMORY', limit: describeResource(resources, 'mem') };
     case 'TIMEOUT':
-      return `killed by Slurm: time limit exceeded (${limit(resources, 'time', 'time not set: the partition\'s default limit applied')})`;
+      return { state: 'TIMEOUT', limit: describeResource(resources, 'time') };
     case 'CANCELLED':
-      return 'killed by Slurm: cancelled (scancel, or an administrator)';
-    case 'NODE_FAIL':
-      return `killed by Slurm: the node failed${on}`;
     case 'PREEMPTED':
-      return 'killed by Slurm: preempted by a job of higher priority';
-    case 'BOOT_FAIL':
-      return `killed by Slurm: the node failed to boot${on}`;
     case 'DEADLINE':
-      return 'killed by Slurm: its deadline passed';
+      return { state: end.state };
+    case 'NODE_FAIL':
+    case 'BOOT_FAIL':
+      return { state: end.state, nodes: end.nodes };
     case 'UNKNOWN':
-      return `Slurm no longer knows job ${end.jobId} (purged by the controller, and sacct has no record of it): its outcome is unknown`;
+      return { state: 'UNKNOWN', jobId: end.jobId };
   }
 }
 
@@ -81,18 +74,28 @@ export function effectiveState(state: SlurmFinalState, outputTail: string): Slur
   return state;
 }
 
-/** sbatch refused the job: `option` names the resource that caused it, when sbatch's words say. */
-export class SlurmSubmitError extends Error {
+/**
+ * sbatch gave no job id: it refused the job (`option` names the resource that caused it, when
+ * sbatch's words say), or the controller did not answer in time (`unanswered`), and then the job
+ * may exist all the same: the client looks for it by its tag.
+ */
+export class SlurmSubmitError extends StepStartError {
   constructor(
     message: string,
     readonly option: ResourceKey | null,
     /** sbatch's own error lines. */
     readonly slurmMessage: string,
+    readonly unanswered = false,
+    /** Set when Slurm may hold the job all the same: the tag (`--comment`) it would carry. */
+    readonly unsureTag: string | null = null,
   ) {
-    super(message);
+    super(message, slurmMessage);
     this.name = 'SlurmSubmitError';
   }
 }
+
+/** sbatch's words when it did not hear the controller's answer (overloaded, restarting, down). */
+const NO_ANSWER = /socket timed out|unable to contact slurm controller|connect(ion)? (failure|refused)|zero bytes were transmitted|communication connection failure/i;
 
 /** sbatch's messages (Slurm 20.11 to 24.x) -> the resources that cause them. */
 const REFUSALS: { pattern: RegExp; keys: ResourceKey[]; hint: string }[] = [
@@ -112,6 +115,7 @@ export function submitError(stderr: string, resources: SlurmResources): SlurmSub
   // "sbatch: error: Batch job submission failed: Invalid partition name specified"
   const said = (lines.filter((l) => /^sbatch: (error|fatal)|unrecognized option|invalid option/i.test(l)).at(-1) ?? lines[0] ?? 'no message')
     .replace(/^sbatch: (error|fatal): (Batch job submission failed: )?/, '');
+  if (NO_ANSWER.test(slurmMessage)) return new SlurmSubmitError(`Slurm did not answer the submission (${said})`, null, slurmMessage, true);
   for (const { pattern, keys, hint } of REFUSALS) {
     if (!pattern.test(slurmMessage)) continue;
     const named = keys.map((k) => describeResource(resources, k)).filter((d): d is string => d !== null);

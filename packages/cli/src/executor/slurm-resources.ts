@@ -59,6 +59,7 @@ const RESERVED_FLAGS: Record<string, string> = {
   '--wait': 'prov-make waits for the job itself', '-W': 'prov-make waits for the job itself',
   '--requeue': 'a requeued job would run the step twice into one trace',
   '--open-mode': 'the step\'s output is kept by prov-make',
+  '--comment': 'prov-make tags each job with it, to find a job whose submission went unanswered',
 };
 
 function positiveInteger(v: unknown): boolean {

@@ -14,10 +14,14 @@
  * at each tick), and the controller starts batch jobs on its scheduling tick, not at once.
  */
 import { spawn } from 'node:child_process';
-import { closeSync, existsSync, fstatSync, openSync, readSync, statfsSync } from 'node:fs';
+import { createHash, randomBytes } from 'node:crypto';
+import { closeSync, existsSync, fstatSync, openSync, readFileSync, readSync, statfsSync } from 'node:fs';
+import { userInfo } from 'node:os';
 import { delimiter, join } from 'node:path';
-import { tracedEnv } from '@prov-make/interposer';
-import { effectiveState, isFinalState, submitError, type SlurmFinalState, type SlurmJobEnd } from './slurm-outcome.js';
+import { writeFileAtomic } from '@prov-make/cache/atomic-write';
+import { interposerLibrary, tracedEnv } from '@prov-make/interposer';
+import { RunnerSetupError } from '../runner/step-runner.js';
+import { effectiveState, isFinalState, SlurmSubmitError, submitError, type SlurmFinalState, type SlurmJobEnd } from './slurm-outcome.js';
 import { resourceOptions, type SlurmResources } from './slurm-resources.js';
 import { jobScript, setupProblemIn, type JobScript } from './slurm-script.js';
 
@@ -86,15 +90,40 @@ const OUTPUT_PEEK = 4096;
 const UNKNOWN_AFTER = 3;
 const TMPFS = new Set([0x01021994, 0x858458f6]); // tmpfs, ramfs: never visible from another machine
 
-/** The variables that make a job's command traced into `logDir`, and what the node must reach for it. */
-export function jobTracing(env: NodeJS.ProcessEnv, logDir: string): Pick<SlurmJobSpec, 'execEnv' | 'requiredPaths' | 'syncDir'> {
+/**
+ * The variables that make a job's command traced into `logDir`, and what the node must reach for it
+ * (the interposer, and the ptrace supervisor when this build has one). `library`: the interposer
+ * where compute nodes load it, when that is not where tracedEnv names it (see shareableLibrary).
+ */
+export function jobTracing(env: NodeJS.ProcessEnv, logDir: string, library?: string): Pick<SlurmJobSpec, 'execEnv' | 'requiredPaths' | 'syncDir'> {
   const traced = tracedEnv(env, logDir);
+  // tracedEnv names the interposer first
+  if (library) traced.LD_PRELOAD = [library, ...(traced.LD_PRELOAD ?? '').split(':').slice(1)].join(':');
   const execEnv: Record<string, string | undefined> = {};
   for (const name of new Set([...Object.keys(traced), ...Object.keys(env)])) {
     if (traced[name] !== env[name]) execEnv[name] = traced[name];
   }
   const libraries = (execEnv.LD_PRELOAD ?? '').split(/[: ]/).filter(Boolean);
-  return { execEnv, requiredPaths: libraries, syncDir: logDir };
+  const supervisor = execEnv.PROV_MAKE_SUPERVISOR;
+  return { execEnv, requiredPaths: supervisor ? [...libraries, supervisor] : libraries, syncDir: logDir };
+}
+
+/**
+ * The interposer as LD_PRELOAD can name it on the compute nodes: where prov-make is installed, or,
+ * when that path holds a space or a colon (ld.so splits the variable at both), a copy in the
+ * workspace's `.prov-make/lib/`, since the copy tracedEnv makes in this host's /tmp is not on the
+ * nodes. A workspace path with a space or colon too leaves no name to give: RunnerSetupError.
+ */
+export function shareableLibrary(stateDir: string, installed = interposerLibrary): string {
+  if (!/[ :]/.test(installed)) return installed;
+  const bytes = readFileSync(installed);
+  const copy = join(stateDir, 'lib', `prov-make-${createHash('sha256').update(bytes).digest('hex').slice(0, 16)}.so`);
+  if (/[ :]/.test(copy)) {
+    throw new RunnerSetupError(`cannot run steps on Slurm: the interposer (${installed}) and the workspace (${stateDir}) both have a space or a colon in their path, and LD_PRELOAD cannot name a library at such a path`,
+      'install prov-make, or move the workspace, to a path on the shared file system without spaces or colons');
+  }
+  if (!existsSync(copy)) writeFileAtomic(copy, bytes);
+  return copy;
 }
 
 function findProgram(name: string, env: NodeJS.ProcessEnv): string {
@@ -106,7 +135,9 @@ function findProgram(name: string, env: NodeJS.ProcessEnv): string {
 
 function run(program: string, args: readonly string[], env: NodeJS.ProcessEnv, input?: string): Promise<Ran> {
   return new Promise((resolve) => {
-    const child = spawn(program, args, { env, stdio: [input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'] });
+    // in a process group of its own: a Ctrl-C at the terminal must not kill sbatch between the
+    // controller accepting a job and the job id reaching us (prov-make cancels what it submitted)
+    const child = spawn(program, args, { env, stdio: [input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'], detached: true });
     let stdout = '';
     let stderr = '';
     child.stdout!.on('data', (b) => (stdout += b));
@@ -118,7 +149,7 @@ function run(program: string, args: readonly string[], env: NodeJS.ProcessEnv, i
 }
 
 /** Paths compute nodes can never see: refused before submitting, with the reason. */
-function localOnlyProblem(path: string): string | null {
+export function localOnlyProblem(path: string): string | null {
   try {
     if (TMPFS.has(statfsSync(path).type)) return `${path} is in memory on this machine (tmpfs): compute nodes cannot read it`;
   } catch {
@@ -178,13 +209,22 @@ export class SlurmClient {
     return path;
   }
 
+  /** Throws when a client command prov-make needs is not on the PATH (checked before the first submission). */
+  requirePrograms(): void {
+    for (const name of ['sbatch', 'squeue', 'scancel']) this.program(name);
+  }
+
   /** Variables sbatch itself reads: which cluster, and the user's own sbatch defaults. */
   private clientVariables(): NodeJS.ProcessEnv {
     return Object.fromEntries(Object.entries(this.env).filter(([k]) => k === 'SLURM_CONF' || k.startsWith('SBATCH_')));
   }
 
-  /** Submits the step; resolves with its job id as soon as Slurm accepted it. */
+  /**
+   * Submits the step; resolves with its job id as soon as Slurm accepted it. Each job carries a tag
+   * of its own (`--comment=prov-make:...`), to be found if the controller does not answer sbatch.
+   */
   async submit(spec: SlurmJobSpec): Promise<SlurmJob> {
+    const tag = `prov-make:${randomBytes(8).toString('hex')}`;
     for (const p of [...(spec.requiredPaths ?? []), ...(spec.syncDir ? [spec.syncDir] : [])]) {
       const problem = localOnlyProblem(p);
       if (problem) throw new Error(`cannot run the step on Slurm: ${problem} (prov-make and the workspace must be on a file system the compute nodes share)`);
@@ -197,17 +237,53 @@ export class SlurmClient {
       `--output=${spec.outputFile.replace(/%/g, '%%')}`, // % starts Slurm's file name patterns (%j)
       '--open-mode=truncate',
       ...(spec.name ? [`--job-name=${spec.name}`] : []),
+      `--comment=${tag}`,
       ...resourceOptions(spec.resources ?? {}),
     ];
     const env = { ...this.clientVariables(), ...spec.env };
     const r = await run(this.program('sbatch'), args, env, jobScript(spec));
-    const id = r.code === 0 ? /^(\d+)/.exec(r.stdout.trim())?.[1] : undefined;
-    if (!id) throw submitError(r.stderr || r.stdout, spec.resources ?? {});
+    let id = r.code === 0 ? /^(\d+)/.exec(r.stdout.trim())?.[1] : undefined;
+    if (!id) {
+      const error = submitError(r.stderr || r.stdout, spec.resources ?? {});
+      if (!error.unanswered) throw error;
+      id = await this.unansweredSubmission(error, tag);
+    }
     const done = new Promise<SlurmJobEnd>((resolve) => {
       this.watched.set(id, { spec, submittedAt: Date.now(), offset: 0, seen: '', unknown: 0, resolve });
     });
     this.schedule();
     return { id, done };
+  }
+
+  /**
+   * sbatch heard no answer (the controller overloaded or restarting), yet the controller may have
+   * taken the job: it is looked for by its tag, a few times. Found: it is the job. Not found, or
+   * Slurm cannot be asked: SlurmSubmitError, with the tag when the job may exist all the same.
+   */
+  private async unansweredSubmission(error: SlurmSubmitError, tag: string): Promise<string> {
+    let asked = false;
+    for (const wait of [1000, 2000, 4000]) {
+      await new Promise((r) => setTimeout(r, wait));
+      const found = await this.findTagged([tag]).catch(() => null);
+      if (found?.has(tag)) return found.get(tag)!;
+      asked ||= found !== null;
+    }
+    // the controller may still take a late request: the tag is kept to look again
+    const detail = asked ? 'and it holds no job of this submission' : 'nor to the question whether it took the job';
+    throw new SlurmSubmitError(`${error.message}, ${detail}: the step was not started`, null, error.slurmMessage, true, tag);
+  }
+
+  /** Job ids by tag, for jobs of this user that the controller holds with one of `tags` (one squeue). */
+  async findTagged(tags: readonly string[]): Promise<Map<string, string>> {
+    const r = await run(this.program('squeue'), ['--noheader', '--states=all', `--user=${userInfo().username}`, '--Format=JobID:|,Comment:|'], this.env);
+    if (r.code !== 0) throw new Error(r.stderr.trim() || `squeue: exit code ${r.code}`);
+    const wanted = new Set(tags);
+    const found = new Map<string, string>();
+    for (const line of r.stdout.split('\n')) {
+      const [id, comment] = line.split('|').map((s) => s.trim());
+      if (id && wanted.has(comment)) found.set(comment, id);
+    }
+    return found;
   }
 
   /** Cancels jobs (pending or running); ids Slurm no longer knows are ignored. */
@@ -218,6 +294,18 @@ export class SlurmClient {
       throw new Error(`scancel ${jobIds.join(' ')} failed: ${r.stderr.trim() || `exit code ${r.code}`}`);
     }
     this.schedule(0);
+  }
+
+  /** Cancels jobs and waits until none of them runs any more (its processes gone); returns those still there after `timeoutMs`. */
+  async cancelAndWait(jobIds: readonly string[], timeoutMs = 60_000): Promise<string[]> {
+    await this.cancel(jobIds);
+    const end = Date.now() + timeoutMs;
+    for (;;) {
+      const rows = await this.queueRows([...jobIds]);
+      const left = jobIds.filter((id) => rows.has(id) && !isFinalState(rows.get(id)!.state));
+      if (left.length === 0 || Date.now() >= end) return left;
+      await new Promise((r) => setTimeout(r, this.poll.min));
+    }
   }
 
   private schedule(delay?: number): void {

@@ -1,5 +1,5 @@
 /** `log`, `diff` and `graph --json` output: recorded history for people and for scripts. */
-import type { ExecutionRecord } from '@prov-make/cache';
+import type { ExecutionJob, ExecutionRecord } from '@prov-make/cache';
 import type { InputChange, RunDiff, RunSummary } from '../provenance/history.js';
 import { formatDuration, formatSize, formatTime, shortHash } from './units.js';
 
@@ -15,6 +15,7 @@ export function executionsJson(all: ExecutionRecord[]) {
   return all.map((e) => ({
     id: e.id, runId: e.runId, step: e.step, status: e.status, reason: e.reason, exitCode: e.exitCode,
     startedAt: new Date(e.startedAt).toISOString(), durationMs: e.finishedAt - e.startedAt, annotations: e.annotations,
+    ...(e.job ? { job: e.job } : {}),
   }));
 }
 
@@ -26,9 +27,15 @@ export function formatExecutions(all: ExecutionRecord[]): string {
     const status = e.status === 'succeeded' ? 'ok' : `${e.status}${e.exitCode !== null ? ` (exit ${e.exitCode})` : ''}`;
     const head = `${e.id}  ${formatTime(e.startedAt)}  `;
     s += `${head}${e.step.padEnd(16)} ${status.padEnd(8)} ${formatDuration(e.finishedAt - e.startedAt).padStart(8)}  ${e.reason}\n`;
+    if (e.job) s += `${' '.repeat(head.length)}${describeJob(e.job)}\n`;
     for (const a of e.annotations) s += `${' '.repeat(head.length)}note: ${a}\n`;
   }
   return s;
+}
+
+/** "Slurm job 1234 on node7: TIMEOUT" */
+export function describeJob(job: ExecutionJob): string {
+  return `Slurm job ${job.id}${job.nodes ? ` on ${job.nodes}` : ''}: ${job.state}`;
 }
 
 function describeInputChange(c: InputChange): string {
@@ -60,6 +67,7 @@ export function graphJson(executions: ExecutionRecord[]) {
       executed: e.executed.map((f) => ({ path: f.path, hash: f.hash })),
       outputs: e.outputs.map((f) => ({ path: f.path, hash: f.hash })),
       annotations: e.annotations,
+      ...(e.job ? { job: e.job } : {}),
     })),
   };
 }

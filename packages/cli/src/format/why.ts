@@ -3,6 +3,7 @@ import { basename } from 'node:path';
 import { describe } from '../engine/reasons.js';
 import type { LineageNode, ProducerNode, VersionInfo } from '../provenance/lineage.js';
 import type { Staleness, WhyAnswer } from '../provenance/why.js';
+import { describeJob } from './history.js';
 import { formatAgo, formatDuration, formatSize, formatTime, mtimeMs, shortHash } from './units.js';
 
 /** How a file changed between two versions: "10.2 kB -> 12.0 kB, 3 min ago". */
@@ -61,6 +62,7 @@ function producer(p: ProducerNode, indent: string, lines: string[], options: { a
   lines.push(`${indent}└─ made by step ${p.step}, ${formatTime(e.finishedAt)} (${formatAgo(e.finishedAt)}), ran ${formatDuration(e.finishedAt - e.startedAt)}${note}`);
   const inner = indent + '   ';
   lines.push(`${inner}$ ${p.command}`);
+  if (e.job) lines.push(`${inner}${describeJob(e.job)}`);
   for (const a of e.annotations) lines.push(`${inner}note: ${a}`);
   shown.add(e.id);
   if (level > (options.depth ?? Infinity)) {
@@ -102,6 +104,7 @@ export function whyJson(a: WhyAnswer, depth = Infinity) {
       durationMs: p.execution.finishedAt - p.execution.startedAt,
       history: p.history,
       annotations: p.execution.annotations,
+      ...(p.execution.job ? { job: p.execution.job } : {}),
       // As in the text: the step beyond --depth is named, its inputs are not listed.
       ...(level > depth ? { truncated: true } : {}),
       inputs: (level > depth ? [] : p.inputs).map((n) => ({

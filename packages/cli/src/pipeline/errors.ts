@@ -28,6 +28,8 @@ export type PipelineErrorCode =
   | 'bad-env'
   | 'bad-ignore'
   | 'bad-needs'
+  | 'bad-executor'
+  | 'bad-resources'
   | 'unknown-step'
   | 'self-need'
   | 'needs-cycle'

@@ -13,6 +13,10 @@ export interface NodeReader {
   /** Where a pair's value is, or its key when the value is missing. */
   valuePosition(pair: Pair<unknown, unknown>): SourcePosition;
   fail(code: PipelineErrorCode, at: unknown, problem: string, fix: string): never;
+  /** A map key's name and position (fails on an empty or non-scalar key). */
+  keyOf(pair: Pair<unknown, unknown>, where: string): { name: string; position: SourcePosition };
+  /** Fails on a key already seen in this map (`what`: "key \"x\" in ..."). */
+  checkDuplicate(seen: Map<string, SourcePosition>, name: string, position: SourcePosition, what: string): void;
   /** `key:` with nothing after it, `~` or `null`. */
   isMissing(node: unknown): boolean;
   /** A scalar's text as written (numbers keep their spelling). */

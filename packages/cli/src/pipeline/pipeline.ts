@@ -9,13 +9,15 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import * as path from 'node:path';
 import picomatch from 'picomatch';
 import { isAlias, isMap, isScalar, isSeq, LineCounter, parseDocument, visit, type Document, type Pair } from 'yaml';
+import { mergeResources, type SlurmResources } from '../executor/slurm-resources.js';
 import { PipelineError, type PipelineErrorCode, type SourcePosition } from './errors.js';
+import { readExecutor, readResources } from './executor-keys.js';
 import { checkPlaceholders, readForeach } from './foreach.js';
 import type { NodeReader } from './node-reader.js';
 import { suggest } from './suggest.js';
 
 import { DEFAULT_PIPELINE_FILE } from '../workspace/paths.js';
-import type { ForeachSpec, Pipeline } from './types.js';
+import type { ExecutorName, ForeachSpec, Pipeline } from './types.js';
 
 export { canonicalDefinition, definitionOf, type StepDefinition } from './definition.js';
 export { PipelineError, isPipelineError } from './errors.js';
@@ -27,8 +29,8 @@ export { DEFAULT_PIPELINE_FILE };
 /** Step names end up in ids and file names. */
 export const STEP_NAME_PATTERN = /^[A-Za-z0-9_.-]+$/;
 
-export const TOP_LEVEL_KEYS = ['env', 'ignore', 'steps'] as const;
-export const STEP_KEYS = ['run', 'cwd', 'env', 'needs', 'foreach'] as const;
+export const TOP_LEVEL_KEYS = ['env', 'ignore', 'steps', 'executor', 'resources'] as const;
+export const STEP_KEYS = ['run', 'cwd', 'env', 'needs', 'foreach', 'resources'] as const;
 
 /** Read and check a pipeline file. Throws PipelineError on the first problem. */
 export function loadPipeline(file: string): Pipeline {
@@ -128,6 +130,7 @@ interface RawStep {
   cwd: string;
   env: Map<string, string>;
   needs: NeedEntry[];
+  resources?: SlurmResources;
 }
 
 class Loader {
@@ -170,6 +173,8 @@ class Loader {
     let topEnv = new Map<string, string>();
     let ignore: string[] = [];
     let steps: RawStep[] | undefined;
+    let executor: ExecutorName | undefined;
+    let resources: SlurmResources | undefined;
     const seen = new Map<string, SourcePosition>();
     for (const pair of root.items) {
       const { name, position } = this.keyOf(pair, 'at the top level');
@@ -183,6 +188,12 @@ class Loader {
           break;
         case 'steps':
           steps = this.readSteps(pair);
+          break;
+        case 'executor':
+          executor = readExecutor(this.reader(), pair);
+          break;
+        case 'resources':
+          resources = readResources(this.reader(), pair, 'the pipeline');
           break;
         default:
           this.unknownTopLevelKey(name, position, pair);
@@ -200,11 +211,13 @@ class Loader {
       workspace: this.workspace,
       env: toRecord(topEnv),
       ignore,
+      ...(executor ? { executor } : {}),
       steps: steps.map((s) => {
         const env = new Map(topEnv);
         for (const [k, v] of s.env) env.set(k, v);
         const needs = [...new Set(s.needs.map((n) => n.name))];
-        return { name: s.name, run: s.run, cwd: s.cwd, cwdRelative: s.cwdRelative, env: toRecord(env), needs, location: s.location, ...(s.foreach ? { foreach: s.foreach } : {}) };
+        const step = { name: s.name, run: s.run, cwd: s.cwd, cwdRelative: s.cwdRelative, env: toRecord(env), needs, location: s.location, ...(s.foreach ? { foreach: s.foreach } : {}) };
+        return resources || s.resources ? { ...step, resources: mergeResources(resources, s.resources) } : step;
       }),
     };
   }
@@ -222,13 +235,15 @@ class Loader {
     throw new PipelineError({ code, file: this.file, position: this.position(at), problem, fix });
   }
 
-  /** For keys read by modules of their own (foreach.ts). */
+  /** For keys read by modules of their own (foreach.ts, executor-keys.ts). */
   private reader(): NodeReader {
     return {
       deref: (n) => this.deref(n),
       position: (at) => this.position(at),
       valuePosition: (pair) => this.valuePosition(pair),
       fail: (code, at, problem, fix) => this.fail(code, at, problem, fix),
+      keyOf: (pair, where) => this.keyOf(pair, where),
+      checkDuplicate: (seen, name, position, what) => this.checkDuplicate(seen, name, position, what),
       isMissing, text: scalarText, describe, globProblem,
     };
   }
@@ -322,7 +337,7 @@ class Loader {
 
   private unknownTopLevelKey(name: string, position: SourcePosition, pair: Pair<unknown, unknown>): never {
     const value = this.deref(pair.value);
-    const accepted = 'The top level accepts: env, ignore, steps.';
+    const accepted = `The top level accepts: ${TOP_LEVEL_KEYS.join(', ')}.`;
     if ((STEP_KEYS as readonly string[]).includes(name)) {
       this.fail('unknown-key', position, `"${name}" is a step key, but it is written at the top level`,
         `put it inside a named step, indented under "steps:" and the step's name. ${accepted}`);
@@ -482,6 +497,7 @@ class Loader {
     let cwd = this.workspace;
     let env = new Map<string, string>();
     let needs: NeedEntry[] = [];
+    let resources: SlurmResources | undefined;
     let foreach: ForeachSpec | undefined;
     let runAt: SourcePosition = namePosition;
     const seen = new Map<string, SourcePosition>();
@@ -505,6 +521,9 @@ class Loader {
         case 'needs':
           needs = this.readNeeds(p, owner);
           break;
+        case 'resources':
+          resources = readResources(this.reader(), p, owner);
+          break;
         default:
           this.unknownStepKey(key, position, owner);
       }
@@ -514,12 +533,12 @@ class Loader {
         `add "run: <shell command>" indented under "${name}:"`);
     }
     if (foreach) checkPlaceholders(this.reader(), run, runAt, owner);
-    return { name, location: namePosition, foreach, run, cwdRelative, cwd, env, needs };
+    return { name, location: namePosition, foreach, run, cwdRelative, cwd, env, needs, resources };
   }
 
   private unknownStepKey(key: string, position: SourcePosition, owner: string): never {
     const accepted = `A step accepts: ${STEP_KEYS.join(', ')}.`;
-    if (key === 'ignore' || key === 'steps') {
+    if ((TOP_LEVEL_KEYS as readonly string[]).includes(key)) {
       this.fail('unknown-key', position, `"${key}" is a top-level key, but it is written in ${owner}`,
         `move it to the top level of the file (no indentation). ${accepted}`);
     }

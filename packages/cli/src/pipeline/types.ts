@@ -1,5 +1,10 @@
 /** A parsed pipeline file, as the rest of the tool sees it. */
+import type { SlurmResources } from '../executor/slurm-resources.js';
 import type { SourcePosition } from './errors.js';
+
+/** Where steps run (`executor:`, `run --executor`). */
+export const EXECUTORS = ['local', 'slurm'] as const;
+export type ExecutorName = (typeof EXECUTORS)[number];
 
 export interface Step {
   /** The key under `steps:`; matches STEP_NAME_PATTERN. */
@@ -16,6 +21,8 @@ export interface Step {
   needs: string[];
   /** Where the step's name is written in the file. */
   location: SourcePosition;
+  /** What its cluster job asks for: the top-level `resources:` with the step's own merged over it. Not part of its identity. */
+  resources?: SlurmResources;
   /** SHA-256 of definitionOf(step), when already computed (kept with a cached parse). */
   definitionHash?: string;
   /** A foreach step as parsed, before its items are found (pipeline/foreach.ts). */
@@ -41,6 +48,8 @@ export interface Pipeline {
   env: Record<string, string>;
   /** picomatch globs, as written, in file order; each has been checked to compile. */
   ignore: string[];
+  /** `executor:` (local when absent; `run --executor` overrides it). Not part of any step's identity. */
+  executor?: ExecutorName;
   /** In file order: the order steps run in. */
   steps: Step[];
   /** SHA-256 of the file's path and bytes, when loaded through the parse cache: names this exact pipeline. */

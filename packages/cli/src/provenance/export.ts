@@ -98,6 +98,7 @@ export function executionsToProv(executions: ExecutionRecord[], extra: FileVersi
     };
     if (e.exitCode !== null) attrs['pm:exitCode'] = e.exitCode;
     if (e.annotations.length) attrs['pm:annotations'] = e.annotations;
+    if (e.job) Object.assign(attrs, { 'pm:scheduler': e.job.scheduler, 'pm:jobId': e.job.id, 'pm:jobState': e.job.state }, e.job.nodes ? { 'pm:jobNodes': e.job.nodes } : {});
     doc.activity[act] = attrs;
     rel('wasAssociatedWith', { 'prov:activity': act, 'prov:agent': 'pm:prov-make' });
     for (const o of e.outputs) addEntity(outputId(ref(o), e), ref(o));

@@ -1,43 +1,38 @@
 /**
  * The local step runner: the command under the interposer, in a process group of its own, its
  * output captured and split into lines. The groups of running steps are noted in
- * `<runDir>/process-groups` with their leaders' start times, so the next run can stop what a killed
- * run left behind, and only that: a group whose number a new process took since is not touched.
+ * `<runDir>/process-groups@<host>` with their leaders' start times, so the next run on this host
+ * can stop what a killed run left behind (a process group means nothing on another host sharing
+ * the workspace), and only that: a group whose number a new process took since is not touched.
  * Should this process exit before its steps end (a second Ctrl-C, a crash), their groups are
  * killed on the way out.
  */
-import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { formatIdentity, parseIdentity, processStartTime, removeAbandonedLogs, type ProcessIdentity } from '@prov-make/interposer';
+import { LeftoversFile } from './leftovers-file.js';
 import type { StartedStep, StepLaunch, StepRunner } from './step-runner.js';
 
-const GROUPS_FILE = 'process-groups';
-
 export class LocalStepRunner implements StepRunner {
-  /** Running steps' groups: each group's id is its leader's pid. */
-  private readonly live = new Map<number, ProcessIdentity>();
+  private readonly groups: LeftoversFile;
+  /** Running steps' groups (a group's id is its leader's pid), killed should this process exit first. */
+  private readonly live = new Set<number>();
   private readonly killLive = () => {
-    for (const pgid of this.live.keys()) signalGroup(pgid, 'SIGKILL');
+    for (const pgid of this.live) signalGroup(pgid, 'SIGKILL');
   };
 
   /** `runDir`: a folder of the workspace's own (notes files, the process-groups file). */
-  constructor(private readonly runDir: string) {}
+  constructor(private readonly runDir: string) {
+    this.groups = new LeftoversFile(join(runDir, `process-groups@${hostname()}`));
+  }
 
   async stopLeftovers(): Promise<void> {
-    let text = '';
-    try {
-      text = readFileSync(join(this.runDir, GROUPS_FILE), 'utf8');
-    } catch {
-      text = '';
-    }
-    if (text !== '') {
-      for (const line of text.split('\n')) {
-        const leader = parseIdentity(line);
-        if (leader && isLeftover(leader)) signalGroup(leader.pid, 'SIGKILL');
-      }
-      writeFileSync(join(this.runDir, GROUPS_FILE), '');
-    }
     removeAbandonedLogs(); // of this workspace's killed runs, and of any other
+    const left = this.groups.left();
+    if (left.length === 0) return; // the last run ended cleanly
+    for (const leader of left.map(parseIdentity)) if (leader && isLeftover(leader)) signalGroup(leader.pid, 'SIGKILL');
+    this.groups.clear();
   }
 
   async start(launch: StepLaunch): Promise<StartedStep> {
@@ -45,19 +40,13 @@ export class LocalStepRunner implements StepRunner {
     const [{ startTrace }, { OutputCapture }] = await Promise.all([import('@prov-make/interposer'), import('./output-capture.js')]);
     const notesFile = join(this.runDir, `${launch.step}.notes`);
     rmSync(notesFile, { force: true });
-    const env = {
-      ...process.env,
-      ...launch.env,
-      PROV_MAKE_STEP: launch.step,
-      // CamFlow-style annotations: lines a step writes here are attached to its execution.
-      PROV_MAKE_ANNOTATE: notesFile,
-    };
+    const env = stepEnvironment(launch, notesFile);
     const capture = new OutputCapture(launch.onLine);
     const { child, result } = startTrace(launch.command, { cwd: launch.cwd, env, stdio: ['ignore', 'pipe', 'pipe'], detached: true, ignore: launch.ignore });
     child.stdout!.on('data', (b: Buffer) => capture.write(b));
     child.stderr!.on('data', (b: Buffer) => capture.write(b));
     const pid = child.pid;
-    if (pid) this.noteGroup(pid, true);
+    const noted = pid ? this.noteGroup(pid) : null;
     let cancelled = false;
     const cancel = (signal: NodeJS.Signals) => {
       cancelled = true;
@@ -68,23 +57,23 @@ export class LocalStepRunner implements StepRunner {
         capture.end();
         return { trace, output: capture.bytes(), annotations: readNotes(notesFile), cancelled };
       })
-      .finally(() => pid && this.noteGroup(pid, false));
+      .finally(() => noted && this.forgetGroup(noted));
     return { done, cancel };
   }
 
-  private noteGroup(pgid: number, running: boolean): void {
-    if (running) {
-      if (this.live.size === 0) process.on('exit', this.killLive);
-      this.live.set(pgid, { pid: pgid, start: processStartTime(pgid) ?? '0' });
-    } else {
-      this.live.delete(pgid);
-      if (this.live.size === 0) process.off('exit', this.killLive);
-    }
-    try {
-      writeFileSync(join(this.runDir, GROUPS_FILE), [...this.live.values()].map(formatIdentity).join('\n'));
-    } catch {
-      /* the state folder is gone (a step removed it): nothing to note for the next run */
-    }
+  /** Notes a new step's group, by its leader's pid and start time. */
+  private noteGroup(pgid: number): ProcessIdentity {
+    const leader = { pid: pgid, start: processStartTime(pgid) ?? '0' };
+    if (this.live.size === 0) process.on('exit', this.killLive);
+    this.live.add(pgid);
+    this.groups.add(formatIdentity(leader));
+    return leader;
+  }
+
+  private forgetGroup(leader: ProcessIdentity): void {
+    this.live.delete(leader.pid);
+    if (this.live.size === 0) process.off('exit', this.killLive);
+    this.groups.delete(formatIdentity(leader));
   }
 }
 
@@ -95,7 +84,7 @@ export class LocalStepRunner implements StepRunner {
  */
 function isLeftover(leader: ProcessIdentity): boolean {
   const start = processStartTime(leader.pid);
-  return start === null ? true : start === leader.start;
+  return start === null || start === leader.start;
 }
 
 function signalGroup(pgid: number, signal: NodeJS.Signals): void {
@@ -106,7 +95,19 @@ function signalGroup(pgid: number, signal: NodeJS.Signals): void {
   }
 }
 
-function readNotes(file: string): string[] {
+/** What a step's command sees, whichever runner starts it: the pipeline's variables over this process's, and prov-make's own. */
+export function stepEnvironment(launch: StepLaunch, notesFile: string): NodeJS.ProcessEnv {
+  return {
+    ...process.env,
+    ...launch.env,
+    PROV_MAKE_STEP: launch.step,
+    // CamFlow-style annotations: lines a step writes here are attached to its execution.
+    PROV_MAKE_ANNOTATE: notesFile,
+  };
+}
+
+/** The lines a step appended to its $PROV_MAKE_ANNOTATE file (removed once read). */
+export function readNotes(file: string): string[] {
   try {
     return readFileSync(file, 'utf8').split('\n').map((l) => l.trimEnd()).filter(Boolean);
   } catch {

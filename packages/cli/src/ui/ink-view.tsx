@@ -8,6 +8,7 @@ import { describe } from '../engine/reasons.js';
 import type { Hazard, RunEvents, RunReport, StepReport } from '../engine/report.js';
 import { formatFailedOutputs, formatSummary } from '../format/run.js';
 import { formatDuration } from '../format/units.js';
+import { describeOwner } from '../workspace/lock.js';
 
 interface Running { name: string; reason: string; startedAt: number; lastLine: string }
 interface Finished { key: string; report?: StepReport; hazard?: Hazard }
@@ -16,7 +17,8 @@ class ViewState {
   running = new Map<string, Running>();
   finished: Finished[] = [];
   report: RunReport | null = null;
-  waitingFor: number | null = null;
+  /** "pid 1234" or "pid 1234 on login2" */
+  waitingFor: string | null = null;
   private listeners = new Set<() => void>();
   subscribe(f: () => void) { this.listeners.add(f); return () => { this.listeners.delete(f); }; }
   changed() { for (const f of this.listeners) f(); }
@@ -57,7 +59,7 @@ function RunView({ state }: { state: ViewState }) {
     <>
       {/* a new array each render: Static memoises on the array itself */}
       <Static items={[...state.finished]}>{(item) => <FinishedLine key={item.key} item={item} />}</Static>
-      {state.waitingFor !== null && !state.report && <Text color="yellow">waiting for another prov-make (pid {state.waitingFor}) in this workspace…</Text>}
+      {state.waitingFor !== null && !state.report && <Text color="yellow">waiting for another prov-make ({state.waitingFor}) in this workspace…</Text>}
       {[...state.running.values()].map((r) => (
         <Box key={r.name} flexDirection="column">
           <Text>
@@ -90,7 +92,7 @@ export function inkRunView(): RunView {
   const app = render(<RunView state={state} />, { exitOnCtrlC: false, patchConsole: false });
   let n = 0;
   const events: RunEvents = {
-    waitingForLock: (pid) => { state.waitingFor = pid; state.changed(); },
+    waitingForLock: (pid, host) => { state.waitingFor = describeOwner(pid, host); state.changed(); },
     stepStarted: (step, reason) => {
       state.waitingFor = null;
       state.running.set(step.name, { name: step.name, reason: describe(reason), startedAt: Date.now(), lastLine: '' });

@@ -22,6 +22,8 @@ export interface WorkspacePaths {
   cacheDir: string;
   /** Per-run files of the local step runner: step notes, the process groups of running steps. */
   runDir: string;
+  /** The Slurm runner's ids of the jobs it has in flight: what the next run cancels after a kill -9. */
+  slurmJobsFile: string;
 }
 
 export interface PathOptions {
@@ -36,7 +38,7 @@ export function workspacePaths(pipelineFile: string, options: PathOptions = {}):
   const root = dirname(file);
   const stateDir = resolve(options.stateDir ?? join(root, STATE_DIR_NAME));
   const cacheDir = resolve(options.cacheDir ?? process.env.PROV_MAKE_CACHE_DIR ?? join(stateDir, 'cache'));
-  return { root, pipelineFile: file, stateDir, cacheDir, runDir: join(stateDir, 'run') };
+  return { root, pipelineFile: file, stateDir, cacheDir, runDir: join(stateDir, 'run'), slurmJobsFile: join(stateDir, 'run', 'slurm-jobs') };
 }
 
 export function makeStateDirs(paths: WorkspacePaths): void {

@@ -10,13 +10,14 @@ import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileCheckProgram } from '@prov-make/interposer';
 import { pipelineSource, type PipelineSource } from '../pipeline/load.js';
-import type { Pipeline } from '../pipeline/types.js';
+import type { ExecutorName, Pipeline } from '../pipeline/types.js';
 import type { BuildState } from '../engine/build-state.js';
 import type { BuildOptions } from '../engine/builder.js';
 import type { PlanOptions } from '../engine/planner.js';
 import type { RunEvents, RunReport, StepReport } from '../engine/report.js';
 import type { WhyAnswer } from '../provenance/why.js';
 import { LocalStepRunner } from '../runner/local-runner.js';
+import { hasLeftovers } from '../runner/leftovers-file.js';
 import type { StepRunner } from '../runner/step-runner.js';
 import { WorkspaceLock } from './lock.js';
 import { absolutePath, makeStateDirs, storedPath, workspacePaths, type PathOptions, type WorkspacePaths } from './paths.js';
@@ -40,13 +41,17 @@ export interface OpenOptions extends PathOptions {
 export interface RunOptions extends BuildOptions {
   /** Wait for another run in the same workspace (default) or fail at once with LockedError. */
   waitForLock?: boolean;
+  /** Where steps run, over the pipeline's `executor:` (default local). Ignored with an injected runner. */
+  executor?: ExecutorName;
 }
 
 export type { PlanOptions };
 
 export class Workspace {
   readonly paths: WorkspacePaths;
+  /** The injected runner, or the local one; the Slurm one is loaded when a run needs it. */
   private readonly runner: StepRunner;
+  private slurmRunner: Promise<StepRunner> | null = null;
   private readonly snapshotPlace: SnapshotPlace;
   private stores: WorkspaceStores | null = null;
   private runs = 0;
@@ -78,16 +83,31 @@ export class Workspace {
     makeStateDirs(this.paths);
     const lock = await WorkspaceLock.acquire(this.paths.stateDir, { wait: options.waitForLock ?? true, onWait: options.events?.waitingForLock });
     try {
-      await this.runner.stopLeftovers();
+      await this.stopLeftovers();
       const upToDate = !options.force && !options.targets?.length ? everythingUpToDate(this.snapshotPlace, source, parsed ? await stepIdentities(parsed) : undefined) : null;
       if (upToDate) return allUpToDate(upToDate, 'skipped', options.events, started);
       const pipeline = parsed ?? (await source.load());
       forgetSnapshot(this.paths.stateDir); // a run killed from here on leaves no snapshot behind
       const [{ build }, state] = await Promise.all([import('../engine/builder.js'), this.buildState(pipeline)]);
-      return await build(state, this.runner, options, started);
+      const slurm = !this.options.runner && (options.executor ?? pipeline.executor) === 'slurm';
+      const runner = slurm ? await this.slurm() : this.runner;
+      const jobs = options.jobs ?? (slurm ? (await import('../runner/slurm-runner.js')).SLURM_DEFAULT_JOBS : 1);
+      return await build(state, runner, { ...options, jobs }, started);
     } finally {
       lock.release();
     }
+  }
+
+  /** What a killed run left, whatever its executor: process groups, and the Slurm jobs its ids file names. */
+  private async stopLeftovers(): Promise<void> {
+    await this.runner.stopLeftovers();
+    if (!this.options.runner && (this.slurmRunner || hasLeftovers(this.paths.slurmJobsFile))) await (await this.slurm()).stopLeftovers();
+  }
+
+  /** The Slurm runner, loaded on first need (one per workspace handle: one client, one squeue per tick). */
+  private slurm(): Promise<StepRunner> {
+    this.slurmRunner ??= import('../runner/slurm-runner.js').then(({ SlurmStepRunner }) => new SlurmStepRunner(this.paths, { warn: this.options.warn }));
+    return this.slurmRunner;
   }
 
   /** What runPipeline would do, and why: runs nothing, writes nothing, takes no lock. */

@@ -182,6 +182,51 @@ describe('scheduling', () => {
   });
 });
 
+describe('cluster jobs', () => {
+  const PIPELINE = 'resources: { mem: 1G, slurm: ["--qos=low"] }\nsteps:\n  a:\n    run: a\n    resources: { time: 5, slurm: ["--qos=high"] }\n  b:\n    run: b\n    needs: [a]\n  c:\n    run: c\n';
+  const job = (id: string, state: string) => ({ scheduler: 'slurm' as const, id, nodes: 'node7', state });
+
+  it('each launch carries the step\'s resources, the pipeline\'s merged under its own', async () => {
+    const t = testWorkspace(PIPELINE, { 'a.in': 'a' }, { a: (io) => io.write('a.out', io.read('a.in')!), b: () => undefined, c: () => undefined });
+    await t.run();
+    expect(t.runner.launches.map((l) => [l.step, l.resources])).toEqual([
+      ['a', { mem: '1G', time: 5, slurm: ['--qos=low', '--qos=high'] }],
+      ['b', { mem: '1G', slurm: ['--qos=low'] }],
+      ['c', { mem: '1G', slurm: ['--qos=low'] }],
+    ]);
+  });
+
+  it('a job the scheduler killed fails with its verdict, and its job is kept with the execution', async () => {
+    const t = testWorkspace(PIPELINE, { 'a.in': 'a' }, {
+      a: (io) => {
+        io.write('a.out', io.read('a.in')!);
+        return { failure: { state: 'TIMEOUT', limit: 'time=5' }, job: job('17', 'TIMEOUT') };
+      },
+      b: () => undefined,
+      c: () => undefined,
+    });
+    expect(await t.run()).toEqual({ a: 'failed', b: 'blocked', c: 'blocked' });
+    expect(t.reason('a')).toBe('killed by Slurm: time limit exceeded (time=5) (it ran because it has never run)');
+    const [execution] = (await t.ws.openStores()).history.executionsForStep('a');
+    expect(execution).toMatchObject({ status: 'failed', exitCode: null, job: job('17', 'TIMEOUT') });
+    expect(await t.plan()).toMatchObject({ a: 'would-run' });
+    expect(t.reason('a')).toBe('its last run failed (killed)');
+  });
+
+  it('a refused job fails its step with the refusal, records nothing, and (with -k) blocks only what may use it', async () => {
+    const t = testWorkspace(PIPELINE, { 'a.in': 'a' }, { a: (io) => io.write('a.out', io.read('a.in')!), b: () => undefined, c: () => undefined });
+    await t.run();
+    t.disk.write('a.in', 'a2');
+    t.runner.refusals.set('a', 'Slurm refused the job: partition=nope: Invalid partition name specified (sinfo lists the partitions)');
+    expect(await t.run({ keepGoing: true })).toEqual({ a: 'failed', b: 'blocked', c: 'skipped' });
+    expect(t.reason('a')).toBe('Slurm refused the job: partition=nope: Invalid partition name specified (sinfo lists the partitions)');
+    expect(t.last!.steps[0].output).toBe('sbatch: error: refused\n');
+    expect((await t.ws.openStores()).history.executionsForStep('a')).toHaveLength(1);
+    t.runner.refusals.clear();
+    expect(await t.run()).toEqual({ a: 'ran', b: 'skipped', c: 'skipped' });
+  });
+});
+
 describe('hazards', () => {
   it('two steps writing one file', async () => {
     const t = testWorkspace('steps:\n  one:\n    run: one\n  two:\n    run: two\n', {}, {

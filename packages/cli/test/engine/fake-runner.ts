@@ -4,8 +4,10 @@
  * (the first access decides read or write; a path created by the step is not absent).
  */
 import { posix } from 'node:path';
+import type { ExecutionJob } from '@prov-make/cache';
 import type { StepDependencies, TraceResult } from '@prov-make/interposer';
-import type { StartedStep, StepLaunch, StepRunner } from '../../src/runner/step-runner.js';
+import type { JobFailure } from '../../src/engine/reasons.js';
+import { StepStartError, type StartedStep, type StepExecution, type StepLaunch, type StepRunner } from '../../src/runner/step-runner.js';
 import type { MemoryDisk } from './memory-disk.js';
 
 export interface StepIO {
@@ -21,13 +23,23 @@ export interface StepIO {
   disk: MemoryDisk;
 }
 
-/** A step's behaviour: its exit code (0 when it returns nothing). */
-export type FakeStep = (io: StepIO) => void | number | Promise<void | number>;
+/** How a cluster job ended when the scheduler ended it: its verdict, and the job. */
+export interface FakeJobEnd {
+  failure: JobFailure;
+  job: ExecutionJob;
+}
+
+/** A step's behaviour: its exit code (0 when it returns nothing), or a scheduler's verdict. */
+export type FakeStep = (io: StepIO) => void | number | FakeJobEnd | Promise<void | number | FakeJobEnd>;
 
 export class FakeRunner implements StepRunner {
   /** Steps in the order they started, and the most that ran at once. */
   readonly started: string[] = [];
   readonly finished: string[] = [];
+  /** Every launch, as the engine asked for it. */
+  readonly launches: StepLaunch[] = [];
+  /** Steps whose job is refused (StepStartError), with the refusal. */
+  readonly refusals = new Map<string, string>();
   maxRunning = 0;
   private running = 0;
 
@@ -41,16 +53,21 @@ export class FakeRunner implements StepRunner {
   async start(launch: StepLaunch): Promise<StartedStep> {
     const behaviour = this.steps[launch.step];
     if (!behaviour) throw new Error(`no fake behaviour for step ${launch.step}`);
+    this.launches.push(launch);
+    const refusal = this.refusals.get(launch.step);
+    if (refusal) throw new StepStartError(refusal, 'sbatch: error: refused\n');
     this.started.push(launch.step);
     this.maxRunning = Math.max(this.maxRunning, ++this.running);
     const trace = new Trace(this.disk, launch.cwd);
     const startedAt = Date.now();
     const done = (async () => {
-      const code = (await behaviour(trace.io())) ?? 0;
+      const end = (await behaviour(trace.io())) ?? 0;
       this.running--;
       this.finished.push(launch.step);
-      const result: TraceResult = { exitCode: code, signal: null, deps: trace.deps(launch.ignore), problems: [], fullyObserved: true, startedAt, finishedAt: Date.now() };
-      return { trace: result, output: Buffer.from(`${launch.step} ran\n`), annotations: [], cancelled: false };
+      const exitCode = typeof end === 'number' ? end : null;
+      const result: TraceResult = { exitCode, signal: null, deps: trace.deps(launch.ignore), problems: [], fullyObserved: true, startedAt, finishedAt: Date.now() };
+      const execution: StepExecution = { trace: result, output: Buffer.from(`${launch.step} ran\n`), annotations: [], cancelled: false };
+      return typeof end === 'number' ? execution : { ...execution, ...end };
     })();
     return { done, cancel: () => undefined };
   }

@@ -6,6 +6,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { inTerminal, runJson, startCli, statuses, until, workspace } from '../cli-helpers.js';
@@ -20,7 +21,7 @@ afterEach(() => {
 /** The process groups a running prov-make noted (their leaders' pids). */
 function notedGroups(ws: string): number[] {
   try {
-    return readFileSync(join(ws, '.prov-make/run/process-groups'), 'utf8').split('\n').filter(Boolean).map((l) => Number(l.split('.')[0]));
+    return readFileSync(join(ws, `.prov-make/run/process-groups@${hostname()}`), 'utf8').split('\n').filter(Boolean).map((l) => Number(l.split('.')[0]));
   } catch {
     return [];
   }
