@@ -230,7 +230,7 @@ describe('prov-make run: staleness', () => {
     expect(statuses(first)).toEqual({ build: 'ran', use: 'ran' });
     const second = runJson(ws);
     expect(statuses(second)).toEqual({ build: 'skipped', use: 'ran' });
-    expect(reasonOf(second, 'use')).toBe('its last run cannot be trusted: static-hello ran without being observed (ptrace)');
+    expect(reasonOf(second, 'use')).toBe('its last run cannot be trusted: static-hello ran without being observed (a static or Go program, and ptrace is not allowed here: Yama, a container or a debugger)');
     const status = runJson(ws, [], 'status');
     expect(statuses(status).use).toBe('would-run');
     expect(reasonOf(status, 'use')).toMatch(/static-hello ran without being observed/);

@@ -123,6 +123,8 @@ int is_ignored(const char *abs);
 void refresh_cwd(void);
 /* Resolve paths as process `pid` sees them from now on (the supervisor, for each tracee). */
 void paths_follow(int pid);
+/* A 64-bit hash of a path (never 0). */
+uint64_t name_hash(const char *s);
 /* glibc declares many path parameters nonnull, yet callers do pass NULL (utimensat with an fd):
  * hide the pointer from the optimiser so our NULL checks stay. */
 static inline const char *opaque(const char *p) { __asm__("" : "+r"(p)); return p; }

@@ -119,7 +119,7 @@ static int has_dotdot(const char *p) {
 /* Names found not to be symlinks, by hash: `..` after them needs no readlink again. */
 static uint64_t g_not_links[256];
 
-static uint64_t name_hash(const char *s) {
+uint64_t name_hash(const char *s) {
   uint64_t h = 1469598103934665603ull;
   for (; *s; s++) { h ^= (unsigned char)*s; h *= 1099511628211ull; }
   return h | 1;

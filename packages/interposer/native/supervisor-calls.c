@@ -128,6 +128,41 @@ static long look_up_as_tracee(struct tracee *t, long nr, const struct call_shape
   return r == -ENOSYS ? pm_sys(SYS_faccessat, AT_FDCWD, name, mode) : r;
 }
 
+/*
+ * Names a lookup found, by hash. Looking one up again changes nothing the step depends on: a stat
+ * and a read are the same dependency and the first access of a name decides it (src/reduce.ts),
+ * its records would be duplicates (record.c), and a name gone since is gone in its version, which
+ * the launcher takes after the step. So the lookup is not made again: esbuild looks at each of its
+ * sources three times (lstat, stat, open). When the table is half full, lookups are made.
+ */
+#define FOUND_SLOTS 16384u
+static uint64_t g_found[FOUND_SLOTS];
+static unsigned g_found_count;
+
+/* Whether `abs` was found before; with `add`, it is from now on. */
+static int found_before(const char *abs, int add) {
+  uint64_t h = name_hash(abs);
+  for (unsigned i = (unsigned)h & (FOUND_SLOTS - 1);; i = (i + 1) & (FOUND_SLOTS - 1)) {
+    if (g_found[i] == h) return 1;
+    if (g_found[i]) continue;
+    if (add && g_found_count < FOUND_SLOTS / 2) g_found[i] = h, g_found_count++;
+    return 0;
+  }
+}
+
+/* A lookup's records, unless it is of a name found before or never recorded (/proc...). */
+static void look_up(struct tracee *t, long nr, const struct call_shape *s) {
+  char abs[PM_PATH_MAX];
+  look_at(t);
+  int dirfd = s->dirfd >= 0 ? (int)t->args[(int)s->dirfd] : AT_FDCWD;
+  const char *path = (const char *)t->args[(int)s->path];
+  int named = path && path[0] && resolve_at(dirfd, path, abs) == 0;   /* "": not a name */
+  if (named && (is_ignored(abs) || found_before(abs, 0))) return;
+  long r = look_up_as_tracee(t, nr, s);
+  record_call(nr, t->args, r >= 0 ? r : -1, r >= 0 ? 0 : (int)-r);
+  if (named && r >= 0) found_before(abs, 1);
+}
+
 /* The calls look_up_as_tracee answers: lookups, and opens that neither write nor create. */
 static int is_lookup(const struct call_shape *s, const long *a) {
   if (s->kind == CALL_STAT || s->kind == CALL_STATX || s->kind == CALL_LOOKUP) return 1;
@@ -159,9 +194,7 @@ int call_entered(struct tracee *t) {
   }
   if (looks_up_nothing(s, t->args)) return 0;
   if (is_lookup(s, t->args)) {
-    long r = look_up_as_tracee(t, (long)info.seccomp.nr, s);
-    look_at(t);
-    record_call((long)info.seccomp.nr, t->args, r >= 0 ? r : -1, r >= 0 ? 0 : (int)-r);
+    look_up(t, (long)info.seccomp.nr, s);
     return 0;
   }
   t->nr = (long)info.seccomp.nr;

@@ -7,6 +7,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <sys/ptrace.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include "supervisor.h"
 
@@ -25,8 +26,9 @@ static void all_ended(void) {
   said = 1;
 }
 
-/* What tracing cost, in stops (bench/esbuild.mjs reads them from $PROV_MAKE_SUPERVISOR_STATS):
- * seccomp stops, those of programs the supervisor records, call exits, signals, other events. */
+/* What tracing cost, in stops (bench/esbuild.mjs reads them from $PROV_MAKE_SUPERVISOR_STATS, with
+ * the tracer's CPU time): seccomp stops, those of programs the supervisor records, call exits,
+ * signals, other events. */
 static struct { unsigned long seccomp, recorded, exits, signals, events; } g_stops;
 
 static struct tracee **bucket(pid_t tid) { return &g_table[(unsigned)tid % BUCKETS]; }
@@ -141,8 +143,11 @@ static void write_stats(void) {
   const char *path = getenv("PROV_MAKE_SUPERVISOR_STATS");
   FILE *f = path ? fopen(path, "a") : NULL;
   if (!f) return;
-  fprintf(f, "seccomp %lu recorded %lu exits %lu signals %lu events %lu\n", g_stops.seccomp, g_stops.recorded, g_stops.exits,
-          g_stops.signals, g_stops.events);
+  struct rusage self;
+  long cpu_us = getrusage(RUSAGE_SELF, &self) != 0 ? -1 :
+    (self.ru_utime.tv_sec + self.ru_stime.tv_sec) * 1000000L + self.ru_utime.tv_usec + self.ru_stime.tv_usec;
+  fprintf(f, "seccomp %lu recorded %lu exits %lu signals %lu events %lu cpu_us %ld\n", g_stops.seccomp, g_stops.recorded,
+          g_stops.exits, g_stops.signals, g_stops.events, cpu_us);
   fclose(f);
 }
 

@@ -71,6 +71,22 @@ export interface StepDependencies {
   untraced: UntracedProgram[];
 }
 
+/** Why a program ran unobserved, in words for a person (the stored reason stays the short code). */
+export function describeUntracedReason(reason: string): string {
+  switch (reason) {
+    case 'static': return 'statically linked, and the ptrace supervisor could not start it';
+    case 'go': return 'a Go program, and the ptrace supervisor could not start it';
+    case 'loader': return 'built for another program loader (musl), and the ptrace supervisor could not start it';
+    case 'setuid': return 'setuid to another user: nothing may observe it';
+    case 'setgid': return 'setgid to another group: nothing may observe it';
+    case 'capabilities': return 'has file capabilities: nothing may observe it';
+    case 'architecture': return 'built for another architecture (32-bit or x32)';
+    case 'ptrace': return 'a static or Go program, and ptrace is not allowed here: Yama, a container or a debugger';
+    case 'seccomp': return 'a static or Go program, and seccomp filters are not available here';
+    default: return reason; // a reason from a newer version: the code itself
+  }
+}
+
 export interface UntracedProgram {
   path: string;
   reason: (typeof RECORD.why)[keyof typeof RECORD.why];

@@ -94,9 +94,45 @@ int main(void) {
   raise(SIGTERM);
   return 0;
 }`,
-  // stops itself; exits 7 once continued
-  stopper: `#include <signal.h>
-int main(void) { raise(SIGSTOP); return 7; }`,
+  // stopped and continued by its parent (jobctl): "self" stops itself again while its stdin says x;
+  // "outside" is stopped by its parent while two threads make traced calls (a stat: one stop; an open
+  // for writing: two) and the main thread blocks in a read. It ends at the end of its stdin, so
+  // only after its parent has seen its last continue (the kernel forgets a continue once the child
+  // exits: a parent still waiting for it would see the exit instead, untraced too).
+  stopper: `#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+static volatile int done, went[2];
+static void *busy(void *arg) {
+  char path[32];
+  struct stat st;
+  snprintf(path, sizeof path, "busy%ld.txt", (long)arg);
+  while (!done) {
+    stat("missing.txt", &st);
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    if (fd >= 0) close(fd);
+    went[(long)arg] = 1;
+  }
+  return 0;
+}
+int main(int argc, char **argv) {
+  char c;
+  if (argc > 1 && !strcmp(argv[1], "self")) {
+    do raise(SIGSTOP); while (read(0, &c, 1) == 1 && c == 'x');
+    return 7;
+  }
+  pthread_t t[2];
+  for (long i = 0; i < 2; i++) pthread_create(&t[i], 0, busy, (void *)i);
+  while (read(0, &c, 1) > 0) {}
+  while (!went[0] || !went[1]) usleep(1000);
+  done = 1;
+  for (int i = 0; i < 2; i++) pthread_join(t[i], 0);
+  return 7;
+}`,
   // reads input.txt, says ready, then waits (to be killed)
   waiter: `#include <fcntl.h>
 #include <stdio.h>
@@ -142,19 +178,30 @@ int main(void) {
 // dynamic programs: the parent that watches a stop and a continue; a "Go" program (its section
 // names say so) that opens a file with a raw system call no libc wrapper sees
 const DYNAMIC: Record<string, string> = {
+  // jobctl PROGRAM ROUNDS self|outside: PROGRAM stops (by itself, or by our SIGSTOP) and is continued
+  // ROUNDS times; a byte on its stdin after each continue says whether it is to stop again
   jobctl: `#include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 #include <sys/wait.h>
 int main(int argc, char **argv) {
+  int rounds = atoi(argv[2]), outside = !strcmp(argv[3], "outside"), go[2], st;
+  if (pipe(go) != 0) return 1;
   pid_t p = fork();
-  if (p == 0) { execl(argv[1], argv[1], (char *)0); _exit(127); }
-  int st;
-  waitpid(p, &st, WUNTRACED);
-  printf("stopped %d\\n", WIFSTOPPED(st) ? WSTOPSIG(st) : -1);
-  kill(p, SIGCONT);
-  waitpid(p, &st, WCONTINUED);
-  printf("continued %d\\n", WIFCONTINUED(st));
+  if (p == 0) { dup2(go[0], 0); close(go[1]); execl(argv[1], argv[1], argv[3], (char *)0); _exit(127); }
+  close(go[0]);
+  for (int i = 0; i < rounds; i++) {
+    if (outside) kill(p, SIGSTOP);
+    waitpid(p, &st, WUNTRACED);
+    printf("stopped %d\\n", WIFSTOPPED(st) ? WSTOPSIG(st) : -1);
+    kill(p, SIGCONT);
+    waitpid(p, &st, WCONTINUED);
+    printf("continued %d\\n", WIFCONTINUED(st));
+    if (write(go[1], i + 1 < rounds ? "x" : "q", 1) != 1) return 1;
+  }
+  close(go[1]);
   waitpid(p, &st, 0);
   printf("exit %d\\n", WIFEXITED(st) ? WEXITSTATUS(st) : -1);
   return 0;
@@ -262,12 +309,17 @@ describe('static programs under the supervisor', () => {
     expect(t.stdout).toBe('handled 3\n');
   });
 
-  it('stop and continue: the parent sees the static child stop, continue and exit', async () => {
-    const ws = workspace();
-    const t = await trace([bin.jobctl, bin.stopper], ws);
-    const plain = runPlain([bin.jobctl, bin.stopper], ws);
-    expect(plain.stdout).toBe('stopped 19\ncontinued 1\nexit 7\n');
-    expect(t.stdout).toBe(plain.stdout);
+  it('stop and continue: the parent sees the static child stop, continue and exit, each time, also when stopped in traced calls', async () => {
+    for (const [rounds, how] of [[3, 'self'], [20, 'outside']] as const) {
+      const ws = workspace();
+      const command = [bin.jobctl, bin.stopper, String(rounds), how];
+      const plain = runPlain(command, ws);
+      expect(plain.stdout).toBe(`${'stopped 19\ncontinued 1\n'.repeat(rounds)}exit 7\n`);
+      const t = await trace(command, ws);
+      expect(t.stdout).toBe(plain.stdout);
+      expect(t.result.fullyObserved).toBe(true);
+      if (how === 'outside') expect(t.ws).toMatchObject({ writes: ['busy0.txt', 'busy1.txt'], absent: ['missing.txt'] });
+    }
   });
 
   it('a Go program (dynamic, raw system calls) is traced by the supervisor, not the interposer', async () => {

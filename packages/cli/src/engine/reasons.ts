@@ -3,6 +3,7 @@
  * values, said in words by describe() alone. Code decides on `kind`, never on the words.
  */
 import type { Distrust } from '@prov-make/cache';
+import { describeUntracedReason } from '@prov-make/interposer';
 
 export type { Distrust };
 
@@ -95,7 +96,7 @@ export function describe(r: Reason | Distrust): string {
     case 'blocked': return describeBlocked(r);
     case 'stopped': return `not started: the run stopped when ${r.after} failed (-k keeps going)`;
     case 'adopted': return `restored from the cache (made by execution ${r.executionId})`;
-    case 'untraced-program': return `${r.path} ran without being observed (${r.reason === 'static' ? 'statically linked' : r.reason})`;
+    case 'untraced-program': return `${r.path} ran without being observed (${describeUntracedReason(r.reason)})`;
     case 'trace-incomplete': return r.message;
     case 'input-changed-while-running': return `input ${r.path} changed while the step ran`;
   }

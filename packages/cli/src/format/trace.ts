@@ -1,6 +1,6 @@
 /** `trace` output: a group per kind of access for people, one JSON object for scripts (DESIGN section 6). */
 import { relative, sep } from 'node:path';
-import type { StepDependencies, TraceResult } from '@prov-make/interposer';
+import { describeUntracedReason, type StepDependencies, type TraceResult } from '@prov-make/interposer';
 
 export type TraceJson = { exitCode: number | null } & Omit<StepDependencies, 'untraced'> & { untraced: string[] };
 
@@ -48,7 +48,7 @@ export function formatTrace(result: TraceResult, cwd: string, { all }: { all: bo
   }
   if (d.untraced.length) {
     lines.push(`  untraced: not observed, the trace is incomplete (${d.untraced.length})`);
-    for (const u of d.untraced) lines.push(`    ${show(u.path)}  (${u.reason === 'static' ? 'statically linked' : u.reason})`);
+    for (const u of d.untraced) lines.push(`    ${show(u.path)}  (${describeUntracedReason(u.reason)})`);
   }
   return lines.join('\n') + '\n';
 }
