@@ -1,6 +1,7 @@
 /** Which workspace a command works on: from its arguments, or the nearest pipeline.yml. */
 import { existsSync, statSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
+import { STDIN_PATH, workspaceRootOf } from '../pipeline/pipeline-file.js';
 import { DEFAULT_PIPELINE_FILE, STATE_DIR_NAME } from '../workspace/paths.js';
 import { openWorkspace, type Workspace } from '../workspace/workspace.js';
 import { UsageError } from '../usage.js';
@@ -14,10 +15,15 @@ export function pipelineFileAndRest(positionals: string[], fileFlag?: string): {
   let file = fileFlag;
   const rest = [...positionals];
   if (!file && rest.length && (/\.ya?ml$/.test(rest[0]) || isFile(rest[0]))) file = rest.shift();
-  if (file) return { file: resolve(file), rest };
+  if (file) return { file: pipelinePath(file), rest };
   const found = findPipelineFile(process.cwd());
   if (dirname(found) !== resolve(process.cwd())) process.stderr.write(`prov-make: using ${relative(process.cwd(), found)}\n`);
   return { file: found, rest };
+}
+
+/** A pipeline file as named on the command line: `-` is standard input. */
+function pipelinePath(text: string): string {
+  return text === '-' ? STDIN_PATH : resolve(text);
 }
 
 function isFile(p: string): boolean {
@@ -26,7 +32,7 @@ function isFile(p: string): boolean {
 
 /** -f FILE, or ./pipeline.yml, or the nearest one in a parent folder. */
 export function findPipelineFile(start: string, explicit?: string): string {
-  if (explicit) return resolve(explicit);
+  if (explicit) return pipelinePath(explicit);
   for (let dir = resolve(start); ; dir = dirname(dir)) {
     const candidate = join(dir, DEFAULT_PIPELINE_FILE);
     if (existsSync(candidate)) return candidate;
@@ -38,7 +44,7 @@ export function findPipelineFile(start: string, explicit?: string): string {
 /** For the commands that read history (log, show, diff, graph): a workspace that has recorded something. */
 export function openRecorded(file?: string, cacheDir?: string): Workspace {
   const pipelineFile = findPipelineFile(process.cwd(), file);
-  if (!existsSync(join(dirname(pipelineFile), STATE_DIR_NAME))) {
+  if (!existsSync(join(workspaceRootOf(pipelineFile), STATE_DIR_NAME))) {
     throw new UsageError(`nothing recorded yet for ${pipelineFile}`, 'run `prov-make run` first');
   }
   return openWorkspace(pipelineFile, { cacheDir });
