@@ -2,7 +2,8 @@
 import { suggest } from './pipeline/suggest.js';
 import type { CommandModule } from './commands/command.js';
 import { COMMANDS, commandNamed } from './commands/registry.js';
-import { EXIT_USAGE, SYNOPSIS, UsageError } from './usage.js';
+import { systemFaultOf } from './system-fault.js';
+import { EXIT_FAILED, EXIT_USAGE, SYNOPSIS, UsageError } from './usage.js';
 
 export async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
@@ -48,6 +49,11 @@ export function reportError(err: unknown): number {
     process.stderr.write(`prov-make: error: ${e.message}\n`);
     if (e.hint) process.stderr.write(`  hint: ${e.hint}\n`);
     return EXIT_USAGE;
+  }
+  const fault = systemFaultOf(err);
+  if (fault) {
+    process.stderr.write(`prov-make: error: ${fault.problem}\n  hint: ${fault.fix}\n`);
+    return EXIT_FAILED;
   }
   const formatted = (err as { format?: () => string })?.format;
   if (typeof formatted === 'function') {

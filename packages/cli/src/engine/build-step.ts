@@ -9,8 +9,10 @@ import type { BuildState } from './build-state.js';
 import { checkStep, type Refresh } from './check.js';
 import type { Hazards } from './hazards.js';
 import { observe } from './observe.js';
+import { diskFullFault } from './disk-full.js';
 import { describe, type Reason } from './reasons.js';
 import type { RunEvents, StepReport } from './report.js';
+import { systemFaultOf } from '../system-fault.js';
 import { adoptCacheHit, restoreOutputs } from './restore.js';
 
 /** What the per-step logic needs of its run. */
@@ -116,8 +118,17 @@ async function runStep(c: StepRun, i: number, reason: Reason, t0: number): Promi
   const exitCode = run.trace.exitCode;
   // Nothing is recorded for an interrupted step: next time it runs again.
   if (run.cancelled || c.interrupted()) return { name: step.name, status: 'failed', reason: { kind: 'interrupted' }, durationMs: Date.now() - t0, exitCode };
-  const record = await observe(b, i, describe(reason), run, c.signal);
-  commit(b, i, record);
+  let record: StepRecord;
+  try {
+    record = await observe(b, i, describe(reason), run, c.signal);
+    commit(b, i, record);
+  } catch (err) {
+    const fault = systemFaultOf(err);
+    if (!fault) throw err;
+    // Not recorded: the next run runs it again.
+    const message = `${diskFullFault(b.root, run.trace.deps.writes) ?? fault.problem}; nothing was recorded: it runs again next time`;
+    return { name: step.name, status: 'failed', reason: { kind: 'fault', message }, durationMs: Date.now() - t0, exitCode, output: run.output.toString('utf8') };
+  }
   for (const p of [...run.trace.deps.writes, ...run.trace.deps.deleted]) {
     const id = b.deps.knownIdOf(b.stored(p));
     if (id !== undefined) b.tokens.forget(id);
@@ -128,7 +139,7 @@ async function runStep(c: StepRun, i: number, reason: Reason, t0: number): Promi
   const report: StepReport = {
     name: step.name,
     status: ok ? 'ran' : 'failed',
-    reason: ok ? reason : failureOf(run, reason),
+    reason: ok ? reason : failureOf(b, run, reason),
     // the command's own time, as `log` shows it (checks and hashing are the run's)
     durationMs: record.finishedAt - record.startedAt,
     exitCode,
@@ -151,7 +162,8 @@ async function offerToCache(c: StepRun, i: number, record: StepRecord): Promise<
 }
 
 /** Why an execution failed: the scheduler's verdict on its job, or the command's exit status. */
-function failureOf(run: StepExecution, cause: Reason): Reason {
+function failureOf(b: BuildState, run: StepExecution, cause: Reason): Reason {
   if (run.failure) return { kind: 'job-failed', scheduler: 'Slurm', failure: run.failure, cause };
-  return { kind: 'failed', exitCode: run.trace.exitCode, signal: run.trace.signal, cause };
+  const fault = diskFullFault(b.root, run.trace.deps.writes);
+  return { kind: 'failed', exitCode: run.trace.exitCode, signal: run.trace.signal, cause, ...(fault && { fault }) };
 }

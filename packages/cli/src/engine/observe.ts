@@ -10,6 +10,7 @@ import { newExecutionId, nowNs, versionFromStats, type Distrust, type FileStat, 
 import type { TraceResult } from '@prov-make/interposer';
 import { definitionOf } from '../pipeline/definition.js';
 import type { StepExecution } from '../runner/step-runner.js';
+import { faultKind } from '../system-fault.js';
 import type { BuildState } from './build-state.js';
 
 /** Workspace inputs up to this size are kept in the content cache (documented in the README). */
@@ -69,7 +70,7 @@ export async function observe(b: BuildState, i: number, reason: string, run: Ste
     untraced: deps.untraced.map((u) => ({ path: b.stored(u.path), reason: u.reason })),
     annotations: run.annotations,
     ...(run.job ? { job: run.job } : {}),
-    outputLogHash: run.output.length ? await b.stores.blobs.keepBytes(run.output) : null,
+    outputLogHash: run.output.length ? await keepSoftly(b, () => b.stores.blobs.keepBytes(run.output)) : null,
     updated: deps.reads.filter((p) => outputSet.has(p)).map((abs) => b.stored(abs)),
   };
 }
@@ -87,7 +88,7 @@ async function observeInput(b: BuildState, abs: string, executed: boolean): Prom
   const digests = st && !st.isDirectory() ? await b.disk.hash(abs, st) : null;
   // Small workspace inputs (scripts, configs) are kept, so `prov-make show` can print the exact
   // version that made an output.
-  if (digests && st?.isFile() && st.size <= KEEP_INPUTS_UP_TO && !isAbsolute(path)) await b.stores.blobs.keep(abs, digests.xxh64);
+  if (digests && st?.isFile() && st.size <= KEEP_INPUTS_UP_TO && !isAbsolute(path)) await keepSoftly(b, () => b.stores.blobs.keep(abs, digests.xxh64));
   const version = st ? versionFromStats(st) : null;
   return { file: { path, id, version, hash: digests?.xxh64 ?? null, sha256: digests?.sha256 ?? null, executed }, st };
 }
@@ -101,8 +102,27 @@ async function observeOutput(b: BuildState, abs: string, keepInCache: boolean): 
     const digests = await b.disk.hash(abs, st);
     output.hash = digests?.xxh64 ?? null;
     output.sha256 = digests?.sha256 ?? null;
-    if (output.hash && st.isFile() && keepInCache) await b.stores.blobs.keep(abs, output.hash);
+    if (output.hash && st.isFile() && keepInCache) await keepSoftly(b, () => b.stores.blobs.keep(abs, output.hash!));
     if (st.isSymbolicLink()) output.target = b.disk.readlink(abs);
   }
   return output;
+}
+
+const warnedCacheFault = new WeakSet<BuildState>();
+
+/**
+ * Keeps something in the content store, or (the cache full or not writable) leaves it out with one
+ * warning per run: the observation is recorded all the same, and a missing object is a cache miss.
+ */
+async function keepSoftly<T>(b: BuildState, keep: () => Promise<T>): Promise<T | null> {
+  try {
+    return await keep();
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    const fault = faultKind(err) ?? (code === 'EACCES' || code === 'EPERM' ? 'permission denied' : null);
+    if (!fault) throw err;
+    if (!warnedCacheFault.has(b)) b.stores.warn(`could not keep outputs in the cache (${fault}); the run goes on without caching them`);
+    warnedCacheFault.add(b);
+    return null;
+  }
 }
