@@ -69,7 +69,7 @@ describe('the pipeline file', () => {
     const item = cli(ws, ['run', 'long-item.yml']);
     expect(item.code).toBe(2);
     expect(item.stderr).toMatch(/^long-item\.yml:3:14: error: step name "each\.i+…" is 235 characters long/);
-    expect(existsSync(join(ws, '.prov-make/run'))).toBe(false);
+    expect(name.stdout + run.stdout + item.stdout).not.toContain('running'); // nothing ran
   });
 });
 
