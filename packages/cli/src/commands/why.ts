@@ -3,6 +3,7 @@ import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { formatWhy, whyJson } from '../format/why.js';
+import { terminalText } from '../format/terminal-text.js';
 import { lineageToDot, lineageToProv } from '../provenance/export.js';
 import { usesChains, type WhyAnswer } from '../provenance/why.js';
 import { UsageError, EXIT_FAILED, EXIT_OK } from '../usage.js';
@@ -68,7 +69,7 @@ export async function whyMain(argv: string[]): Promise<number> {
     if (values.prov) process.stdout.write(JSON.stringify(lineageToProv([answer.lineage]), null, 2) + '\n');
     else if (values.dot) process.stdout.write(lineageToDot([answer.lineage]));
     else if (values.json) process.stdout.write(JSON.stringify(whyJson(answer, depth)) + '\n');
-    else process.stdout.write(formatWhy(answer, { all: values.all, depth }));
+    else process.stdout.write(terminalText(formatWhy(answer, { all: values.all, depth })));
     return answer.known ? EXIT_OK : EXIT_FAILED;
   } finally {
     await ws.close();
@@ -78,7 +79,7 @@ export async function whyMain(argv: string[]): Promise<number> {
 function printUses(answer: WhyAnswer, glob: string, json: boolean): number {
   const chains = usesChains(answer, glob);
   if (json) process.stdout.write(JSON.stringify({ path: answer.path, uses: glob, found: chains.length > 0, chains }) + '\n');
-  else if (chains.length) for (const c of chains) process.stdout.write(c.join(' -> ') + '\n');
-  else process.stdout.write(`${answer.path} does not derive from anything matching ${glob}\n`);
+  else if (chains.length) for (const c of chains) process.stdout.write(terminalText(c.join(' -> ')) + '\n');
+  else process.stdout.write(terminalText(`${answer.path} does not derive from anything matching ${glob}`) + '\n');
   return chains.length ? EXIT_OK : EXIT_FAILED;
 }
