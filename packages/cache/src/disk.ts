@@ -9,6 +9,9 @@ import { dirname, join } from 'node:path';
 import type { Digests } from './hash.js';
 import type { FileStat, FileVersion } from './version.js';
 
+/** prov-make's own temp files in the state folder (restores in progress): where no step looks, emptied by each run. */
+export const TEMP_DIR = 'tmp';
+
 export interface Disk {
   /** What lstat says, or undefined when the path does not exist (or cannot be reached: ENOTDIR, EACCES). */
   lstat(path: string): FileStat | undefined;

@@ -10,7 +10,7 @@ import { LocalActionCache } from './action-cache.js';
 import { contentBlobs, type BlobStore } from './blob-store.js';
 import { ContentStore, type GcResult } from './content-store.js';
 import { DepsLog, type StepState } from './deps-log.js';
-import { nodeDisk, type Disk } from './disk.js';
+import { nodeDisk, TEMP_DIR, type Disk } from './disk.js';
 import { HashState } from './hash-state.js';
 import { ProvenanceStore } from './provenance-store.js';
 import { RemoteCache, type RemoteCacheOptions } from './remote-cache.js';
@@ -36,11 +36,12 @@ export interface OpenStoresOptions {
   remote?: RemoteCacheOptions;
   /** Where cache warnings go (default: stderr). */
   warn?: (message: string) => void;
+  /** Check the lmdb stores before use when they were not closed cleanly (store-check.ts; default true). */
+  check?: boolean;
 }
 
 const DEPS_LOG_DIR = 'deps';
-/** prov-make's own temp files in the workspace (restores in progress): where no step looks, emptied by each run. */
-export const TEMP_DIR = 'tmp';
+export { TEMP_DIR } from './disk.js';
 
 const warnOnStderr = (message: string): void => {
   process.stderr.write(`prov-make: warning: ${message}\n`);
@@ -61,7 +62,7 @@ export class WorkspaceStores {
 
   static open(at: StoreLocations, options: OpenStoresOptions = {}): WorkspaceStores {
     const warn = options.warn ?? warnOnStderr;
-    const damaged = checkStores(at.stateDir);
+    const damaged = options.check === false ? null : checkStores(at.stateDir);
     if (damaged) {
       const where = (p: string) => relative(process.cwd(), p) || '.';
       warn(`${where(join(at.stateDir, damaged.file))} is damaged (${damaged.problem}): the recorded state was moved to ${where(damaged.movedTo)} and is rebuilt`);

@@ -66,6 +66,12 @@ export class WorkspaceLock {
   }
 }
 
+/** Whether another process's run holds the lock now (a live one here, or any on another host). */
+export function otherRunInProgress(stateDir: string): boolean {
+  const owner = readOwner(join(stateDir, 'lock'));
+  return owner !== null && owner.text !== ME && (owner.host !== null || isAlive(owner));
+}
+
 function tryCreate(file: string): boolean {
   try {
     const fd = openSync(file, 'wx');

@@ -5,9 +5,10 @@
  * loads them. The disk, the step runner and the blob store can be injected (engine unit tests).
  */
 import type { BlobStore, Disk, RemoteCacheOptions, WorkspaceStores } from '@prov-make/cache';
-import { nodeDisk } from '@prov-make/cache/disk';
+import { nodeDisk, TEMP_DIR } from '@prov-make/cache/disk';
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileCheckProgram } from '@prov-make/interposer';
 import { pipelineSource, type PipelineSource } from '../pipeline/load.js';
 import type { ExecutorName, Pipeline } from '../pipeline/types.js';
@@ -19,7 +20,7 @@ import type { WhyAnswer } from '../provenance/why.js';
 import { LocalStepRunner } from '../runner/local-runner.js';
 import { hasLeftovers } from '../runner/leftovers-file.js';
 import type { StepRunner } from '../runner/step-runner.js';
-import { WorkspaceLock } from './lock.js';
+import { otherRunInProgress, WorkspaceLock } from './lock.js';
 import { absolutePath, makeStateDirs, storedPath, workspacePaths, type PathOptions, type WorkspacePaths } from './paths.js';
 import { everythingUpToDate, forgetSnapshot, type SnapshotPlace } from '../engine/snapshot.js';
 
@@ -98,9 +99,10 @@ export class Workspace {
     }
   }
 
-  /** What a killed run left, whatever its executor: process groups, and the Slurm jobs its ids file names. */
+  /** What a killed run left, whatever its executor: process groups, the Slurm jobs its ids file names, its temp files. */
   private async stopLeftovers(): Promise<void> {
     await this.runner.stopLeftovers();
+    rmSync(join(this.paths.stateDir, TEMP_DIR), { recursive: true, force: true }); // only a run uses it, under the lock
     if (!this.options.runner && (this.slurmRunner || hasLeftovers(this.paths.slurmJobsFile))) await (await this.slurm()).stopLeftovers();
   }
 
@@ -142,7 +144,9 @@ export class Workspace {
     const { WorkspaceStores } = await import('@prov-make/cache');
     makeStateDirs(this.paths);
     const { disk, blobs, remote, warn } = this.options;
-    this.stores = WorkspaceStores.open(this.paths, { disk, blobs, remote, warn });
+    // While another run writes the stores, their pages are checked by that run, not read half-written here.
+    const check = !otherRunInProgress(this.paths.stateDir);
+    this.stores = WorkspaceStores.open(this.paths, { disk, blobs, remote, warn, check });
     return this.stores;
   }
 

@@ -3,10 +3,10 @@
  * between some of them); every run after a kill recovers what it left behind, and in the end the
  * outputs are byte for byte those of a clean run from scratch on the same inputs. After every third kill
  * `why` answers (never a crash), and no temporary file of the tool shows outside `.prov-make/`.
- * Trace logs of the killed runs are gone once the next run has started.
+ * Trace logs and temp files of the killed runs are gone once the next run has started.
  */
 import { spawn } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { CLI, cli, runJson, sleep, workspace } from '../cli-helpers.js';
@@ -80,7 +80,7 @@ describe('kill -9 at random moments', () => {
     rmSync(clean, { recursive: true, force: true });
   }, 240_000);
 
-  it('trace logs of a killed run are removed by the next run', async () => {
+  it('trace logs and temp files of a killed run are removed by the next run', async () => {
     const ws = workspace({ 'pipeline.yml': 'steps:\n  slow:\n    run: sleep 30 && echo done > done.txt\n' });
     const child = spawn(process.execPath, [CLI, 'run'], { cwd: ws, env: { ...process.env, CI: 'true' }, stdio: 'ignore' });
     const exited = new Promise((r) => child.on('exit', r));
@@ -90,8 +90,11 @@ describe('kill -9 at random moments', () => {
     child.kill('SIGKILL');
     await exited;
     writeFileSync(join(ws, 'pipeline.yml'), 'steps:\n  slow:\n    run: echo done > done.txt\n');
+    mkdirSync(join(ws, '.prov-make/tmp'), { recursive: true });
+    writeFileSync(join(ws, '.prov-make/tmp/restore-1234-abcdef'), 'half a restore'); // as a kill during a restore leaves it
     expect(runJson(ws).code).toBe(0);
     expect(traceLogsOf(pids)).toEqual([]);
+    expect(existsSync(join(ws, '.prov-make/tmp/restore-1234-abcdef'))).toBe(false);
     expect(existsSync(join(ws, 'done.txt'))).toBe(true);
   });
 });
