@@ -12,6 +12,8 @@ export interface PathSet {
   inputs: string[];
   absent: string[];
   listed: string[];
+  /** Listing rules of the listings they narrowed, by path (listing-rules.ts). */
+  listedRules?: Record<string, string[]>;
 }
 
 export interface WeakIndex {
@@ -40,6 +42,8 @@ export interface CachedExecution {
   outputLogHash: string | null;
   /** SHA-256 of the output log, so that a restoring workspace can tell its own copy from another blob. */
   outputLogSha256?: string;
+  /** The execution that first made these outputs, when this one was itself adopted from a cache. */
+  adoptedFrom?: string;
 }
 
 export interface CacheEntry {
@@ -79,6 +83,7 @@ const pathSetSchema = v.object({
   inputs: v.array(storedPath),
   absent: v.array(storedPath),
   listed: v.array(storedPath),
+  listedRules: v.optional(v.record(storedPath, v.array(text))),
 });
 
 const weakIndexSchema = v.object({ version: v.literal(1), pathSets: v.array(pathSetSchema) });
@@ -93,8 +98,10 @@ const cachedOutputSchema = v.variant('kind', [
 
 const pathOnly = v.object({ path: storedPath });
 
+const executionId = v.pipe(v.string(), v.regex(/^[0-9a-z-]{1,64}$/i));
 const executionSchema = v.object({
-  id: v.pipe(v.string(), v.regex(/^[0-9a-z-]{1,64}$/i)),
+  id: executionId,
+  adoptedFrom: v.optional(executionId),
   definitionHash: sha256,
   startedAt: time,
   finishedAt: time,

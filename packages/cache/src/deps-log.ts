@@ -32,6 +32,8 @@ export interface StepState {
   absent: Uint32Array;
   /** Folders listed, each with its listing token. */
   listed: TokenList;
+  /** Listing rules by listing index, for listings narrowed by their lister's lookup rules (listing-rules.ts). */
+  listedRules?: Record<number, string[]>;
 }
 
 /** Content hashes aligned with StepState.inputs / outputs (null: not hashable, e.g. a folder). */
@@ -40,6 +42,10 @@ export interface StepHashes {
   outputs: (string | null)[];
   /** st_mode of each output (type and permission bits), to restore it as it was. */
   outputModes: number[];
+  /** Aligned with StepState.listed: the entry names each listing counted, joined by NUL (to name what appeared). */
+  listedNames?: string[];
+  /** Symlink outputs' targets by output index (made again from these, not from a blob); absent when there is none. */
+  outputTargets?: Record<number, string>;
 }
 
 /** A state as stored: the four lists packed in one buffer (encodeLists). */

@@ -3,7 +3,7 @@
  * engine's decisions can be unit-tested on an in-memory disk. State stores (lmdb, the content store,
  * the snapshot files) are not behind it: they are files of prov-make's own, not of the workspace.
  */
-import { lstatSync, mkdirSync, readdirSync, readlinkSync, renameSync, rmdirSync, rmSync, symlinkSync } from 'node:fs';
+import { lstatSync, mkdirSync, readdirSync, readlinkSync, realpathSync, renameSync, rmdirSync, rmSync, symlinkSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { dirname, join } from 'node:path';
 import type { Digests } from './hash.js';
@@ -18,6 +18,8 @@ export interface Disk {
   /** The entry names of a folder, or null when it is not a readable folder. */
   readdir(path: string): string[] | null;
   readlink(path: string): string;
+  /** The path with every symlink resolved, or null when it cannot be resolved. Optional: a disk without links. */
+  realPath?(path: string): string | null;
   /**
    * xxh64 and SHA-256 of a file's content (a symlink's: its target text), memoised by version; null for
    * a folder or a path that does not exist. `st` is its lstat when the caller just took it.
@@ -66,6 +68,13 @@ export function nodeDisk(digests?: DigestSource, tempDir?: string): Disk {
       }
     },
     readlink: (path) => readlinkSync(path),
+    realPath(path) {
+      try {
+        return realpathSync.native(path);
+      } catch {
+        return null;
+      }
+    },
     async hash(path, st) {
       const { statVersion, versionFromStats } = await (versions ??= import('./version.js'));
       const version = st ? versionFromStats(st) : undefined;

@@ -3,8 +3,9 @@
  * that only they used (output logs, kept inputs, old outputs). Never forgotten: each step's current
  * execution (the one its state in the deps log comes from) and its newest succeeded one, which
  * `why` names as the producer of what is on disk. Never removed from the store: an object that a
- * remaining execution or a step's current state names, or that a local cache entry restores (so a
- * revert is still restored from the cache; an execution taken from it may then have no output log).
+ * remaining execution or a step's current state names, that a local cache entry restores (so a
+ * revert is still restored from the cache; an execution taken from it may then have no output log),
+ * or that holds a user's edit kept before a restore.
  */
 import { parseCacheEntry } from './cache-entry.js';
 import type { ExecutionRecord } from './provenance-store.js';
@@ -41,6 +42,7 @@ export async function pruneHistory(stores: WorkspaceStores, localCache: LocalAct
     for (const h of [...(hashes?.inputs ?? []), ...(hashes?.outputs ?? [])]) if (h) stillUsed.add(h);
   }
   for (const h of cachedObjects(localCache)) stillUsed.add(h);
+  for (const k of stores.history.keptEdits()) if (k.hash) stillUsed.add(k.hash); // a user's kept edit is theirs
   const objects = [...new Set(removed.flatMap(objectsOf))].filter((h) => !stillUsed.has(h) && stores.content.has(h)).sort();
   let freedBytes = 0;
   if (!dryRun) {

@@ -4,7 +4,7 @@
  * stores. lmdb is imported here and nowhere else. All paths given to the stores are absolute unless noted.
  *
  * Subpaths load one light module each, without lmdb or wasm (the no-op fast path and the pipeline
- * loader use them): /version-token, /disk, /workspace-key, /definition, /atomic-write.
+ * loader use them): /version-token, /listing-rules, /disk, /workspace-key, /definition, /atomic-write.
  *
  * Facade (workspace-stores.ts)
  *   WorkspaceStores.open({ root, stateDir, cacheDir }, { disk?, blobs?, remote?, warn? })
@@ -20,6 +20,7 @@
  *   FileStat (what lstat says), FileVersion, statVersion(Sync), sameVersion, isRacilyClean, nowNs
  *   tokenOf(stat), tokenToRecord(stat, recordedAtNs), versionToken(version), listingToken(names, leftOut)
  *
+ * Listing rules (listing-rules.ts): which entries a narrowed listing counts (Python's import system)
  * Disk (disk.ts): the workspace's files as the engine reaches them; nodeDisk(digestSource)
  *
  * Hashing (hash.ts) — xxh64 locally, SHA-256 for anything that leaves the machine, one read for both
@@ -41,6 +42,7 @@
  */
 export * from './version.js';
 export * from './version-token.js';
+export * from './listing-rules.js';
 export * from './hash.js';
 export * from './hash-state.js';
 export * from './disk.js';

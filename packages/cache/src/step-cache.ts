@@ -19,6 +19,7 @@ import { cachedOutputsProblem, symlinkTargetProblem } from './cache-entry-paths.
 import type { Disk } from './disk.js';
 import type { RemoteCache } from './remote-cache.js';
 import { executionRecordOf, succeeded, trusted, type ObservedInput, type StepRecord } from './step-record.js';
+import { countedEntries } from './listing-rules.js';
 import { listingToken } from './version-token.js';
 import { fromWorkspaceKey } from './workspace-key.js';
 
@@ -82,10 +83,10 @@ export class StepCache {
     return (await this.o.disk.hash(abs, st))?.sha256 ?? null;
   }
 
-  private listingTokens(paths: string[], leftOut: (abs: string) => boolean): number[] {
-    return paths.map((p) => {
+  private listingTokens(set: PathSet, leftOut: (abs: string) => boolean): number[] {
+    return set.listed.map((p) => {
       const abs = fromWorkspaceKey(this.o.root, p);
-      return listingToken(this.o.disk.readdir(abs), (name) => leftOut(join(abs, name)));
+      return listingToken(countedEntries(this.o.disk, abs, set.listedRules?.[p], (name) => leftOut(join(abs, name))));
     });
   }
 
@@ -96,7 +97,7 @@ export class StepCache {
     }
     const inputs: string[] = [];
     for (const p of set.inputs) inputs.push((await this.contentSha(fromWorkspaceKey(this.o.root, p), q.expected)) ?? MISSING);
-    return this.strongKey(weak, set, inputs, this.listingTokens(set.listed, q.leftOut));
+    return this.strongKey(weak, set, inputs, this.listingTokens(set, q.leftOut));
   }
 
   /** A document checked against its schema, or null (with a warning naming what is wrong). */
@@ -196,14 +197,15 @@ export class StepCache {
   async store(record: StepRecord, leftOut: (abs: string) => boolean, signal?: AbortSignal): Promise<void> {
     if (!trusted(record) || !succeeded(record)) return;
     const byPath = new Map(record.inputs.map((f) => [f.path, f]));
-    const body = { inputs: [...byPath.keys()].sort(), absent: record.absent.map((a) => a.path).sort(), listed: record.listed.map((l) => l.path).sort() };
+    const rules = Object.fromEntries(record.listed.flatMap((l) => (l.rules?.length ? [[l.path, l.rules]] : [])));
+    const body = { inputs: [...byPath.keys()].sort(), absent: record.absent.map((a) => a.path).sort(), listed: record.listed.map((l) => l.path).sort(), ...(Object.keys(rules).length ? { listedRules: rules } : {}) };
     const set: PathSet = { id: sha256(JSON.stringify(body)), ...body };
     // A path that appeared since would make every lookup refuse this path set.
     if (set.absent.some((p) => this.o.disk.lstat(fromWorkspaceKey(this.o.root, p)) !== undefined)) return;
     const outputs = cachedOutputs(record);
     if (!outputs) return;
     const weak = this.weakKey(record.definitionHash);
-    const strong = this.strongKey(weak, set, set.inputs.map((p) => observedSha(byPath.get(p)!)), this.listingTokens(set.listed, leftOut));
+    const strong = this.strongKey(weak, set, set.inputs.map((p) => observedSha(byPath.get(p)!)), this.listingTokens(set, leftOut));
     const execution = { ...executionRecordOf(record), outputLogSha256: await this.logSha256(record.outputLogHash) };
     const entry: CacheEntry = { version: 1, step: record.step, definitionHash: record.definitionHash, pathSetId: set.id, outputs, execution };
     await this.put(strong, JSON.stringify(entry), this.indexKey(weak), set, outputs, signal);

@@ -41,6 +41,10 @@ export interface ObservedPath {
 export interface ObservedListing extends ObservedPath {
   /** listingToken of its entries, leaving out this step's and later steps' outputs. */
   token: number;
+  /** The entry names the token counts (null: not a readable folder), kept to say which one appeared or vanished. */
+  names?: string[] | null;
+  /** Listing rules: only the entries they count are in the token (listing-rules.ts). */
+  rules?: string[];
 }
 
 export interface StepRecord {
@@ -54,6 +58,8 @@ export interface StepRecord {
   /** ms since the epoch. */
   startedAt: number;
   finishedAt: number;
+  /** Taken over from the cache: the execution that ran the command (its outputs were restored now). */
+  adoptedFrom?: string;
   exitCode: number | null;
   signal: string | null;
   fullyObserved: boolean;
@@ -105,12 +111,17 @@ export function stepStateOf(r: StepRecord): { state: StepState; hashes: StepHash
     absent: Uint32Array.from(r.absent.map((a) => a.id)),
     listed: tokenList(r.listed.map((l) => l.id), r.listed.map((l) => l.token)),
   };
+  const rules = Object.fromEntries(r.listed.flatMap((l, k) => (l.rules?.length ? [[k, l.rules]] : [])));
+  if (Object.keys(rules).length) state.listedRules = rules;
   const hashes: StepHashes = {
     inputs: r.inputs.map((f) => f.hash),
     outputs: r.outputs.map((f) => f.hash),
     // with the type bits: a folder is made again, not restored
     outputModes: r.outputs.map((f) => f.version?.mode ?? DEFAULT_OUTPUT_MODE),
   };
+  if (r.listed.some((l) => l.names)) hashes.listedNames = r.listed.map((l) => (l.names ?? []).join('\0'));
+  const targets = Object.fromEntries(r.outputs.flatMap((f, k) => (f.target === undefined ? [] : [[k, f.target]])));
+  if (Object.keys(targets).length) hashes.outputTargets = targets;
   return { state, hashes };
 }
 
@@ -126,6 +137,7 @@ export function executionRecordOf(r: StepRecord): ExecutionRecord {
     reason: r.reason,
     startedAt: r.startedAt,
     finishedAt: r.finishedAt,
+    ...(r.adoptedFrom ? { adoptedFrom: r.adoptedFrom } : {}),
     exitCode: r.exitCode,
     signal: r.signal,
     status: succeeded(r) ? 'succeeded' : 'failed',
@@ -134,7 +146,7 @@ export function executionRecordOf(r: StepRecord): ExecutionRecord {
     inputs: r.inputs.filter((f) => !f.executed).map(recorded),
     outputs: r.outputs.map(recorded),
     absent: r.absent.map((a) => a.path),
-    listed: r.listed.map((l) => ({ path: l.path, entriesHash: String(l.token) })),
+    listed: r.listed.map((l) => ({ path: l.path, entriesHash: String(l.token), ...(l.rules?.length ? { rules: l.rules } : {}) })),
     deleted: r.deleted,
     untraced: r.untraced,
     annotations: r.annotations,

@@ -1,6 +1,7 @@
 /**
  * Version tokens: one number per file version, so the no-op check compares numbers, not records.
- * A token summarises (dev, ino, mtime ns, size, type) as a 53-bit hash; 0 means absent. A token
+ * A token summarises (dev, ino, mtime ns, ctime ns, size, type) as a 53-bit hash; 0 means absent
+ * (the ctime: see version.ts). A token
  * match is trusted like a stat match in ninja or git; a mismatch is confirmed by content hash.
  * `native/pm-check.c` (packages/interposer) computes the same token in C: change both together.
  */
@@ -27,7 +28,7 @@ export function isWithinRacyWindow(timeNs: bigint, recordedAtNs: bigint, windowN
 }
 
 /**
- * True when `version` was recorded so soon after its mtime (or its mtime is in the recorder's future)
+ * True when `version` was recorded so soon after its mtime or ctime (or one is in the recorder's future)
  * that a later write could have kept the same tuple; such a record must be confirmed by hash next time.
  * Git's rule is "mtime >= index write time"; we widen it by the granularity window (see RACY_WINDOW_NS).
  * `recordedAtNs` must be taken before the file was stat'ed and read, so any write that followed the read
@@ -38,7 +39,8 @@ export function isRacilyClean(
   recordedAtNs: string | bigint,
   windowNs: bigint = RACY_WINDOW_NS,
 ): boolean {
-  return isWithinRacyWindow(BigInt(version.mtimeNs), BigInt(recordedAtNs), windowNs);
+  const at = BigInt(recordedAtNs);
+  return isWithinRacyWindow(BigInt(version.mtimeNs), at, windowNs) || isWithinRacyWindow(BigInt(version.ctimeNs), at, windowNs);
 }
 
 export const ABSENT = 0;
@@ -47,18 +49,18 @@ export const UNTRUSTED = -1;
 
 const TYPE_BITS = 0o170000;
 
-function token(dev: bigint | number, ino: bigint | string, mtimeNs: bigint | string, size: bigint | number, mode: number): number {
-  return cyrb53(`${dev}:${ino}:${mtimeNs}:${size}:${mode & TYPE_BITS}`) || 1;
+function token(dev: bigint | number, ino: bigint | string, mtimeNs: bigint | string, ctimeNs: bigint | string, size: bigint | number, mode: number): number {
+  return cyrb53(`${dev}:${ino}:${mtimeNs}:${ctimeNs}:${size}:${mode & TYPE_BITS}`) || 1;
 }
 
 /** The token of what lstat says now (undefined: absent). */
 export function tokenOf(st: FileStat | undefined): number {
-  return st ? token(st.dev, st.ino, st.mtimeNs, st.size, Number(st.mode)) : ABSENT;
+  return st ? token(st.dev, st.ino, st.mtimeNs, st.ctimeNs, st.size, Number(st.mode)) : ABSENT;
 }
 
 /** The same token from a recorded version (null: absent). */
 export function versionToken(v: FileVersion | null): number {
-  return v ? token(v.dev, v.ino, v.mtimeNs, v.size, v.mode) : ABSENT;
+  return v ? token(v.dev, v.ino, v.mtimeNs, v.ctimeNs, v.size, v.mode) : ABSENT;
 }
 
 /**

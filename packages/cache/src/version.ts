@@ -1,5 +1,7 @@
-// A file version is what one stat says about a file. The fast tuple (dev, ino, mtime ns, size) decides
-// "unchanged" without reading the file; the content hash confirms when the tuple differs (DESIGN §3).
+// A file version is what one stat says about a file. The fast tuple (dev, ino, mtime ns, ctime ns, size)
+// decides "unchanged" without reading the file; the content hash confirms when the tuple differs (DESIGN §3).
+// The ctime is in it as in git's index: `cp -p`, `tar x`, `rsync -t` and `touch -r` put an mtime back,
+// but no user call can set the ctime, so a rewrite is always seen (a chmod alone costs one hash).
 import fs from 'node:fs';
 import { errnoCode } from './errors.js';
 
@@ -28,6 +30,8 @@ export interface FileStat {
   size: bigint;
   mtimeNs: bigint;
   ctimeNs: bigint;
+  /** When the file was made (statx), where the file system keeps it; 0 or absent where it does not. */
+  birthtimeNs?: bigint;
   isFile(): boolean;
   isDirectory(): boolean;
   isSymbolicLink(): boolean;
@@ -93,7 +97,7 @@ export function statVersionSync(path: string, options: StatOptions = {}): FileVe
 /** Same fast tuple: the file is taken as unchanged (subject to the racy-clean rule). */
 export function sameVersion(a: FileVersion | null | undefined, b: FileVersion | null | undefined): boolean {
   if (!a || !b) return false;
-  return a.dev === b.dev && a.ino === b.ino && a.mtimeNs === b.mtimeNs && a.size === b.size;
+  return a.dev === b.dev && a.ino === b.ino && a.mtimeNs === b.mtimeNs && a.ctimeNs === b.ctimeNs && a.size === b.size;
 }
 
 /** Wall-clock now in ns, comparable with mtimeNs (ms precision is plenty for a 1-2 s window). */

@@ -12,7 +12,7 @@ import { ContentStore, type GcResult } from './content-store.js';
 import { DepsLog, type StepState } from './deps-log.js';
 import { nodeDisk, TEMP_DIR, type Disk } from './disk.js';
 import { HashState } from './hash-state.js';
-import { ProvenanceStore } from './provenance-store.js';
+import { PROVENANCE_FILE, ProvenanceStore } from './provenance-store.js';
 import { RemoteCache, type RemoteCacheOptions } from './remote-cache.js';
 import { StepCache } from './step-cache.js';
 import { checkStores, noteStoresClosed } from './store-check.js';
@@ -98,16 +98,27 @@ export class WorkspaceStores {
 }
 
 /**
- * Removes least recently used objects until the content store fits in `maxBytes`, keeping the
- * outputs of every step's last execution.
+ * Removes least recently used objects until the content store fits in `maxBytes`, keeping what the
+ * current outputs' provenance needs: the outputs of every step's last execution and the inputs it
+ * kept (scripts, configs: `prov-make show` prints them), and every edit of a user's kept before a
+ * step's version replaced it.
  */
 export async function collectGarbage(at: StoreLocations, maxBytes: number): Promise<GcResult> {
   const keep = new Set<string>();
   const depsDir = join(at.stateDir, DEPS_LOG_DIR);
   if (existsSync(depsDir)) {
     const deps = DepsLog.open(depsDir);
-    for (const name of deps.stepNames()) for (const h of deps.getHashes(name)?.outputs ?? []) if (h) keep.add(h);
+    for (const name of deps.stepNames()) {
+      const hashes = deps.getHashes(name);
+      for (const h of [...(hashes?.outputs ?? []), ...(hashes?.inputs ?? [])]) if (h) keep.add(h);
+    }
     await deps.close();
+  }
+  // a user's kept edits are the user's: gc never takes them
+  if (existsSync(join(at.stateDir, PROVENANCE_FILE))) {
+    const history = ProvenanceStore.open(at.stateDir);
+    for (const e of history.keptEdits()) if (e.hash) keep.add(e.hash);
+    await history.close();
   }
   return new ContentStore(at.cacheDir).gc(maxBytes, keep);
 }

@@ -49,8 +49,9 @@ describe('sameVersion and racy clean', () => {
     dev: 1, ino: '2', mtimeNs: '1700000000000000000', ctimeNs: '1700000000000000000', size: 3, mode: 0o100644, kind: 'file',
   };
 
-  it('compares the fast tuple only', () => {
-    expect(sameVersion(base, { ...base, ctimeNs: '1', mode: 0o100755 })).toBe(true);
+  it('compares the fast tuple only, ctime included (a rewrite with its mtime put back changes it)', () => {
+    expect(sameVersion(base, { ...base, mode: 0o100755 })).toBe(true);
+    expect(sameVersion(base, { ...base, ctimeNs: '1700000000000000001' })).toBe(false);
     expect(sameVersion(base, { ...base, mtimeNs: '1700000000000000001' })).toBe(false);
     expect(sameVersion(base, { ...base, size: 4 })).toBe(false);
     expect(sameVersion(base, { ...base, ino: '3' })).toBe(false);
@@ -66,6 +67,8 @@ describe('sameVersion and racy clean', () => {
     expect(isRacilyClean(base, mtime)).toBe(true);
     expect(isRacilyClean(base, mtime - 1_000_000_000n)).toBe(true); // mtime in the recorder's future
     expect(isRacilyClean(base, mtime + 1_500_000_000n, 1_000_000_000n)).toBe(false);
+    // an old mtime put back on a file changed just now: its ctime is recent
+    expect(isRacilyClean({ ...base, ctimeNs: String(mtime + 9_000_000_000n) }, mtime + 10_000_000_000n)).toBe(true);
   });
 
   it('nowNs is the wall clock in ns', () => {

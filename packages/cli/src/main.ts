@@ -2,8 +2,7 @@
 import { suggest } from './pipeline/suggest.js';
 import type { CommandModule } from './commands/command.js';
 import { COMMANDS, commandNamed } from './commands/registry.js';
-import { systemFaultOf } from './system-fault.js';
-import { EXIT_FAILED, EXIT_USAGE, SYNOPSIS, UsageError } from './usage.js';
+import { EXIT_USAGE, friendlier, reportError, SYNOPSIS, UsageError } from './usage.js';
 
 export async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
@@ -27,38 +26,4 @@ export async function main(argv: string[]): Promise<number> {
   } catch (err) {
     return reportError(friendlier(err, name, command));
   }
-}
-
-/** Node's parseArgs messages, said the way the rest of the tool speaks, with a did-you-mean. */
-function friendlier(err: unknown, name: string, command: CommandModule | undefined): unknown {
-  const e = err as { code?: string; message?: string };
-  const hint = `see \`prov-make ${name} --help\``;
-  if (e?.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') {
-    const option = /option '([^']+)'/.exec(e.message ?? '')?.[1] ?? 'that option';
-    const guess = command && suggest(option.replace(/^-+/, ''), Object.keys(command.options));
-    return new UsageError(`prov-make ${name} has no option ${option}${guess ? `. Did you mean --${guess}?` : ''}`, hint);
-  }
-  if (e?.code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE') return new UsageError((e.message ?? '').replace(/^Option /, 'option '), hint);
-  if (e?.code === 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL') return new UsageError(`prov-make ${name} takes no such argument (${e.message})`, hint);
-  return err;
-}
-
-export function reportError(err: unknown): number {
-  if (err instanceof UsageError || (err as { code?: string })?.code?.startsWith?.('ERR_PARSE_ARGS')) {
-    const e = err as UsageError;
-    process.stderr.write(`prov-make: error: ${e.message}\n`);
-    if (e.hint) process.stderr.write(`  hint: ${e.hint}\n`);
-    return EXIT_USAGE;
-  }
-  const fault = systemFaultOf(err);
-  if (fault) {
-    process.stderr.write(`prov-make: error: ${fault.problem}\n  hint: ${fault.fix}\n`);
-    return EXIT_FAILED;
-  }
-  const formatted = (err as { format?: () => string })?.format;
-  if (typeof formatted === 'function') {
-    process.stderr.write(`${formatted.call(err)}\n`);
-    return EXIT_USAGE;
-  }
-  throw err;
 }

@@ -67,7 +67,7 @@ describe('start-up errors', () => {
     const ws = workspace({ 'pipeline.yml': 'steps:\n  x:\n    runn: echo\n' });
     const r = cli(ws, ['run', '--json']);
     expect(r.code).toBe(2);
-    expect(JSON.parse(r.stdout)).toEqual({ ok: false, error: { message: 'unknown key "runn" in step "x". Did you mean "run"?', file: join(ws, 'pipeline.yml'), line: 3, col: 5 }, steps: [] });
+    expect(JSON.parse(r.stdout)).toEqual({ ok: false, error: { message: 'unknown key "runn" in step "x". Did you mean "run"?', hint: expect.stringMatching(/^rename it to "run"/), file: join(ws, 'pipeline.yml'), line: 3, col: 5 }, steps: [] });
     expect(r.stderr).toMatch(/^pipeline\.yml:3:5: error: unknown key "runn"/);
     const unknown = cli(workspace({ 'pipeline.yml': CHAIN }), ['status', 'nope', '--json']);
     expect(unknown.code).toBe(2);

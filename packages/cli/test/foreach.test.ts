@@ -45,8 +45,9 @@ describe('foreach', () => {
     const why = cli(ws, ['why', 'out/b.up', '--json']);
     expect(why.code, why.stderr).toBe(0);
     const answer = JSON.parse(why.stdout);
-    expect(answer.producedBy.step).toBe('convert.b.csv');
-    expect(answer.producedBy.command).toContain('< raw/b.csv) > out/b.up');
+    const producer = answer.executions[answer.producedBy]; // why --json names executions by id
+    expect(producer.step).toBe('convert.b.csv');
+    expect(producer.command).toContain('< raw/b.csv) > out/b.up');
     // each item is cached alone: its output comes back without running
     rmSync(join(ws, 'out/a.up'));
     const restored = runJson(ws);

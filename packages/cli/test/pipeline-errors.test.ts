@@ -36,10 +36,10 @@ const CASES: Case[] = [
   { file: 'steps-not-a-map.yml', code: 'steps-not-a-map', line: 2, col: 3, problem: ['steps is a list', 'map from step names'], fix: ['give each step a name'] },
   { file: 'steps-empty.yml', code: 'steps-empty', line: 3, col: 8, problem: ['steps is empty'], fix: ['at least one named step'] },
   // Unknown keys, with suggestions.
-  { file: 'unknown-top-level-key.yml', code: 'unknown-key', line: 1, col: 1, problem: ['unknown key "step"', 'top level', 'did you mean "steps"?'], fix: ['rename it to "steps"', 'env, ignore, steps'] },
+  { file: 'unknown-top-level-key.yml', code: 'unknown-key', line: 1, col: 1, problem: ['unknown key "step"', 'top level', 'did you mean "steps"?'], fix: ['rename it to "steps"', 'env, passEnv, shell, ignore, steps'] },
   { file: 'misspelt-env-key.yml', code: 'unknown-key', line: 1, col: 1, problem: ['unknown key "enviroment"', 'did you mean "env"?'], fix: ['rename it to "env"'] },
   { file: 'step-key-at-top-level.yml', code: 'unknown-key', line: 1, col: 1, problem: ['"run" is a step key', 'top level'], fix: ['inside a named step', 'steps:'] },
-  { file: 'unknown-step-key.yml', code: 'unknown-key', line: 8, col: 5, problem: ['unknown key "nedds" in step "stats"', 'did you mean "needs"?'], fix: ['rename it to "needs"', 'run, cwd, env, needs'] },
+  { file: 'unknown-step-key.yml', code: 'unknown-key', line: 8, col: 5, problem: ['unknown key "nedds" in step "stats"', 'did you mean "needs"?'], fix: ['rename it to "needs"', 'run, cwd, env, passEnv, shell, needs, foreach'] },
   { file: 'step-key-command-instead-of-run.yml', code: 'unknown-key', line: 3, col: 5, problem: ['unknown key "command" in step "clean"', 'did you mean "run"?'], fix: ['rename it to "run"'] },
   { file: 'step-key-depends.yml', code: 'unknown-key', line: 6, col: 5, problem: ['unknown key "depends" in step "stats"', 'did you mean "needs"?'], fix: ['rename it to "needs"'] },
   // Steps.
@@ -53,6 +53,8 @@ const CASES: Case[] = [
   { file: 'env-not-a-map.yml', code: 'bad-env', line: 2, col: 3, problem: ['top-level env', 'map of NAME: value', 'list'], fix: ['"NAME: value"', '"NAME=value"'] },
   { file: 'env-value-not-a-scalar.yml', code: 'bad-env', line: 6, col: 14, problem: ['variable "PATHS"', 'step "clean"', 'a list'], fix: ['string'] },
   { file: 'env-value-missing.yml', code: 'bad-env', line: 2, col: 3, problem: ['variable "LC_ALL"', 'has no value'], fix: ['LC_ALL: ""'] },
+  { file: 'shell-not-a-path.yml', code: 'bad-shell', line: 4, col: 12, problem: ['shell "zsh -e"', 'not sh, bash or an absolute path', 'step "build"'], fix: ['shell: bash', '/usr/bin/zsh -e'] },
+  { file: 'pass-env-bad-name.yml', code: 'bad-pass-env', line: 1, col: 15, problem: ['invalid passEnv entry "MY VAR"', 'top level'], fix: ['variable name or a glob'] },
   { file: 'ignore-not-a-list.yml', code: 'bad-ignore', line: 1, col: 9, problem: ['ignore must be a list of globs'], fix: ['ignore: ["/tmp/**"]'] },
   { file: 'ignore-invalid-glob.yml', code: 'bad-ignore', line: 3, col: 5, problem: ['invalid glob "data/[abc.csv"', 'missing closing "]"'], fix: ['close it', '"\\]"'] },
   { file: 'duplicate-step-name.yml', code: 'duplicate-key', line: 6, col: 3, problem: ['duplicate step name "clean"', 'line 2'], fix: ['unique', 'rename'] },
@@ -112,7 +114,7 @@ describe('PipelineError.format', () => {
     const err = errorOf(() => parsePipeline(text, '/w/pipeline.yml'));
     expect(err.format('/w')).toBe(
       'pipeline.yml:7:5: error: unknown key "nedds" in step "stats". Did you mean "needs"?\n' +
-        '  hint: rename it to "needs". A step accepts: run, cwd, env, needs, foreach, resources.',
+        '  hint: rename it to "needs". A step accepts: run, cwd, env, passEnv, shell, needs, foreach, resources.',
     );
   });
 

@@ -108,6 +108,8 @@ describe('good pipelines', () => {
       file: '/w/project/pipeline.yml',
       workspace: '/w/project',
       env: { LC_ALL: 'C' },
+      passEnv: [],
+      shell: ['/bin/sh', '-e', '-c'],
       ignore: ['/tmp/**'],
       steps: [
         {
@@ -116,6 +118,8 @@ describe('good pipelines', () => {
           cwd: '/w/project',
           cwdRelative: '.',
           env: { LC_ALL: 'C' },
+          passEnv: [],
+          shell: ['/bin/sh', '-e', '-c'],
           needs: [],
           location: { line: 6, col: 3 },
         },
@@ -125,6 +129,8 @@ describe('good pipelines', () => {
           cwd: '/w/project',
           cwdRelative: '.',
           env: { LC_ALL: 'C' },
+          passEnv: [],
+          shell: ['/bin/sh', '-e', '-c'],
           needs: [],
           location: { line: 8, col: 3 },
         },
@@ -220,10 +226,10 @@ describe('step definitions', () => {
   it('is run, normalised relative cwd and merged env with sorted keys', () => {
     const step = stepOf('env: {Z: 1, A: 2}\nsteps:\n  a:\n    run: make\n    cwd: ./sub/dir/\n    env: {M: 3, Z: 9}\n');
     const def = definitionOf(step);
-    expect(def).toEqual({ run: 'make', cwd: 'sub/dir', env: { A: '2', M: '3', Z: '9' } });
-    expect(Object.keys(def)).toEqual(['run', 'cwd', 'env']);
+    expect(def).toEqual({ run: 'make', cwd: 'sub/dir', env: { A: '2', M: '3', Z: '9' }, shell: ['/bin/sh', '-e', '-c'] });
+    expect(Object.keys(def)).toEqual(['run', 'cwd', 'env', 'shell']);
     expect(Object.keys(def.env)).toEqual(['A', 'M', 'Z']);
-    expect(canonicalDefinition(step)).toBe('{"run":"make","cwd":"sub/dir","env":{"A":"2","M":"3","Z":"9"}}');
+    expect(canonicalDefinition(step)).toBe('{"run":"make","cwd":"sub/dir","env":{"A":"2","M":"3","Z":"9"},"shell":["/bin/sh","-e","-c"]}');
   });
 
   it('does not change with env order, cwd spelling, needs or the workspace path', () => {
@@ -243,6 +249,17 @@ describe('step definitions', () => {
     expect(canonicalDefinition(stepOf('env: {A: 1.0}\nsteps:\n  a:\n    run: make\n'))).not.toBe(base);
     expect(canonicalDefinition(stepOf('steps:\n  a:\n    run: make\n'))).not.toBe(base);
     expect(canonicalDefinition(stepOf('steps:\n  a:\n    run: make\n    cwd: .\n'))).toBe(canonicalDefinition(stepOf('steps:\n  a:\n    run: make\n')));
+    expect(canonicalDefinition(stepOf('env: {A: 1}\nsteps:\n  a:\n    run: make\n    shell: bash\n'))).not.toBe(base);
+    expect(canonicalDefinition(stepOf('env: {A: 1}\nshell: bash\nsteps:\n  a:\n    run: make\n    shell: sh\n'))).toBe(base);
+  });
+
+  it('keeps secrets hashed: env values and inherited values whose names say so', () => {
+    const step = stepOf('env: {API_TOKEN: abc, PLAIN: abc}\nsteps:\n  a:\n    run: make\n');
+    const def = definitionOf(step, { GITHUB_TOKEN: 'ghp_x', CC: 'gcc' });
+    expect(def.env.PLAIN).toBe('abc');
+    expect(def.env.API_TOKEN).toMatch(/^sha256:[0-9a-f]{64}$/);
+    expect(def.inherited).toEqual({ CC: 'gcc', GITHUB_TOKEN: expect.stringMatching(/^sha256:/) });
+    expect(JSON.stringify(def)).not.toContain('ghp_x');
   });
 });
 

@@ -41,7 +41,7 @@ describe('annotations a step writes to $PROV_MAKE_ANNOTATE', () => {
     expect(down.stdout).toMatch(/made by step copy,[\s\S]*made by step count,[\s\S]*note: rows=3/);
     expect(down.stdout.match(/note:/g)).toHaveLength(1);
     const j = JSON.parse(cli(ws, ['why', 'rows.txt', '--json']).stdout);
-    expect(j.producedBy.annotations).toEqual(['rows=3']);
+    expect(j.executions[j.producedBy].annotations).toEqual(['rows=3']);
   });
 
   it('appear in log and log --json', () => {

@@ -25,10 +25,24 @@ interface WhyInput { path: string; system: boolean; size: number | null; hash: s
 interface WhyProducer { step: string; command: string; finishedAt: string; history: string | null; annotations: string[]; inputs: WhyInput[] }
 interface WhyJson { path: string; exists: boolean; upToDate: boolean; staleBecause: string[]; producedBy: WhyProducer | null; source?: boolean; readBy?: string[] }
 
+/** `why --json` names each execution once (`executions`, by id); this puts the tree back together for the assertions. */
 function whyJson(ws: string, file: string, extra: string[] = []): WhyJson {
   const r = cli(ws, ['why', file, '--json', ...extra]);
   expect(r.code, r.stderr).toBe(0);
-  return JSON.parse(r.stdout) as WhyJson;
+  const raw = JSON.parse(r.stdout) as Omit<WhyJson, 'producedBy'> & { producedBy: string | null; executions: Record<string, Omit<WhyProducer, 'inputs'> & { inputs: (Omit<WhyInput, 'producedBy'> & { producedBy: string | null })[] }> };
+  const built = new Map<string, WhyProducer>();
+  const producer = (id: string | null): WhyProducer | null => {
+    if (id === null) return null;
+    const known = built.get(id);
+    if (known) return known;
+    const e = raw.executions[id];
+    expect(e, `execution ${id} is named in executions`).toBeDefined();
+    const p: WhyProducer = { ...e, inputs: [] };
+    built.set(id, p);
+    p.inputs = e.inputs.map((i) => ({ ...i, producedBy: producer(i.producedBy) }));
+    return p;
+  };
+  return { ...raw, producedBy: producer(raw.producedBy) };
 }
 
 const input = (p: WhyProducer, path: string) => {

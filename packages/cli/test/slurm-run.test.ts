@@ -264,7 +264,7 @@ steps:
     expect(reasonOf(lost, 'late')).toBe('Slurm did not answer the submission (Socket timed out on send/recv operation), and it holds no job of this submission: the step was not started');
     expect(reasonOf(lost, 'later')).toBe('not submitted: an earlier submission went unanswered (the Slurm controller is overloaded or down); no more jobs are submitted by this run');
     expect(notedJobs(ws)).toEqual([expect.stringMatching(/^\?prov-make:[0-9a-f]{16}$/)]);
-    const again = await runJson(ws);
+    const again = await runJson(ws, [], { PATH }); // the same PATH: it is part of every step's identity
     expect(statuses(again)).toEqual({ late: 'skipped', later: 'skipped' });
     expect(notedJobs(ws)).toEqual([]);
   }, 60_000);

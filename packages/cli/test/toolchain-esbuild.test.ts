@@ -60,7 +60,7 @@ describe('esbuild in a pipeline (traced by the ptrace supervisor)', () => {
     write(ws, 'src/util.ts', `export const greet = (who: string): string => 'hi ' + who + ' (util.ts)';\n`);
     const shadowed = run(ws);
     expect(statuses(shadowed)).toEqual({ bundle: 'ran', greet: 'ran' });
-    expect(reasonOf(shadowed, 'bundle')).toBe('the entries of folder src/ changed (it listed them)');
+    expect(reasonOf(shadowed, 'bundle')).toBe('src/util.ts appeared in folder src/ (it listed it)');
     expect(readFileSync(join(ws, 'dist/app.js'), 'utf8')).toBe(plainBundle(ws));
     expect(greeting(ws)).toBe('hi there (util.ts)\n');
     expect(statuses(run(ws))).toEqual({ bundle: 'skipped', greet: 'skipped' });

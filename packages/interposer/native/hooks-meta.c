@@ -47,12 +47,13 @@ WRAP(char *, canonicalize_file_name, (const char *path), (path), if (!r) record_
 
 /* ---------------------------------------------------------------- folders */
 
+/* A listing, in the role Python's audit hook gave it (python.c), if any. */
 static void record_listing(int ok, int err, int dirfd, const char *path) {
-  record_lookup(ok, err, PM_LISTED, PM_ARG_NONE, dirfd, path);
+  record_lookup(ok, err, PM_LISTED, take_listing_role(), dirfd, path);
 }
 
 WRAP(DIR *, opendir, (const char *path), (path), record_listing(r != NULL, e, AT_FDCWD, path))
-WRAP(DIR *, fdopendir, (int fd), (fd), if (r) record_fd(PM_LISTED, PM_ARG_NONE, fd))
+WRAP(DIR *, fdopendir, (int fd), (fd), { const char *role = take_listing_role(); if (r) record_fd(PM_LISTED, role, fd); })
 WRAP(int, scandir, (const char *path, struct dirent ***list, int (*sel)(const struct dirent *),
                     int (*cmp)(const struct dirent **, const struct dirent **)),
      (path, list, sel, cmp), record_listing(r >= 0, e, AT_FDCWD, path))

@@ -169,6 +169,13 @@ void record_made(int ok, int err, const char *arg, int dirfd, const char *path);
 /* A change through a name, or through a descriptor when there is no name (utimensat(fd, NULL)). */
 void record_change(int ok, const char *arg, int dirfd, const char *path);
 
+/* ---------------------------------------------------------------- python.c */
+
+/* In a process with Python's C API: an audit hook that gives the import system's listings a role. */
+void python_hook_init(void);
+/* The role of this thread's next listing (PM_LISTED_*, or PM_ARG_NONE), taken: it is for one listing. */
+const char *take_listing_role(void);
+
 /* ---------------------------------------------------------------- loader.c */
 
 /* At start-up: the program's file (for $ORIGIN; NULL if unknown) and LD_LIBRARY_PATH. */

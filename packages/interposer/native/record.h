@@ -21,6 +21,7 @@
 #define PM_RENAMED 'M'   /* PATH renamed to PATH2 */
 #define PM_REMOVED 'K'   /* ARG: PM_REMOVED_* */
 #define PM_PROCESS 'P'   /* a process started; ARG its parent's pid, PATH its executable */
+#define PM_LOOKED_UP 'L' /* a name looked up among a folder's entries (Python's import system): PATH is folder/name */
 
 /* ARG of records without one */
 #define PM_ARG_NONE "-"
@@ -34,6 +35,11 @@
 #define PM_WRITE_MKDIR "d"      /* a folder made */
 #define PM_WRITE_NEW_NAME "n"   /* a new name: link, symlink */
 #define PM_WRITE_METADATA "m"   /* chmod, chown, utime */
+
+/* ARG of PM_LISTED: the role a listing was made in (python.c), PM_ARG_NONE for any other */
+#define PM_LISTED_PYTHON_IMPORT "i"   /* Python's import system, on a sys.path folder */
+#define PM_LISTED_PYTHON_SITE "s"     /* Python's site module, on a site-packages folder */
+#define PM_LISTED_PYTHON_LOOKUPS "n"  /* Python's import system, its lookups there reported (PM_LOOKED_UP) */
 
 /* ARG of PM_EXECUTED */
 #define PM_EXEC_PROGRAM "p"

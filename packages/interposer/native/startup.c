@@ -98,6 +98,7 @@ __attribute__((constructor)) static void provmake_init(void) {
   g_enabled = 1;
   ENTER();
   record_process();
+  python_hook_init();
   LEAVE();
   pthread_atfork(NULL, NULL, after_fork_child);
   log_watch_thread_exits();

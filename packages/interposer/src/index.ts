@@ -8,7 +8,7 @@
  *   removeAbandonedLogs()                            log folders of processes killed before removing them
  *   thisProcess(), isRunning(id)                     a process by pid and start time (a reused pid is another)
  */
-export { RECORD, describeUntracedReason, type RecordKind, type StepDependencies, type TraceProblem, type TraceResult, type UntracedProgram } from './types.js';
+export { RECORD, describeUntracedReason, type RecordKind, type StepDependencies, type TraceProblem, type TraceResult, type UntracedProgram, type WriteKind } from './types.js';
 export type { LogRecord, TraceStatus, TraceLog } from './logs.js';
 export { LOG_LAYOUT, parseRecords, readTraceLog } from './logs.js';
 export { programEscape, supervisorTraces } from './program.js';

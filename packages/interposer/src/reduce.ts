@@ -6,9 +6,10 @@
  */
 import { lstatSync, realpathSync } from 'node:fs';
 import { basename, dirname } from 'node:path';
+import { listingRules, noteListing, type FolderRoles } from './listing-roles.js';
 import type { LogRecord } from './logs.js';
-import { foldResolverListings, resolverLookups } from './resolver-listings.js';
-import { RECORD, type StepDependencies, type UntracedProgram, type WriteLetter } from './types.js';
+import { RECORD, type StepDependencies, type UntracedProgram, type WriteKind, type WriteLetter } from './types.js';
+import { newWriteHistory, noteContentRead, noteReplaced, noteWrite, writeKindOf, type WriteHistory } from './write-kinds.js';
 
 const { kind: K, write: W } = RECORD;
 const has = (arg: string, ...letters: WriteLetter[]) => letters.some((l) => arg.includes(l));
@@ -62,10 +63,12 @@ interface PathState {
   everCreated: boolean;
   /** Written by an open, which follows symlinks: what the name leads to was written. */
   writtenThrough: boolean;
+  /** How it was written since the step last removed it (write-kinds.ts). */
+  how: WriteHistory;
 }
 
 function fresh(): PathState {
-  return { read: false, written: false, createdByStep: false, removedPreexisting: false, probedAbsent: false, everCreated: false, writtenThrough: false };
+  return { read: false, written: false, createdByStep: false, removedPreexisting: false, probedAbsent: false, everCreated: false, writtenThrough: false, how: newWriteHistory() };
 }
 
 /** Kernel and device trees are never dependencies: the interposer skips them, but a symlink followed here can lead there. */
@@ -77,10 +80,12 @@ export function reduceRecords(records: readonly LogRecord[], options: ReduceOpti
   const ignore = (p: string) => isSystemPath(p) || (userIgnore ? userIgnore(p) : false);
   const paths = new Map<string, PathState>();
   const listed = new Set<string>();
-  /** Folders listed by a module resolver, and the names it looked for (resolver-listings.ts). */
-  const resolverListed = new Map<string, readonly string[]>();
+  /** The rules each folder was listed under, by its role or its lister (listing-roles.ts). */
+  const roles: FolderRoles = new Map();
   /** pid -> the program it runs, from its process record */
   const programs = new Map<number, string>();
+  /** folder -> the names the import system looked up there (native/python.c) */
+  const lookedUp = new Map<string, Set<string>>();
   const executed = new Set<string>();
   const untraced = new Map<string, UntracedProgram>();
 
@@ -95,6 +100,7 @@ export function reduceRecords(records: readonly LogRecord[], options: ReduceOpti
     if (!s.createdByStep) s.removedPreexisting = true;
     s.written = false;
     s.createdByStep = false;
+    s.how = newWriteHistory();
   };
 
   // A rename moves what the step knew of every path under the old name to the new one.
@@ -109,6 +115,7 @@ export function reduceRecords(records: readonly LogRecord[], options: ReduceOpti
         const d = stateOf(to + p.slice(from.length));
         d.written = true;
         d.createdByStep = d.everCreated = s.createdByStep;
+        noteReplaced(d.how);
       }
       remove(s);
     }
@@ -116,6 +123,7 @@ export function reduceRecords(records: readonly LogRecord[], options: ReduceOpti
     const target = stateOf(to);
     target.written = true;
     target.createdByStep = target.everCreated = true;
+    noteReplaced(target.how);
   };
 
   for (const r of records) {
@@ -124,6 +132,7 @@ export function reduceRecords(records: readonly LogRecord[], options: ReduceOpti
       case K.stat: {
         const s = stateOf(r.path);
         if (!touched(s)) s.read = true;
+        if (r.kind === K.read) noteContentRead(s.how);
         break;
       }
       case K.write: {
@@ -135,6 +144,7 @@ export function reduceRecords(records: readonly LogRecord[], options: ReduceOpti
         s.written = true;
         if (has(r.arg, W.create, W.truncate, W.mkdir, W.newName)) s.createdByStep = s.everCreated = true;
         if (!has(r.arg, W.mkdir, W.newName, W.metadata)) s.writtenThrough = true;
+        noteWrite(s.how, r.arg);
         break;
       }
       case K.absent: {
@@ -145,9 +155,8 @@ export function reduceRecords(records: readonly LogRecord[], options: ReduceOpti
       case K.listed: {
         // A folder the step made holds only what the step put there: not an outside dependency.
         if (paths.get(r.path)?.createdByStep) break;
-        const lookups = resolverLookups(programs.get(r.pid));
-        if (lookups) resolverListed.set(r.path, lookups);
-        else listed.add(r.path);
+        listed.add(r.path);
+        noteListing(roles, r.path, r.arg, programs.get(r.pid));
         break;
       }
       case K.executed:
@@ -165,6 +174,11 @@ export function reduceRecords(records: readonly LogRecord[], options: ReduceOpti
       case K.process:
         programs.set(r.pid, r.path);
         break;
+      case K.lookedUp: {
+        const folder = dirname(r.path);
+        (lookedUp.get(folder) ?? lookedUp.set(folder, new Set()).get(folder)!).add(basename(r.path));
+        break;
+      }
     }
   }
 
@@ -200,7 +214,6 @@ export function reduceRecords(records: readonly LogRecord[], options: ReduceOpti
     if (s.read && kind !== 'dir') reads.add(p);
     if (s.probedAbsent && !s.everCreated && !s.written && !s.removedPreexisting) absent.add(p);
   }
-  foldResolverListings(resolverListed, reads, (p) => paths.has(p) || kindOf(p) !== null, listed, absent);
   // The symlinked folders on the way to a file: retargeting one changes what the name reads.
   const linksOn = new Map<string, string[]>();
   const symlinkedFolders = (dir: string): string[] => {
@@ -223,11 +236,21 @@ export function reduceRecords(records: readonly LogRecord[], options: ReduceOpti
       }
     }
   }
+  // How each was written, when not anew (write-kinds.ts)
+  const writeKinds = new Map<string, WriteKind>();
+  for (const p of writes) {
+    const kind = writeKindOf(paths.get(p)!.how);
+    if (kind !== 'new') writeKinds.set(p, kind);
+  }
   // A write through a symlink (or a symlinked folder) is a write of the file it leads to.
   for (const [p, s] of paths) {
     if (!s.writtenThrough || !writes.has(p)) continue;
     const real = realPathOf(p);
-    if (real && real !== p && kindOf(real) === 'file') writes.add(real);
+    if (real && real !== p && kindOf(real) === 'file') {
+      writes.add(real);
+      const kind = writeKinds.get(p);
+      if (kind && !paths.get(real)?.written) writeKinds.set(real, kind);
+    }
   }
   // A program that ran is listed as executed, not also as read.
   for (const p of executed) reads.delete(p);
@@ -239,6 +262,8 @@ export function reduceRecords(records: readonly LogRecord[], options: ReduceOpti
     deleted: out(deleted),
     absent: out(absent),
     listed: out(listed),
+    listingRules: listingRules(roles, lookedUp, (p) => !ignore(p)),
+    writeKinds: Object.fromEntries([...writeKinds].filter(([p]) => !ignore(p))),
     executed: out(executed),
     untraced: [...untraced.values()].filter((u) => !ignore(u.path)).sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0)),
   };

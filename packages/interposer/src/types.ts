@@ -14,6 +14,7 @@ export const RECORD = {
     renamed: 'M',
     removed: 'K',
     process: 'P',
+    lookedUp: 'L',
   },
   /** ARG of records without one. */
   argNone: '-',
@@ -28,6 +29,8 @@ export const RECORD = {
     newName: 'n',
     metadata: 'm',
   },
+  /** ARG of a `listed` record: the role the listing was made in (native/python.c). */
+  listed: { pythonImport: 'i', pythonSite: 's', pythonLookups: 'n' },
   /** ARG of an `executed` record. */
   exec: { program: 'p', library: 'l' },
   /** ARG of a `removed` record. */
@@ -56,20 +59,45 @@ export type WriteLetter = (typeof RECORD.write)[keyof typeof RECORD.write];
 export interface StepDependencies {
   /** Files whose first access by the command was a read (open for reading, stat of a regular file, readlink). */
   reads: string[];
-  /** Files (and folders) created, written, truncated, or renamed into place that still exist at the end. */
+  /** Files (and folders) created, written, truncated, renamed into place, or whose metadata changed, that still exist at the end. */
   writes: string[];
+  /**
+   * How each path of `writes` was written, when not 'new' (the engine decides from this what the
+   * command produced: engine/outputs.ts in the cli).
+   */
+  writeKinds?: Record<string, WriteKind>;
   /** Files that existed before the command and that it removed (unlink, rename away, rmdir). */
   deleted: string[];
   /** Paths looked up and not found (ENOENT/ENOTDIR), that the command did not create itself. */
   absent: string[];
   /** Folders whose entries the command read (opendir, scandir, getdents, glob), unless it had made them itself. */
   listed: string[];
+  /**
+   * Folders of `listed` that were only listed by a lister looking for names of one kind, with the
+   * listing rules that say which entries count (@prov-make/cache listing-rules.ts).
+   */
+  listingRules?: Record<string, string[]>;
   /** Programs executed and shared libraries loaded (start-up DT_NEEDED and dlopen). */
   executed: string[];
   /** Programs that ran unobserved: setuid/setgid to another user, file capabilities, another architecture, or a
    *  static/Go program where the ptrace supervisor was not allowed. */
   untraced: UntracedProgram[];
 }
+
+/**
+ * How a command wrote a path:
+ * - new: nothing of the version before survives (created, truncated, made, renamed into place),
+ *   and the command did not read that version first;
+ * - new-if-created: opened with O_CREAT, not truncated, and empty when opened: made by the command
+ *   if it did not exist before (its birth time says so), else an empty file it may have kept;
+ * - replaced-after-read: nothing of the old version survives, but the command read it first (`sed -i`);
+ * - in-place: opened for writing without truncating (append, read-write, a write into the middle),
+ *   perhaps not written at all: the old content may survive, and its mtime says whether it moved;
+ * - in-place-retimed: the same, and its times were set too (`touch` opens, then sets them): the
+ *   mtime says nothing;
+ * - metadata: only its mode, owner or times changed (chmod, chown, utime).
+ */
+export type WriteKind = 'new' | 'new-if-created' | 'replaced-after-read' | 'in-place' | 'in-place-retimed' | 'metadata';
 
 /** Why a program ran unobserved, in words for a person (the stored reason stays the short code). */
 export function describeUntracedReason(reason: string): string {

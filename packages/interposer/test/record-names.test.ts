@@ -14,8 +14,8 @@ const camel = (snake: string) => snake.toLowerCase().replace(/_([a-z])/g, (_, c:
 
 /** record.h's #defines as RECORD's shape: PM_READ 'R' -> kind.read, PM_WRITE_ALSO_READ "r" -> write.alsoRead. */
 function headerTable(): Record<string, Record<string, string> | string> {
-  const table: Record<string, Record<string, string>> = { kind: {}, write: {}, exec: {}, removed: {}, why: {} };
-  const groups: [string, string][] = [['WRITE_', 'write'], ['EXEC_', 'exec'], ['REMOVED_', 'removed'], ['WHY_', 'why']];
+  const table: Record<string, Record<string, string>> = { kind: {}, write: {}, listed: {}, exec: {}, removed: {}, why: {} };
+  const groups: [string, string][] = [['WRITE_', 'write'], ['LISTED_', 'listed'], ['EXEC_', 'exec'], ['REMOVED_', 'removed'], ['WHY_', 'why']];
   let argNone = '';
   for (const m of readFileSync(HEADER, 'utf8').matchAll(/^#define PM_(\w+) (?:'(.)'|"([^"]*)")/gm)) {
     const [, name, char, text] = m;

@@ -110,16 +110,17 @@ describe('reduceRecords', () => {
     });
   });
 
-  it("a module resolver's listing (esbuild) of a folder it read no file of stands for the names it looks for", () => {
+  it("a module resolver's listings (esbuild) get its listing rule; a folder another program lists too counts whole", () => {
     const disk = fakeDisk({ '/w/bin/esbuild': 'file', '/w/app': 'dir', '/w/app/package.json': 'file', '/w/app/src': 'dir', '/w/app/src/main.ts': 'file' });
     const esbuild = recs('P 1 bin/esbuild', 'D app/src', 'D app', 'R app/src/main.ts', 'R app/package.json');
-    const r = reduce(esbuild, disk);
-    expect(r.listed).toEqual(['app/src']);
-    expect(r.reads).toEqual(['app/package.json', 'app/src/main.ts']);
-    expect(r.absent).toEqual(['.pnp.cjs', '.pnp.data.json', '.pnp.js', 'jsconfig.json', 'node_modules', 'tsconfig.json'].map((n) => `app/${n}`));
+    const r = reduceRecords(esbuild, { disk });
+    expect(r.listed).toEqual(['/w/app', '/w/app/src']);
+    // which entries count, and that src/ (where it read a source) counts whole: listing-rules.ts in the cache
+    expect(r.listingRules).toEqual({ '/w/app': ['esbuild-resolve'], '/w/app/src': ['esbuild-resolve'] });
+    expect(r.absent).toEqual([]);
     // the same folder listed by another program (ls): its whole listing counts
     const ls: LogRecord[] = [{ kind: 'P', seq: 9, arg: '1', path: '/bin/ls', pid: 2 }, { kind: 'D', seq: 10, arg: '-', path: '/w/app', pid: 2 }];
-    expect(reduce([...esbuild, ...ls], disk).listed).toEqual(['app', 'app/src']);
+    expect(reduceRecords([...esbuild, ...ls], { disk }).listingRules).toEqual({ '/w/app/src': ['esbuild-resolve'] });
   });
 
   it('a file read, then removed: an input that the step deleted', () => {

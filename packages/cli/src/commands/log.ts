@@ -4,13 +4,14 @@
  * `prov-make show FILE --for OUTPUT`: the exact bytes of FILE's version that OUTPUT was made from.
  * `prov-make diff [RUN_A RUN_B]`: the first step whose inputs differed between two runs, and how.
  */
-import { resolve } from 'node:path';
+import { isAbsolute, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { ExecutionRecord, WorkspaceStores } from '@prov-make/cache';
 import { diffJson, executionsJson, formatDiff, formatExecutions, formatRuns, runsJson } from '../format/history.js';
 import { shortHash } from '../format/units.js';
 import { replayedOutput, terminalText } from '../format/terminal-text.js';
-import { diffRuns, inputVersionFor, inputVersionIn, runsOf, stepOrder } from '../provenance/history.js';
+import { diffRuns, inputVersionFor, inputVersionIn, runsOf, stepOrder, type UsedVersion } from '../provenance/history.js';
+import { KEEP_INPUTS_UP_TO } from '../engine/observe.js';
 import { UsageError, EXIT_FAILED, EXIT_OK } from '../usage.js';
 import { storedPath } from '../workspace/paths.js';
 import type { Workspace } from '../workspace/workspace.js';
@@ -41,9 +42,11 @@ long its command ran (the duration \`run\` shows), why it ran, and notes the ste
 
 export const SHOW_HELP = `usage: prov-make show FILE --for OUTPUT
        prov-make show FILE --execution ID
+       prov-make show FILE --version HASH
 
 Prints the exact bytes of the version of FILE (a script, a config) that OUTPUT was made from, or that
-execution ID read. Workspace inputs up to 256 KiB are kept in the cache for this.`;
+execution ID read, or of version HASH (a content hash \`prov-make log\` names: an edit of an output
+kept before the step's version replaced it). Workspace inputs up to 256 KiB are kept in the cache.`;
 
 export const DIFF_HELP = `usage: prov-make diff [RUN_A RUN_B] [--json]
 
@@ -56,7 +59,7 @@ const LOG_OPTIONS = {
   ...COMMON, runs: { type: 'boolean' }, output: { type: 'boolean' }, execution: { type: 'string' }, n: { type: 'string', short: 'n' },
   prune: { type: 'boolean' }, keep: { type: 'string' }, 'older-than': { type: 'string' }, 'dry-run': { type: 'boolean' },
 } as const;
-const SHOW_OPTIONS = { ...COMMON, for: { type: 'string' }, execution: { type: 'string' } } as const;
+const SHOW_OPTIONS = { ...COMMON, for: { type: 'string' }, execution: { type: 'string' }, version: { type: 'string' } } as const;
 
 export const LOG: CommandModule = { main: logMain, options: LOG_OPTIONS, operands: 'steps' };
 export const SHOW: CommandModule = { main: showMain, options: SHOW_OPTIONS, operands: 'files' };
@@ -91,7 +94,8 @@ export async function logMain(argv: string[]): Promise<number> {
       process.stdout.write(values.json ? JSON.stringify(runsJson(runs)) + '\n' : terminalText(formatRuns(runs)));
     } else {
       const shown = all.reverse().slice(0, newest);
-      process.stdout.write(values.json ? JSON.stringify(executionsJson(shown)) + '\n' : terminalText(formatExecutions(shown)));
+      const edits = history.keptEdits().filter((k) => !step || k.step === step);
+      process.stdout.write(values.json ? JSON.stringify(executionsJson(shown)) + '\n' : terminalText(formatExecutions(shown, edits)));
     }
     return EXIT_OK;
   });
@@ -145,33 +149,40 @@ async function printOutput(e: ExecutionRecord | undefined, executionId: string |
 export async function showMain(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({ args: argv, options: SHOW_OPTIONS, allowPositionals: true, strict: true });
   if (values.help) return void process.stdout.write(SHOW_HELP + '\n'), EXIT_OK;
-  if (positionals.length !== 1 || (!values.for && !values.execution)) throw new UsageError('usage: prov-make show FILE --for OUTPUT (or --execution ID)');
+  if (positionals.length !== 1 || (!values.for && !values.execution && !values.version)) throw new UsageError('usage: prov-make show FILE --for OUTPUT (or --execution ID, or --version HASH)');
   return withHistory(values.file, async (ws, stores) => {
     const file = storedPath(ws.paths, resolve(positionals[0]));
-    let hash: string | null;
+    let used: UsedVersion | null;
     let user: string;
-    if (values.execution) {
+    if (values.version) {
+      used = { hash: values.version, size: null };
+      user = 'the version asked for';
+    } else if (values.execution) {
       const e = stores.history.get(values.execution);
       if (!e) throw new UsageError(`no execution with id ${values.execution}`, 'ids are listed by `prov-make log --json`');
-      hash = inputVersionIn(e, file);
+      used = inputVersionIn(e, file);
       user = `execution ${e.id} (step ${e.step})`;
     } else {
       const output = storedPath(ws.paths, resolve(values.for!));
       const pipeline = await ws.pipeline().catch(() => null);
-      const found = await inputVersionFor({ root: ws.paths.root, history: stores.history, disk: stores.disk, pipeline }, file, output);
+      const found = await inputVersionFor(await ws.lineageContext(pipeline), file, output);
       if (!found.made) {
         process.stderr.write(`prov-make: no step made the version of ${output} on disk, so nothing it was made from is recorded\n`);
         return EXIT_FAILED;
       }
-      hash = found.hash;
+      used = found.used;
       user = output;
     }
+    const hash = used?.hash;
     if (!hash) {
       process.stderr.write(`prov-make: ${file} is not among the inputs of ${user}\n`);
       return EXIT_FAILED;
     }
     if (!stores.content.has(hash)) {
-      process.stderr.write(`prov-make: the version of ${file} used by ${user} (${shortHash(hash)}) is not in the cache (only workspace inputs up to 256 KiB are kept)\n`);
+      const kept = !isAbsolute(file) && used!.size !== null && used!.size <= KEEP_INPUTS_UP_TO;
+      process.stderr.write(kept
+        ? `prov-make: the version of ${file} used by ${user} (${shortHash(hash)}) was kept, but \`prov-make cache gc\` has removed it from the cache since\n`
+        : `prov-make: the version of ${file} used by ${user} (${shortHash(hash)}) is not in the cache (only workspace inputs up to 256 KiB are kept)\n`);
       return EXIT_FAILED;
     }
     process.stdout.write(replayedOutput(await stores.content.read(hash), process.stdout));

@@ -6,7 +6,7 @@ import { parseArgs } from 'node:util';
 import type { RunEvents, RunReport } from '../engine/report.js';
 import { formatPlan, formatSummary, reportJson, startupErrorJson } from '../format/run.js';
 import { EXECUTORS, type ExecutorName } from '../pipeline/types.js';
-import { UsageError, EXIT_FAILED, EXIT_OK } from '../usage.js';
+import { friendlier, UsageError, EXIT_FAILED, EXIT_OK } from '../usage.js';
 import type { LockedError } from '../workspace/lock.js';
 import { openWorkspace, type Workspace } from '../workspace/workspace.js';
 import type { CommandModule } from './command.js';
@@ -77,11 +77,11 @@ export function openWithCacheOptions(file: string, values: CacheValues): Workspa
 }
 
 export async function runMain(argv: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({ args: argv, options: RUN_OPTIONS, allowPositionals: true, strict: true });
-  if (values.help) return void process.stdout.write(RUN_HELP + '\n'), EXIT_OK;
-  const json = Boolean(values.json);
-  const jobs = jobsOption(values.jobs);
-  return reportingStartupErrors(json, async () => {
+  return reportingStartupErrors(argv, 'run', RUN, async () => {
+    const { values, positionals } = parseArgs({ args: argv, options: RUN_OPTIONS, allowPositionals: true, strict: true });
+    if (values.help) return void process.stdout.write(RUN_HELP + '\n'), EXIT_OK;
+    const json = Boolean(values.json);
+    const jobs = jobsOption(values.jobs);
     const { file, rest: targets } = pipelineFileAndRest(positionals, values.file);
     const ws = openWithCacheOptions(file, values);
     if (values['dry-run']) return plan(ws, targets, Boolean(values.force), json, false);
@@ -91,10 +91,10 @@ export async function runMain(argv: string[]): Promise<number> {
 }
 
 export async function statusMain(argv: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({ args: argv, options: STATUS_OPTIONS, allowPositionals: true, strict: true });
-  if (values.help) return void process.stdout.write(STATUS_HELP + '\n'), EXIT_OK;
-  const json = Boolean(values.json);
-  return reportingStartupErrors(json, async () => {
+  return reportingStartupErrors(argv, 'status', STATUS, async () => {
+    const { values, positionals } = parseArgs({ args: argv, options: STATUS_OPTIONS, allowPositionals: true, strict: true });
+    if (values.help) return void process.stdout.write(STATUS_HELP + '\n'), EXIT_OK;
+    const json = Boolean(values.json);
     const { file, rest: targets } = pipelineFileAndRest(positionals, values.file);
     return plan(openWithCacheOptions(file, values), targets, Boolean(values.force), json, Boolean(values['exit-code']));
   });
@@ -152,14 +152,18 @@ function lockedHint(host: string | null): string {
   return host ? `${wait}; if that run was killed on ${host}, remove .prov-make/lock` : wait;
 }
 
-/** With --json, a start-up error is still one JSON object on stdout (DESIGN section 6); the message goes to stderr, exit 2. */
-async function reportingStartupErrors(json: boolean, f: () => Promise<number>): Promise<number> {
+/**
+ * With --json, a start-up error (a bad flag, a bad pipeline, an unknown step, an unusable step
+ * folder, a locked workspace) is still one JSON object on stdout (DESIGN section 6); the message
+ * goes to stderr, exit 2.
+ */
+async function reportingStartupErrors(argv: string[], name: string, command: CommandModule, f: () => Promise<number>): Promise<number> {
   try {
     return await f();
-  } catch (err) {
-    const body = json ? startupErrorJson(asUsageError(err)) : null;
-    if (body) process.stdout.write(JSON.stringify(body) + '\n');
-    throw asUsageError(err);
+  } catch (thrown) {
+    const err = friendlier(asUsageError(thrown), name, command);
+    if (argv.includes('--json')) process.stdout.write(JSON.stringify(startupErrorJson(err)) + '\n');
+    throw err;
   }
 }
 

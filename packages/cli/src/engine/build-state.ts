@@ -5,12 +5,12 @@
  */
 import picomatch from 'picomatch';
 import { fromWorkspaceKey, isInsideFolder, newRunId, toWorkspaceKey, type DepsLog, type Disk, type StepState, type WorkspaceStores } from '@prov-make/cache';
-import { definitionHash } from '../pipeline/definition.js';
+import { StepIdentities, type StepIdentity } from '../pipeline/definition.js';
 import type { Pipeline, Step } from '../pipeline/types.js';
 import type { WorkspacePaths } from '../workspace/paths.js';
 import { stepGraph, type StepGraph } from './graph.js';
 import { TokenCache } from './tokens.js';
-import { currentListing, OutputWriters } from './writers.js';
+import { currentListing, OutputWriters, type Listing } from './writers.js';
 
 /** Caches, Python byte code: written as a side effect, never a step's real product. */
 const BUILTIN_IGNORES = ['**/__pycache__/**', '**/*.pyc'];
@@ -28,6 +28,8 @@ export class BuildState {
   /** Paths never treated as dependencies: prov-make's own state, ignore globs, byte-code caches. */
   readonly ignored: (absPath: string) => boolean;
   private graphMemo: StepGraph | null = null;
+  private readonly identities: StepIdentities;
+  private readonly identityMemo: (StepIdentity | undefined)[] = [];
   /** The states as the run found them: the graph is built from these, whenever it is built. */
   private readonly initialStates: readonly (StepState | undefined)[];
 
@@ -35,7 +37,10 @@ export class BuildState {
     readonly paths: WorkspacePaths,
     readonly pipeline: Pipeline,
     readonly stores: WorkspaceStores,
+    /** The caller's environment: the steps see part of it (pipeline/step-env.ts). */
+    readonly callerEnv: NodeJS.ProcessEnv = process.env,
   ) {
+    this.identities = new StepIdentities(callerEnv);
     this.root = paths.root;
     this.disk = stores.disk;
     this.deps = stores.deps;
@@ -57,8 +62,13 @@ export class BuildState {
     return (this.graphMemo ??= stepGraph(this.steps, this.initialStates, (id) => this.deps.pathOf(id)));
   }
 
+  /** Step i in this run: its environment, definition and definition hash. */
+  identity(i: number): StepIdentity {
+    return (this.identityMemo[i] ??= this.identities.of(this.steps[i]));
+  }
+
   definitionHash(i: number): string {
-    return definitionHash(this.steps[i]);
+    return this.identity(i).hash;
   }
 
   setState(i: number, state: StepState): void {
@@ -68,13 +78,21 @@ export class BuildState {
     this.writers.add(i, state);
   }
 
-  /** Step i's listing exclusion (writers.ts). */
+  /** Step i's listing exclusion (writers.ts): its outputs, later steps', and ignored paths. */
   leftOut(i: number): (absPath: string) => boolean {
-    return this.writers.leftOut(i);
+    const written = this.writers.leftOut(i);
+    return (abs) => this.ignored(abs) || written(abs);
   }
 
-  listing(absDir: string, leftOut: (absPath: string) => boolean): number {
-    return currentListing(this.disk, absDir, leftOut);
+  /** The same exclusion as the next check will make, when step i's new outputs are not committed yet. */
+  leftOutAfter(i: number, ownOutputs: ReadonlySet<string>): (absPath: string) => boolean {
+    const later = this.writers.ofLaterSteps(i);
+    return (abs) => this.ignored(abs) || ownOutputs.has(abs) || later(abs);
+  }
+
+  /** A folder's listing token now (and the names it counts), narrowed by `rules` when given. */
+  listingOf(absDir: string, leftOut: (absPath: string) => boolean, rules?: readonly string[]): Listing {
+    return currentListing(this.disk, absDir, leftOut, rules);
   }
 
   abs(stored: string): string {

@@ -3,17 +3,21 @@
  * outputs, or take a cache hit; otherwise run it, observe what it did, commit, check hazards and
  * offer the execution to the cache.
  */
+import { relative } from 'node:path';
 import { succeeded, type StepRecord } from '@prov-make/cache';
 import { StepStartError, type StartedStep, type StepExecution, type StepRunner } from '../runner/step-runner.js';
 import type { BuildState } from './build-state.js';
 import { checkStep, type Refresh } from './check.js';
 import type { Hazards } from './hazards.js';
+import { keepEditedOutputs } from './kept-edits.js';
 import { observe } from './observe.js';
 import { diskFullFault } from './disk-full.js';
+import { hashesBeforeStep } from './outputs.js';
 import { describe, type Reason } from './reasons.js';
 import type { RunEvents, StepReport } from './report.js';
 import { systemFaultOf } from '../system-fault.js';
 import { adoptCacheHit, restoreOutputs } from './restore.js';
+import { folderProblem } from './step-folders.js';
 
 /** What the per-step logic needs of its run. */
 export interface StepRun {
@@ -47,6 +51,7 @@ async function decideAndBuild(c: StepRun, i: number, t0: number): Promise<StepRe
   const verdict = await checkStep(b, i, { force: forced });
   if (verdict.action !== 'run' && verdict.refresh) keepRefresh(b, i, verdict.refresh);
   if (verdict.action === 'skip') return { name, status: 'skipped', reason: verdict.reason, durationMs: Date.now() - t0 };
+  await keepEditedOutputs(b, i); // whatever replaces them now: a restore, a cache hit, the step itself
   let reason = verdict.reason;
   if (verdict.action === 'restore') {
     try {
@@ -95,14 +100,21 @@ function commit(b: BuildState, i: number, record: StepRecord): void {
 async function runStep(c: StepRun, i: number, reason: Reason, t0: number): Promise<StepReport> {
   const { b, events } = c;
   const step = b.steps[i];
+  const unusable = folderProblem(b, step);
+  if (unusable) {
+    const at = `${relative(process.cwd(), b.pipeline.file) || b.pipeline.file}:${(step.cwdLocation ?? step.location).line}:${(step.cwdLocation ?? step.location).col}`;
+    return { name: step.name, status: 'failed', reason: { kind: 'folder-unusable', cwd: step.cwdRelative, problem: unusable, at }, durationMs: Date.now() - t0 };
+  }
   events.stepStarted?.(step, reason);
+  const before = hashesBeforeStep(b, i);
   let started: StartedStep;
   try {
     started = await c.runner.start({
       step: step.name,
       command: step.run,
+      shell: step.shell,
       cwd: step.cwd,
-      env: step.env,
+      env: b.identity(i).env,
       ignore: b.ignored,
       onLine: (line) => events.stepLine?.(step, line),
       resources: step.resources,
@@ -120,7 +132,7 @@ async function runStep(c: StepRun, i: number, reason: Reason, t0: number): Promi
   if (run.cancelled || c.interrupted()) return { name: step.name, status: 'failed', reason: { kind: 'interrupted' }, durationMs: Date.now() - t0, exitCode };
   let record: StepRecord;
   try {
-    record = await observe(b, i, describe(reason), run, c.signal);
+    record = await observe(b, i, describe(reason), run, before, c.signal);
     commit(b, i, record);
   } catch (err) {
     const fault = systemFaultOf(err);

@@ -10,6 +10,7 @@ import { Hazards } from './hazards.js';
 import { BuildPlan } from './plan.js';
 import type { RunEvents, RunReport, StepReport } from './report.js';
 import { recordSnapshot } from './snapshot-record.js';
+import { checkStepFolders } from './step-folders.js';
 import { stepIndexes } from './targets.js';
 
 export interface BuildOptions {
@@ -28,6 +29,7 @@ const KILL_AFTER_MS = 3000;
 
 export async function build(b: BuildState, runner: StepRunner, options: BuildOptions, started: number): Promise<RunReport> {
   const targets = stepIndexes(b.pipeline, options.targets);
+  checkStepFolders(b);
   const plan = new BuildPlan(b.steps.length, Math.max(1, options.jobs ?? 1), () => b.graph(), targets);
   const events = options.events ?? {};
   const hazards = new Hazards(events.hazard);
@@ -51,6 +53,7 @@ export async function build(b: BuildState, runner: StepRunner, options: BuildOpt
   } finally {
     options.signal?.removeEventListener('abort', onAbort);
   }
+  hazards.twoWriters(b);
   hazards.readBeforeWrite(b);
   const steps = plan.order.filter((i) => reports.has(i) || stoppedAfter !== undefined).map((i) => reports.get(i) ?? notStarted(b, i, stoppedAfter!));
   const ok = !interrupted() && hazards.found.length === 0 && steps.every((s) => s.status !== 'failed' && s.status !== 'blocked');

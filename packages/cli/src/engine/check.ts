@@ -6,16 +6,18 @@
  * builder to keep (the planner does not).
  */
 import { ABSENT, nowNs, tokenToRecord, type StepState } from '@prov-make/cache';
-import { definitionOf } from '../pipeline/definition.js';
 import type { StepDefinition } from '../pipeline/definition.js';
+import { isSecretName } from '../pipeline/step-env.js';
 import type { BuildState } from './build-state.js';
 import type { DamagedOutput, DefinitionChange, Reason } from './reasons.js';
 
 export interface RestoreItem {
   path: string; // absolute
-  /** null for a folder: it is made again, empty (the files in it are outputs of their own). */
+  /** null for a folder or a symlink: made again, a folder empty (the files in it are outputs of their own). */
   hash: string | null;
   mode: number;
+  /** A symlink's target. */
+  target?: string;
 }
 
 /** Tokens confirmed by hash: write them so the next check is one stat again. */
@@ -40,7 +42,7 @@ export async function checkStep(b: BuildState, i: number, options: CheckOptions 
   if (!state) return { action: 'run', reason: { kind: 'never-ran' } };
   if (options.force) return { action: 'run', reason: { kind: 'forced' } };
   if (state.definitionHash !== b.definitionHash(i)) {
-    return { action: 'run', reason: { kind: 'definition-changed', change: definitionChange(state.definition, definitionOf(b.steps[i])) } };
+    return { action: 'run', reason: { kind: 'definition-changed', change: definitionChange(state.definition, b.identity(i).definition) } };
   }
   if (!state.succeeded) return { action: 'run', reason: { kind: 'last-run-failed', exitCode: state.exitCode } };
   if (state.distrust) return { action: 'run', reason: { kind: 'untrusted', distrust: state.distrust } };
@@ -87,7 +89,8 @@ function checkAbsentAndListed(b: BuildState, i: number, state: StepState): Reaso
   const { ids, tokens } = state.listed;
   for (let k = 0; k < ids.length; k++) {
     const dir = b.deps.pathOf(ids[k]);
-    if (b.listing(b.abs(dir), leftOut) !== tokens[k]) return { kind: 'listing-changed', path: dir };
+    const now = b.listingOf(b.abs(dir), leftOut, state.listedRules?.[k]);
+    if (now.token !== tokens[k]) return { kind: 'listing-changed', path: dir, ...entryChange(b.deps.getHashes(b.steps[i].name)?.listedNames?.[k], now.names) };
   }
   return null;
 }
@@ -121,6 +124,12 @@ async function checkOutputs(b: BuildState, i: number, state: StepState, inputTok
       damaged.push({ ...output, folder: true });
       continue;
     }
+    const target = recorded?.outputTargets?.[k];
+    if (target !== undefined && (!st || st.isSymbolicLink() || st.isFile())) {
+      restore.push({ path: abs, hash: null, mode, target });
+      damaged.push(output);
+      continue;
+    }
     if (hash === null || !b.stores.blobs.has(hash)) return { action: 'run', reason: { kind: 'output-lost', output } };
     restore.push({ path: abs, hash, mode });
     damaged.push(output);
@@ -130,23 +139,40 @@ async function checkOutputs(b: BuildState, i: number, state: StepState, inputTok
   return { action: 'restore', reason: { kind: 'outputs-restored', damaged }, restore, refresh };
 }
 
+/** The first entry that appeared in a folder's listing, or vanished from it (when the names were kept). */
+function entryChange(before: string | undefined, now: string[] | null): { appeared?: string; vanished?: string } {
+  if (before === undefined || now === null) return {};
+  const was = new Set(before === '' ? [] : before.split('\0'));
+  const appeared = now.find((n) => !was.has(n));
+  if (appeared !== undefined) return { appeared };
+  const is = new Set(now);
+  const vanished = [...was].find((n) => !is.has(n));
+  return vanished === undefined ? {} : { vanished };
+}
+
 /** A program or library outside the workspace: how a changed input is named to people. */
 function isSystemProgram(stored: string): boolean {
   return stored.startsWith('/') && /(^|\/)(bin|sbin|libexec)\/|\.so(\.\d+)*$/.test(stored);
 }
 
-/** What changed between the definition of the last execution and the one in the file. */
+/** What changed between the definition of the last execution and the one it has now. */
 function definitionChange(old: StepDefinition, now: StepDefinition): DefinitionChange {
   if (old.run !== now.run) return { what: 'command' };
   if (old.cwd !== now.cwd) return { what: 'cwd', before: old.cwd, after: now.cwd };
-  const keys = new Set([...Object.keys(old.env), ...Object.keys(now.env)]);
-  for (const name of [...keys].sort()) {
-    const before = old.env[name];
-    const after = now.env[name];
+  const oldShell = (old.shell ?? ['/bin/sh', '-c']).join(' ');
+  const newShell = (now.shell ?? []).join(' ');
+  if (oldShell !== newShell) return { what: 'shell', before: oldShell, after: newShell };
+  // what the step sees: inherited variables, its env: over them
+  const was = { ...old.inherited, ...old.env };
+  const is = { ...now.inherited, ...now.env };
+  for (const name of [...new Set([...Object.keys(was), ...Object.keys(is)])].sort()) {
+    const before = was[name];
+    const after = is[name];
     if (before === after) continue;
-    if (before === undefined) return { what: 'env-added', name, value: after };
+    const secret = isSecretName(name);
+    if (before === undefined) return { what: 'env-added', name, value: secret ? null : after };
     if (after === undefined) return { what: 'env-removed', name };
-    return { what: 'env-changed', name, before, after };
+    return secret ? { what: 'env-changed', name, before: null, after: null } : { what: 'env-changed', name, before, after };
   }
   return { what: 'other' };
 }

@@ -17,30 +17,38 @@ export class Hazards {
     this.onHazard?.(h);
   }
 
-  /** After step i committed `record`: files another step writes too, and an input changed while it ran. */
+  /** After step i committed `record`: an input that changed while it ran. */
   afterCommit(b: BuildState, i: number, record: StepRecord): void {
+    if (record.distrust?.kind !== 'input-changed-while-running') return;
     const name = b.steps[i].name;
-    for (const out of record.outputs) {
-      const others = b.writers.othersThan(i, out.path);
-      const st = others.length ? b.disk.lstat(b.abs(out.path)) : undefined;
+    const path = record.distrust.path;
+    this.add({
+      kind: 'changed-while-running',
+      steps: [name],
+      path,
+      message: `${path} changed while step "${name}" was running, so this execution is not trusted`,
+      fix: `make sure nothing else writes ${path} while prov-make runs; "${name}" runs again next time`,
+    });
+  }
+
+  /**
+   * After a run, from every step's latest execution (not from what ran in this run): two steps that
+   * write one file. So a hazard found once is found again with nothing changed, and a step that
+   * stopped writing the file is no longer its writer.
+   */
+  twoWriters(b: BuildState): void {
+    for (const [id, steps] of writersById(b)) {
+      if (steps.length < 2) continue;
+      const path = b.deps.pathOf(id);
+      const st = b.disk.lstat(b.abs(path));
       if (!st || st.isDirectory()) continue;
-      const other = b.steps[others[0]].name;
+      const [first, second] = steps.map((j) => b.steps[j].name);
       this.add({
         kind: 'two-writers',
-        steps: [other, name],
-        path: out.path,
-        message: `steps "${other}" and "${name}" both write ${out.path}`,
-        fix: `make only one of them write it, or have one write a different file and the other read that`,
-      });
-    }
-    if (record.distrust?.kind === 'input-changed-while-running') {
-      const path = record.distrust.path;
-      this.add({
-        kind: 'changed-while-running',
-        steps: [name],
+        steps: [first, second],
         path,
-        message: `${path} changed while step "${name}" was running, so this execution is not trusted`,
-        fix: `make sure nothing else writes ${path} while prov-make runs; "${name}" runs again next time`,
+        message: `steps "${first}" and "${second}" both write ${path}`,
+        fix: `make only one of them write it, or have one write a different file and the other read that`,
       });
     }
   }
@@ -48,20 +56,12 @@ export class Hazards {
   /** After a run: a step that reads or probes a file a later step writes sees an old or missing version. */
   readBeforeWrite(b: BuildState): void {
     // Writers by file id: a million recorded reads are checked with one numeric lookup each.
-    const writersById = new Map<number, number[]>();
-    b.states.forEach((st, j) => {
-      const ids = st?.outputs.ids ?? [];
-      for (let k = 0; k < ids.length; k++) {
-        const list = writersById.get(ids[k]);
-        if (list) list.push(j);
-        else writersById.set(ids[k], [j]);
-      }
-    });
-    if (writersById.size === 0) return;
+    const writers = writersById(b);
+    if (writers.size === 0) return;
     b.states.forEach((st, i) => {
       if (!st) return;
       const seen = (id: number) => {
-        const j = writersById.get(id)?.find((w) => w > i);
+        const j = writers.get(id)?.find((w) => w > i);
         if (j !== undefined) this.add(readBeforeWrite(b, i, j, b.deps.pathOf(id)));
       };
       const { ids } = st.inputs;
@@ -69,6 +69,20 @@ export class Hazards {
       for (let k = 0; k < st.absent.length; k++) seen(st.absent[k]);
     });
   }
+}
+
+/** File id -> the steps whose latest execution writes it, in file order. */
+function writersById(b: BuildState): Map<number, number[]> {
+  const writers = new Map<number, number[]>();
+  b.states.forEach((st, j) => {
+    const ids = st?.outputs.ids ?? [];
+    for (let k = 0; k < ids.length; k++) {
+      const list = writers.get(ids[k]);
+      if (list) list.push(j);
+      else writers.set(ids[k], [j]);
+    }
+  });
+  return writers;
 }
 
 function readBeforeWrite(b: BuildState, i: number, j: number, path: string): Hazard {

@@ -1,38 +1,41 @@
 /**
  * From a finished trace to a StepRecord: every input, program, output, absent path and listing with
  * its stored path, deps-log id, version and digests, taken after the step (an fstat per open would
- * cost the traced program 23%). An input whose ctime is later than the step's start changed while
- * it ran: the execution is not trusted. Small workspace inputs and the outputs of a trusted,
- * successful execution are kept in the content store.
+ * cost the traced program 23%). An input whose content changed while the step ran (its ctime moved,
+ * confirmed in changed-while-running.ts) makes the execution untrusted. Small workspace inputs and
+ * the outputs of a trusted, successful execution are kept in the content store.
  */
-import { isAbsolute } from 'node:path';
-import { newExecutionId, nowNs, versionFromStats, type Distrust, type FileStat, type ObservedInput, type ObservedListing, type ObservedOutput, type StepRecord } from '@prov-make/cache';
+import { basename, dirname, isAbsolute } from 'node:path';
+import { newExecutionId, nowNs, rulesAfterReads, versionFromStats, type Distrust, type FileStat, type ObservedInput, type ObservedListing, type ObservedOutput, type StepRecord } from '@prov-make/cache';
 import type { TraceResult } from '@prov-make/interposer';
-import { definitionOf } from '../pipeline/definition.js';
 import type { StepExecution } from '../runner/step-runner.js';
 import { faultKind } from '../system-fault.js';
 import type { BuildState } from './build-state.js';
+import { changedWhileRunning } from './changed-while-running.js';
+import { filesOf, whatItProduced } from './outputs.js';
 
 /** Workspace inputs up to this size are kept in the content cache (documented in the README). */
 export const KEEP_INPUTS_UP_TO = 256n * 1024n;
 
-export async function observe(b: BuildState, i: number, reason: string, run: StepExecution, signal?: AbortSignal): Promise<StepRecord> {
+export async function observe(b: BuildState, i: number, reason: string, run: StepExecution, before: Map<string, string>, signal?: AbortSignal): Promise<StepRecord> {
   const { trace } = run;
   const deps = trace.deps;
   const keep = (p: string) => !b.ignored(p);
-  const outputsAbs = deps.writes.filter(keep);
-  const outputSet = new Set(outputsAbs);
-  // A file the step both read and wrote is checked as an output: its last version is the step's own.
-  const executed = new Set(deps.executed.filter((p) => keep(p) && !outputSet.has(p)));
-  const inputsAbs = [...new Set([...deps.reads, ...executed])].filter((p) => keep(p) && !outputSet.has(p)).sort();
+  const { inputsAbs, outputsAbs, executed } = filesOf(await whatItProduced(b, i, deps, trace.startedAt, before), deps, keep);
+  const writtenHere = new Set(deps.writes);
+  const inputSet = new Set(inputsAbs);
+  const firstRead = new Set(deps.reads);
   const recordedAtNs = nowNs();
   let distrust = traceDistrust(b, trace);
   const inputs: ObservedInput[] = [];
+  const changed = changedWhileRunning(b, { startedAt: trace.startedAt, before, written: deps.writes });
   for (const abs of inputsAbs) {
     signal?.throwIfAborted();
     const input = await observeInput(b, abs, executed.has(abs));
     inputs.push(input.file);
-    if (!distrust && input.st && input.st.ctimeNs >= BigInt(trace.startedAt) * 1_000_000n) {
+    // A file the step wrote itself, even only its times (touch, utime), has times the step set:
+    // another writer racing the step on a file the step itself writes goes unseen there.
+    if (!distrust && input.st && !writtenHere.has(abs) && changed(abs, input.st, input.file.hash)) {
       distrust = { kind: 'input-changed-while-running', path: input.file.path };
     }
   }
@@ -43,16 +46,20 @@ export async function observe(b: BuildState, i: number, reason: string, run: Ste
     signal?.throwIfAborted();
     outputs.push(await observeOutput(b, abs, keepOutputs));
   }
-  const leftOut = b.leftOut(i);
-  // its own outputs may not be in the writers map yet (first run)
-  const later = (abs: string) => outputSet.has(abs) || leftOut(abs);
-  const listed: ObservedListing[] = deps.listed.filter(keep).map((abs) => ({ ...b.observedPath(abs), token: b.listing(abs, later) }));
+  // Recorded after the step, leaving out exactly what the next check will: this execution's outputs
+  // (carried ones included) and later steps' (writers.ts).
+  const leftOut = b.leftOutAfter(i, new Set(outputsAbs));
+  const readIn = namesByFolder(deps.reads);
+  const listed: ObservedListing[] = deps.listed.filter(keep).map((abs) => {
+    const rules = rulesAfterReads(deps.listingRules?.[abs], readIn.get(abs) ?? []);
+    return { ...b.observedPath(abs), ...b.listingOf(abs, leftOut, rules), ...(rules ? { rules } : {}) };
+  });
   const step = b.steps[i];
   return {
     step: step.name,
     executionId: newExecutionId(),
     runId: b.runId,
-    definition: definitionOf(step),
+    definition: b.identity(i).definition,
     definitionHash: b.definitionHash(i),
     reason,
     startedAt: trace.startedAt,
@@ -71,8 +78,19 @@ export async function observe(b: BuildState, i: number, reason: string, run: Ste
     annotations: run.annotations,
     ...(run.job ? { job: run.job } : {}),
     outputLogHash: run.output.length ? await keepSoftly(b, () => b.stores.blobs.keepBytes(run.output)) : null,
-    updated: deps.reads.filter((p) => outputSet.has(p)).map((abs) => b.stored(abs)),
+    // there before the step wrote them: first looked at or read (clean keeps those), or inputs too (outputs.ts)
+    updated: outputsAbs.filter((p) => inputSet.has(p) || firstRead.has(p)).map((abs) => b.stored(abs)),
   };
+}
+
+/** Folder -> the names of the files in it (of `paths`). */
+function namesByFolder(paths: readonly string[]): Map<string, string[]> {
+  const m = new Map<string, string[]>();
+  for (const p of paths) {
+    const dir = dirname(p);
+    (m.get(dir) ?? m.set(dir, []).get(dir)!).push(basename(p));
+  }
+  return m;
 }
 
 function traceDistrust(b: BuildState, trace: TraceResult): Distrust | null {

@@ -8,6 +8,7 @@ import { checkStep, type Verdict } from './check.js';
 import { BuildPlan } from './plan.js';
 import type { Reason } from './reasons.js';
 import type { RunReport, StepReport } from './report.js';
+import { checkStepFolders } from './step-folders.js';
 import { stepIndexes } from './targets.js';
 
 export interface PlanOptions {
@@ -18,6 +19,7 @@ export interface PlanOptions {
 
 export async function planSteps(b: BuildState, options: PlanOptions, started: number): Promise<RunReport> {
   const targets = stepIndexes(b.pipeline, options.targets);
+  checkStepFolders(b);
   const plan = new BuildPlan(b.steps.length, 1, () => b.graph(), targets);
   const expectedXxh = new Map<string, string | null>(); // what planned restores bring back, for the checks
   const expectedSha = new Map<string, string>(); // the same for cache keys

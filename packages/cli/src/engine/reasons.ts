@@ -10,9 +10,11 @@ export type { Distrust };
 export type DefinitionChange =
   | { what: 'command' }
   | { what: 'cwd'; before: string; after: string }
-  | { what: 'env-added'; name: string; value: string }
+  | { what: 'shell'; before: string; after: string }
+  /** Values are null for a secret (step-env.ts): they are never shown. */
+  | { what: 'env-added'; name: string; value: string | null }
   | { what: 'env-removed'; name: string }
-  | { what: 'env-changed'; name: string; before: string; after: string }
+  | { what: 'env-changed'; name: string; before: string | null; after: string | null }
   | { what: 'other' };
 
 /** An output found damaged: restored from the cache, or the reason the step runs. */
@@ -47,7 +49,8 @@ export type Reason =
   | { kind: 'input-changed'; path: string; program: boolean; before: string | null; after: string | null }
   | { kind: 'input-deleted'; path: string; program: boolean }
   | { kind: 'absent-appeared'; path: string }
-  | { kind: 'listing-changed'; path: string }
+  /** `appeared`/`vanished`: an entry name, when the listing's names were kept. */
+  | { kind: 'listing-changed'; path: string; appeared?: string; vanished?: string }
   /** An output is damaged and the cache does not hold its last version. */
   | { kind: 'output-lost'; output: DamagedOutput }
   | { kind: 'up-to-date' }
@@ -67,6 +70,8 @@ export type Reason =
   /** prov-make could not record it: the machine's fault (a full disk), said as such. */
   | { kind: 'fault'; message: string }
   | { kind: 'interrupted' }
+  /** Its working folder could not be used when it was to start (engine/step-folders.ts). */
+  | { kind: 'folder-unusable'; cwd: string; problem: 'missing' | 'not-a-folder' | 'outside'; at: string }
   | { kind: 'blocked'; by: string; byWasBlocked: boolean; neverRan: boolean }
   /** Not started: `after` failed and the run stopped there (no --keep-going). */
   | { kind: 'stopped'; after: string }
@@ -84,12 +89,12 @@ export function describe(r: Reason | Distrust): string {
     case 'input-changed': return `${r.program ? 'program or library' : 'input'} ${r.path} changed`;
     case 'input-deleted': return `${r.program ? 'program or library' : 'input'} ${r.path} was deleted`;
     case 'absent-appeared': return `${r.path} appeared (it looked for it and it was absent)`;
-    case 'listing-changed': return `the entries of folder ${r.path === '.' ? './' : `${r.path}/`} changed (it listed them)`;
-    case 'output-lost': return `output ${r.output.path} ${r.output.deleted ? 'was deleted' : 'was modified'} and the cache does not hold its last version`;
+    case 'listing-changed': return describeListingChange(r);
+    case 'output-lost': return `${describeDamage(r.output)} and the content store does not hold its last version`;
     case 'up-to-date': return 'up to date';
-    case 'outputs-restored': return `output ${damagedList(r.damaged)}; restored from the cache`;
+    case 'outputs-restored': return `output ${damagedList(r.damaged)}; restored from the cache${r.damaged.some((d) => !d.deleted && !d.folder) ? ' (the edited version is kept first: `prov-make log` shows how to get it back)' : ''}`;
     case 'restore-failed': return `restoring from the cache failed (${r.message})`;
-    case 'from-cache': return `${describe(r.cause)}; restored its outputs from the ${r.from === 'remote' ? 'remote ' : ''}cache`;
+    case 'from-cache': return `${r.cause.kind === 'output-lost' ? describeDamage(r.cause.output) : describe(r.cause)}; restored its outputs from the ${r.from === 'remote' ? 'remote ' : ''}cache`;
     case 'in-cache': return `${describe(r.cause)}; its outputs are in the cache`;
     case 'upstream-would-run': return `it may need to after ${r.step} runs (its outputs are inputs here)`;
     case 'failed': return `${r.fault ? `${r.fault}: ` : ''}${r.signal ? `killed by ${r.signal}` : `exit code ${r.exitCode}`} (it ran because ${describe(r.cause)})`;
@@ -97,6 +102,7 @@ export function describe(r: Reason | Distrust): string {
     case 'not-started':
     case 'fault': return r.message;
     case 'interrupted': return 'interrupted';
+    case 'folder-unusable': return `its folder ${r.cwd} ${r.problem === 'missing' ? 'does not exist' : r.problem === 'not-a-folder' ? 'is not a folder' : 'leads outside the workspace'} (cwd at ${r.at}): it did not start`;
     case 'blocked': return describeBlocked(r);
     case 'stopped': return `not started: the run stopped when ${r.after} failed (-k keeps going)`;
     case 'adopted': return `restored from the cache (made by execution ${r.executionId})`;
@@ -110,11 +116,29 @@ function describeDefinitionChange(c: DefinitionChange): string {
   switch (c.what) {
     case 'command': return 'its command changed';
     case 'cwd': return `its working folder changed (${c.before} -> ${c.after})`;
-    case 'env-added': return `env ${c.name} was added (${c.name}=${c.value})`;
+    case 'shell': return `its shell changed (${c.before} -> ${c.after})`;
+    case 'env-added': return `env ${c.name} was added (${c.value === null ? 'a secret' : `${c.name}=${shortValue(c.value)}`})`;
     case 'env-removed': return `env ${c.name} was removed`;
-    case 'env-changed': return `env ${c.name} changed (${c.before} -> ${c.after})`;
+    case 'env-changed': return `env ${c.name} changed (${c.before === null ? 'a secret: values not shown' : `${shortValue(c.before)} -> ${shortValue(c.after!)}`})`;
     case 'other': return 'its definition changed';
   }
+}
+
+function describeListingChange(r: Extract<Reason, { kind: 'listing-changed' }>): string {
+  const folder = r.path === '.' ? './' : `${r.path}/`;
+  const entry = (name: string) => (r.path === '.' ? name : `${r.path}/${name}`);
+  if (r.appeared !== undefined) return `${entry(r.appeared)} appeared in folder ${folder} (it listed it)`;
+  if (r.vanished !== undefined) return `${entry(r.vanished)} vanished from folder ${folder} (it listed it)`;
+  return `the entries of folder ${folder} changed (it listed them)`;
+}
+
+/** A value in a sentence: long ones (a PATH) keep their two ends. */
+function shortValue(v: string): string {
+  return v.length > 60 ? `${v.slice(0, 28)}...${v.slice(-28)}` : v;
+}
+
+function describeDamage(d: DamagedOutput): string {
+  return `output ${d.path}${d.folder ? '/' : ''} ${d.deleted ? 'was deleted' : 'was modified'}`;
 }
 
 /** A job failure in words ("killed by Slurm: out of memory (mem=2G)"). */
@@ -134,7 +158,7 @@ export function describeJobFailure(scheduler: string, f: JobFailure): string {
 }
 
 function damagedList(damaged: DamagedOutput[]): string {
-  const items = damaged.map((d) => `${d.path}${d.folder ? '/' : ''} ${d.deleted ? 'was deleted' : 'was modified'}`);
+  const items = damaged.map((d) => describeDamage(d).slice('output '.length));
   return items.length > 2 ? `${items[0]} (and ${items.length - 1} more)` : items.join(', ');
 }
 

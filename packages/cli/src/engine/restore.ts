@@ -39,7 +39,8 @@ export async function restoreOutputs(b: BuildState, i: number, items: RestoreIte
   // parents first: a deleted folder is made again before the files that go in it
   for (const item of [...items].sort(byPath)) {
     signal?.throwIfAborted();
-    if (item.hash === null) b.disk.mkdir(prepare(b.disk, b.root, item.path), item.mode & 0o777);
+    if (item.target !== undefined) b.disk.symlink(item.target, prepare(b.disk, b.root, item.path));
+    else if (item.hash === null) b.disk.mkdir(prepare(b.disk, b.root, item.path), item.mode & 0o7777);
     else await b.stores.blobs.restore(item.hash, item.path, item.mode);
   }
   const state = b.states[i]!;
@@ -90,6 +91,7 @@ async function restoreEntry(b: BuildState, outputs: readonly CachedOutput[], sig
 export async function adoptCacheHit(b: BuildState, i: number, hit: CacheHit, signal?: AbortSignal): Promise<StepRecord> {
   await restoreEntry(b, hit.entry.outputs, signal);
   const original = hit.entry.execution;
+  const startedAt = Date.now();
   const recordedAtNs = nowNs();
   // Only what the path set names, which the lookup hashed: the entry's own lists are not trusted.
   const observed = new Set(hit.pathSet.inputs);
@@ -107,8 +109,10 @@ export async function adoptCacheHit(b: BuildState, i: number, hit: CacheHit, sig
     definition: definitionOf(step), // the same by its hash, which the entry had to match
     definitionHash: b.definitionHash(i),
     reason: describe({ kind: 'adopted', executionId: original.id }),
-    startedAt: original.startedAt,
-    finishedAt: original.finishedAt,
+    // its own times: history orders runs by when they happened; the original is named
+    startedAt,
+    finishedAt: Date.now(),
+    adoptedFrom: original.adoptedFrom ?? original.id,
     exitCode: 0,
     signal: original.signal,
     fullyObserved: original.fullyObserved,
@@ -117,7 +121,10 @@ export async function adoptCacheHit(b: BuildState, i: number, hit: CacheHit, sig
     inputs,
     outputs,
     absent: hit.pathSet.absent.map((path) => ({ path, id: b.deps.idOf(path) })),
-    listed: hit.pathSet.listed.map((path) => ({ path, id: b.deps.idOf(path), token: b.listing(b.abs(path), leftOut) })),
+    listed: hit.pathSet.listed.map((path) => {
+      const rules = hit.pathSet.listedRules?.[path];
+      return { path, id: b.deps.idOf(path), ...b.listingOf(b.abs(path), leftOut, rules), ...(rules ? { rules } : {}) };
+    }),
     deleted: original.deleted,
     untraced: original.untraced,
     annotations: original.annotations,

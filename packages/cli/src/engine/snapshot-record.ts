@@ -6,6 +6,7 @@
 import { join } from 'node:path';
 import { ABSENT, UNTRUSTED, writeFileAtomic } from '@prov-make/cache';
 import type { BuildState } from './build-state.js';
+import { environmentKey, visiblePatterns } from '../pipeline/step-env.js';
 import { forgetSnapshot, SNAPSHOT_FILE, SNAPSHOT_FILES, SNAPSHOT_VERSION, type Snapshot } from './snapshot.js';
 
 /** Writes the snapshot after a run, or removes it when the run does not prove everything up to date. */
@@ -35,7 +36,8 @@ export function recordSnapshot(b: BuildState, allClean: boolean): void {
     const { ids, tokens: listed } = st.listed;
     for (let k = 0; k < ids.length; k++) {
       const dir = deps.pathOf(ids[k]);
-      listings.push([dir, leftOutNames(b, i, b.abs(dir)), listed[k]]);
+      const rules = st.listedRules?.[k];
+      listings.push(rules ? [dir, leftOutNames(b, i, b.abs(dir)), listed[k], rules] : [dir, leftOutNames(b, i, b.abs(dir)), listed[k]]);
     }
   }
   // the folders foreach globs walked, as they were when the items were found: a change means other steps
@@ -46,7 +48,9 @@ export function recordSnapshot(b: BuildState, allClean: boolean): void {
     if (path.includes('\0')) return give();
     entries.push(`${token}\0${path}\0`);
   }
-  const snap: Snapshot = { version: SNAPSHOT_VERSION, pipelineKey: pipeline.contentKey, pipelineStamp: pipeline.sourceStamp ?? null, steps: pipeline.steps.map((s, i) => [s.name, b.definitionHash(i)]), listings };
+  const patterns = visiblePatterns(pipeline.steps.flatMap((s) => s.passEnv));
+  const environment: Snapshot['environment'] = [patterns, environmentKey(patterns, b.callerEnv)];
+  const snap: Snapshot = { version: SNAPSHOT_VERSION, pipelineKey: pipeline.contentKey, pipelineStamp: pipeline.sourceStamp ?? null, steps: pipeline.steps.map((s, i) => [s.name, b.definitionHash(i)]), listings, environment };
   // The list first, the snapshot last: the snapshot's presence vouches for the list beside it.
   writeFileAtomic(join(stateDir, SNAPSHOT_FILES), entries.join(''));
   writeFileAtomic(join(stateDir, SNAPSHOT_FILE), JSON.stringify(snap));

@@ -10,23 +10,27 @@
 import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Disk } from '@prov-make/cache/disk';
+import { countedEntries } from '@prov-make/cache/listing-rules';
 import { listingToken, tokenOf } from '@prov-make/cache/version-token';
 import { fromWorkspaceKey } from '@prov-make/cache/workspace-key';
 import type { PipelineSource } from '../pipeline/load.js';
+import { environmentKey } from '../pipeline/step-env.js';
 
 /** up-to-date.json (snapshot-record.ts writes it). */
 export interface Snapshot {
-  version: 3;
+  version: 4;
   pipelineKey: string;
   /** The pipeline file's stamp with those bytes, when one vouches for them: no need to read it. */
   pipelineStamp: string | null;
   /** Step name and definition hash, in file order. */
   steps: [string, string][];
-  /** Folder (stored path), names left out of its listing, and the listing's token. */
-  listings: [string, string[], number][];
+  /** Folder (stored path), names left out of its listing, the listing's token, and its listing rules (listing-rules.ts). */
+  listings: [string, string[], number, string[]?][];
+  /** The names (and globs) of the caller's variables any step sees, and environmentKey of their values. */
+  environment: [string[], string];
 }
 
-export const SNAPSHOT_VERSION = 3;
+export const SNAPSHOT_VERSION = 4;
 export const SNAPSHOT_FILE = 'up-to-date.json';
 /** Every file and the token it must still have (0: still absent), as entries "TOKEN\0PATH\0" for pm-check. */
 export const SNAPSHOT_FILES = 'up-to-date.files';
@@ -35,6 +39,8 @@ export interface SnapshotPlace {
   root: string;
   stateDir: string;
   disk: Disk;
+  /** The caller's environment: a step sees part of it, and its values are part of the steps' identities. */
+  callerEnv: NodeJS.ProcessEnv;
 }
 
 export function forgetSnapshot(stateDir: string): void {
@@ -75,10 +81,11 @@ export function everythingUpToDate(at: SnapshotPlace, pipeline: Pick<PipelineSou
   if (snap.version !== SNAPSHOT_VERSION) return null;
   const sameBytes = (snap.pipelineStamp !== null && snap.pipelineStamp === pipeline.stamp()) || snap.pipelineKey === pipeline.contentKey();
   if (!sameBytes) return null;
+  if (environmentKey(snap.environment[0], at.callerEnv) !== snap.environment[1]) return null;
   if (steps && (snap.steps.length !== steps.length || steps.some(([name, hash], i) => snap.steps[i][0] !== name || snap.steps[i][1] !== hash))) return null;
-  for (const [dir, left, token] of snap.listings) {
+  for (const [dir, left, token, rules] of snap.listings) {
     const names = new Set(left);
-    if (listingToken(at.disk.readdir(fromWorkspaceKey(at.root, dir)), (name) => names.has(name)) !== token) return null;
+    if (listingToken(countedEntries(at.disk, fromWorkspaceKey(at.root, dir), rules, (name) => names.has(name))) !== token) return null;
   }
   return filesUnchanged(at) ? snap.steps.map(([name]) => name) : null;
 }

@@ -6,7 +6,7 @@
  * hazard, not a reason to rerun (Python's import cache lists the workspace).
  */
 import { join } from 'node:path';
-import { listingToken, toWorkspaceKey, type DepsLog, type Disk, type StepState } from '@prov-make/cache';
+import { countedEntries, listingToken, toWorkspaceKey, type DepsLog, type Disk, type StepState } from '@prov-make/cache';
 
 export class OutputWriters {
   private readonly byPath = new Map<string, Set<number>>();
@@ -29,23 +29,35 @@ export class OutputWriters {
     for (const id of st.outputs.ids) this.byPath.get(this.deps.pathOf(id))?.delete(i);
   }
 
-  /** Steps other than `i` whose last execution wrote `stored`. */
-  othersThan(i: number, stored: string): number[] {
-    return [...(this.byPath.get(stored) ?? [])].filter((j) => j !== i);
-  }
-
   /** For step i's listings: true for outputs of step i and of later steps (absolute paths). */
   leftOut(i: number): (absPath: string) => boolean {
+    return this.writtenBy((j) => j >= i);
+  }
+
+  /** Outputs of the steps after step i (recording step i's listings, with its own new outputs beside). */
+  ofLaterSteps(i: number): (absPath: string) => boolean {
+    return this.writtenBy((j) => j > i);
+  }
+
+  private writtenBy(which: (j: number) => boolean): (absPath: string) => boolean {
     return (abs) => {
       const w = this.byPath.get(toWorkspaceKey(this.root, abs));
       if (!w) return false;
-      for (const j of w) if (j >= i) return true;
+      for (const j of w) if (which(j)) return true;
       return false;
     };
   }
 }
 
-/** The listing token of a folder as it is now, leaving out what `leftOut` names. */
-export function currentListing(disk: Disk, absDir: string, leftOut: (absPath: string) => boolean): number {
-  return listingToken(disk.readdir(absDir), (name) => leftOut(join(absDir, name)));
+/** A folder's listing as it is now: the names that count (not left out) and their token. */
+export interface Listing {
+  token: number;
+  /** null: not a readable folder. */
+  names: string[] | null;
+}
+
+/** The listing of a folder as it is now, counting what its rules count and leaving out what `leftOut` names. */
+export function currentListing(disk: Disk, absDir: string, leftOut: (absPath: string) => boolean, rules?: readonly string[]): Listing {
+  const names = countedEntries(disk, absDir, rules, (name) => leftOut(join(absDir, name)));
+  return { token: listingToken(names), names };
 }

@@ -1,5 +1,5 @@
 /** `log`, `diff` and `graph --json` output: recorded history for people and for scripts. */
-import type { ExecutionJob, ExecutionRecord } from '@prov-make/cache';
+import type { ExecutionJob, ExecutionRecord, KeptEdit } from '@prov-make/cache';
 import type { InputChange, RunDiff, RunSummary } from '../provenance/history.js';
 import { formatDuration, formatSize, formatTime, shortHash } from './units.js';
 
@@ -19,18 +19,38 @@ export function executionsJson(all: ExecutionRecord[]) {
   }));
 }
 
-/** One line per execution (and one per note it attached), in the order given (log: newest first). */
-export function formatExecutions(all: ExecutionRecord[]): string {
-  if (all.length === 0) return 'no executions recorded yet\n';
-  let s = '';
+/**
+ * One line per execution (and one per note it attached), newest first (the order `log` gives), and,
+ * where they happened among them, the edits of outputs kept before a step's version replaced them,
+ * with the command that brings one back.
+ */
+export function formatExecutions(all: ExecutionRecord[], edits: KeptEdit[] = []): string {
+  if (all.length === 0 && edits.length === 0) return 'no executions recorded yet\n';
+  const lines: [number, string][] = [];
   for (const e of all) {
     const status = e.status === 'succeeded' ? 'ok' : `${e.status}${e.exitCode !== null ? ` (exit ${e.exitCode})` : ''}`;
     const head = `${e.id}  ${formatTime(e.startedAt)}  `;
-    s += `${head}${e.step.padEnd(16)} ${status.padEnd(8)} ${formatDuration(e.finishedAt - e.startedAt).padStart(8)}  ${e.reason}\n`;
+    let s = `${head}${e.step.padEnd(16)} ${status.padEnd(8)} ${formatDuration(e.finishedAt - e.startedAt).padStart(8)}  ${e.reason}\n`;
     if (e.job) s += `${' '.repeat(head.length)}${describeJob(e.job)}\n`;
     for (const a of e.annotations) s += `${' '.repeat(head.length)}note: ${a}\n`;
+    lines.push([e.startedAt, s]);
   }
-  return s;
+  const oldest = all.length ? Math.min(...all.map((e) => e.startedAt)) : -Infinity;
+  for (const k of edits) {
+    if (k.keptAt >= oldest) lines.push([k.keptAt, `${k.id}  ${formatTime(k.keptAt)}  ${k.step.padEnd(16)} ${'kept'.padEnd(8)} ${''.padStart(8)}  ${describeKeptEdit(k)}\n`]);
+  }
+  return lines.sort((a, b) => b[0] - a[0]).map(([, s]) => s).join('');
+}
+
+/** A kept edit, and how to get it back. */
+export function describeKeptEdit(k: KeptEdit): string {
+  const back = k.hash !== null ? `prov-make show ${quote(k.path)} --version ${k.hash} > ${quote(k.path)}` : `ln -sfn ${quote(k.target ?? '')} ${quote(k.path)}`;
+  return `your edit of ${k.path}${k.hash !== null ? ` (${formatSize(k.size)})` : ''} was kept before the step's version replaced it; to get it back: ${back}`;
+}
+
+/** A word for a POSIX shell, quoted when it needs to be. */
+function quote(word: string): string {
+  return /^[A-Za-z0-9_./:=@%+-]+$/.test(word) ? word : `'${word.replace(/'/g, `'\\''`)}'`;
 }
 
 /** "Slurm job 1234 on node7: TIMEOUT" */

@@ -14,9 +14,8 @@ export function reportJson(report: RunReport) {
 
 /** `run --json` / `status --json` when the run cannot start (bad pipeline, unknown step): still one object. */
 export function startupErrorJson(err: unknown) {
-  const e = err as { name?: string; message?: string; problem?: string; file?: string; line?: number; col?: number };
-  if (e?.name !== 'PipelineError' && e?.name !== 'UsageError' && e?.name !== 'RunnerSetupError') return null;
-  const error = e.name === 'PipelineError' ? { message: e.problem, file: e.file, line: e.line ?? null, col: e.col ?? null } : { message: e.message };
+  const e = err as { name?: string; message?: string; problem?: string; fix?: string; hint?: string; file?: string; line?: number; col?: number };
+  const error = { message: e?.problem ?? e?.message ?? String(err), hint: e?.fix ?? e?.hint ?? null, file: e?.file ?? null, line: e?.line ?? null, col: e?.col ?? null };
   return { ok: false, error, steps: [] };
 }
 

@@ -59,7 +59,8 @@ function producer(p: ProducerNode, indent: string, lines: string[], options: { a
     return;
   }
   const note = p.history === 'removed' ? '  [history: step no longer in pipeline.yml]' : p.history === 'edited' ? '  [history: step edited since]' : '';
-  lines.push(`${indent}└─ made by step ${p.step}, ${formatTime(e.finishedAt)} (${formatAgo(e.finishedAt)}), ran ${formatDuration(e.finishedAt - e.startedAt)}${note}`);
+  const how = e.adoptedFrom ? `restored from the cache (it ran as execution ${e.adoptedFrom})` : `ran ${formatDuration(e.finishedAt - e.startedAt)}`;
+  lines.push(`${indent}└─ made by step ${p.step}, ${formatTime(e.finishedAt)} (${formatAgo(e.finishedAt)}), ${how}${note}`);
   const inner = indent + '   ';
   lines.push(`${inner}$ ${p.command}`);
   if (e.job) lines.push(`${inner}${describeJob(e.job)}`);
@@ -92,38 +93,52 @@ function nodeLine(n: LineageNode): string {
   return `${n.path}  ${size}  ${shortHash(v?.hash)}${kind ? `  ${kind}` : ''}${change}`;
 }
 
-/** DESIGN section 6 shape (with a few more fields). */
+/**
+ * DESIGN section 6, with each execution named once: `producedBy` (of the file, and of each input) is
+ * an execution id or null, and `executions` maps each id to its step, command, times and inputs. A
+ * tree where one step made many inputs of another repeats nothing.
+ */
 export function whyJson(a: WhyAnswer, depth = Infinity) {
-  const producer = (p: ProducerNode | null, level = 1): unknown =>
-    p && {
+  const executions: Record<string, unknown> = {};
+  const named = (p: ProducerNode | null, level: number): string | null => {
+    if (!p) return null;
+    const id = p.execution.id;
+    if (id in executions) return id;
+    executions[id] = null; // claimed before its inputs are walked: a loop refers back to it
+    // As in the text: the step beyond --depth is named, its inputs are not listed.
+    const inputs = level > depth ? [] : p.inputs.map((n) => ({
+      path: n.path,
+      system: n.system,
+      executed: n.executed,
+      size: n.version?.size ?? null,
+      mtimeNs: n.version?.mtimeNs ?? null,
+      hash: n.version?.hash ?? null,
+      changed: n.changed,
+      producedBy: named(n.producedBy, level + 1),
+    }));
+    executions[id] = {
       step: p.step,
       command: p.command,
-      executionId: p.execution.id,
       startedAt: new Date(p.execution.startedAt).toISOString(),
       finishedAt: new Date(p.execution.finishedAt).toISOString(),
       durationMs: p.execution.finishedAt - p.execution.startedAt,
+      ...(p.execution.adoptedFrom ? { restoredFrom: p.execution.adoptedFrom } : {}),
       history: p.history,
       annotations: p.execution.annotations,
       ...(p.execution.job ? { job: p.execution.job } : {}),
-      // As in the text: the step beyond --depth is named, its inputs are not listed.
       ...(level > depth ? { truncated: true } : {}),
-      inputs: (level > depth ? [] : p.inputs).map((n) => ({
-        path: n.path,
-        system: n.system,
-        executed: n.executed,
-        size: n.version?.size ?? null,
-        mtimeNs: n.version?.mtimeNs ?? null,
-        hash: n.version?.hash ?? null,
-        changed: n.changed,
-        producedBy: producer(n.producedBy, level + 1),
-      })),
+      inputs,
     };
+    return id;
+  };
+  const producedBy = named(a.lineage.producedBy, 1);
   return {
     path: a.path,
     exists: a.exists,
     upToDate: a.upToDate,
     staleBecause: a.staleBecause.map(describeStaleness),
-    producedBy: producer(a.lineage.producedBy),
+    producedBy,
+    executions,
     ...(a.lineage.producedBy ? {} : { source: a.readBy.length > 0, readBy: a.readBy }),
   };
 }

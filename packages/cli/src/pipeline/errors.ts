@@ -27,6 +27,8 @@ export type PipelineErrorCode =
   | 'bad-run'
   | 'bad-cwd'
   | 'bad-env'
+  | 'bad-pass-env'
+  | 'bad-shell'
   | 'bad-ignore'
   | 'bad-needs'
   | 'bad-executor'

@@ -84,7 +84,7 @@ export function expandForeach(pipeline: Pipeline): Pipeline {
       if (taken.has(name)) throw nameClash(pipeline, step, name, item);
       taken.add(name);
       names.push(name);
-      const { foreach: _template, definitionHash: _hash, ...rest } = step;
+      const { foreach: _template, fileDefinitionHash: _hash, ...rest } = step;
       const run = substitute(step.run, item);
       const tooLong = stepNameProblem(name) ?? runProblem(run, `step "${name}"`);
       if (tooLong) throw itemError(pipeline, step, `${tooLong} (item "${item}" of foreach step "${step.name}")`, stepNameProblem(name) ? STEP_NAME_FIX : RUN_FIX);

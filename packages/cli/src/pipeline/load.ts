@@ -103,8 +103,8 @@ async function loadPipelineCached(file: string, stateDir: string): Promise<Pipel
     /* no cache yet, or a stale or broken one */
   }
   const pipeline: Pipeline = { ...(await parse()), contentKey: key };
-  const [{ definitionHash }, { writeFileAtomic }] = await Promise.all([import('./definition.js'), import('@prov-make/cache/atomic-write')]);
-  for (const step of pipeline.steps) definitionHash(step);
+  const [{ fileDefinitionHash }, { writeFileAtomic }] = await Promise.all([import('./definition.js'), import('@prov-make/cache/atomic-write')]);
+  for (const step of pipeline.steps) fileDefinitionHash(step);
   try {
     writeFileAtomic(cacheFile, JSON.stringify({ key, pipeline }));
   } catch {

@@ -17,6 +17,8 @@ import { RUN_FIX, runProblem, STEP_NAME_FIX, stepNameProblem } from './limits.js
 import { readPipelineFile, workspaceRootOf } from './pipeline-file.js';
 import type { NodeReader } from './node-reader.js';
 import { suggest } from './suggest.js';
+import { readPassEnv, readShell } from './run-keys.js';
+import { DEFAULT_SHELL } from './shell.js';
 
 import { DEFAULT_PIPELINE_FILE } from '../workspace/paths.js';
 import type { ExecutorName, ForeachSpec, Pipeline } from './types.js';
@@ -31,8 +33,8 @@ export { DEFAULT_PIPELINE_FILE };
 /** Step names end up in ids and file names. */
 export const STEP_NAME_PATTERN = /^[A-Za-z0-9_.-]+$/;
 
-export const TOP_LEVEL_KEYS = ['env', 'ignore', 'steps', 'executor', 'resources'] as const;
-export const STEP_KEYS = ['run', 'cwd', 'env', 'needs', 'foreach', 'resources'] as const;
+export const TOP_LEVEL_KEYS = ['env', 'passEnv', 'shell', 'ignore', 'steps', 'executor', 'resources'] as const;
+export const STEP_KEYS = ['run', 'cwd', 'env', 'passEnv', 'shell', 'needs', 'foreach', 'resources'] as const;
 
 /** Read and check a pipeline file. Throws PipelineError on the first problem. */
 export function loadPipeline(file: string): Pipeline {
@@ -104,9 +106,11 @@ const TOP_LEVEL_ALIASES: Record<string, string> = {
   stages: 'steps', pipeline: 'steps',
   ignores: 'ignore', ignored: 'ignore', exclude: 'ignore', excludes: 'ignore', excluded: 'ignore',
   ignorepaths: 'ignore', skip: 'ignore',
+  pass_env: 'passEnv', passthrough: 'passEnv', passthroughenv: 'passEnv', env_passthrough: 'passEnv', inherit: 'passEnv',
+  inheritenv: 'passEnv', allowenv: 'passEnv', interpreter: 'shell',
 };
 const STEP_ALIASES: Record<string, string> = {
-  command: 'run', commands: 'run', cmd: 'run', script: 'run', shell: 'run', exec: 'run', execute: 'run',
+  command: 'run', commands: 'run', cmd: 'run', script: 'run', exec: 'run', execute: 'run',
   sh: 'run', do: 'run', runs: 'run', action: 'run',
   dir: 'cwd', directory: 'cwd', workdir: 'cwd', workingdir: 'cwd', workingdirectory: 'cwd', cd: 'cwd',
   chdir: 'cwd', folder: 'cwd', path: 'cwd', pwd: 'cwd', wd: 'cwd',
@@ -114,6 +118,8 @@ const STEP_ALIASES: Record<string, string> = {
   need: 'needs', requires: 'needs', require: 'needs', after: 'needs', needed: 'needs', waitfor: 'needs',
   environment: 'env', enviroment: 'env', enviornment: 'env', environ: 'env', envs: 'env', vars: 'env',
   variables: 'env',
+  pass_env: 'passEnv', passthrough: 'passEnv', passthroughenv: 'passEnv', env_passthrough: 'passEnv', inherit: 'passEnv',
+  inheritenv: 'passEnv', allowenv: 'passEnv', interpreter: 'shell',
 };
 
 type YamlNode = NonNullable<Document.Parsed['contents']>;
@@ -129,8 +135,11 @@ interface RawStep {
   foreach?: ForeachSpec;
   run: string;
   cwdRelative: string;
+  cwdLocation: SourcePosition | undefined;
   cwd: string;
   env: Map<string, string>;
+  passEnv: string[];
+  shell: string[] | undefined;
   needs: NeedEntry[];
   resources?: SlurmResources;
 }
@@ -173,6 +182,8 @@ class Loader {
     }
 
     let topEnv = new Map<string, string>();
+    let topPassEnv: string[] = [];
+    let topShell: string[] = [...DEFAULT_SHELL];
     let ignore: string[] = [];
     let steps: RawStep[] | undefined;
     let executor: ExecutorName | undefined;
@@ -184,6 +195,12 @@ class Loader {
       switch (name) {
         case 'env':
           topEnv = this.readEnv(pair, 'the top-level env');
+          break;
+        case 'passEnv':
+          topPassEnv = readPassEnv(this.reader(), pair, 'the top level');
+          break;
+        case 'shell':
+          topShell = readShell(this.reader(), pair, 'the top level');
           break;
         case 'ignore':
           ignore = this.readIgnore(pair);
@@ -212,13 +229,16 @@ class Loader {
       file: this.file,
       workspace: this.workspace,
       env: toRecord(topEnv),
+      passEnv: topPassEnv,
+      shell: topShell,
       ignore,
       ...(executor ? { executor } : {}),
       steps: steps.map((s) => {
         const env = new Map(topEnv);
         for (const [k, v] of s.env) env.set(k, v);
         const needs = [...new Set(s.needs.map((n) => n.name))];
-        const step = { name: s.name, run: s.run, cwd: s.cwd, cwdRelative: s.cwdRelative, env: toRecord(env), needs, location: s.location, ...(s.foreach ? { foreach: s.foreach } : {}) };
+        const passEnv = [...new Set([...topPassEnv, ...s.passEnv])];
+        const step = { name: s.name, run: s.run, cwd: s.cwd, cwdRelative: s.cwdRelative, cwdLocation: s.cwdLocation, env: toRecord(env), passEnv, shell: s.shell ?? topShell, needs, location: s.location, ...(s.foreach ? { foreach: s.foreach } : {}) };
         return resources || s.resources ? { ...step, resources: mergeResources(resources, s.resources) } : step;
       }),
     };
@@ -499,7 +519,10 @@ class Loader {
     let run: string | undefined;
     let cwdRelative = '.';
     let cwd = this.workspace;
+    let cwdLocation: SourcePosition | undefined;
     let env = new Map<string, string>();
+    let passEnv: string[] = [];
+    let shell: string[] | undefined;
     let needs: NeedEntry[] = [];
     let resources: SlurmResources | undefined;
     let foreach: ForeachSpec | undefined;
@@ -518,9 +541,16 @@ class Loader {
           break;
         case 'cwd':
           ({ cwd, cwdRelative } = this.readCwd(p, owner));
+          cwdLocation = this.valuePosition(p);
           break;
         case 'env':
           env = this.readEnv(p, `the env of ${owner}`);
+          break;
+        case 'passEnv':
+          passEnv = readPassEnv(this.reader(), p, owner);
+          break;
+        case 'shell':
+          shell = readShell(this.reader(), p, owner);
           break;
         case 'needs':
           needs = this.readNeeds(p, owner);
@@ -537,7 +567,7 @@ class Loader {
         `add "run: <shell command>" indented under "${name}:"`);
     }
     if (foreach) checkPlaceholders(this.reader(), run, runAt, owner);
-    return { name, location: namePosition, foreach, run, cwdRelative, cwd, env, needs, resources };
+    return { name, location: namePosition, foreach, run, cwdRelative, cwd, cwdLocation, env, passEnv, shell, needs, resources };
   }
 
   private unknownStepKey(key: string, position: SourcePosition, owner: string): never {

@@ -4,7 +4,7 @@
  */
 import type { ExecutionRecord, ProvenanceStore } from '@prov-make/cache';
 import type { Pipeline } from '../pipeline/types.js';
-import { buildLineage, walk, type LineageContext } from './lineage.js';
+import { buildLineage, nearestFirst, type LineageContext } from './lineage.js';
 
 export interface RunSummary {
   runId: string;
@@ -92,15 +92,23 @@ export function graphExecutions(history: ProvenanceStore, pipeline: Pipeline | n
   return pipeline.steps.map((s) => history.latestSuccessfulForStep(s.name)).filter((e): e is ExecutionRecord => Boolean(e));
 }
 
-/** The content hash of the version of `file` that the version of `output` on disk was made from. */
-export async function inputVersionFor(ctx: LineageContext, file: string, output: string): Promise<{ made: boolean; hash: string | null }> {
-  const lineage = await buildLineage(ctx, output);
-  if (!lineage.producedBy) return { made: false, hash: null };
-  for (const { node } of walk(lineage)) if (node !== lineage && node.path === file) return { made: true, hash: node.version?.hash ?? null };
-  return { made: true, hash: null };
+/** A version of an input as a step used it: its content hash and size. */
+export interface UsedVersion {
+  hash: string | null;
+  size: number | null;
 }
 
-/** The content hash of `file` as execution `e` read or ran it. */
-export function inputVersionIn(e: ExecutionRecord, file: string): string | null {
-  return [...e.inputs, ...e.executed].find((f) => f.path === file)?.hash ?? null;
+/** The version of `file` that the version of `output` on disk was made from. */
+export async function inputVersionFor(ctx: LineageContext, file: string, output: string): Promise<{ made: boolean; used: UsedVersion | null }> {
+  const lineage = await buildLineage(ctx, output);
+  if (!lineage.producedBy) return { made: false, used: null };
+  // the version the output's own step read, if it read the file; else the nearest step's
+  for (const node of nearestFirst(lineage)) if (node !== lineage && node.path === file) return { made: true, used: { hash: node.version?.hash ?? null, size: node.version?.size ?? null } };
+  return { made: true, used: null };
+}
+
+/** The version of `file` as execution `e` read or ran it. */
+export function inputVersionIn(e: ExecutionRecord, file: string): UsedVersion | null {
+  const f = [...e.inputs, ...e.executed].find((x) => x.path === file);
+  return f ? { hash: f.hash, size: f.version?.size ?? null } : null;
 }

@@ -1,10 +1,10 @@
 /**
  * Lineage: from a file back to its sources through the recorded executions (DESIGN section 5).
- * Each node is a file version; each producer is the execution that wrote that exact content.
+ * Each node is a file version; each producer is the newest execution that wrote that exact content.
  */
 import { isAbsolute } from 'node:path';
 import { fromWorkspaceKey, type Disk, type ExecutionRecord, type ProvenanceStore, type RecordedFile } from '@prov-make/cache';
-import { definitionHash } from '../pipeline/definition.js';
+import type { StepIdentities } from '../pipeline/definition.js';
 import type { Pipeline } from '../pipeline/types.js';
 
 export interface VersionInfo {
@@ -46,6 +46,8 @@ export interface LineageContext {
   history: ProvenanceStore;
   disk: Disk;
   pipeline: Pipeline | null;
+  /** The steps' identities under the caller's environment (an execution made under another one is 'edited'). */
+  identities: StepIdentities;
 }
 
 export async function currentVersion(ctx: LineageContext, stored: string): Promise<VersionInfo | null> {
@@ -64,7 +66,7 @@ function historyMark(ctx: LineageContext, e: ExecutionRecord): ProducerNode['his
   if (!ctx.pipeline) return null;
   const step = ctx.pipeline.steps.find((s) => s.name === e.step);
   if (!step) return 'removed';
-  return definitionHash(step) === e.definitionHash ? null : 'edited';
+  return ctx.identities.of(step).hash === e.definitionHash ? null : 'edited';
 }
 
 export async function buildLineage(ctx: LineageContext, stored: string): Promise<LineageNode> {
@@ -117,13 +119,33 @@ async function expand(
       producedBy: null,
     };
     if (!system) {
-      const p = f.hash === null ? undefined : ctx.history.producerOf(f.path, f.hash, e.startedAt);
+      // The newest execution that makes these bytes, not the one that made them before this reader
+      // started: after early cutoff (a rerun that wrote the same bytes) or a restore, that one's
+      // inputs are what the bytes stand for now, as `status` sees them.
+      const p = f.hash === null ? undefined : ctx.history.producerOf(f.path, f.hash);
       if (p && p.id !== e.id) child.producedBy = await expand(ctx, p, memo, visiting);
     }
     node.inputs.push(child);
   }
   visiting.delete(e.id);
   return node;
+}
+
+/** Every node in the tree, nearest first: an output's own inputs before theirs (each producer once). */
+export function* nearestFirst(root: LineageNode): Iterable<LineageNode> {
+  const seen = new Set<string>();
+  for (let level = [root]; level.length; ) {
+    const next: LineageNode[] = [];
+    for (const node of level) {
+      yield node;
+      const p = node.producedBy;
+      if (p && !seen.has(p.execution.id)) {
+        seen.add(p.execution.id);
+        next.push(...p.inputs);
+      }
+    }
+    level = next;
+  }
 }
 
 /** Every node in the tree, depth first (each producer once). */

@@ -50,10 +50,27 @@ export async function explainFile(ctx: LineageContext, stored: string, plan: Run
   const writers = ctx.history.writersOf(stored);
   const readers = ctx.history.readersOf(stored);
   const exists = lineage.current !== null;
+  const lastWriter = [...writers].reverse().find((w) => w.status === 'succeeded') ?? writers[writers.length - 1];
+  const { staleBecause, modifiedAfter } = historyStaleness(lineage, stored, lastWriter, planReasons(plan));
+  const verdict = planVerdict(ctx, plan, stored);
+  let because = staleBecause;
+  if (verdict) because = verdict.stale ? [...verdict.causes.map((c) => asStaleness(c, staleBecause, lineage)), ...staleBecause].filter(unique()) : [];
+  return {
+    path: stored,
+    exists,
+    known: writers.length > 0 || readers.length > 0,
+    upToDate: exists && because.length === 0,
+    staleBecause: because,
+    readBy: [...new Set(readers.map((r) => r.step))],
+    modifiedAfter,
+    lineage,
+  };
+}
+
+/** Staleness as the recorded history shows it: the file changed after its writer, inputs changed since they were used. */
+function historyStaleness(lineage: LineageNode, stored: string, lastWriter: ExecutionRecord | undefined, reasons: Map<string, Reason>): { staleBecause: Staleness[]; modifiedAfter: ExecutionRecord | null } {
   const staleBecause: Staleness[] = [];
   let modifiedAfter: ExecutionRecord | null = null;
-  const lastWriter = [...writers].reverse().find((w) => w.status === 'succeeded') ?? writers[writers.length - 1];
-
   if (!lineage.producedBy && lastWriter) {
     const out = lastWriter.outputs.find((o) => o.path === stored);
     if (!lineage.current) staleBecause.push({ kind: 'deleted-after-write', path: stored, step: lastWriter.step });
@@ -71,7 +88,6 @@ export async function explainFile(ctx: LineageContext, stored: string, plan: Run
     seen.add(key);
     staleBecause.push({ kind: 'input-changed', path: node.path, used: node.version, now: node.current });
   }
-  const reasons = planReasons(plan);
   const producers: ProducerNode[] = [];
   for (const { node } of walk(lineage)) if (node.producedBy) producers.push(node.producedBy);
   for (const p of new Set(producers)) {
@@ -79,15 +95,61 @@ export async function explainFile(ctx: LineageContext, stored: string, plan: Run
     const reason = reasons.get(p.step);
     if (reason) staleBecause.push({ kind: 'step-would-run', step: p.step, reason });
   }
-  return {
-    path: stored,
-    exists,
-    known: writers.length > 0 || readers.length > 0,
-    upToDate: exists && staleBecause.length === 0,
-    staleBecause,
-    readBy: [...new Set(readers.map((r) => r.step))],
-    modifiedAfter,
-    lineage,
+  return { staleBecause, modifiedAfter };
+}
+
+/** A step and the reason the plan gives for it. */
+interface PlanCause {
+  step: string;
+  reason: Reason;
+}
+
+/**
+ * What `status` says of the file, when a step of the pipeline writes it in its latest execution:
+ * stale when that step would run, or would restore this very file; the cause is the plan's, from
+ * the step up through the steps that would run before it. `why` and `status` then cannot disagree.
+ */
+function planVerdict(ctx: LineageContext, plan: RunReport | null, stored: string): { stale: boolean; causes: PlanCause[] } | null {
+  if (!plan || !ctx.pipeline) return null;
+  const byName = new Map(plan.steps.map((s) => [s.name, s]));
+  const step = [...ctx.pipeline.steps].reverse().find((s) => byName.has(s.name) && ctx.history.latestForStep(s.name)?.outputs.some((o) => o.path === stored));
+  if (!step) return null;
+  const report = byName.get(step.name)!;
+  const restoresOthers = report.status === 'would-restore' && report.reason.kind === 'outputs-restored' && !report.reason.damaged.some((d) => d.path === stored);
+  if (report.status === 'up-to-date' || restoresOthers) return { stale: false, causes: [] };
+  let cause: PlanCause = { step: report.name, reason: report.reason };
+  for (let hops = 0; cause.reason.kind === 'upstream-would-run' && hops < plan.steps.length; hops++) {
+    const upstream = byName.get(cause.reason.step);
+    if (!upstream) break;
+    cause = { step: upstream.name, reason: upstream.reason };
+  }
+  return { stale: true, causes: [cause] };
+}
+
+/** A cause the plan gives, said as history would say it when history shows it (an input, with its sizes). */
+function asStaleness(c: PlanCause, history: Staleness[], lineage: LineageNode): Staleness {
+  const r = c.reason.kind === 'from-cache' || c.reason.kind === 'in-cache' ? c.reason.cause : c.reason;
+  if (r.kind === 'input-changed' || r.kind === 'input-deleted') {
+    const shown = history.find((h) => h.kind === 'input-changed' && h.path === r.path);
+    if (shown) return shown;
+    for (const { node } of walk(lineage)) if (node.path === r.path && node.version) return { kind: 'input-changed', path: r.path, used: node.version, now: node.current };
+  }
+  if (r.kind === 'outputs-restored' || r.kind === 'output-lost') {
+    const shown = history.find((h) => h.kind === 'modified-after-write' || h.kind === 'deleted-after-write');
+    if (shown) return shown;
+  }
+  if (r.kind === 'definition-changed' && r.change.what === 'command') return { kind: 'step-edited', step: c.step };
+  return { kind: 'step-would-run', step: c.step, reason: r };
+}
+
+/** A filter keeping the first of equal stalenesses. */
+function unique(): (s: Staleness) => boolean {
+  const seen = new Set<string>();
+  return (s) => {
+    const key = JSON.stringify(s);
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
   };
 }
 

@@ -11,6 +11,7 @@ import { readFileSync, rmSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { formatIdentity, parseIdentity, processStartTime, removeAbandonedLogs, type ProcessIdentity } from '@prov-make/interposer';
+import { shellArgv } from '../pipeline/shell.js';
 import { LeftoversFile } from './leftovers-file.js';
 import type { StartedStep, StepLaunch, StepRunner } from './step-runner.js';
 
@@ -42,7 +43,7 @@ export class LocalStepRunner implements StepRunner {
     rmSync(notesFile, { force: true });
     const env = stepEnvironment(launch, notesFile);
     const capture = new OutputCapture(launch.onLine);
-    const { child, result } = startTrace(launch.command, { cwd: launch.cwd, env, stdio: ['ignore', 'pipe', 'pipe'], detached: true, ignore: launch.ignore });
+    const { child, result } = startTrace(shellArgv(launch.shell, launch.command), { cwd: launch.cwd, env, stdio: ['ignore', 'pipe', 'pipe'], detached: true, ignore: launch.ignore });
     child.stdout!.on('data', (b: Buffer) => capture.write(b));
     child.stderr!.on('data', (b: Buffer) => capture.write(b));
     const pid = child.pid;
@@ -95,10 +96,12 @@ function signalGroup(pgid: number, signal: NodeJS.Signals): void {
   }
 }
 
-/** What a step's command sees, whichever runner starts it: the pipeline's variables over this process's, and prov-make's own. */
+/**
+ * What a step's command sees, whichever runner starts it: its clean environment (pipeline/step-env.ts:
+ * the allowlist, passEnv, env:; nothing else of this process's) and prov-make's own variables.
+ */
 export function stepEnvironment(launch: StepLaunch, notesFile: string): NodeJS.ProcessEnv {
   return {
-    ...process.env,
     ...launch.env,
     PROV_MAKE_STEP: launch.step,
     // CamFlow-style annotations: lines a step writes here are attached to its execution.

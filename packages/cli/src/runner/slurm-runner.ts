@@ -16,6 +16,7 @@ import type { SlurmClient } from '../executor/slurm.js';
 import type { SlurmJobEnd } from '../executor/slurm-outcome.js';
 import type { SlurmResources } from '../executor/slurm-resources.js';
 import { LeftoversFile } from './leftovers-file.js';
+import { shellArgv } from '../pipeline/shell.js';
 import { readNotes, stepEnvironment } from './local-runner.js';
 import { RunnerSetupError, StepStartError, type StartedStep, type StepExecution, type StepLaunch, type StepRunner } from './step-runner.js';
 
@@ -113,7 +114,7 @@ export class SlurmStepRunner implements StepRunner {
     let job: Awaited<ReturnType<SlurmClient['submit']>>;
     try {
       job = await client.submit({
-        ...jobTracing(env, logDir, library), command: launch.command, cwd: launch.cwd, env, resources,
+        ...jobTracing(env, logDir, library), command: shellArgv(launch.shell, launch.command), cwd: launch.cwd, env, resources,
         outputFile: join(jobDir, 'output'), name: launch.step, onOutput: (chunk) => capture.write(chunk),
       });
     } catch (err) {

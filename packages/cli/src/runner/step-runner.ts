@@ -13,11 +13,16 @@ import type { SlurmResources } from '../executor/slurm-resources.js';
 export interface StepLaunch {
   /** The step's name (PROV_MAKE_STEP, file names of the runner's own). */
   step: string;
-  /** The shell command, run through `/bin/sh -c`. */
+  /** The step's `run` text. */
   command: string;
+  /** The words that run it, before it: the step's shell (`/bin/sh -e -c`; pipeline/shell.ts). */
+  shell: readonly string[];
   /** Absolute working folder. */
   cwd: string;
-  /** The variables the pipeline sets for this step (the runner adds its own and the inherited ones). */
+  /**
+   * Every variable the step sees (pipeline/step-env.ts: the allowlist, passEnv, env:). The runner
+   * adds only its own (PROV_MAKE_STEP, PROV_MAKE_ANNOTATE, the tracer's); nothing else is inherited.
+   */
   env: Record<string, string>;
   /** Paths never to report as dependencies (prov-make's state, ignore globs). */
   ignore(absPath: string): boolean;

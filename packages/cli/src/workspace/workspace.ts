@@ -16,6 +16,7 @@ import type { BuildState } from '../engine/build-state.js';
 import type { BuildOptions } from '../engine/builder.js';
 import type { PlanOptions } from '../engine/planner.js';
 import type { RunEvents, RunReport, StepReport } from '../engine/report.js';
+import type { LineageContext } from '../provenance/lineage.js';
 import type { WhyAnswer } from '../provenance/why.js';
 import { LocalStepRunner } from '../runner/local-runner.js';
 import { hasLeftovers } from '../runner/leftovers-file.js';
@@ -37,6 +38,8 @@ export interface OpenOptions extends PathOptions {
   remote?: RemoteCacheOptions;
   /** Where cache warnings go (default: stderr). */
   warn?: (message: string) => void;
+  /** The caller's environment, of which steps see a part (default: this process's; pipeline/step-env.ts). */
+  env?: NodeJS.ProcessEnv;
 }
 
 export interface RunOptions extends BuildOptions {
@@ -60,7 +63,7 @@ export class Workspace {
   constructor(pipelineFile: string, private readonly options: OpenOptions = {}) {
     this.paths = workspacePaths(pipelineFile, options);
     this.runner = options.runner ?? new LocalStepRunner(this.paths.runDir);
-    this.snapshotPlace = { root: this.paths.root, stateDir: this.paths.stateDir, disk: options.disk ?? withFileCheck(nodeDisk()) };
+    this.snapshotPlace = { root: this.paths.root, stateDir: this.paths.stateDir, disk: options.disk ?? withFileCheck(nodeDisk()), callerEnv: options.env ?? process.env };
   }
 
   /** The pipeline, not parsed yet: its content key is all the no-op fast path needs. */
@@ -85,7 +88,7 @@ export class Workspace {
     const lock = await WorkspaceLock.acquire(this.paths.stateDir, { wait: options.waitForLock ?? true, onWait: options.events?.waitingForLock });
     try {
       await this.stopLeftovers();
-      const upToDate = !options.force && !options.targets?.length ? everythingUpToDate(this.snapshotPlace, source, parsed ? await stepIdentities(parsed) : undefined) : null;
+      const upToDate = !options.force && !options.targets?.length ? everythingUpToDate(this.snapshotPlace, source, parsed ? await this.stepIdentities(parsed) : undefined) : null;
       if (upToDate) return allUpToDate(upToDate, 'skipped', options.events, started);
       const pipeline = parsed ?? (await source.load());
       forgetSnapshot(this.paths.stateDir); // a run killed from here on leaves no snapshot behind
@@ -118,7 +121,7 @@ export class Workspace {
     const source = this.source();
     const parsed = this.options.pipeline ?? (source.readable() ? null : await source.load());
     makeStateDirs(this.paths);
-    const upToDate = !options.force && !options.targets?.length ? everythingUpToDate(this.snapshotPlace, source, parsed ? await stepIdentities(parsed) : undefined) : null;
+    const upToDate = !options.force && !options.targets?.length ? everythingUpToDate(this.snapshotPlace, source, parsed ? await this.stepIdentities(parsed) : undefined) : null;
     if (upToDate) return allUpToDate(upToDate, 'up-to-date', undefined, started);
     const pipeline = parsed ?? (await source.load());
     const [{ planSteps }, state] = await Promise.all([import('../engine/planner.js'), this.buildState(pipeline)]);
@@ -134,8 +137,24 @@ export class Workspace {
     const { explainFile } = await import('../provenance/why.js');
     const pipeline = await this.pipeline().catch(() => null); // a broken pipeline file must not hide the history
     const plan = pipeline ? await this.planPipeline() : null;
-    const stores = await this.openStores();
-    return explainFile({ root: this.paths.root, history: stores.history, disk: stores.disk, pipeline }, storedPath(this.paths, absolutePath(this.paths, path)), plan);
+    return explainFile(await this.lineageContext(pipeline), storedPath(this.paths, absolutePath(this.paths, path)), plan);
+  }
+
+  /** What provenance queries (why, show) need: the history, the disk, the pipeline and the steps' identities now. */
+  async lineageContext(pipeline: Pipeline | null): Promise<LineageContext> {
+    const [{ StepIdentities }, stores] = await Promise.all([import('../pipeline/definition.js'), this.openStores()]);
+    return { root: this.paths.root, history: stores.history, disk: stores.disk, pipeline, identities: new StepIdentities(this.callerEnv) };
+  }
+
+  private get callerEnv(): NodeJS.ProcessEnv {
+    return this.options.env ?? process.env;
+  }
+
+  /** The steps' names and definition hashes, for the snapshot to check when the pipeline is parsed already. */
+  private async stepIdentities(pipeline: Pipeline): Promise<[string, string][]> {
+    const { StepIdentities } = await import('../pipeline/definition.js');
+    const identities = new StepIdentities(this.callerEnv);
+    return pipeline.steps.map((s) => [s.name, identities.of(s).hash]);
   }
 
   /** The stores (lmdb): opened on first need, kept until close(). */
@@ -155,7 +174,7 @@ export class Workspace {
     // Another run may have interned paths since this process last ran (watch mode): read them again.
     if (this.runs++ > 0) stores.deps.reload();
     stores.steps.beginRun(); // a remote that failed last time is asked again, with a new time budget
-    return new BuildState(this.paths, pipeline, stores);
+    return new BuildState(this.paths, pipeline, stores, this.callerEnv);
   }
 
   async close(): Promise<void> {
@@ -166,12 +185,6 @@ export class Workspace {
 
 export function openWorkspace(pipelineFile: string, options: OpenOptions = {}): Workspace {
   return new Workspace(pipelineFile, options);
-}
-
-/** The steps' names and definition hashes, for the snapshot to check when the pipeline is parsed already. */
-async function stepIdentities(pipeline: Pipeline): Promise<[string, string][]> {
-  const { definitionHash } = await import('../pipeline/definition.js');
-  return pipeline.steps.map((s) => [s.name, definitionHash(s)]);
 }
 
 /** The report of a run the snapshot proved to be a no-op. */

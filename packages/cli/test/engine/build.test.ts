@@ -89,7 +89,7 @@ describe('staleness', () => {
     expect(await t.run()).toEqual({ concat: 'skipped', extra: 'skipped' });
     t.disk.write('data/c.txt', 'c\n');
     expect(await t.run()).toEqual({ concat: 'ran', extra: 'skipped' });
-    expect(t.reason('concat')).toBe('the entries of folder data/ changed (it listed them)');
+    expect(t.reason('concat')).toBe('data/c.txt appeared in folder data/ (it listed it)');
   });
 
   it('a racily clean file is confirmed by hash, once; then a token settles it', async () => {

@@ -14,6 +14,7 @@ interface Entry {
   mode: number;
   mtimeNs: bigint;
   ctimeNs: bigint;
+  birthNs: bigint;
 }
 
 const TYPE = { file: 0o100000, dir: 0o040000, symlink: 0o120000 } as const;
@@ -38,11 +39,12 @@ export class MemoryDisk implements Disk {
     return BigInt(Date.now()) * 1_000_000n;
   }
 
-  private put(abs: string, e: Omit<Entry, 'ino' | 'mtimeNs' | 'ctimeNs'>): void {
+  private put(abs: string, e: Omit<Entry, 'ino' | 'mtimeNs' | 'ctimeNs' | 'birthNs'>): void {
     this.mkdir(posix.dirname(abs));
     const old = this.entries.get(abs);
     const t = this.now();
-    this.entries.set(abs, { ...e, ino: old && old.kind === e.kind ? old.ino : this.nextIno++, mtimeNs: t, ctimeNs: t });
+    const same = old && old.kind === e.kind;
+    this.entries.set(abs, { ...e, ino: same ? old.ino : this.nextIno++, mtimeNs: t, ctimeNs: t, birthNs: same ? old.birthNs : t });
     this.changed(posix.dirname(abs));
   }
 
@@ -78,12 +80,28 @@ export class MemoryDisk implements Disk {
     e.mtimeNs = e.ctimeNs = this.now();
   }
 
+  /** New permission bits: a new ctime, the same bytes and mtime. */
+  chmod(p: string, mode: number): void {
+    const e = this.entries.get(this.abs(p))!;
+    e.mode = mode;
+    e.ctimeNs = this.now();
+  }
+
+  /** Bytes added at the end of the same file (same inode), made when it is not there. */
+  append(p: string, content: string): void {
+    const e = this.entries.get(this.abs(p));
+    if (!e) return this.write(p, content);
+    e.data = Buffer.concat([e.data, Buffer.from(content)]);
+    e.mtimeNs = e.ctimeNs = this.now();
+  }
+
   /** Every file (or just these) an hour older: not racily clean any more. */
   settle(paths?: string[]): void {
     const which = paths ? paths.map((p) => this.entries.get(this.abs(p))!) : this.entries.values();
     for (const e of which) {
       e.mtimeNs -= HOUR_NS;
       e.ctimeNs -= HOUR_NS;
+      e.birthNs -= HOUR_NS;
     }
   }
 
@@ -100,6 +118,7 @@ export class MemoryDisk implements Disk {
       size,
       mtimeNs: e.mtimeNs,
       ctimeNs: e.ctimeNs,
+      birthtimeNs: e.birthNs,
       isFile: () => e.kind === 'file',
       isDirectory: () => e.kind === 'dir',
       isSymbolicLink: () => e.kind === 'symlink',
@@ -130,7 +149,7 @@ export class MemoryDisk implements Disk {
     if (this.entries.get(path)?.kind === 'dir') return;
     if (path !== '/') this.mkdir(posix.dirname(path));
     const t = this.now();
-    this.entries.set(path, { kind: 'dir', data: Buffer.alloc(0), target: '', ino: this.nextIno++, mode, mtimeNs: t, ctimeNs: t });
+    this.entries.set(path, { kind: 'dir', data: Buffer.alloc(0), target: '', ino: this.nextIno++, mode, mtimeNs: t, ctimeNs: t, birthNs: t });
     this.changed(posix.dirname(path));
   }
 
