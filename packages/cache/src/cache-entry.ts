@@ -61,10 +61,11 @@ export interface CacheEntry {
 const MAX_PATH = 4096;
 
 /**
- * A path as records store it: relative to the workspace (no `.` or `..` segment, no empty one) or
- * absolute and normal, never with a NUL byte.
+ * A path as records store it: `.` (the workspace), relative to the workspace (no `.` or `..`
+ * segment, no empty one) or absolute and normal, never with a NUL byte.
  */
 export function isStoredPath(p: string): boolean {
+  if (p === '.') return true; // the workspace itself (a listing of its root)
   if (p.length === 0 || p.length > MAX_PATH || p.includes('\0')) return false;
   const segments = (p.startsWith('/') ? p.slice(1) : p).split('/');
   return p === '/' || segments.every((s) => s !== '' && s !== '.' && s !== '..');
