@@ -28,7 +28,7 @@ export const COMMON_USAGE = `options:
   --dist PATH       interposer module exporting traceCommand (default packages/interposer/dist/index.js,
                     or $PROV_MAKE_BENCH_DIST)
   --baseline PATH   another build's dist/index.js (e.g. of an earlier commit): measured as a
-                    "baseline" traced variant side by side (open-close, processes, node-stat)`;
+                    "baseline" traced variant side by side (open-close, processes, node-stat, large-trace)`;
 
 export function parseCommonArgs(argv, extra = {}) {
   const opts = {

@@ -3,11 +3,13 @@
  * entry leaves nothing behind): every output path inside the workspace without `..`; every symlink
  * target relative and resolving inside it; nothing restored under another output that is a symlink
  * or a file; and, as the disk is now, no symlink or file on the way to an output, so nothing is
- * written through a link already there.
+ * written through a link already there. Output paths are stored keys (workspace-key.ts): a name
+ * that is not UTF-8 is checked as the path it stands for.
  */
 import path from 'node:path';
 import type { CachedOutput } from './cache-entry.js';
 import type { FolderOps } from './workspace-path.js';
+import { pathOfKey } from './workspace-key.js';
 import { checkRestorePath } from './workspace-path.js';
 
 /** What checking a disk needs: lstat (undefined when nothing is there). */
@@ -31,15 +33,16 @@ export function symlinkTargetProblem(linkRel: string, target: string): string | 
 }
 
 function outputProblem(root: string, o: CachedOutput): string | null {
-  if (path.isAbsolute(o.path)) return `output ${o.path} is an absolute path`;
+  const p = pathOfKey(o.path);
+  if (path.isAbsolute(p)) return `output ${o.path} is an absolute path`;
   try {
-    checkRestorePath(root, path.join(root, o.path));
+    checkRestorePath(root, path.join(root, p));
   } catch (err) {
     return `output ${o.path} is not a safe path (${(err as Error).message})`;
   }
-  if (path.normalize(o.path) !== o.path || o.path.endsWith('/')) return `output ${o.path} is not a normal path`;
+  if (path.normalize(p) !== p || p.endsWith('/')) return `output ${o.path} is not a normal path`;
   if (o.kind === 'symlink') {
-    const problem = symlinkTargetProblem(o.path, o.target);
+    const problem = symlinkTargetProblem(p, o.target);
     if (problem) return `output ${o.path} is a symlink that may not be restored: ${problem}`;
   }
   return null;
@@ -47,14 +50,14 @@ function outputProblem(root: string, o: CachedOutput): string | null {
 
 /** What is on disk on the way to an output, as a problem, or null when every folder there is real. */
 function diskProblem(root: string, o: CachedOutput, disk: LstatOnly): string | null {
-  const segments = o.path.split('/');
+  const segments = pathOfKey(o.path).split('/');
   let at = root;
   for (const [n, segment] of segments.entries()) {
     at = path.join(at, segment);
     const st = disk.lstat(at);
     if (st === undefined) return null; // made by the restore, as a real folder
     const last = n === segments.length - 1;
-    const shown = segments.slice(0, n + 1).join('/');
+    const shown = segments.slice(0, n + 1).join('/'); // its raw bytes as they are: warnings are shown escaped
     if (!last && st.isSymbolicLink()) return `output ${o.path}: ${shown} is a symlink`;
     if (!last && !st.isDirectory()) return `output ${o.path}: ${shown} is not a folder`;
     if (last && o.kind !== 'dir' && st.isDirectory() && !st.isSymbolicLink()) return `output ${o.path} is a folder in the workspace`;
@@ -72,11 +75,12 @@ export function cachedOutputsProblem(root: string, outputs: readonly CachedOutpu
   for (const o of outputs) {
     const problem = outputProblem(root, o);
     if (problem) return problem;
-    if (kinds.has(o.path)) return `output ${o.path} is listed twice`;
-    kinds.set(o.path, o.kind);
+    const p = pathOfKey(o.path);
+    if (kinds.has(p)) return `output ${o.path} is listed twice`;
+    kinds.set(p, o.kind);
   }
   for (const o of outputs) {
-    for (let dir = path.dirname(o.path); dir !== '.'; dir = path.dirname(dir)) {
+    for (let dir = path.dirname(pathOfKey(o.path)); dir !== '.'; dir = path.dirname(dir)) {
       const kind = kinds.get(dir);
       if (kind && kind !== 'dir') return `output ${o.path} is under output ${dir}, a ${kind}`;
     }

@@ -6,6 +6,7 @@
  */
 import * as v from 'valibot';
 import { CONTENT_HASH_RE, SHA256_RE } from './hash.js';
+import { keyOf, pathOfKey } from './workspace-key.js';
 
 export interface PathSet {
   id: string;
@@ -64,9 +65,13 @@ const MAX_PATH = 4096;
  * A path as records store it: `.` (the workspace), relative to the workspace (no `.` or `..`
  * segment, no empty one) or absolute and normal, never with a NUL byte.
  */
-export function isStoredPath(p: string): boolean {
-  if (p === '.') return true; // the workspace itself (a listing of its root)
-  if (p.length === 0 || p.length > MAX_PATH || p.includes('\0')) return false;
+export function isStoredPath(key: string): boolean {
+  if (key === '.') return true; // the workspace itself (a listing of its root)
+  if (key.length === 0 || key.length > MAX_PATH * 4) return false; // \xHH: a raw byte takes 4 characters
+  // a name that is not UTF-8 is stored escaped (workspace-key.ts): the path it stands for is checked,
+  // and the key must be that path's own one, so no two keys name one file
+  const p = pathOfKey(key);
+  if (keyOf(p) !== key || p.length > MAX_PATH || p.includes('\0')) return false;
   const segments = (p.startsWith('/') ? p.slice(1) : p).split('/');
   return p === '/' || segments.every((s) => s !== '' && s !== '.' && s !== '..');
 }

@@ -2,6 +2,7 @@
 // their xxh64 so identical bytes are kept once and a missing output can be restored without running.
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
+import { fsPath } from '@prov-make/interposer/byte-path';
 import path from 'node:path';
 import { CorruptObjectError, DigestMismatchError, errnoCode, InvalidHashError, MissingObjectError, NotARegularFileError } from './errors.js';
 import { digestFileVersioned, hashBytes, hashFile, isContentHash, newDigester } from './hash.js';
@@ -85,15 +86,15 @@ async function restoreTemp(dest: string, tempDir: string | undefined): Promise<s
 /** Renames a restored copy into place; one made on another device is copied beside it first. */
 async function renameInto(tmp: string, dest: string): Promise<void> {
   try {
-    await fs.promises.rename(tmp, dest);
+    await fs.promises.rename(fsPath(tmp), fsPath(dest));
   } catch (err) {
     if (errnoCode(err) !== 'EXDEV') throw err;
     const beside = path.join(path.dirname(dest), `.${path.basename(dest)}.prov-make-${tempSuffix()}.tmp`);
     try {
-      await fs.promises.copyFile(tmp, beside, COPY_FLAGS);
-      await fs.promises.rename(beside, dest);
+      await fs.promises.copyFile(fsPath(tmp), fsPath(beside), COPY_FLAGS);
+      await fs.promises.rename(fsPath(beside), fsPath(dest));
     } finally {
-      await fs.promises.rm(beside, { force: true });
+      await fs.promises.rm(fsPath(beside), { force: true });
     }
   }
 }
@@ -140,11 +141,11 @@ export class ContentStore {
       assertHash(options.hash);
       if (await this.touch(options.hash)) return options.hash;
     }
-    const st = await fs.promises.lstat(srcPath);
+    const st = await fs.promises.lstat(fsPath(srcPath));
     if (!st.isFile()) throw new NotARegularFileError(srcPath, st.isDirectory() ? 'dir' : st.isSymbolicLink() ? 'symlink' : 'other');
     const tmp = await this.tempPath();
     try {
-      await fs.promises.copyFile(srcPath, tmp, COPY_FLAGS);
+      await fs.promises.copyFile(fsPath(srcPath), tmp, COPY_FLAGS);
       const hash = options.hash ?? (await hashFile(tmp));
       await this.install(tmp, hash);
       return hash;
@@ -230,19 +231,19 @@ export class ContentStore {
     const tmp = await restoreTemp(dest, options.tempDir);
     try {
       try {
-        await fs.promises.copyFile(object, tmp, COPY_FLAGS);
+        await fs.promises.copyFile(object, fsPath(tmp), COPY_FLAGS);
       } catch (err) {
         if (errnoCode(err) === 'ENOENT' && !this.has(hash)) throw new MissingObjectError(hash);
         throw err;
       }
       if ((options.verify ?? true) || options.sha256) await this.verifyCopy(tmp, hash, options.sha256);
-      await fs.promises.chmod(tmp, restorableMode(options.mode ?? 0o644));
+      await fs.promises.chmod(fsPath(tmp), restorableMode(options.mode ?? 0o644));
       await renameInto(tmp, dest); // rename replaces a symlink at dest, never writes through it
     } finally {
-      await fs.promises.rm(tmp, { force: true });
+      await fs.promises.rm(fsPath(tmp), { force: true });
     }
     await this.touch(hash);
-    return versionFromStats(await fs.promises.lstat(dest, { bigint: true }));
+    return versionFromStats(await fs.promises.lstat(fsPath(dest), { bigint: true }));
   }
 
   private async verifyCopy(copy: string, hash: string, sha256: string | undefined): Promise<void> {

@@ -3,9 +3,10 @@
  * engine's decisions can be unit-tested on an in-memory disk. State stores (lmdb, the content store,
  * the snapshot files) are not behind it: they are files of prov-make's own, not of the workspace.
  */
-import { lstatSync, mkdirSync, readdirSync, readlinkSync, realpathSync, renameSync, rmdirSync, rmSync, symlinkSync } from 'node:fs';
+import { lstatSync, mkdirSync, renameSync, rmdirSync, rmSync, symlinkSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { dirname, join } from 'node:path';
+import { fsPath, readdirPaths, readlinkPath, realPathOf } from '@prov-make/interposer/byte-path';
 import type { Digests } from './hash.js';
 import type { FileStat, FileVersion } from './version.js';
 
@@ -55,22 +56,22 @@ export function nodeDisk(digests?: DigestSource, tempDir?: string): Disk {
   return {
     lstat(path) {
       try {
-        return lstatSync(path, { bigint: true, throwIfNoEntry: false });
+        return lstatSync(fsPath(path), { bigint: true, throwIfNoEntry: false });
       } catch {
         return undefined; // ENOTDIR, EACCES: as good as absent for a dependency
       }
     },
     readdir(path) {
       try {
-        return readdirSync(path);
+        return readdirPaths(path);
       } catch {
         return null;
       }
     },
-    readlink: (path) => readlinkSync(path),
+    readlink: readlinkPath,
     realPath(path) {
       try {
-        return realpathSync.native(path);
+        return realPathOf(path);
       } catch {
         return null;
       }
@@ -86,7 +87,7 @@ export function nodeDisk(digests?: DigestSource, tempDir?: string): Disk {
       return (await hash.digestFileVersioned(path)).digests;
     },
     mkdir(path, mode) {
-      mkdirSync(path, { recursive: true, mode });
+      mkdirSync(fsPath(path), { recursive: true, mode });
     },
     symlink(target, path) {
       const name = `.prov-make-link-${randomBytes(6).toString('hex')}`;
@@ -94,23 +95,23 @@ export function nodeDisk(digests?: DigestSource, tempDir?: string): Disk {
       let tmp = tempDir ? join(tempDir, name) : beside;
       try {
         if (tempDir) mkdirSync(tempDir, { recursive: true });
-        symlinkSync(target, tmp);
+        symlinkSync(fsPath(target), fsPath(tmp));
         try {
-          renameSync(tmp, path); // replaces a file or link at `path`; a folder there makes it fail
+          renameSync(fsPath(tmp), fsPath(path)); // replaces a file or link at `path`; a folder there makes it fail
         } catch (err) {
           if ((err as NodeJS.ErrnoException).code !== 'EXDEV') throw err;
-          rmSync(tmp, { force: true });
-          symlinkSync(target, (tmp = beside));
-          renameSync(tmp, path);
+          rmSync(fsPath(tmp), { force: true });
+          symlinkSync(fsPath(target), fsPath((tmp = beside)));
+          renameSync(fsPath(tmp), fsPath(path));
         }
       } finally {
-        rmSync(tmp, { force: true });
+        rmSync(fsPath(tmp), { force: true });
       }
     },
     unlink(path) {
       try {
-        if (lstatSync(path, { throwIfNoEntry: false })?.isDirectory()) rmdirSync(path);
-        else rmSync(path, { force: true });
+        if (lstatSync(fsPath(path), { throwIfNoEntry: false })?.isDirectory()) rmdirSync(fsPath(path));
+        else rmSync(fsPath(path), { force: true });
       } catch {
         /* not empty, or gone: left as it is */
       }

@@ -3,6 +3,7 @@
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import xxhash from 'xxhash-wasm';
+import { encodePath, fsPath, hasRawBytes, readdirPaths, readlinkPath } from '@prov-make/interposer/byte-path';
 import { errnoCode, NotARegularFileError } from './errors.js';
 import { sameVersion, versionFromStats, type FileVersion } from './version.js';
 
@@ -28,6 +29,12 @@ function xx(): Promise<XXHashAPI> {
   return (api ??= xxhash());
 }
 
+/** A string holding names as xxh64's input: its bytes (a name's raw bytes are kept; xxh64 of a string would make each U+FFFD). */
+async function h64Text(text: string, seed: bigint): Promise<string> {
+  const h = await xx();
+  return hex64(hasRawBytes(text) ? h.h64Raw(encodePath(text), seed) : h.h64(text, seed));
+}
+
 function hex64(n: bigint): string {
   return n.toString(16).padStart(16, '0');
 }
@@ -44,7 +51,7 @@ export async function hashBytes(data: Uint8Array | string): Promise<string> {
 
 /** The hash a symlink with this target gets: its "content" is the target string. */
 export async function hashSymlinkTarget(target: string): Promise<string> {
-  return hex64((await xx()).h64(`symlink\0${target}`, SYMLINK_SEED));
+  return h64Text(`symlink\0${target}`, SYMLINK_SEED);
 }
 
 /**
@@ -53,12 +60,12 @@ export async function hashSymlinkTarget(target: string): Promise<string> {
  */
 export async function hashListing(names: readonly string[]): Promise<string> {
   const sorted = [...names].sort();
-  return hex64((await xx()).h64(`listing\0${sorted.join('\0')}`, LISTING_SEED));
+  return h64Text(`listing\0${sorted.join('\0')}`, LISTING_SEED);
 }
 
 /** hashListing of what is in `dir` now. */
 export async function hashDirectoryListing(dir: string): Promise<string> {
-  return hashListing(await fs.promises.readdir(dir));
+  return hashListing(readdirPaths(dir));
 }
 
 /**
@@ -102,7 +109,7 @@ interface ReadResult {
 
 /** The digests of a symlink's "content", its target text (each with its own domain separation). */
 export async function symlinkDigests(target: string): Promise<Digests> {
-  return { xxh64: await hashSymlinkTarget(target), sha256: sha256Bytes(`symlink\0${target}`) };
+  return { xxh64: await hashSymlinkTarget(target), sha256: sha256Bytes(encodePath(`symlink\0${target}`)) };
 }
 
 /** The stand-in digests of a device, FIFO or socket (see hashSpecialFile). */
@@ -129,10 +136,10 @@ export async function newDigester(withSha = true): Promise<Digester> {
 }
 
 async function readSymlink(path: string, withSha: boolean): Promise<ReadResult> {
-  const before = versionFromStats(await fs.promises.lstat(path, { bigint: true }));
+  const before = versionFromStats(await fs.promises.lstat(fsPath(path), { bigint: true }));
   if (before.kind !== 'symlink') throw new NotARegularFileError(path, before.kind);
-  const target = await fs.promises.readlink(path);
-  const after = versionFromStats(await fs.promises.lstat(path, { bigint: true }));
+  const target = readlinkPath(path);
+  const after = versionFromStats(await fs.promises.lstat(fsPath(path), { bigint: true }));
   const stable = sameVersion(before, after);
   if (!withSha) return { xxh64: await hashSymlinkTarget(target), sha256: null, version: before, stable };
   const digests = await symlinkDigests(target);
@@ -146,7 +153,7 @@ async function readSymlink(path: string, withSha: boolean): Promise<ReadResult> 
 async function readContent(path: string, withSha: boolean): Promise<ReadResult> {
   let fh: fs.promises.FileHandle;
   try {
-    fh = await fs.promises.open(path, OPEN_FLAGS);
+    fh = await fs.promises.open(fsPath(path), OPEN_FLAGS);
   } catch (err) {
     if (errnoCode(err) === 'ELOOP' || errnoCode(err) === 'EMLINK') return readSymlink(path, withSha);
     throw err;
@@ -200,7 +207,7 @@ export function sha256Bytes(data: Uint8Array | string): string {
  * so the key must be exactly the hash of what is uploaded.
  */
 export async function sha256File(path: string): Promise<string> {
-  const fh = await fs.promises.open(path, fs.constants.O_RDONLY | (fs.constants.O_NONBLOCK ?? 0));
+  const fh = await fs.promises.open(fsPath(path), fs.constants.O_RDONLY | (fs.constants.O_NONBLOCK ?? 0));
   try {
     const st = await fh.stat();
     if (!st.isFile()) throw new NotARegularFileError(path, st.isDirectory() ? 'dir' : 'other');

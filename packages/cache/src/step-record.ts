@@ -10,6 +10,7 @@ import type { Distrust } from './distrust.js';
 import type { ExecutionJob, ExecutionRecord, RecordedFile } from './provenance-store.js';
 import type { FileVersion } from './version.js';
 import { versionTokenToRecord } from './version-token.js';
+import { keyOf } from './workspace-key.js';
 
 export interface ObservedFile {
   /** Relative to the workspace inside it, absolute outside (as every store keeps paths). */
@@ -119,7 +120,8 @@ export function stepStateOf(r: StepRecord): { state: StepState; hashes: StepHash
     // with the type bits: a folder is made again, not restored
     outputModes: r.outputs.map((f) => f.version?.mode ?? DEFAULT_OUTPUT_MODE),
   };
-  if (r.listed.some((l) => l.names)) hashes.listedNames = r.listed.map((l) => (l.names ?? []).join('\0'));
+  // names that are not UTF-8 in a form msgpack keeps (workspace-key.ts)
+  if (r.listed.some((l) => l.names)) hashes.listedNames = r.listed.map((l) => keyOf((l.names ?? []).join('\0')));
   const targets = Object.fromEntries(r.outputs.flatMap((f, k) => (f.target === undefined ? [] : [[k, f.target]])));
   if (Object.keys(targets).length) hashes.outputTargets = targets;
   return { state, hashes };

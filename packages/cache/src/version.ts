@@ -3,6 +3,7 @@
 // The ctime is in it as in git's index: `cp -p`, `tar x`, `rsync -t` and `touch -r` put an mtime back,
 // but no user call can set the ctime, so a rewrite is always seen (a chmod alone costs one hash).
 import fs from 'node:fs';
+import { fsPath } from '@prov-make/interposer/byte-path';
 import { errnoCode } from './errors.js';
 
 export type FileKind = 'file' | 'dir' | 'symlink' | 'other';
@@ -69,8 +70,8 @@ function isAbsence(err: unknown): boolean {
 export async function statVersion(path: string, options: StatOptions = {}): Promise<FileVersion | null> {
   try {
     const st = options.followSymlinks
-      ? await fs.promises.stat(path, { bigint: true })
-      : await fs.promises.lstat(path, { bigint: true });
+      ? await fs.promises.stat(fsPath(path), { bigint: true })
+      : await fs.promises.lstat(fsPath(path), { bigint: true });
     return versionFromStats(st);
   } catch (err) {
     if (isAbsence(err)) return null;
@@ -85,8 +86,8 @@ export async function statVersion(path: string, options: StatOptions = {}): Prom
 export function statVersionSync(path: string, options: StatOptions = {}): FileVersion | null {
   try {
     const st = options.followSymlinks
-      ? fs.statSync(path, { bigint: true, throwIfNoEntry: false })
-      : fs.lstatSync(path, { bigint: true, throwIfNoEntry: false });
+      ? fs.statSync(fsPath(path), { bigint: true, throwIfNoEntry: false })
+      : fs.lstatSync(fsPath(path), { bigint: true, throwIfNoEntry: false });
     return st ? versionFromStats(st) : null;
   } catch (err) {
     if (isAbsence(err)) return null;

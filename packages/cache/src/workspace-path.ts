@@ -2,6 +2,7 @@
 // restores, so a crafted or stale entry must never make us write outside the workspace (DESIGN §4):
 // no `..`, nothing outside the root, and no symlinked folder on the way that could point elsewhere.
 import fs from 'node:fs';
+import { fsPath } from '@prov-make/interposer/byte-path';
 import path from 'node:path';
 import { errnoCode, UnsafePathError } from './errors.js';
 import { escapes } from './workspace-key.js';
@@ -31,8 +32,8 @@ export interface FolderOps {
 }
 
 const nodeFolders: FolderOps = {
-  lstat: (p) => fs.lstatSync(p, { throwIfNoEntry: false }),
-  mkdir: (p) => fs.mkdirSync(p),
+  lstat: (p) => fs.lstatSync(fsPath(p), { throwIfNoEntry: false }),
+  mkdir: (p) => fs.mkdirSync(fsPath(p)),
 };
 
 /**

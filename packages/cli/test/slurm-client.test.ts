@@ -142,7 +142,7 @@ describe.concurrent('steps as Slurm jobs', () => {
     const end = await job.done;
     expect(end.state).toBe('COMPLETED');
     expect(readFileSync(join(ws, 'out.txt'), 'utf8')).toBe('to be copied\n');
-    const { deps, problems } = collectTrace(logDir);
+    const { deps, problems } = await collectTrace(logDir);
     expect(problems).toEqual([]);
     expect(deps.reads).toContain(join(ws, 'in.txt'));
     expect(deps.writes).toEqual([join(ws, 'out.txt')]);

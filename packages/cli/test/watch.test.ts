@@ -6,6 +6,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { appendFileSync, existsSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { fsPath } from '@prov-make/interposer/byte-path';
 import { CLI, cli, inTerminal, runJson, sleep, until, workspace, write } from './cli-helpers.js';
 
 interface Watcher {
@@ -83,6 +84,23 @@ describe('prov-make watch', () => {
     expect(w.since(at)).not.toMatch(/running:/);
     // the same decisions as run: nothing is out of date
     expect(runJson(ws, [], 'status').steps.every((s) => s.status === 'up-to-date')).toBe(true);
+  });
+
+  it('an edit of a file whose name is not UTF-8 runs the step that read it', async () => {
+    const ws = workspace({ 'pipeline.yml': String.raw`steps:
+  copy:
+    run: cat "$(printf 'in\377.txt')" > out.txt
+` });
+    writeFileSync(fsPath(join(ws, 'in\udcff.txt')), 'a\n');
+    const w = watch(ws);
+    await cycle(w, 0);
+    await sleep(300);
+    const at = w.mark();
+    writeFileSync(fsPath(join(ws, 'in\udcff.txt')), 'b\n');
+    const edit = await cycle(w, at);
+    expect(edit).toMatch(/^prov-make: in\\xff\.txt changed$/m);
+    expect(edit).toMatch(/^\[copy\] running: input in\\xff\.txt changed$/m);
+    expect(readFileSync(join(ws, 'out.txt'), 'utf8')).toBe('b\n');
   });
 
   it('a burst of saves is one run', async () => {

@@ -154,7 +154,8 @@ static int grow(struct pm_log_writer *w, size_t need) {
   struct pm_window *head = (struct pm_window *)window;
   head->size = (uint32_t)size;
   head->pid = w->pid;
-  head->magic = PM_WINDOW_MAGIC;
+  /* last: a reader that follows the log (pm-collect) takes the window as set up once it sees it */
+  __atomic_store_n(&head->magic, PM_WINDOW_MAGIC, __ATOMIC_RELEASE);
   w->window = window;
   w->size = (uint32_t)size;
   w->used = sizeof(struct pm_window);
@@ -221,7 +222,8 @@ void pm_log_write(struct pm_log_writer *w, char kind, const char *arg, const cha
   *p++ = '\t';
   p = put_escaped(p, path);
   if (path2) { *p++ = '\t'; p = put_escaped(p, path2); }
-  *p++ = '\n';
+  /* last: a reader that follows the log takes everything before a newline as written */
+  __atomic_store_n(p++, '\n', __ATOMIC_RELEASE);
   w->used += (uint32_t)(p - start);
   w->busy = 0;
 }

@@ -141,7 +141,8 @@ static long symlink_target(const char *path, char *target) {
 /*
  * The kernel's `..`: the parent of what the name before it leads to. path (absolute) is rewritten
  * in place; its first `verified` bytes are known to hold no symlink (a working folder or a
- * descriptor's path, from the kernel), so `..` within them is textual. -1: too long, skip it.
+ * descriptor's path, from the kernel), so `..` within them is textual. -1: too long, skipped and
+ * counted as a lost record (the trace is incomplete).
  */
 static __attribute__((noinline)) int resolve_dotdot(char *path, size_t verified) {
   char in[PM_PATH_MAX], target[PM_PATH_MAX];
@@ -156,7 +157,7 @@ static __attribute__((noinline)) int resolve_dotdot(char *path, size_t verified)
       if (n > 0) {
         /* the link's target takes its place, and the rest (from this "..") follows it */
         size_t rest = strlen(seg);
-        if ((size_t)n + 1 + rest >= PM_PATH_MAX) return -1;
+        if ((size_t)n + 1 + rest >= PM_PATH_MAX) { pm_log_lost(); return -1; }
         memmove(in + n + 1, seg, rest + 1);
         memcpy(in, target, (size_t)n);
         in[n] = '/';
@@ -171,7 +172,7 @@ static __attribute__((noinline)) int resolve_dotdot(char *path, size_t verified)
       if (verified > out) verified = out;
       continue;
     }
-    if (out + 1 + len >= PM_PATH_MAX) return -1;
+    if (out + 1 + len >= PM_PATH_MAX) { pm_log_lost(); return -1; }
     path[out++] = '/';
     memcpy(path + out, seg, len);
     out += len;
@@ -273,7 +274,7 @@ int resolve_at(int dirfd, const char *path, char *out) {
   } else {
     if (dirfd == AT_FDCWD) {
       if (!g_cwd_known) refresh_cwd();
-      if (!g_cwd_len) return -1;
+      if (!g_cwd_len) { pm_log_lost(); return -1; }   /* too deep for getcwd, or removed: not representable */
       memcpy(out, g_cwd, g_cwd_len);
       verified = g_cwd_len;
     } else {
@@ -281,7 +282,7 @@ int resolve_at(int dirfd, const char *path, char *out) {
       verified = strlen(out);
     }
     if (len == 0) return resolve(out, verified);   /* AT_EMPTY_PATH: the fd itself */
-    if (verified + 1 + len >= PM_PATH_MAX) return -1;
+    if (verified + 1 + len >= PM_PATH_MAX) { pm_log_lost(); return -1; }   /* a name we cannot hold: say so */
     out[verified] = '/';
     memcpy(out + verified + 1, path, len + 1);
   }

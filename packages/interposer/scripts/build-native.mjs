@@ -14,6 +14,14 @@ const headers = readdirSync(native).filter((f) => f.endsWith('.h'));
 const programs = [
   // the no-op fast path's file check (packages/cli/src/engine/up-to-date-snapshot.ts)
   { own: ['pm-check.c'], shared: [], output: 'pm-check', args: common, libs: [] },
+  // the reader of big trace logs (native/collect.h): follows a step's log, writes a summary
+  {
+    own: readdirSync(native).filter((f) => f.startsWith('collect-') && f.endsWith('.c')).sort(),
+    shared: [],
+    output: 'pm-collect',
+    args: common,
+    libs: ['-lpthread'],
+  },
   // the ptrace + seccomp supervisor for programs LD_PRELOAD cannot enter (native/supervisor.h): it
   // writes the interposer's records with the interposer's own record, path and log code
   {

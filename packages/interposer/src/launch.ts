@@ -4,15 +4,18 @@
 import { spawn, type ChildProcess, type StdioOptions } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { rm } from 'node:fs/promises';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync, renameSync, rmSync, statfsSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statfsSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { LOG_LAYOUT, newTraceLogHeader, readTraceLog } from './logs.js';
+import { LogCollector } from './collector.js';
+import { LOG_LAYOUT, newTraceLogHeader, readTraceLog, type TraceLog, type TraceStatus } from './logs.js';
 import { formatIdentity, isRunning, parseIdentity, thisProcess } from './process-identity.js';
 import { programEscape, supervisorTraces } from './program.js';
-import { reduceRecords, type DiskView } from './reduce.js';
-import type { StepDependencies, TraceProblem, TraceResult, UntracedProgram } from './types.js';
+import { realPathOf } from './byte-path.js';
+import { reduceEvents } from './reduce.js';
+import { liveDisk, recordEvents, traceStats, type DiskView } from './trace-events.js';
+import type { StepDependencies, TraceProblem, TraceResult, TraceStats, UntracedProgram } from './types.js';
 
 /** Absolute path of the compiled interposer (built at install by scripts/build-native.mjs). */
 export const interposerLibrary = resolve(dirname(fileURLToPath(import.meta.url)), '..', 'native', 'build', 'libprovmake.so');
@@ -148,34 +151,29 @@ export function startTrace(command: string | readonly string[], options: TraceOp
   const [program, argv] = supervised ? [supervisorProgram, [supervised, file, ...args]] : [file, args];
   const startedAt = Date.now();
   const child = spawn(program, argv, { cwd: options.cwd, env: supervised ? supervisorEnv(env) : env, stdio: options.stdio ?? 'inherit', detached: options.detached });
+  const collector = new LogCollector(logDir);
+  // a trace reduced on a given disk view is read here (collectTrace)
+  if (!options.disk) collector.watch();
   const result = new Promise<TraceResult>((resolvePromise, reject) => {
     let spawnError: Error | null = null;
     child.once('error', (err) => { spawnError = err; });
     child.once('close', (code, signal) => {
       const finishedAt = Date.now();
-      try {
-        if (spawnError && code === null && signal === null) throw spawnError;
-        const { deps, problems } = collectTrace(logDir, options);
-        if (escaped && !(options.ignore?.(escaped.path) ?? false)) addUntraced(deps, escaped);
-        // A supervisor that died killed its programs (PTRACE_O_EXITKILL): the step failed, even when
-        // a shell around them went on and exited 0.
-        const killed = problems.some((p) => p.kind === 'supervisor-died');
-        const exitCode = spawnError ? 127 : killed && code === 0 ? 1 : code;
-        resolvePromise({
-          exitCode,
-          signal,
-          deps,
-          problems,
-          fullyObserved: problems.length === 0 && deps.untraced.length === 0,
-          startedAt,
-          finishedAt,
+      const collected = spawnError && code === null && signal === null ? Promise.reject(spawnError) : collectTrace(logDir, options, collector);
+      collected
+        .then(({ deps, problems, stats }) => {
+          if (escaped && !(options.ignore?.(escaped.path) ?? false)) addUntraced(deps, escaped);
+          // A supervisor that died killed its programs (PTRACE_O_EXITKILL): the step failed, even when
+          // a shell around them went on and exited 0.
+          const killed = problems.some((p) => p.kind === 'supervisor-died');
+          const exitCode = spawnError ? 127 : killed && code === 0 ? 1 : code;
+          const fullyObserved = problems.length === 0 && deps.untraced.length === 0;
+          resolvePromise({ exitCode, signal, deps, problems, fullyObserved, ...(stats ? { stats } : {}), startedAt, finishedAt });
+        }, reject)
+        .finally(() => {
+          // off the critical path: the next step starts while the logs go (Node waits for it at exit)
+          if (!options.keepLogs) rm(logDir, { recursive: true, force: true }).catch(() => undefined);
         });
-      } catch (err) {
-        reject(err);
-      } finally {
-        // off the critical path: the next step starts while the logs go (Node waits for it at exit)
-        if (!options.keepLogs) rm(logDir, { recursive: true, force: true }).catch(() => undefined);
-      }
     });
   });
   return { child, result };
@@ -186,10 +184,28 @@ export function traceCommand(command: string | readonly string[], options: Trace
   return startTrace(command, options).result;
 }
 
-/** Reads and reduces a finished trace's log, reporting anything that makes it incomplete. */
-export function collectTrace(logDir: string, options: Pick<TraceOptions, 'ignore' | 'disk'> = {}): { deps: StepDependencies; problems: TraceProblem[] } {
-  const problems: TraceProblem[] = [];
+/**
+ * Reads and reduces a finished trace's log, reporting anything that makes it incomplete, with what
+ * lstat said of its paths after the step: a big log through pm-collect (collector.ts); a small one,
+ * or one reduced on a given disk view (tests), here.
+ */
+export async function collectTrace(
+  logDir: string,
+  options: Pick<TraceOptions, 'ignore' | 'disk'> = {},
+  collector = new LogCollector(logDir),
+): Promise<{ deps: StepDependencies; problems: TraceProblem[]; stats?: TraceStats }> {
+  const userIgnore = options.ignore;
+  const ignore = (p: string) => p === interposerLibrary || p === preloadablePath() || p === supervisorProgram || p === logDir || p.startsWith(logDir + '/') || (userIgnore ? userIgnore(p) : false);
+  const summary = options.disk ? null : await collector.finish();
+  if (summary) return { deps: reduceEvents(summary, { ignore }), problems: traceProblems(summary.status), stats: traceStats(summary) };
   const { records, status, error } = readTraceLog(logDir);
+  const events = recordEvents(records, options.disk ?? liveDisk);
+  return { deps: reduceEvents(events, { ignore }), problems: traceProblems(status, error), stats: traceStats(events) };
+}
+
+/** What makes a trace incomplete, from its log's counters (null: no log) or why it could not be read. */
+function traceProblems(status: TraceStatus | null, error?: TraceLog['error']): TraceProblem[] {
+  const problems: TraceProblem[] = [];
   if (error?.kind === 'missing') {
     problems.push({ kind: 'log-missing', message: `the trace log is missing (${error.message}): it was removed while the command ran` });
   } else if (error) {
@@ -202,9 +218,7 @@ export function collectTrace(logDir: string, options: Pick<TraceOptions, 'ignore
   if (status && status.supervisorsFinished < status.supervisors) {
     problems.push({ kind: 'supervisor-died', message: 'the ptrace supervisor of a static or Go program ended before the programs it traced (it was killed, and took them with it), or they outlived the command: the trace is incomplete' });
   }
-  const userIgnore = options.ignore;
-  const ignore = (p: string) => p === interposerLibrary || p === preloadablePath() || p === supervisorProgram || p === logDir || p.startsWith(logDir + '/') || (userIgnore ? userIgnore(p) : false);
-  return { deps: reduceRecords(records, { ignore, disk: options.disk }), problems };
+  return problems;
 }
 
 /** Adds a program that escaped to the trace's untraced and executed lists (sorted, as reduced). */
@@ -214,7 +228,7 @@ function addUntraced(deps: StepDependencies, program: UntracedProgram): void {
   }
   const names = new Set([...deps.executed, program.path]);
   try {
-    names.add(realpathSync.native(program.path));
+    names.add(realPathOf(program.path));
   } catch {
     // gone since
   }

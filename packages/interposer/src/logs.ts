@@ -5,6 +5,7 @@
  */
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { join } from 'node:path';
+import { decodePath } from './byte-path.js';
 import { RECORD, type RecordKind } from './types.js';
 
 /** native/log.h, mirrored (test/record-names.test.ts checks that the two agree). */
@@ -69,7 +70,10 @@ export function parseRecords(bytes: Buffer, pid: number, into: LogRecord[]): num
   if (end < 0) end = bytes.length;
   const last = bytes.lastIndexOf(NEWLINE, end - 1);
   if (last < 0) return 0;
-  const text = bytes.toString('utf8', 0, last + 1);
+  // paths are bytes: a name that is not UTF-8 keeps them (byte-path.ts); only text that lost some
+  // (U+FFFD, which an ASCII text cannot even hold) is decoded again
+  let text = bytes.toString('utf8', 0, last + 1);
+  if (text.includes('\ufffd')) text = decodePath(bytes, 0, last + 1);
   let start = 0;
   for (;;) {
     const nl = text.indexOf('\n', start);

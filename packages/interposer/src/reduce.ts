@@ -4,43 +4,25 @@
  * that still exist at the end; temp files created and removed inside the step are neither;
  * absent paths are lookups that failed and that the step did not create itself.
  */
-import { lstatSync, realpathSync } from 'node:fs';
 import { basename, dirname } from 'node:path';
 import { listingRules, noteListing, type FolderRoles } from './listing-roles.js';
 import type { LogRecord } from './logs.js';
-import { RECORD, type StepDependencies, type UntracedProgram, type WriteKind, type WriteLetter } from './types.js';
+import { liveDisk, recordEvents, type DiskView, type EventRecord, type TraceEvents } from './trace-events.js';
+import { RECORD, type RecordKind, type StepDependencies, type UntracedProgram, type WriteKind, type WriteLetter } from './types.js';
 import { newWriteHistory, noteContentRead, noteReplaced, noteWrite, writeKindOf, type WriteHistory } from './write-kinds.js';
+
+export { liveDisk, type DiskView } from './trace-events.js';
 
 const { kind: K, write: W } = RECORD;
 const has = (arg: string, ...letters: WriteLetter[]) => letters.some((l) => arg.includes(l));
 
-/** What the reducer needs to know about the disk at the end of the step. */
-export interface DiskView {
-  /** 'file' | 'dir' | 'symlink' | 'other', or null when the path does not exist. */
-  kindOf(path: string): 'file' | 'dir' | 'symlink' | 'other' | null;
-  /** Fully resolved path (symlinks followed), or null when it cannot be resolved. */
-  realPath(path: string): string | null;
-}
-
-export const liveDisk: DiskView = {
-  kindOf(path) {
-    try {
-      // no throw for a missing path: a trace can hold a million absent paths, and an exception each cost ~10 us
-      const st = lstatSync(path, { throwIfNoEntry: false });
-      if (!st) return null;
-      return st.isFile() ? 'file' : st.isDirectory() ? 'dir' : st.isSymbolicLink() ? 'symlink' : 'other';
-    } catch {
-      return null;
-    }
-  },
-  realPath(path) {
-    try {
-      return realpathSync.native(path);
-    } catch {
-      return null;
-    }
-  },
-};
+/**
+ * Kinds whose record changes nothing when the same record (kind, ARG, path) came before and the path
+ * was not written or removed, and nothing was renamed, in between: the log's reader drops those
+ * repeats (pm-collect --repeatable), so what is read grows with the paths, not the records. A rule
+ * below that breaks this must take the kind out of the list.
+ */
+export const REPEATABLE: readonly RecordKind[] = [K.read, K.stat, K.absent, K.executed, K.untraced, K.lookedUp];
 
 export interface ReduceOptions {
   /** Paths never to report (the tool's own state and logs, user ignore globs). */
@@ -65,17 +47,25 @@ interface PathState {
   writtenThrough: boolean;
   /** How it was written since the step last removed it (write-kinds.ts). */
   how: WriteHistory;
+  /** Its id in the trace's path table. */
+  id: number;
 }
 
-function fresh(): PathState {
-  return { read: false, written: false, createdByStep: false, removedPreexisting: false, probedAbsent: false, everCreated: false, writtenThrough: false, how: newWriteHistory() };
+function fresh(id: number): PathState {
+  return { id, read: false, written: false, createdByStep: false, removedPreexisting: false, probedAbsent: false, everCreated: false, writtenThrough: false, how: newWriteHistory() };
 }
 
 /** Kernel and device trees are never dependencies: the interposer skips them, but a symlink followed here can lead there. */
-const isSystemPath = (p: string) => /^\/(?:proc|sys|dev)(?:\/|$)/.test(p);
+const isSystemPath = (p: string) => (p.charCodeAt(1) === 112 || p.charCodeAt(1) === 115 || p.charCodeAt(1) === 100) && /^\/(?:proc|sys|dev)(?:\/|$)/.test(p);
 
+/** Reduces records read here (small logs, tests), looking at the disk through `options.disk`. */
 export function reduceRecords(records: readonly LogRecord[], options: ReduceOptions = {}): StepDependencies {
-  const disk = options.disk ?? liveDisk;
+  return reduceEvents(recordEvents(records, options.disk ?? liveDisk), options);
+}
+
+/** Reduces a trace's events (a log read here, or pm-collect's summary of a big one). */
+export function reduceEvents(trace: TraceEvents, options: Pick<ReduceOptions, 'ignore'> = {}): StepDependencies {
+  const { paths: ids, disk } = trace;
   const userIgnore = options.ignore;
   const ignore = (p: string) => isSystemPath(p) || (userIgnore ? userIgnore(p) : false);
   const paths = new Map<string, PathState>();
@@ -89,9 +79,13 @@ export function reduceRecords(records: readonly LogRecord[], options: ReduceOpti
   const executed = new Set<string>();
   const untraced = new Map<string, UntracedProgram>();
 
+  /** The record being reduced, as read and with its paths as strings. */
+  let e: EventRecord = { kind: K.read, arg: '', path: -1, path2: -1, pid: 0 };
+  const r: Omit<LogRecord, 'seq'> = { kind: K.read, arg: '', pid: 0, path: '', path2: undefined };
   const stateOf = (p: string): PathState => {
     let s = paths.get(p);
-    if (!s) paths.set(p, (s = fresh()));
+    // the record's own paths come with their ids; others (a rename's new names) are looked up
+    if (!s) paths.set(p, (s = fresh(p === r.path ? e.path : p === r.path2 ? e.path2 : ids.idOf(p))));
     return s;
   };
   const touched = (s: PathState) => s.read || s.written || s.createdByStep || s.removedPreexisting;
@@ -126,7 +120,14 @@ export function reduceRecords(records: readonly LogRecord[], options: ReduceOpti
     noteReplaced(target.how);
   };
 
-  for (const r of records) {
+  trace.forEach((event) => {
+    // one object for every record: a trace's records are never objects of their own
+    e = event;
+    r.kind = e.kind;
+    r.arg = e.arg;
+    r.pid = e.pid;
+    r.path = ids.path(e.path);
+    r.path2 = e.path2 < 0 ? undefined : ids.path(e.path2);
     switch (r.kind) {
       case K.read:
       case K.stat: {
@@ -163,7 +164,8 @@ export function reduceRecords(records: readonly LogRecord[], options: ReduceOpti
         executed.add(r.path);
         break;
       case K.untraced:
-        untraced.set(r.path, { path: r.path, reason: r.arg as UntracedProgram['reason'] });
+        // the first reason: a repeat can be dropped by the log's reader (REPEATABLE)
+        if (!untraced.has(r.path)) untraced.set(r.path, { path: r.path, reason: r.arg as UntracedProgram['reason'] });
         break;
       case K.removed:
         remove(stateOf(r.path));
@@ -180,26 +182,14 @@ export function reduceRecords(records: readonly LogRecord[], options: ReduceOpti
         break;
       }
     }
-  }
+  });
 
-  // One lstat per path, and realpath only for symlinks themselves and once per folder: a trace
-  // of 100,000 reads spent 2.9 s in a realpath per file.
-  const kinds = new Map<string, ReturnType<DiskView['kindOf']>>();
-  const kindOf = (p: string) => {
-    let k = kinds.get(p);
-    if (k === undefined) kinds.set(p, (k = disk.kindOf(p)));
-    return k;
-  };
-  const realDirs = new Map<string, string | null>();
+  // What the disk says, from the trace's source (each path looked at once: trace-events.ts)
+  const idOf = (p: string) => paths.get(p)?.id ?? ids.idOf(p);
+  const kindOf = (p: string) => disk.kindOf(idOf(p));
   const realPathOf = (p: string): string | null => {
-    const k = kindOf(p);
-    if (k === null) return null;
-    if (k === 'symlink') return disk.realPath(p);
-    const dir = dirname(p);
-    let real = realDirs.get(dir);
-    if (real === undefined) realDirs.set(dir, (real = disk.realPath(dir)));
-    if (real === null) return null;
-    return real === dir ? p : `${real === '/' ? '' : real}/${basename(p)}`;
+    const real = disk.realPathOf(idOf(p));
+    return real === null ? null : ids.path(real);
   };
 
   const reads = new Set<string>();
@@ -219,8 +209,7 @@ export function reduceRecords(records: readonly LogRecord[], options: ReduceOpti
   const symlinkedFolders = (dir: string): string[] => {
     let links = linksOn.get(dir);
     if (links) return links;
-    let real = realDirs.get(dir);
-    if (real === undefined) realDirs.set(dir, (real = disk.realPath(dir)));
+    const real = realPathOf(dir);
     // a folder that is its own real path has no symlink above it either
     links = real === dir || dir === '/' ? [] : [...symlinkedFolders(dirname(dir)), ...(kindOf(dir) === 'symlink' ? [dir] : [])];
     linksOn.set(dir, links);

@@ -126,6 +126,26 @@ export interface TraceProblem {
   message: string;
 }
 
+/** What lstat said of a path (the fields of Node's BigIntStats that a file version is made of; the same
+ * shape as @prov-make/cache's FileStat, which this package does not depend on). */
+export interface PathStat {
+  dev: bigint;
+  ino: bigint;
+  mode: bigint;
+  size: bigint;
+  mtimeNs: bigint;
+  ctimeNs: bigint;
+  isFile(): boolean;
+  isDirectory(): boolean;
+  isSymbolicLink(): boolean;
+}
+
+/** What lstat said of a trace's paths when the step had ended, as the log's reader saw them. */
+export interface TraceStats {
+  /** null: the path did not exist; undefined: not looked at (look yourself). */
+  of(path: string): PathStat | null | undefined;
+}
+
 export interface TraceResult {
   /** Exit code of the command, or null when it ended by a signal. */
   exitCode: number | null;
@@ -134,6 +154,8 @@ export interface TraceResult {
   problems: TraceProblem[];
   /** True when nothing escaped observation: no untraced program and no trace problem. */
   fullyObserved: boolean;
+  /** What lstat said of the trace's paths after the step, as the reduction looked at them. */
+  stats?: TraceStats;
   /** Wall-clock start and end of the command, in ms since the epoch. */
   startedAt: number;
   finishedAt: number;

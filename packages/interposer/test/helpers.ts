@@ -8,7 +8,8 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, expect } from 'vitest';
-import { startTrace, type TraceOptions, type TraceResult, type UntracedProgram } from '../src/index.js';
+import { LOG_LAYOUT, startTrace, type TraceOptions, type TraceResult, type UntracedProgram } from '../src/index.js';
+import { newTraceLogHeader } from '../src/logs.js';
 
 const execFileP = promisify(execFile);
 
@@ -136,3 +137,29 @@ export const LD_SO = realpathSync('/lib64/ld-linux-x86-64.so.2');
 
 /** The python3 interpreter itself (python3 on PATH may be a wrapper script, e.g. a pyenv shim, that probes the workspace). */
 export const PYTHON = execFileSync('python3', ['-c', 'import sys; print(sys.executable)'], { encoding: 'utf8' }).trim();
+
+/** A window of a trace log: the writer's pid (null: no header, as a kill can leave it), its text, its size in pages. */
+export type LogWindow = [number | null, string, number];
+
+/** A window's bytes, as a writer leaves them. */
+export function logWindow([pid, text, pages]: LogWindow): Buffer {
+  const { window: W, page } = LOG_LAYOUT;
+  const w = Buffer.alloc(pages * page);
+  if (pid !== null) {
+    w.writeUInt32LE(LOG_LAYOUT.windowMagic, W.magic);
+    w.writeUInt32LE(pages * page, W.size);
+    w.writeUInt32LE(pid, W.pid);
+  }
+  w.write(text, W.bytes);
+  return w;
+}
+
+/** A trace log as the interposer leaves it, in a new log folder: the header, then the windows. */
+export function writeTraceLog(windows: LogWindow[], header = newTraceLogHeader()): string {
+  const bytes = Buffer.concat([header, ...windows.map(logWindow)]);
+  bytes.writeBigUInt64LE(BigInt(bytes.length), LOG_LAYOUT.header.next);
+  const dir = mkdtempSync(join(tmpdir(), 'pm-interposer-logs-'));
+  made.push(dir);
+  writeFileSync(join(dir, LOG_LAYOUT.file), bytes);
+  return dir;
+}

@@ -6,9 +6,11 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { LOG_LAYOUT, RECORD } from '../src/index.js';
+import { SUMMARY_LAYOUT } from '../src/summary.js';
 
 const HEADER = join(import.meta.dirname, '..', 'native', 'record.h');
 const LOG_H = readFileSync(join(import.meta.dirname, '..', 'native', 'log.h'), 'utf8');
+const native = (file: string) => readFileSync(join(import.meta.dirname, '..', 'native', file), 'utf8');
 
 const camel = (snake: string) => snake.toLowerCase().replace(/_([a-z])/g, (_, c: string) => c.toUpperCase());
 
@@ -56,5 +58,21 @@ describe('record names', () => {
     expect(fields('pm_log_header', 'uint64_t')).toEqual(byOffset(LOG_LAYOUT.header, 8));
     expect(fields('pm_window', 'uint32_t').slice(0, 3)).toEqual(byOffset({ ...LOG_LAYOUT.window, bytes: 1 }, 4));
     expect(fields('pm_window', 'uint32_t').length * 4).toBe(LOG_LAYOUT.window.bytes);
+  });
+
+  it('SUMMARY_LAYOUT in src/summary.ts is native/collect-summary.c and collect.h', () => {
+    const c = native('collect-summary.c');
+    const define = (name: string, text = c) => new RegExp(`^#define ${name} (\\w+)`, 'm').exec(text)?.[1];
+    expect(BigInt(define('PM_SUMMARY_MAGIC')!.replace(/ull$/, ''))).toBe(SUMMARY_LAYOUT.magic);
+    expect(Number(define('PM_SUMMARY_ASCII')!.replace(/u$/, ''))).toBe(SUMMARY_LAYOUT.flags.ascii);
+    expect(Number(define('PM_SUMMARY_ASTRAL')!.replace(/u$/, ''))).toBe(SUMMARY_LAYOUT.flags.astral);
+    const header = /struct pm_summary_header \{([^}]*)\}/.exec(c)![1];
+    const bytes = [...header.matchAll(/uint(32|64)_t ([\w, ]+);/g)].reduce((n, [, bits, names]) => n + (Number(bits) / 8) * names.split(',').length, 0);
+    expect(bytes).toBe(SUMMARY_LAYOUT.headerSize);
+    const h = native('collect.h');
+    expect(Number(define('PM_NONE', h)!.replace(/u$/, ''))).toBe(SUMMARY_LAYOUT.none);
+    const kinds = /enum pm_kind \{([^}]*)\}/.exec(h)![1].split(',').map((k) => k.trim().replace(/ = 0$/, '').replace(/^PM_KIND_/, '').toLowerCase());
+    expect(kinds).toEqual(SUMMARY_LAYOUT.kinds);
+    expect(/char args\[256\]\[(\d+)\]/.exec(h)![1]).toBe(String(SUMMARY_LAYOUT.argSize));
   });
 });

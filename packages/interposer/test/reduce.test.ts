@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { LOG_LAYOUT, parseRecords, readTraceLog, reduceRecords, type DiskView, type LogRecord, type RecordKind } from '../src/index.js';
 import { newTraceLogHeader } from '../src/logs.js';
-import { trace, workspace } from './helpers.js';
+import { trace, workspace, writeTraceLog } from './helpers.js';
 
 type Kind = 'file' | 'dir' | 'symlink' | 'other';
 
@@ -165,26 +165,6 @@ describe('reduceRecords', () => {
   });
 });
 
-/** A trace log as the interposer leaves it: the header, then windows of [pid, text, size in pages]. */
-function traceLog(windows: [number | null, string, number][], header = newTraceLogHeader()): string {
-  const { window: W, page } = LOG_LAYOUT;
-  const parts = windows.map(([pid, text, pages]) => {
-    const w = Buffer.alloc(pages * page);
-    if (pid !== null) {
-      w.writeUInt32LE(LOG_LAYOUT.windowMagic, W.magic);
-      w.writeUInt32LE(pages * page, W.size);
-      w.writeUInt32LE(pid, W.pid);
-    }
-    w.write(text, W.bytes);
-    return w;
-  });
-  const bytes = Buffer.concat([header, ...parts]);
-  bytes.writeBigUInt64LE(BigInt(bytes.length), LOG_LAYOUT.header.next);
-  const dir = mkdtempSync(join(tmpdir(), 'pm-interposer-logs-'));
-  writeFileSync(join(dir, LOG_LAYOUT.file), bytes);
-  return dir;
-}
-
 describe('reading the trace log', () => {
   it('parses records, unescapes paths, and drops a record cut short by a kill', () => {
     const text = 'R\t1\t-\t/w/a\\tb\n' + 'M\t2\t-\t/w/x\\\\y\t/w/new\\nline\n' + 'W\t3\tct\t/w/cut-sho';
@@ -201,7 +181,7 @@ describe('reading the trace log', () => {
     const header = newTraceLogHeader();
     header.writeBigUInt64LE(3n, LOG_LAYOUT.header.lost);
     header.writeBigUInt64LE(2n, LOG_LAYOUT.header.processes);
-    const dir = traceLog([[200, 'W\t5\tct\t/w/f\n', 1], [100, 'R\t2\t-\t/w/in\nW\t6\tct\t/w/f\n', 2], [200, 'K\t7\tf\t/w/f\n', 1]], header);
+    const dir = writeTraceLog([[200, 'W\t5\tct\t/w/f\n', 1], [100, 'R\t2\t-\t/w/in\nW\t6\tct\t/w/f\n', 2], [200, 'K\t7\tf\t/w/f\n', 1]], header);
     const { records, status, error } = readTraceLog(dir);
     expect(error).toBeUndefined();
     expect(status).toEqual({ lost: 3, processes: 2, supervisors: 0, supervisorsFinished: 0 });
@@ -213,7 +193,7 @@ describe('reading the trace log', () => {
   it('steps over a window that a kill left without its header, and reads records across chunks', () => {
     const long = Array.from({ length: 40_000 }, (_, i) => `A\t${i + 10}\t-\t/w/${'p'.repeat(i % 50)}${i}\n`).join('');
     const pages = Math.ceil((long.length + 16) / LOG_LAYOUT.page);
-    const dir = traceLog([[1, 'R\t1\t-\t/w/a\n', 1], [null, '', 3], [2, long, pages], [3, 'R\t50000\t-\t/w/z\n', 1]]);
+    const dir = writeTraceLog([[1, 'R\t1\t-\t/w/a\n', 1], [null, '', 3], [2, long, pages], [3, 'R\t50000\t-\t/w/z\n', 1]]);
     const { records } = readTraceLog(dir);
     expect(records).toHaveLength(40_002);
     expect(records[0].path).toBe('/w/a');

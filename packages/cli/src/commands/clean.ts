@@ -1,5 +1,7 @@
 /** `prov-make clean [STEP...] [--dry-run] [--json]`: remove the files the steps produced, as recorded. */
 import { isAbsolute, join, relative } from 'node:path';
+import { pathOfKey } from '@prov-make/cache/workspace-key';
+import { displayPath } from '../format/terminal-text.js';
 import { parseArgs } from 'node:util';
 import { EXIT_OK } from '../usage.js';
 import type { CleanResult, KeptItem } from '../workspace/clean.js';
@@ -71,7 +73,10 @@ const WHY: Record<KeptItem['why'], (k: KeptItem) => string> = {
 };
 
 function formatClean(r: CleanResult, dryRun: boolean, root: string): string {
-  const shown = (p: string) => (isAbsolute(p) ? p : relative(process.cwd(), join(root, p)) || '.');
+  const shown = (key: string) => {
+    const p = pathOfKey(key);
+    return displayPath(isAbsolute(p) ? p : relative(process.cwd(), join(root, p)) || '.');
+  };
   let s = '';
   for (const x of r.removed) s += `${dryRun ? 'would remove' : 'removed'} ${shown(x.path)}${x.kind === 'folder' ? '/' : ''} (step ${x.step})\n`;
   for (const k of r.kept) s += `kept ${shown(k.path)}${k.kind === 'folder' ? '/' : ''}: ${WHY[k.why](k)}\n`;

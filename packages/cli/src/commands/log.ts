@@ -13,7 +13,7 @@ import { replayedOutput, terminalText } from '../format/terminal-text.js';
 import { diffRuns, inputVersionFor, inputVersionIn, runsOf, stepOrder, type UsedVersion } from '../provenance/history.js';
 import { KEEP_INPUTS_UP_TO } from '../engine/observe.js';
 import { UsageError, EXIT_FAILED, EXIT_OK } from '../usage.js';
-import { storedPath } from '../workspace/paths.js';
+import { shownPath, storedPath } from '../workspace/paths.js';
 import type { Workspace } from '../workspace/workspace.js';
 import { suggest } from '../pipeline/suggest.js';
 import type { CommandModule } from './command.js';
@@ -167,22 +167,22 @@ export async function showMain(argv: string[]): Promise<number> {
       const pipeline = await ws.pipeline().catch(() => null);
       const found = await inputVersionFor(await ws.lineageContext(pipeline), file, output);
       if (!found.made) {
-        process.stderr.write(`prov-make: no step made the version of ${output} on disk, so nothing it was made from is recorded\n`);
+        process.stderr.write(`prov-make: no step made the version of ${shownPath(output)} on disk, so nothing it was made from is recorded\n`);
         return EXIT_FAILED;
       }
       used = found.used;
-      user = output;
+      user = shownPath(output);
     }
     const hash = used?.hash;
     if (!hash) {
-      process.stderr.write(`prov-make: ${file} is not among the inputs of ${user}\n`);
+      process.stderr.write(`prov-make: ${shownPath(file)} is not among the inputs of ${user}\n`);
       return EXIT_FAILED;
     }
     if (!stores.content.has(hash)) {
       const kept = !isAbsolute(file) && used!.size !== null && used!.size <= KEEP_INPUTS_UP_TO;
       process.stderr.write(kept
-        ? `prov-make: the version of ${file} used by ${user} (${shortHash(hash)}) was kept, but \`prov-make cache gc\` has removed it from the cache since\n`
-        : `prov-make: the version of ${file} used by ${user} (${shortHash(hash)}) is not in the cache (only workspace inputs up to 256 KiB are kept)\n`);
+        ? `prov-make: the version of ${shownPath(file)} used by ${user} (${shortHash(hash)}) was kept, but \`prov-make cache gc\` has removed it from the cache since\n`
+        : `prov-make: the version of ${shownPath(file)} used by ${user} (${shortHash(hash)}) is not in the cache (only workspace inputs up to 256 KiB are kept)\n`);
       return EXIT_FAILED;
     }
     process.stdout.write(replayedOutput(await stores.content.read(hash), process.stdout));

@@ -3,7 +3,8 @@
  * what it read, wrote, deleted, probed, listed and executed.
  */
 import { parseArgs } from 'node:util';
-import { traceCommand, type TraceResult } from '@prov-make/interposer';
+import { hasRawBytes, traceCommand, type TraceResult } from '@prov-make/interposer';
+import { displayPath } from '../format/terminal-text.js';
 import { formatTrace, traceJson } from '../format/trace.js';
 import { UsageError } from '../usage.js';
 import type { CommandModule } from './command.js';
@@ -33,6 +34,9 @@ export async function traceMain(argv: string[], out = process.stdout): Promise<n
   if (dash < 0) command.push(...positionals);
   else if (positionals.length) throw new UsageError(`unexpected argument "${positionals[0]}" before "--"`, 'put the command to trace after "--"');
   if (command.length === 0) throw new UsageError('no command to trace', 'example: prov-make trace -- make -j2');
+  // Node passes a program its arguments as UTF-8 only: such a byte would become another one
+  const raw = command.find(hasRawBytes);
+  if (raw !== undefined) throw new UsageError(`the argument ${displayPath(raw)} holds bytes that are not UTF-8, which prov-make cannot pass on as they are`, `let a shell make it: prov-make trace -- sh -c 'cat "$(printf "in\\377.txt")"'`);
 
   const cwd = process.cwd();
   // With --json, stdout carries only our JSON: the command's stdout goes to stderr.

@@ -10,6 +10,7 @@ import { EXIT_OK } from '../usage.js';
 import type { CommandModule } from './command.js';
 import { CACHE_OPTIONS, interruptible, jobsOption, openWithCacheOptions } from './run.js';
 import { pipelineFileAndRest } from './workspace-args.js';
+import { displayPath } from '../format/terminal-text.js';
 
 export const WATCH_HELP = `usage: prov-make watch [pipeline.yml] [STEP...] [options]
 
@@ -83,7 +84,7 @@ class Narrator {
       const limit = inotifyLimit();
       this.write(
         `prov-make: warning: the system's limit of inotify watches is reached${limit ? ` (fs.inotify.max_user_watches = ${limit})` : ''}: ` +
-          `${state.overLimit.length} folder(s) are not watched (e.g. ${relative(this.root, state.overLimit[0]) || '.'}), so edits there are seen only when something else starts a run\n` +
+          `${state.overLimit.length} folder(s) are not watched (e.g. ${displayPath(relative(this.root, state.overLimit[0]) || '.')}), so edits there are seen only when something else starts a run\n` +
           `  hint: raise it: sudo sysctl fs.inotify.max_user_watches=524288 (to keep it: echo fs.inotify.max_user_watches=524288 | sudo tee /etc/sysctl.d/90-inotify.conf)\n`,
       );
     }
@@ -101,7 +102,7 @@ class Narrator {
 }
 
 function describeChange(root: string, c: Change): string {
-  const p = relative(root, c.path) || '.';
+  const p = displayPath(relative(root, c.path) || '.');
   switch (c.what) {
     case 'changed': return `${p} changed`;
     case 'appeared': return `${p} appeared`;

@@ -7,6 +7,7 @@ import { terminalText } from '../format/terminal-text.js';
 import { lineageToDot, lineageToProv } from '../provenance/export.js';
 import { usesChains, type WhyAnswer } from '../provenance/why.js';
 import { UsageError, EXIT_FAILED, EXIT_OK } from '../usage.js';
+import { shownPath } from '../workspace/paths.js';
 import { openWorkspace } from '../workspace/workspace.js';
 import type { CommandModule } from './command.js';
 import { findPipelineFile } from './workspace-args.js';
@@ -58,11 +59,11 @@ export async function whyMain(argv: string[]): Promise<number> {
     const answer = await ws.explainFile(resolve(positionals[0]));
     const stored = answer.path;
     if (!answer.known && !answer.exists) {
-      process.stderr.write(`prov-make: no record of ${stored}: no step of ${ws.paths.pipelineFile} read or wrote it, and it does not exist\n`);
+      process.stderr.write(`prov-make: no record of ${shownPath(stored)}: no step of ${ws.paths.pipelineFile} read or wrote it, and it does not exist\n`);
       return EXIT_FAILED;
     }
     if (!answer.known) {
-      process.stderr.write(`prov-make: no record of ${stored}: no step read or wrote it\n`);
+      process.stderr.write(`prov-make: no record of ${shownPath(stored)}: no step read or wrote it\n`);
       if (!values.json) return EXIT_FAILED;
     }
     if (values.uses !== undefined) return printUses(answer, values.uses, Boolean(values.json));
@@ -79,7 +80,7 @@ export async function whyMain(argv: string[]): Promise<number> {
 function printUses(answer: WhyAnswer, glob: string, json: boolean): number {
   const chains = usesChains(answer, glob);
   if (json) process.stdout.write(JSON.stringify({ path: answer.path, uses: glob, found: chains.length > 0, chains }) + '\n');
-  else if (chains.length) for (const c of chains) process.stdout.write(terminalText(c.join(' -> ')) + '\n');
-  else process.stdout.write(terminalText(`${answer.path} does not derive from anything matching ${glob}`) + '\n');
+  else if (chains.length) for (const c of chains) process.stdout.write(c.map(shownPath).join(' -> ') + '\n');
+  else process.stdout.write(`${shownPath(answer.path)} does not derive from anything matching ${glob}\n`);
   return chains.length ? EXIT_OK : EXIT_FAILED;
 }

@@ -6,6 +6,7 @@
  * builder to keep (the planner does not).
  */
 import { ABSENT, nowNs, tokenToRecord, type StepState } from '@prov-make/cache';
+import { pathOfKey } from '@prov-make/cache/workspace-key';
 import type { StepDefinition } from '../pipeline/definition.js';
 import { isSecretName } from '../pipeline/step-env.js';
 import type { BuildState } from './build-state.js';
@@ -142,7 +143,7 @@ async function checkOutputs(b: BuildState, i: number, state: StepState, inputTok
 /** The first entry that appeared in a folder's listing, or vanished from it (when the names were kept). */
 function entryChange(before: string | undefined, now: string[] | null): { appeared?: string; vanished?: string } {
   if (before === undefined || now === null) return {};
-  const was = new Set(before === '' ? [] : before.split('\0'));
+  const was = new Set(before === '' ? [] : pathOfKey(before).split('\0'));
   const appeared = now.find((n) => !was.has(n));
   if (appeared !== undefined) return { appeared };
   const is = new Set(now);

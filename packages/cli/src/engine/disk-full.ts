@@ -4,6 +4,8 @@
  */
 import { lstatSync, statfsSync } from 'node:fs';
 import { relative } from 'node:path';
+import { fsPath } from '@prov-make/interposer/byte-path';
+import { displayPath } from '../format/terminal-text.js';
 
 /** Less free than this after a failed step: the disk is taken as what stopped it. */
 const NEARLY_FULL_BYTES = 1024 * 1024;
@@ -21,12 +23,12 @@ export function diskFullFault(root: string, writes: Iterable<string>): string | 
     const size = sizeOf(path);
     if (size !== null && (!largest || size > largest.size)) largest = { path, size };
   }
-  return `no space left on the device${largest ? ` (while writing ${relative(root, largest.path) || largest.path})` : ''}`;
+  return `no space left on the device${largest ? ` (while writing ${displayPath(relative(root, largest.path) || largest.path)})` : ''}`;
 }
 
 function sizeOf(path: string): number | null {
   try {
-    return lstatSync(path).size;
+    return lstatSync(fsPath(path)).size;
   } catch {
     return null;
   }

@@ -3,6 +3,7 @@
  * step reads or probes a file a later step writes; an input changes while its step runs.
  */
 import type { StepRecord } from '@prov-make/cache';
+import { shownPath } from '../workspace/paths.js';
 import type { BuildState } from './build-state.js';
 import type { Hazard } from './report.js';
 
@@ -26,8 +27,8 @@ export class Hazards {
       kind: 'changed-while-running',
       steps: [name],
       path,
-      message: `${path} changed while step "${name}" was running, so this execution is not trusted`,
-      fix: `make sure nothing else writes ${path} while prov-make runs; "${name}" runs again next time`,
+      message: `${shownPath(path)} changed while step "${name}" was running, so this execution is not trusted`,
+      fix: `make sure nothing else writes ${shownPath(path)} while prov-make runs; "${name}" runs again next time`,
     });
   }
 
@@ -47,7 +48,7 @@ export class Hazards {
         kind: 'two-writers',
         steps: [first, second],
         path,
-        message: `steps "${first}" and "${second}" both write ${path}`,
+        message: `steps "${first}" and "${second}" both write ${shownPath(path)}`,
         fix: `make only one of them write it, or have one write a different file and the other read that`,
       });
     }
@@ -92,7 +93,7 @@ function readBeforeWrite(b: BuildState, i: number, j: number, path: string): Haz
     kind: 'read-before-write',
     steps: [reader, writer],
     path,
-    message: `step "${reader}" reads ${path}, which the later step "${writer}" writes`,
+    message: `step "${reader}" reads ${shownPath(path)}, which the later step "${writer}" writes`,
     fix: `move "${writer}" above "${reader}" in ${b.pipeline.file} (and add \`needs: [${writer}]\` to "${reader}"), or stop "${reader}" from reading it`,
   };
 }

@@ -6,7 +6,7 @@
  * the outputs of a trusted, successful execution are kept in the content store.
  */
 import { basename, dirname, isAbsolute } from 'node:path';
-import { newExecutionId, nowNs, rulesAfterReads, versionFromStats, type Distrust, type FileStat, type ObservedInput, type ObservedListing, type ObservedOutput, type StepRecord } from '@prov-make/cache';
+import { newExecutionId, nowNs, rulesAfterReads, versionFromStats, type Distrust, type FileStat, type FileVersion, type ObservedInput, type ObservedListing, type ObservedOutput, type StepRecord } from '@prov-make/cache';
 import type { TraceResult } from '@prov-make/interposer';
 import type { StepExecution } from '../runner/step-runner.js';
 import { faultKind } from '../system-fault.js';
@@ -31,7 +31,7 @@ export async function observe(b: BuildState, i: number, reason: string, run: Ste
   const changed = changedWhileRunning(b, { startedAt: trace.startedAt, before, written: deps.writes });
   for (const abs of inputsAbs) {
     signal?.throwIfAborted();
-    const input = await observeInput(b, abs, executed.has(abs));
+    const input = await observeInput(b, abs, executed.has(abs), trace.stats?.of(abs));
     inputs.push(input.file);
     // A file the step wrote itself, even only its times (touch, utime), has times the step set:
     // another writer racing the step on a file the step itself writes goes unseen there.
@@ -100,9 +100,35 @@ function traceDistrust(b: BuildState, trace: TraceResult): Distrust | null {
   return p ? { kind: 'trace-incomplete', problem: p.kind, message: p.message } : null;
 }
 
-async function observeInput(b: BuildState, abs: string, executed: boolean): Promise<{ file: ObservedInput; st: FileStat | undefined }> {
+/**
+ * Each run's inputs as first observed (lstat, digests): a later step whose trace's end-of-step lstat
+ * finds the same version takes the observation as it is, without an lstat or a hash of its own, so
+ * versions are taken once per path per run. A file changed since has another version (its ctime
+ * moves with any change) and is observed anew.
+ */
+const observedInRun = new WeakMap<BuildState, Map<string, ObservedInput>>();
+
+async function observeInput(b: BuildState, abs: string, executed: boolean, traced: FileStat | null | undefined): Promise<{ file: ObservedInput; st: FileStat | undefined }> {
+  let seen = observedInRun.get(b);
+  if (!seen) observedInRun.set(b, (seen = new Map()));
+  const before = seen.get(abs);
+  if (before && traced && isVersion(traced, before.version)) return { file: { ...before, executed }, st: traced };
+  const input = await observeNow(b, abs, executed, traced);
+  if (input.file.version) seen.set(abs, input.file);
+  return input;
+}
+
+/** The same version: what lstat says now is what was observed. */
+function isVersion(st: FileStat, v: FileVersion | null): boolean {
+  if (!v) return false;
+  const now = versionFromStats(st);
+  return now.dev === v.dev && now.ino === v.ino && now.mtimeNs === v.mtimeNs && now.ctimeNs === v.ctimeNs && now.size === v.size && now.mode === v.mode;
+}
+
+/** `traced`: what lstat said after the step, when the trace's reader looked (then it is not asked again). */
+async function observeNow(b: BuildState, abs: string, executed: boolean, traced: FileStat | null | undefined): Promise<{ file: ObservedInput; st: FileStat | undefined }> {
   const { path, id } = b.observedPath(abs);
-  const st = b.disk.lstat(abs);
+  const st = traced === undefined ? b.disk.lstat(abs) : (traced ?? undefined);
   const digests = st && !st.isDirectory() ? await b.disk.hash(abs, st) : null;
   // Small workspace inputs (scripts, configs) are kept, so `prov-make show` can print the exact
   // version that made an output.

@@ -4,6 +4,7 @@
  */
 import type { Distrust } from '@prov-make/cache';
 import { describeUntracedReason } from '@prov-make/interposer';
+import { shownPath } from '../workspace/paths.js';
 
 export type { Distrust };
 
@@ -86,9 +87,9 @@ export function describe(r: Reason | Distrust): string {
     case 'definition-changed': return describeDefinitionChange(r.change);
     case 'last-run-failed': return `its last run failed (${r.exitCode === null ? 'killed' : `exit code ${r.exitCode}`})`;
     case 'untrusted': return `its last run cannot be trusted: ${describe(r.distrust)}`;
-    case 'input-changed': return `${r.program ? 'program or library' : 'input'} ${r.path} changed`;
-    case 'input-deleted': return `${r.program ? 'program or library' : 'input'} ${r.path} was deleted`;
-    case 'absent-appeared': return `${r.path} appeared (it looked for it and it was absent)`;
+    case 'input-changed': return `${r.program ? 'program or library' : 'input'} ${shownPath(r.path)} changed`;
+    case 'input-deleted': return `${r.program ? 'program or library' : 'input'} ${shownPath(r.path)} was deleted`;
+    case 'absent-appeared': return `${shownPath(r.path)} appeared (it looked for it and it was absent)`;
     case 'listing-changed': return describeListingChange(r);
     case 'output-lost': return `${describeDamage(r.output)} and the content store does not hold its last version`;
     case 'up-to-date': return 'up to date';
@@ -106,9 +107,9 @@ export function describe(r: Reason | Distrust): string {
     case 'blocked': return describeBlocked(r);
     case 'stopped': return `not started: the run stopped when ${r.after} failed (-k keeps going)`;
     case 'adopted': return `restored from the cache (made by execution ${r.executionId})`;
-    case 'untraced-program': return `${r.path} ran without being observed (${describeUntracedReason(r.reason)})`;
+    case 'untraced-program': return `${shownPath(r.path)} ran without being observed (${describeUntracedReason(r.reason)})`;
     case 'trace-incomplete': return r.message;
-    case 'input-changed-while-running': return `input ${r.path} changed while the step ran`;
+    case 'input-changed-while-running': return `input ${shownPath(r.path)} changed while the step ran`;
   }
 }
 
@@ -125,8 +126,8 @@ function describeDefinitionChange(c: DefinitionChange): string {
 }
 
 function describeListingChange(r: Extract<Reason, { kind: 'listing-changed' }>): string {
-  const folder = r.path === '.' ? './' : `${r.path}/`;
-  const entry = (name: string) => (r.path === '.' ? name : `${r.path}/${name}`);
+  const folder = r.path === '.' ? './' : `${shownPath(r.path)}/`;
+  const entry = (name: string) => shownPath(r.path === '.' ? name : `${r.path}/${name}`);
   if (r.appeared !== undefined) return `${entry(r.appeared)} appeared in folder ${folder} (it listed it)`;
   if (r.vanished !== undefined) return `${entry(r.vanished)} vanished from folder ${folder} (it listed it)`;
   return `the entries of folder ${folder} changed (it listed them)`;
@@ -138,7 +139,7 @@ function shortValue(v: string): string {
 }
 
 function describeDamage(d: DamagedOutput): string {
-  return `output ${d.path}${d.folder ? '/' : ''} ${d.deleted ? 'was deleted' : 'was modified'}`;
+  return `output ${shownPath(d.path)}${d.folder ? '/' : ''} ${d.deleted ? 'was deleted' : 'was modified'}`;
 }
 
 /** A job failure in words ("killed by Slurm: out of memory (mem=2G)"). */

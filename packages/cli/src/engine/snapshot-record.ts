@@ -5,6 +5,8 @@
  */
 import { join } from 'node:path';
 import { ABSENT, UNTRUSTED, writeFileAtomic } from '@prov-make/cache';
+import { pathOfKey } from '@prov-make/cache/workspace-key';
+import { encodePath } from '@prov-make/interposer/byte-path';
 import type { BuildState } from './build-state.js';
 import { environmentKey, visiblePatterns } from '../pipeline/step-env.js';
 import { forgetSnapshot, SNAPSHOT_FILE, SNAPSHOT_FILES, SNAPSHOT_VERSION, type Snapshot } from './snapshot.js';
@@ -46,13 +48,14 @@ export function recordSnapshot(b: BuildState, allClean: boolean): void {
   for (const [id, token] of tokens) {
     const path = deps.pathOf(id);
     if (path.includes('\0')) return give();
-    entries.push(`${token}\0${path}\0`);
+    entries.push(`${token}\0${pathOfKey(path)}\0`);
   }
   const patterns = visiblePatterns(pipeline.steps.flatMap((s) => s.passEnv));
   const environment: Snapshot['environment'] = [patterns, environmentKey(patterns, b.callerEnv)];
   const snap: Snapshot = { version: SNAPSHOT_VERSION, pipelineKey: pipeline.contentKey, pipelineStamp: pipeline.sourceStamp ?? null, steps: pipeline.steps.map((s, i) => [s.name, b.definitionHash(i)]), listings, environment };
   // The list first, the snapshot last: the snapshot's presence vouches for the list beside it.
-  writeFileAtomic(join(stateDir, SNAPSHOT_FILES), entries.join(''));
+  // names as their own bytes: pm-check stats them as they are
+  writeFileAtomic(join(stateDir, SNAPSHOT_FILES), encodePath(entries.join('')));
   writeFileAtomic(join(stateDir, SNAPSHOT_FILE), JSON.stringify(snap));
 }
 

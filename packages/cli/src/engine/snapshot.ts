@@ -13,6 +13,7 @@ import type { Disk } from '@prov-make/cache/disk';
 import { countedEntries } from '@prov-make/cache/listing-rules';
 import { listingToken, tokenOf } from '@prov-make/cache/version-token';
 import { fromWorkspaceKey } from '@prov-make/cache/workspace-key';
+import { decodePath } from '@prov-make/interposer/byte-path';
 import type { PipelineSource } from '../pipeline/load.js';
 import { environmentKey } from '../pipeline/step-env.js';
 
@@ -58,7 +59,7 @@ function filesUnchanged(at: SnapshotPlace): boolean {
   } catch {
     return false;
   }
-  const parts = bytes.toString('utf8').split('\0');
+  const parts = decodePath(bytes).split('\0');
   for (let i = 0; i + 1 < parts.length; i += 2) {
     if (tokenOf(at.disk.lstat(fromWorkspaceKey(at.root, parts[i + 1]))) !== Number(parts[i])) return false;
   }

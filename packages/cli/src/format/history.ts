@@ -1,6 +1,7 @@
 /** `log`, `diff` and `graph --json` output: recorded history for people and for scripts. */
 import type { ExecutionJob, ExecutionRecord, KeptEdit } from '@prov-make/cache';
 import type { InputChange, RunDiff, RunSummary } from '../provenance/history.js';
+import { shownPath } from '../workspace/paths.js';
 import { formatDuration, formatSize, formatTime, shortHash } from './units.js';
 
 export function runsJson(runs: RunSummary[]) {
@@ -45,7 +46,7 @@ export function formatExecutions(all: ExecutionRecord[], edits: KeptEdit[] = [])
 /** A kept edit, and how to get it back. */
 export function describeKeptEdit(k: KeptEdit): string {
   const back = k.hash !== null ? `prov-make show ${quote(k.path)} --version ${k.hash} > ${quote(k.path)}` : `ln -sfn ${quote(k.target ?? '')} ${quote(k.path)}`;
-  return `your edit of ${k.path}${k.hash !== null ? ` (${formatSize(k.size)})` : ''} was kept before the step's version replaced it; to get it back: ${back}`;
+  return `your edit of ${shownPath(k.path)}${k.hash !== null ? ` (${formatSize(k.size)})` : ''} was kept before the step's version replaced it; to get it back: ${back}`;
 }
 
 /** A word for a POSIX shell, quoted when it needs to be. */
@@ -74,7 +75,7 @@ export function formatDiff(d: RunDiff): string {
   if (d.step === null) return `no step's inputs differ between runs ${d.runA} and ${d.runB}\n`;
   let s = `first step whose inputs differ between runs ${d.runA} and ${d.runB}: ${d.step}\n`;
   if (d.definitionChanged) s += `  its definition changed\n`;
-  for (const f of d.files) s += `  ${f.path}: ${describeInputChange(f.change)} (${shortHash(f.before)} -> ${shortHash(f.after)})\n`;
+  for (const f of d.files) s += `  ${shownPath(f.path)}: ${describeInputChange(f.change)} (${shortHash(f.before)} -> ${shortHash(f.after)})\n`;
   return s;
 }
 

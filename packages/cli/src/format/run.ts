@@ -1,4 +1,5 @@
 /** Run and status reports as people and scripts read them (DESIGN section 6). */
+import { pathOfKey } from '@prov-make/cache/workspace-key';
 import { describe } from '../engine/reasons.js';
 import type { Hazard, RunReport, StepReport } from '../engine/report.js';
 import { formatDuration } from './units.js';
@@ -8,7 +9,8 @@ export function reportJson(report: RunReport) {
   return {
     ok: report.ok,
     steps: report.steps.map((s) => ({ name: s.name, status: s.status, reason: describe(s.reason), durationMs: s.durationMs })),
-    ...(report.hazards.length ? { hazards: report.hazards } : {}),
+    // a hazard's path as it is (a name that is not UTF-8 as \udcXX), not in its stored form
+    ...(report.hazards.length ? { hazards: report.hazards.map((h) => ({ ...h, path: pathOfKey(h.path) })) } : {}),
   };
 }
 

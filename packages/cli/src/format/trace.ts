@@ -1,13 +1,17 @@
 /** `trace` output: a group per kind of access for people, one JSON object for scripts (DESIGN section 6). */
 import { relative, sep } from 'node:path';
 import { describeUntracedReason, type StepDependencies, type TraceResult } from '@prov-make/interposer';
+import { displayPath } from './terminal-text.js';
 
-export type TraceJson = { exitCode: number | null } & Omit<StepDependencies, 'untraced'> & { untraced: string[] };
+/** `complete`: false when something escaped observation (the problems are warnings on stderr). */
+export type TraceJson = { exitCode: number | null; complete: boolean } & Omit<StepDependencies, 'untraced'> & { untraced: string[] };
 
+/** Paths keep their bytes: one that is not UTF-8 has \udcXX escapes (Python's surrogateescape). */
 export function traceJson(result: TraceResult): TraceJson {
   const d = result.deps;
   return {
     exitCode: result.exitCode,
+    complete: result.fullyObserved,
     reads: d.reads,
     writes: d.writes,
     deleted: d.deleted,
@@ -22,7 +26,7 @@ export function traceJson(result: TraceResult): TraceJson {
 export function formatTrace(result: TraceResult, cwd: string, { all }: { all: boolean }): string {
   const d = result.deps;
   const inside = (p: string) => p === cwd || p.startsWith(cwd + sep);
-  const show = (p: string) => (inside(p) ? relative(cwd, p) || '.' : p);
+  const show = (p: string) => displayPath(inside(p) ? relative(cwd, p) || '.' : p);
   const lines: string[] = [];
   const status = result.signal ? `killed by ${result.signal}` : `exit code ${result.exitCode}`;
   lines.push(`\nprov-make trace: ${status}, ${((result.finishedAt - result.startedAt) / 1000).toFixed(2)} s`);
@@ -32,7 +36,7 @@ export function formatTrace(result: TraceResult, cwd: string, { all }: { all: bo
     const hidden = paths.length - mine.length;
     lines.push(`  ${title} (${paths.length})`);
     for (const p of mine) lines.push(`    ${show(p)}${note ? note(p) : ''}`);
-    if (hidden > 0) lines.push(`    … and ${hidden} outside ${cwd} (--all lists them)`);
+    if (hidden > 0) lines.push(`    … and ${hidden} outside ${displayPath(cwd)} (--all lists them)`);
   };
   group('read', d.reads);
   group('written', d.writes);

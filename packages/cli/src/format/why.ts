@@ -3,6 +3,8 @@ import { basename } from 'node:path';
 import { describe } from '../engine/reasons.js';
 import type { LineageNode, ProducerNode, VersionInfo } from '../provenance/lineage.js';
 import type { Staleness, WhyAnswer } from '../provenance/why.js';
+import { pathOfKey } from '@prov-make/cache/workspace-key';
+import { shownPath } from '../workspace/paths.js';
 import { describeJob } from './history.js';
 import { formatAgo, formatDuration, formatSize, formatTime, mtimeMs, shortHash } from './units.js';
 
@@ -16,9 +18,9 @@ function describeContentChange(used: VersionInfo | null, now: VersionInfo): stri
 
 export function describeStaleness(s: Staleness): string {
   switch (s.kind) {
-    case 'deleted-after-write': return `${s.path} was deleted (step ${s.step} wrote it last)`;
-    case 'modified-after-write': return `${s.path} was modified after step ${s.step} wrote it${s.written ? `: ${describeContentChange(s.written, s.now)}` : ''}`;
-    case 'input-changed': return s.now ? `${s.path} changed: ${describeContentChange(s.used, s.now)}` : `${s.path} was deleted`;
+    case 'deleted-after-write': return `${shownPath(s.path)} was deleted (step ${s.step} wrote it last)`;
+    case 'modified-after-write': return `${shownPath(s.path)} was modified after step ${s.step} wrote it${s.written ? `: ${describeContentChange(s.written, s.now)}` : ''}`;
+    case 'input-changed': return s.now ? `${shownPath(s.path)} changed: ${describeContentChange(s.used, s.now)}` : `${shownPath(s.path)} was deleted`;
     case 'step-edited': return `the definition of step ${s.step} changed since it made this`;
     case 'step-would-run': return `step ${s.step} would run: ${describe(s.reason)}`;
   }
@@ -28,17 +30,17 @@ export function formatWhy(a: WhyAnswer, options: { all?: boolean; depth?: number
   const lines: string[] = [];
   const source = !a.lineage.producedBy && !a.modifiedAfter && a.readBy.length > 0;
   const head = !a.exists && !a.known
-    ? `${a.path}: prov-make has no record of this file`
+    ? `${shownPath(a.path)}: prov-make has no record of this file`
     : source
-      ? `${a.path}: a source file (no step wrote it)`
+      ? `${shownPath(a.path)}: a source file (no step wrote it)`
       : a.upToDate
-        ? `${a.path}: up to date`
-        : `${a.path}: stale: ${a.staleBecause[0] ? describeStaleness(a.staleBecause[0]) : 'it does not exist'}`;
+        ? `${shownPath(a.path)}: up to date`
+        : `${shownPath(a.path)}: stale: ${a.staleBecause[0] ? describeStaleness(a.staleBecause[0]) : 'it does not exist'}`;
   lines.push(head);
   for (const more of a.staleBecause.slice(1)) lines.push(`  also: ${describeStaleness(more)}`);
   const root = a.lineage;
   const v = root.current;
-  lines.push(`${root.path}  ${v ? `${formatSize(v.size)}  ${shortHash(v.hash)}  modified ${formatAgo(mtimeMs(v) ?? Date.now())}` : '(not on disk)'}`);
+  lines.push(`${shownPath(root.path)}  ${v ? `${formatSize(v.size)}  ${shortHash(v.hash)}  modified ${formatAgo(mtimeMs(v) ?? Date.now())}` : '(not on disk)'}`);
   if (root.producedBy) {
     producer(root.producedBy, '', lines, options, new Set(), 1);
   } else if (a.modifiedAfter) {
@@ -79,7 +81,7 @@ function producer(p: ProducerNode, indent: string, lines: string[], options: { a
     if (n.producedBy) producer(n.producedBy, inner + (last ? '   ' : '│  '), lines, options, shown, level + 1);
   });
   if (system.length) {
-    const programs = system.filter((n) => n.executed && !/\.so(\.|$)/.test(n.path)).map((n) => basename(n.path));
+    const programs = system.filter((n) => n.executed && !/\.so(\.|$)/.test(n.path)).map((n) => shownPath(basename(n.path)));
     const sample = [...new Set(programs)].slice(0, 4).join(', ');
     lines.push(`${inner}└─ ${system.length} system files${sample ? ` (${sample}, …)` : ''}: --all lists them`);
   }
@@ -90,13 +92,14 @@ function nodeLine(n: LineageNode): string {
   const kind = n.executed ? (/\.so(\.|$)/.test(n.path) ? 'library' : 'program') : n.producedBy ? '' : n.system ? '' : 'source';
   const change = n.changed ? (n.current ? `  CHANGED since: now ${formatSize(n.current.size)}` : '  DELETED since') : '';
   const size = v?.kind === 'symlink' ? 'symlink' : formatSize(v?.size ?? null); // its target is listed beside it
-  return `${n.path}  ${size}  ${shortHash(v?.hash)}${kind ? `  ${kind}` : ''}${change}`;
+  return `${shownPath(n.path)}  ${size}  ${shortHash(v?.hash)}${kind ? `  ${kind}` : ''}${change}`;
 }
 
 /**
  * DESIGN section 6, with each execution named once: `producedBy` (of the file, and of each input) is
  * an execution id or null, and `executions` maps each id to its step, command, times and inputs. A
- * tree where one step made many inputs of another repeats nothing.
+ * tree where one step made many inputs of another repeats nothing. Paths keep their bytes: one that
+ * is not UTF-8 has \udcXX escapes (Python's surrogateescape).
  */
 export function whyJson(a: WhyAnswer, depth = Infinity) {
   const executions: Record<string, unknown> = {};
@@ -107,7 +110,7 @@ export function whyJson(a: WhyAnswer, depth = Infinity) {
     executions[id] = null; // claimed before its inputs are walked: a loop refers back to it
     // As in the text: the step beyond --depth is named, its inputs are not listed.
     const inputs = level > depth ? [] : p.inputs.map((n) => ({
-      path: n.path,
+      path: pathOfKey(n.path),
       system: n.system,
       executed: n.executed,
       size: n.version?.size ?? null,
@@ -133,7 +136,7 @@ export function whyJson(a: WhyAnswer, depth = Infinity) {
   };
   const producedBy = named(a.lineage.producedBy, 1);
   return {
-    path: a.path,
+    path: pathOfKey(a.path),
     exists: a.exists,
     upToDate: a.upToDate,
     staleBecause: a.staleBecause.map(describeStaleness),

@@ -1,10 +1,13 @@
 /**
  * Graph exports of recorded provenance: W3C PROV-JSON (an activity per execution, an entity per
  * file version, used / wasGeneratedBy / wasDerivedFrom / wasInformedBy, prov-make as the agent)
- * and Graphviz DOT. Identifiers are limited to [A-Za-z0-9._-] after the prefix.
+ * and Graphviz DOT. Identifiers are limited to [A-Za-z0-9._-] after the prefix. Labels show names
+ * escaped (shownPath); `pm:path` keeps a name's bytes (\udcXX for one that is not UTF-8).
  */
 import { isAbsolute } from 'node:path';
 import { cyrb53, isProducerOf, type ExecutionRecord, type RecordedFile } from '@prov-make/cache';
+import { pathOfKey } from '@prov-make/cache/workspace-key';
+import { shownPath } from '../workspace/paths.js';
 import { walk, type LineageNode } from './lineage.js';
 
 export const PROV_NAMESPACE = 'urn:prov-make:';
@@ -55,7 +58,7 @@ export function executionsToProv(executions: ExecutionRecord[], extra: FileVersi
   };
   const addEntity = (id: string, f: FileVersionRef) => {
     if (!doc.entity[id]) {
-      const attrs: Record<string, unknown> = { 'prov:label': f.path, 'pm:path': f.path, 'pm:system': isAbsolute(f.path) };
+      const attrs: Record<string, unknown> = { 'prov:label': shownPath(f.path), 'pm:path': pathOfKey(f.path), 'pm:system': isAbsolute(f.path) };
       if (f.hash) attrs['pm:hash'] = f.hash;
       if (f.size !== null) attrs['pm:size'] = f.size;
       if (f.mtimeNs !== null) attrs['pm:mtimeNs'] = String(f.mtimeNs);
@@ -171,7 +174,7 @@ export function executionsToDot(executions: ExecutionRecord[], extraFiles: strin
       edges.push(`  ${q(act)} -> ${q(`file:${o.path}`)};`);
     }
   }
-  for (const f of [...files].sort()) lines.push(`  ${q(`file:${f}`)} [shape=ellipse, label=${q(f)}];`);
+  for (const f of [...files].sort()) lines.push(`  ${q(`file:${f}`)} [shape=ellipse, label=${q(shownPath(f))}];`);
   lines.push(...[...new Set(edges)], '}');
   return lines.join('\n') + '\n';
 }

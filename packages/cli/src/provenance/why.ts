@@ -4,6 +4,7 @@
  */
 import picomatch from 'picomatch';
 import type { ExecutionRecord } from '@prov-make/cache';
+import { pathOfKey } from '@prov-make/cache/workspace-key';
 import type { Reason } from '../engine/reasons.js';
 import type { RunReport } from '../engine/report.js';
 import { buildLineage, walk, type LineageContext, type LineageNode, type ProducerNode, type VersionInfo } from './lineage.js';
@@ -160,7 +161,7 @@ export function usesChains(a: WhyAnswer, glob: string): string[][] {
   const seen = new Set<string>();
   const visit = (node: LineageNode, trail: string[]) => {
     const here = [...trail, node.path];
-    if (match(node.path)) {
+    if (match(pathOfKey(node.path))) {
       const key = here.join('\0');
       if (!seen.has(key)) {
         seen.add(key);

@@ -151,7 +151,7 @@ export class SlurmStepRunner implements StepRunner {
   private async finished(end: SlurmJobEnd, launch: StepLaunch, resources: SlurmResources, logDir: string, submittedAt: number): Promise<Omit<StepExecution, 'output' | 'annotations' | 'cancelled'>> {
     const [{ collectTrace }, { jobFailure, signalOf }] = await Promise.all([import('@prov-make/interposer'), import('../executor/slurm-outcome.js')]);
     // the job has ended, all its processes gone: every log is closed, and opening it shows it whole (NFS close-to-open)
-    const { deps, problems } = collectTrace(logDir, { ignore: launch.ignore });
+    const { deps, problems } = await collectTrace(logDir, { ignore: launch.ignore });
     revalidate(deps, this.paths.root);
     const failure = jobFailure(end, resources) ?? undefined;
     // a supervisor that died killed its programs: the step failed, even if its shell exited 0 (as startTrace has it)

@@ -13,6 +13,7 @@
  * reported (watched folders are tried first: the workspace's own, nearest the root first).
  */
 import { readFileSync, statSync, watch, type FSWatcher } from 'node:fs';
+import { decodePath, fsPath } from '@prov-make/interposer/byte-path';
 import { basename, dirname, join } from 'node:path';
 
 /**
@@ -68,8 +69,10 @@ export class FolderWatcher {
     const ino = inodeOf(folder);
     if (ino === undefined) return 'gone';
     try {
-      const handle = watch(folder, { persistent: true }, (type, name) => {
-        if (name !== null) this.onEvent(join(folder, String(name)), type === 'rename' ? 'entry' : 'content');
+      // names as bytes: one that is not UTF-8 must name the file it is (byte-path.ts)
+      const handle = watch(fsPath(folder), { persistent: true, encoding: 'buffer' }, (type, raw) => {
+        const name = raw === null ? null : decodePath(raw);
+        if (name !== null) this.onEvent(join(folder, name), type === 'rename' ? 'entry' : 'content');
         // inotify names the folder itself when it is deleted or moved away (an entry may share its name)
         if (name === null || (type === 'rename' && name === basename(folder))) this.onEvent(folder, 'folder');
       });
@@ -95,7 +98,7 @@ export class FolderWatcher {
 
 function inodeOf(folder: string): number | undefined {
   try {
-    const st = statSync(folder);
+    const st = statSync(fsPath(folder));
     return st.isDirectory() ? st.ino : undefined;
   } catch {
     return undefined;

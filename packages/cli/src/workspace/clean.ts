@@ -7,6 +7,7 @@
  * cache holds instead of running.
  */
 import { rmdirSync, unlinkSync } from 'node:fs';
+import { fsPath } from '@prov-make/interposer/byte-path';
 import { join } from 'node:path';
 import { checkRestorePath, fromWorkspaceKey, tokenOf, type StepState, type WorkspaceStores } from '@prov-make/cache';
 
@@ -50,7 +51,7 @@ export async function cleanOutputs(root: string, stores: WorkspaceStores, steps:
     if (reader) { keep(o, 'source', reader[0]); continue; }
     if (firstWriterUpdated(stores, o.path)) { keep(o, 'updated'); continue; }
     if (tokenOf(st) !== o.token && (o.hash === null || (await stores.disk.hash(abs, st))?.xxh64 !== o.hash)) { keep(o, 'edited'); continue; }
-    if (!dryRun) unlinkSync(abs);
+    if (!dryRun) unlinkSync(fsPath(abs));
     removed.push({ path: o.path, step: o.step, kind: 'file' });
   }
   // deepest first, so a folder's emptied subfolders go before it
@@ -61,7 +62,7 @@ export async function cleanOutputs(root: string, stores: WorkspaceStores, steps:
     if (!st?.isDirectory()) continue;
     const left = (stores.disk.readdir(abs) ?? []).filter((name) => !(dryRun && removed.some((r) => r.path === `${o.path}/${name}`)));
     if (left.length) { keep(o, 'not-empty'); continue; }
-    if (!dryRun) rmdirSync(abs);
+    if (!dryRun) rmdirSync(fsPath(abs));
     removed.push({ path: o.path, step: o.step, kind: 'folder' });
   }
   return { removed, kept };

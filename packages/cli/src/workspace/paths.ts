@@ -5,7 +5,8 @@
  */
 import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { fromWorkspaceKey, toWorkspaceKey } from '@prov-make/cache/workspace-key';
+import { fromWorkspaceKey, pathOfKey, toWorkspaceKey } from '@prov-make/cache/workspace-key';
+import { displayPath } from '../format/terminal-text.js';
 import { workspaceRootOf } from '../pipeline/pipeline-file.js';
 
 /** What `prov-make run` reads when no pipeline file is named. */
@@ -53,4 +54,13 @@ export function storedPath(ws: Pick<WorkspacePaths, 'root'>, abs: string): strin
 
 export function absolutePath(ws: Pick<WorkspacePaths, 'root'>, stored: string): string {
   return fromWorkspaceKey(ws.root, stored);
+}
+
+/**
+ * A stored or absolute path as the terminal shows it: control characters and bytes that are not
+ * UTF-8 escaped (`in\xff.txt`, `a\nb`), so a name can neither break a line of output nor send the
+ * terminal an escape sequence.
+ */
+export function shownPath(key: string): string {
+  return displayPath(pathOfKey(key));
 }

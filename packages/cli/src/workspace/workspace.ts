@@ -10,6 +10,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileCheckProgram } from '@prov-make/interposer';
+import { terminalText } from '../format/terminal-text.js';
 import { pipelineSource, type PipelineSource } from '../pipeline/load.js';
 import type { ExecutorName, Pipeline } from '../pipeline/types.js';
 import type { BuildState } from '../engine/build-state.js';
@@ -50,6 +51,11 @@ export interface RunOptions extends BuildOptions {
 }
 
 export type { PlanOptions };
+
+/** A cache warning on stderr: what it quotes from an entry (paths, a forged target) shown escaped. */
+const warnOnTerminal = (message: string): void => {
+  process.stderr.write(`prov-make: warning: ${terminalText(message)}\n`);
+};
 
 export class Workspace {
   readonly paths: WorkspacePaths;
@@ -162,7 +168,7 @@ export class Workspace {
     if (this.stores) return this.stores;
     const { WorkspaceStores } = await import('@prov-make/cache');
     makeStateDirs(this.paths);
-    const { disk, blobs, remote, warn } = this.options;
+    const { disk, blobs, remote, warn = warnOnTerminal } = this.options;
     // While another run writes the stores, their pages are checked by that run, not read half-written here.
     const check = !otherRunInProgress(this.paths.stateDir);
     this.stores = WorkspaceStores.open(this.paths, { disk, blobs, remote, warn, check });

@@ -130,6 +130,25 @@ describe('staleness', () => {
   });
 });
 
+describe('versions', () => {
+  it('a file several steps read is hashed once per run; changed between two of them, it is observed again', async () => {
+    const pipeline = 'steps:\n  one:\n    run: one\n  two:\n    run: two\n  edit:\n    run: edit\n  three:\n    run: three\n';
+    const steps: Record<string, FakeStep> = {
+      one: (io) => io.write('one.txt', io.read('shared.txt')!),
+      two: (io) => io.write('two.txt', io.read('shared.txt')!),
+      edit: (io) => io.disk.write('shared.txt', 'changed by something else\n'),
+      three: (io) => io.write('three.txt', io.read('shared.txt')!),
+    };
+    const t = testWorkspace(pipeline, { 'shared.txt': 'first\n' }, steps);
+    t.disk.settle();
+    await t.run();
+    expect(t.disk.hashed.filter((p) => p === 'shared.txt')).toHaveLength(2); // for one (two takes it as is), for three
+    t.disk.settle();
+    // one and two read the first version and rerun; three recorded the version it read
+    expect(await t.run()).toEqual({ one: 'ran', two: 'ran', edit: 'skipped', three: 'skipped' });
+  });
+});
+
 describe('scheduling', () => {
   const PARALLEL = 'steps:\n  a:\n    run: a\n  b:\n    run: b\n  c:\n    run: c\n';
   const slow = (input: string, output: string): FakeStep => async (io) => {

@@ -5,7 +5,7 @@
  */
 import { posix } from 'node:path';
 import type { ExecutionJob } from '@prov-make/cache';
-import type { StepDependencies, TraceResult, WriteKind } from '@prov-make/interposer';
+import type { StepDependencies, TraceResult, TraceStats, WriteKind } from '@prov-make/interposer';
 import type { JobFailure } from '../../src/engine/reasons.js';
 import { StepStartError, type StartedStep, type StepExecution, type StepLaunch, type StepRunner } from '../../src/runner/step-runner.js';
 import type { MemoryDisk } from './memory-disk.js';
@@ -74,8 +74,10 @@ export class FakeRunner implements StepRunner {
       this.running--;
       this.finished.push(launch.step);
       const exitCode = typeof end === 'number' ? end : null;
-      const result: TraceResult = { exitCode, signal: null, deps: trace.deps(launch.ignore), problems: [], fullyObserved: true, startedAt, finishedAt: Date.now() };
-      const execution: StepExecution = { trace: result, output: Buffer.from(`${launch.step} ran\n`), annotations: [], cancelled: false };
+      const deps = trace.deps(launch.ignore);
+      const result: TraceResult = { exitCode, signal: null, deps, problems: [], fullyObserved: true, stats: trace.stats(deps), startedAt, finishedAt: Date.now() };
+      const execution: StepExecution = { trace: result, output: Buffer.from(`${launch.step} ran
+`), annotations: [], cancelled: false };
       return typeof end === 'number' ? execution : { ...execution, ...end };
     })();
     return { done, cancel: () => undefined };
@@ -156,6 +158,12 @@ class Trace {
       pause: (ms = 20) => new Promise((r) => setTimeout(r, ms)),
       disk: this.disk,
     };
+  }
+
+  /** What lstat says of the step's paths as it ends, as the launcher gives it. */
+  stats(deps: StepDependencies): TraceStats {
+    const stats = new Map([...deps.reads, ...deps.writes, ...deps.deleted].map((p) => [p, this.disk.lstat(p) ?? null]));
+    return { of: (p) => stats.get(p) };
   }
 
   deps(ignore: (abs: string) => boolean): StepDependencies {
