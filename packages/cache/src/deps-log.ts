@@ -6,6 +6,7 @@
  * (step-record.ts).
  */
 import { open, type Database, type RootDatabase } from 'lmdb';
+import { decodePath, encodePath, hasRawBytes } from '@prov-make/interposer/byte-path';
 import type { StepDefinition } from './definition.js';
 import type { Distrust } from './distrust.js';
 
@@ -44,8 +45,19 @@ export interface StepHashes {
   outputModes: number[];
   /** Aligned with StepState.listed: the entry names each listing counted, joined by NUL (to name what appeared). */
   listedNames?: string[];
-  /** Symlink outputs' targets by output index (made again from these, not from a blob); absent when there is none. */
-  outputTargets?: Record<number, string>;
+  /** Symlink outputs' targets by output index (made again from these, not from a blob); absent when there is none.
+   *  A target holding bytes that are not UTF-8 is kept as its bytes (storedTarget): msgpack would turn them into U+FFFD. */
+  outputTargets?: Record<number, string | Uint8Array>;
+}
+
+/** A symlink target as the deps log keeps it: the string, or its bytes when it is not UTF-8. */
+export function storedTarget(target: string): string | Uint8Array {
+  return hasRawBytes(target) ? encodePath(target) : target;
+}
+
+/** The target a stored one stands for (raw bytes as lone surrogates): the inverse of storedTarget. */
+export function targetOf(stored: string | Uint8Array | undefined): string | undefined {
+  return stored === undefined || typeof stored === 'string' ? stored : decodePath(stored);
 }
 
 /** A state as stored: the four lists packed in one buffer (encodeLists). */

@@ -73,8 +73,8 @@ export interface KeptEdit {
   path: string;
   /** xxh64 of the edited bytes, in the content store; null for a symlink (see target). */
   hash: string | null;
-  /** A symlink's edited target. */
-  target?: string;
+  /** A symlink's edited target (its bytes when it is not UTF-8: storedTarget). */
+  target?: string | Uint8Array;
   size: number;
   /** ms since the epoch. */
   keptAt: number;

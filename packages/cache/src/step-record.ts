@@ -4,7 +4,7 @@
  * execution record and the step cache's path set are pure projections of it, so the three never
  * disagree about what a step did.
  */
-import { tokenList, type StepHashes, type StepState } from './deps-log.js';
+import { storedTarget, tokenList, type StepHashes, type StepState } from './deps-log.js';
 import type { StepDefinition } from './definition.js';
 import type { Distrust } from './distrust.js';
 import type { ExecutionJob, ExecutionRecord, RecordedFile } from './provenance-store.js';
@@ -122,7 +122,7 @@ export function stepStateOf(r: StepRecord): { state: StepState; hashes: StepHash
   };
   // names that are not UTF-8 in a form msgpack keeps (workspace-key.ts)
   if (r.listed.some((l) => l.names)) hashes.listedNames = r.listed.map((l) => keyOf((l.names ?? []).join('\0')));
-  const targets = Object.fromEntries(r.outputs.flatMap((f, k) => (f.target === undefined ? [] : [[k, f.target]])));
+  const targets = Object.fromEntries(r.outputs.flatMap((f, k) => (f.target === undefined ? [] : [[k, storedTarget(f.target)]])));
   if (Object.keys(targets).length) hashes.outputTargets = targets;
   return { state, hashes };
 }

@@ -6,7 +6,7 @@
  * `trace --json` keeps them.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readlinkSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -24,6 +24,8 @@ const PIPELINE = String.raw`steps:
     run: ls "$(printf 'dir\375')" > listing.txt
   newline:
     run: cat "$(printf 'in\377.txt')" > "$(printf 'two\nlines.txt')"
+  link:
+    run: ln -s "$(printf 'in\377.txt')" link.txt
 `;
 const IN = 'in\udcff.txt';
 const OUT = 'out\udcfe.txt';
@@ -56,26 +58,28 @@ function shellCli(ws: string, args: string, env: NodeJS.ProcessEnv = {}) {
 describe('names that are not UTF-8, or hold a newline', () => {
   it('an edited input reruns its step, a new entry in a listed folder reruns the lister, lost outputs are restored', () => {
     const ws = byteWorkspace();
-    expect(statuses(runJson(ws))).toEqual({ copy: 'ran', list: 'ran', newline: 'ran' });
+    expect(statuses(runJson(ws))).toEqual({ copy: 'ran', list: 'ran', newline: 'ran', link: 'ran' });
     expect(read(ws, OUT)).toBe('first\n');
     expect(readFileSync(join(ws, 'listing.txt'))).toEqual(Buffer.from('a\xfc\n', 'latin1')); // ls prints the name's bytes
-    expect(statuses(runJson(ws))).toEqual({ copy: 'skipped', list: 'skipped', newline: 'skipped' });
+    expect(statuses(runJson(ws))).toEqual({ copy: 'skipped', list: 'skipped', newline: 'skipped', link: 'skipped' });
 
     writeFileSync(fsPath(join(ws, IN)), 'second\n');
     const edited = runJson(ws);
-    expect(statuses(edited)).toEqual({ copy: 'ran', list: 'skipped', newline: 'ran' });
+    expect(statuses(edited)).toEqual({ copy: 'ran', list: 'skipped', newline: 'ran', link: 'skipped' });
     expect(reasonOf(edited, 'copy')).toBe('input in\\xff.txt changed');
     expect(read(ws, OUT)).toBe('second\n');
 
     writeFileSync(fsPath(join(ws, DIR, 'b\udcfb')), 'b');
     const listed = runJson(ws);
-    expect(statuses(listed)).toEqual({ copy: 'skipped', list: 'ran', newline: 'skipped' });
+    expect(statuses(listed)).toEqual({ copy: 'skipped', list: 'ran', newline: 'skipped', link: 'skipped' });
     expect(reasonOf(listed, 'list')).toBe('dir\\xfd/b\\xfb appeared in folder dir\\xfd/ (it listed it)');
 
     rmSync(fsPath(join(ws, OUT)));
     rmSync(join(ws, NEWLINE_OUT));
+    rmSync(join(ws, 'link.txt'));
     const restored = runJson(ws);
-    expect(statuses(restored)).toEqual({ copy: 'restored', list: 'skipped', newline: 'restored' });
+    expect(statuses(restored)).toEqual({ copy: 'restored', list: 'skipped', newline: 'restored', link: 'restored' });
+    expect(readlinkSync(join(ws, 'link.txt'), 'buffer')).toEqual(Buffer.from('in\xff.txt', 'latin1')); // the target's own bytes
     expect(reasonOf(restored, 'newline')).toContain('output two\\nlines.txt was deleted');
     expect(read(ws, OUT)).toBe('second\n');
     expect(read(ws, NEWLINE_OUT)).toBe('second\n');
@@ -87,9 +91,10 @@ describe('names that are not UTF-8, or hold a newline', () => {
     expect(runJson(ws, [], 'run', { PROV_MAKE_CACHE_DIR: cacheDir }).code).toBe(0);
     const clone = cloneSources(ws);
     const r = runJson(clone, [], 'run', { PROV_MAKE_CACHE_DIR: cacheDir });
-    expect(statuses(r)).toEqual({ copy: 'restored', list: 'restored', newline: 'restored' });
+    expect(statuses(r)).toEqual({ copy: 'restored', list: 'restored', newline: 'restored', link: 'restored' });
     expect(read(clone, OUT)).toBe('first\n');
     expect(read(clone, NEWLINE_OUT)).toBe('first\n');
+    expect(readlinkSync(join(clone, 'link.txt'), 'buffer')).toEqual(Buffer.from('in\xff.txt', 'latin1'));
   });
 
   it('why finds the file it is given and shows its name escaped; --json keeps the bytes', () => {
@@ -124,7 +129,7 @@ describe('names that are not UTF-8, or hold a newline', () => {
     utimesSync(fsPath(join(ws, IN)), old, old);
     runJson(ws);
     await sleep(2100); // outputs leave the racily clean window
-    expect(statuses(runJson(ws))).toEqual({ copy: 'skipped', list: 'skipped', newline: 'skipped' });
+    expect(statuses(runJson(ws))).toEqual({ copy: 'skipped', list: 'skipped', newline: 'skipped', link: 'skipped' });
     const list = join(ws, '.prov-make', 'up-to-date.files');
     expect(readFileSync(list).includes(Buffer.from('in\xff.txt', 'latin1'))).toBe(true);
     expect(spawnSync(fileCheckProgram, [ws, list]).status).toBe(0);
@@ -193,9 +198,10 @@ describe('names that are not UTF-8 through the remote cache (nginx)', () => {
     expect(runJson(ws, ['--remote', url]).code).toBe(0);
     const clone = cloneSources(ws);
     const r = runJson(clone, ['--remote', url, '--cache-dir', workspace()]);
-    expect(statuses(r)).toEqual({ copy: 'restored', list: 'restored', newline: 'restored' });
+    expect(statuses(r)).toEqual({ copy: 'restored', list: 'restored', newline: 'restored', link: 'restored' });
     expect(reasonOf(r, 'copy')).toMatch(/restored its outputs from the remote cache$/);
     expect(read(clone, OUT)).toBe('first\n');
     expect(read(clone, NEWLINE_OUT)).toBe('first\n');
+    expect(readlinkSync(join(clone, 'link.txt'), 'buffer')).toEqual(Buffer.from('in\xff.txt', 'latin1'));
   });
 });

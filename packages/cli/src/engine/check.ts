@@ -5,7 +5,7 @@
  * reruns nothing. Checking writes nothing: confirmed tokens come back in the verdict, for the
  * builder to keep (the planner does not).
  */
-import { ABSENT, nowNs, tokenToRecord, type StepState } from '@prov-make/cache';
+import { ABSENT, nowNs, targetOf, tokenToRecord, type StepState } from '@prov-make/cache';
 import { pathOfKey } from '@prov-make/cache/workspace-key';
 import type { StepDefinition } from '../pipeline/definition.js';
 import { isSecretName } from '../pipeline/step-env.js';
@@ -125,7 +125,7 @@ async function checkOutputs(b: BuildState, i: number, state: StepState, inputTok
       damaged.push({ ...output, folder: true });
       continue;
     }
-    const target = recorded?.outputTargets?.[k];
+    const target = targetOf(recorded?.outputTargets?.[k]);
     if (target !== undefined && (!st || st.isSymbolicLink() || st.isFile())) {
       restore.push({ path: abs, hash: null, mode, target });
       damaged.push(output);

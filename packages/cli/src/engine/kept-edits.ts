@@ -5,7 +5,7 @@
  * `prov-make log` names the command that brings it back. (An output that is an input too is never
  * replaced over an edit: the step runs on it.)
  */
-import { newExecutionId } from '@prov-make/cache';
+import { newExecutionId, storedTarget, targetOf } from '@prov-make/cache';
 import type { BuildState } from './build-state.js';
 
 /** Keeps the hand-edited pure outputs of step i; returns their stored paths. */
@@ -25,8 +25,8 @@ export async function keepEditedOutputs(b: BuildState, i: number): Promise<strin
     const edit = { id: newExecutionId(), step: b.steps[i].name, path, size: Number(st.size), keptAt: Date.now() };
     if (st.isSymbolicLink()) {
       const target = b.disk.readlink(abs);
-      if (target === hashes.outputTargets?.[k]) continue;
-      b.stores.history.keepEdit({ ...edit, hash: null, target });
+      if (target === targetOf(hashes.outputTargets?.[k])) continue;
+      b.stores.history.keepEdit({ ...edit, hash: null, target: storedTarget(target) });
     } else {
       const hash = (await b.disk.hash(abs, st))?.xxh64;
       if (!hash || hash === hashes.outputs[k]) continue;

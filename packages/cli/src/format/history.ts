@@ -1,5 +1,5 @@
 /** `log`, `diff` and `graph --json` output: recorded history for people and for scripts. */
-import type { ExecutionJob, ExecutionRecord, KeptEdit } from '@prov-make/cache';
+import { targetOf, type ExecutionJob, type ExecutionRecord, type KeptEdit } from '@prov-make/cache';
 import type { InputChange, RunDiff, RunSummary } from '../provenance/history.js';
 import { shownPath } from '../workspace/paths.js';
 import { formatDuration, formatSize, formatTime, shortHash } from './units.js';
@@ -45,7 +45,7 @@ export function formatExecutions(all: ExecutionRecord[], edits: KeptEdit[] = [])
 
 /** A kept edit, and how to get it back. */
 export function describeKeptEdit(k: KeptEdit): string {
-  const back = k.hash !== null ? `prov-make show ${quote(k.path)} --version ${k.hash} > ${quote(k.path)}` : `ln -sfn ${quote(k.target ?? '')} ${quote(k.path)}`;
+  const back = k.hash !== null ? `prov-make show ${quote(k.path)} --version ${k.hash} > ${quote(k.path)}` : `ln -sfn ${quote(targetOf(k.target) ?? '')} ${quote(k.path)}`;
   return `your edit of ${shownPath(k.path)}${k.hash !== null ? ` (${formatSize(k.size)})` : ''} was kept before the step's version replaced it; to get it back: ${back}`;
 }
 
