@@ -67,7 +67,7 @@ static const char *unescape(const char *s, size_t n, size_t *out_n) {
   return buf;
 }
 
-/* One line (without its newline): KIND \t TIME \t ARG \t PATH [\t PATH2 ...]. 0, or -1: not a record. */
+/* One line (without its newline): KIND \t TIME \t ARG \t PATH [\t PATH2]. 0, or -1: not a record. */
 static int parse_line(const char *s, const char *end, uint32_t pid, struct pm_paths *paths, struct pm_events *events) {
   const char *field[5];
   size_t len[5];
@@ -80,7 +80,7 @@ static int parse_line(const char *s, const char *end, uint32_t pid, struct pm_pa
     if (!tab) break;
     p = tab + 1;
   }
-  if (n < 4 || len[0] != 1 || !field[0][0] || !strchr(KINDS, field[0][0])) return -1;
+  if (n < 4 || n > 5 || len[0] != 1 || !field[0][0] || !strchr(KINDS, field[0][0]) || len[1] == 0) return -1;
   struct pm_event ev = { .kind = (uint8_t)field[0][0], .pid = pid, .path2 = PM_NONE };
   for (size_t i = 0; i < len[1]; i++) {
     if (field[1][i] < '0' || field[1][i] > '9') return -1;
@@ -100,12 +100,14 @@ static int parse_line(const char *s, const char *end, uint32_t pid, struct pm_pa
   return 0;
 }
 
-/* Parses the whole records committed in [from, limit) of a window; returns the bytes consumed. */
+/* Parses the whole records committed in [from, limit) of a window; returns the bytes consumed. A
+ * record still without its newline is counted in f->cut_short. */
 static size_t parse_window(struct pm_follower *f, const char *from, const char *limit, uint32_t pid, size_t *records,
                            struct pm_paths *paths, struct pm_events *events) {
   const char *nul = memchr(from, 0, (size_t)(limit - from));
   const char *stop = nul ? nul : limit;
   const char *last = stop > from ? memrchr(from, '\n', (size_t)(stop - from)) : NULL;
+  if ((last ? last + 1 : from) < stop) f->cut_short++;
   if (!last) return 0;
   __atomic_thread_fence(__ATOMIC_ACQUIRE);   /* the records before a newline seen are there */
   for (const char *p = from; p <= last;) {
@@ -143,6 +145,7 @@ size_t follower_scan(struct pm_follower *f, struct pm_paths *paths, struct pm_ev
   uint64_t end = __atomic_load_n(&h->next, __ATOMIC_ACQUIRE);
   if (end > f->mapped) end = f->mapped;
   size_t records = 0, k = 0;
+  f->cut_short = 0;
   for (uint64_t pos = PM_LOG_HEADER_SIZE; pos + sizeof(struct pm_window) <= end;) {
     const struct pm_window *w = (const void *)(f->map + pos);
     uint32_t magic = __atomic_load_n(&w->magic, __ATOMIC_ACQUIRE);

@@ -24,7 +24,7 @@ struct pm_summary_header {
   uint32_t paths, events, args, path_bytes;
   uint32_t flags, reserved;
   uint64_t lost, processes, supervisors, finished;   /* the log header's counters (log.h) */
-  uint64_t malformed;                                  /* lines that were not records */
+  uint64_t malformed;                                  /* records that could not be read: lines that were not records, records cut short */
 };
 
 static int pad(FILE *out, size_t n) {
@@ -60,7 +60,7 @@ int summary_write(const char *file, const struct pm_follower *f, const struct pm
   struct pm_summary_header h = {
     .magic = PM_SUMMARY_MAGIC, .paths = paths->count, .events = (uint32_t)events->count, .args = events->args_count,
     .path_bytes = (uint32_t)paths->used, .flags = PM_SUMMARY_ASCII, .lost = f->lost, .processes = f->processes, .supervisors = f->supervisors,
-    .finished = f->finished, .malformed = f->malformed,
+    .finished = f->finished, .malformed = f->malformed + f->cut_short,
   };
   for (size_t i = 0; i < paths->used; i++) {
     unsigned char c = (unsigned char)paths->bytes[i];

@@ -81,6 +81,8 @@ struct pm_follower {
   size_t count, room;
   uint64_t lost, processes, supervisors, finished;   /* the header's counters, at the last scan */
   uint64_t malformed;     /* lines that are not records */
+  uint64_t cut_short;     /* windows whose last record has no newline yet, at the last scan (at the
+                           * end: a writer killed while it wrote; the call it records was made) */
 };
 
 /* 0, or -1 with errno (ENOENT: no log; EINVAL: not a trace log). */

@@ -215,6 +215,9 @@ function traceProblems(status: TraceStatus | null, error?: TraceLog['error']): T
   } else if (status!.processes === 0) {
     problems.push({ kind: 'log-missing', message: 'the command left no trace: it ran without the interposer, or could not open its log' });
   }
+  if (status && status.malformed > 0) {
+    problems.push({ kind: 'log-malformed', message: `${status.malformed} trace record(s) could not be read (cut short by a kill, or not records: the log was written over while the command ran): the trace is incomplete` });
+  }
   if (status && status.supervisorsFinished < status.supervisors) {
     problems.push({ kind: 'supervisor-died', message: 'the ptrace supervisor of a static or Go program ended before the programs it traced (it was killed, and took them with it), or they outlived the command: the trace is incomplete' });
   }

@@ -41,6 +41,9 @@ export interface TraceStatus {
   /** ptrace supervisors that attached, and those that saw all their programs end. */
   supervisors: number;
   supervisorsFinished: number;
+  /** Records that could not be read: a line that is not a record, or one cut short (no final
+   *  newline; the interposer records a call after it was made, so its effect is there, unrecorded). */
+  malformed: number;
 }
 
 export interface TraceLog {
@@ -54,18 +57,23 @@ export interface TraceLog {
 
 const KINDS = new Set<string>(Object.values(RECORD.kind));
 const NEWLINE = 10;
+/** An ARG is a few letters or a reason (record.h); native/collect-events.c keeps up to 15 bytes. */
+const ARG_MAX = 16;
 
 function unescapePath(s: string): string {
   if (!s.includes('\\')) return s;
   return s.replace(/\\(.)/g, (_, c: string) => (c === 'n' ? '\n' : c === 't' ? '\t' : c));
 }
 
+/** A record's time: digits only (what native/collect-log.c accepts too). */
+const TIME = /^[0-9]+$/;
+
 /**
- * Parses whole records (lines) from `bytes`, up to the first NUL (a window's unused tail). A record
- * cut short by a kill (no final newline) is dropped. Returns how many bytes were consumed: the rest
- * is a partial record.
+ * Parses whole records (lines) from `bytes`, up to the first NUL (a window's unused tail); a line
+ * that is not a record is counted in `counts.malformed`. Returns how many bytes were consumed: the
+ * rest is a partial record (its writer is still writing it, or was killed while it did).
  */
-export function parseRecords(bytes: Buffer, pid: number, into: LogRecord[]): number {
+export function parseRecords(bytes: Buffer, pid: number, into: LogRecord[], counts = { malformed: 0 }): number {
   let end = bytes.indexOf(0);
   if (end < 0) end = bytes.length;
   const last = bytes.lastIndexOf(NEWLINE, end - 1);
@@ -80,10 +88,12 @@ export function parseRecords(bytes: Buffer, pid: number, into: LogRecord[]): num
     if (nl < 0) break;
     if (nl > start) {
       const f = text.slice(start, nl).split('\t');
-      if (f.length >= 4 && KINDS.has(f[0])) {
+      if (f.length >= 4 && f.length <= 5 && KINDS.has(f[0]) && TIME.test(f[1]) && f[2].length < ARG_MAX) {
         const rec: LogRecord = { kind: f[0] as RecordKind, seq: Number(f[1]), arg: f[2], path: unescapePath(f[3]), pid };
-        if (f.length >= 5) rec.path2 = unescapePath(f[4]);
+        if (f.length === 5) rec.path2 = unescapePath(f[4]);
         into.push(rec);
+      } else {
+        counts.malformed++;
       }
     }
     start = nl + 1;
@@ -110,24 +120,26 @@ class ChunkReader {
   }
 }
 
-/** The records of the window whose records start at `pos` and which ends at `end`. */
-function readWindow(reader: ChunkReader, pos: number, end: number, pid: number, into: LogRecord[]): void {
+/** The records of the window whose records start at `pos` and which ends at `end`; a record its
+ *  writer left cut short is counted malformed. */
+function readWindow(reader: ChunkReader, pos: number, end: number, pid: number, into: LogRecord[], counts: { malformed: number }): void {
   let carry: Buffer | null = null;
   while (pos < end) {
     let view = reader.at(pos, 1).subarray(0, end - pos);
-    if (view.length === 0) return;
+    if (view.length === 0) break;
     const nul = view.indexOf(0);
     if (nul >= 0) view = view.subarray(0, nul);
     const bytes: Buffer = carry ? Buffer.concat([carry, view]) : view;
-    const used = parseRecords(bytes, pid, into);
+    const used = parseRecords(bytes, pid, into, counts);
     carry = used < bytes.length ? Buffer.from(bytes.subarray(used)) : null;
-    if (nul >= 0) return;
+    if (nul >= 0) break;
     pos += view.length;
   }
+  if (carry) counts.malformed++;
 }
 
 /** Reads every window of an open trace log; windows a kill left without a header are stepped over. */
-function readWindows(fd: number, end: number): LogRecord[] {
+function readWindows(fd: number, end: number, counts: { malformed: number }): LogRecord[] {
   const { window: W, page } = LOG_LAYOUT;
   const reader = new ChunkReader(fd, end);
   const records: LogRecord[] = [];
@@ -136,7 +148,7 @@ function readWindows(fd: number, end: number): LogRecord[] {
     const head = reader.at(pos, W.bytes);
     const size = head.readUInt32LE(W.size);
     if (head.readUInt32LE(W.magic) === LOG_LAYOUT.windowMagic && size >= page && size % page === 0) {
-      readWindow(reader, pos + W.bytes, Math.min(pos + size, end), head.readUInt32LE(W.pid), records);
+      readWindow(reader, pos + W.bytes, Math.min(pos + size, end), head.readUInt32LE(W.pid), records, counts);
       pos += size;
     } else {
       pos += page;
@@ -164,8 +176,8 @@ export function readTraceLog(dir: string): TraceLog {
       return { records: [], status: null, error: { kind: 'unreadable', message: `${path} is not a trace log (it was overwritten while the command ran)` } };
     }
     const field = (f: keyof typeof H) => Number(header.readBigUInt64LE(H[f]));
-    const status = { lost: field('lost'), processes: field('processes'), supervisors: field('supervisors'), supervisorsFinished: field('finished') };
-    return { records: readWindows(fd, Math.min(size, Number(header.readBigUInt64LE(H.next)))), status };
+    const status = { lost: field('lost'), processes: field('processes'), supervisors: field('supervisors'), supervisorsFinished: field('finished'), malformed: 0 };
+    return { records: readWindows(fd, Math.min(size, Number(header.readBigUInt64LE(H.next))), status), status };
   } catch (err) {
     return { records: [], status: null, error: { kind: 'unreadable', message: `${path}: ${(err as Error).message}` } };
   } finally {

@@ -13,9 +13,15 @@ export class PathTable {
   /** id -> its folder's id; -1: unknown yet, -2: none (/) */
   private folders: Int32Array;
 
-  /** `folders[id]`: the folder of each given path when its reader knows it (-1 otherwise). */
-  constructor(paths: string[] = [], folders?: Int32Array) {
+  /** How many of the first ids are in the order of their paths (as JavaScript compares strings):
+   *  a list of those ids sorted by number is sorted by path. */
+  readonly ordered: number;
+
+  /** `folders[id]`: the folder of each given path when its reader knows it (-1 otherwise);
+   *  `ordered`: whether the given paths are in order. */
+  constructor(paths: string[] = [], folders?: Int32Array, ordered = false) {
     this.paths = paths;
+    this.ordered = ordered ? paths.length : 0;
     this.folders = new Int32Array(Math.max(16, paths.length)).fill(-1);
     if (folders) this.folders.set(folders.subarray(0, paths.length));
   }

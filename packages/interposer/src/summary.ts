@@ -89,7 +89,7 @@ export function readSummary(file: string, disk: DiskView = liveDisk): TraceSumma
   const [pathCount, eventCount, argCount, pathBytes] = [8, 12, 16, 20].map((o) => buf.readUInt32LE(o));
   const flags = buf.readUInt32LE(24);
   const counter = (o: number) => Number(buf.readBigUInt64LE(o));
-  const status: TraceStatus = { lost: counter(32), processes: counter(40), supervisors: counter(48), supervisorsFinished: counter(56) };
+  const status: TraceStatus = { lost: counter(32), processes: counter(40), supervisors: counter(48), supervisorsFinished: counter(56), malformed: counter(64) };
   const s = new Sections(buf);
   // ASCII decodes byte for byte, which is a copy; other names as file names are (byte-path.ts)
   const names = flags & ASCII ? (pathBytes ? s.text(pathBytes, 'latin1').slice(0, -1).split('\0') : []) : namesOf(buf, s.take(pathBytes) - buf.byteOffset, pathBytes);
@@ -101,7 +101,8 @@ export function readSummary(file: string, disk: DiskView = liveDisk): TraceSumma
   const ev = { kind: s.u8(eventCount), arg: s.u8(eventCount), pid: s.u32(eventCount), path: s.u32(eventCount), path2: s.u32(eventCount) };
 
   const folders = new Int32Array(parent.buffer, parent.byteOffset, pathCount); // NONE reads as -1: unknown
-  const paths = new PathTable(names, folders);
+  // pm-collect gives paths in byte order, which is JavaScript's for ASCII
+  const paths = new PathTable(names, folders, (flags & ASCII) !== 0);
   const asked = viewFacts(paths, disk);
   const facts: PathFacts = {
     kindOf: (id) => (id < pathCount && kind[id] !== 0 ? KINDS[kind[id]]! : asked.kindOf(id)),

@@ -122,7 +122,7 @@ export interface UntracedProgram {
 
 /** Problems that make a trace incomplete: the step must not be skipped or cached on it. */
 export interface TraceProblem {
-  kind: 'log-lost' | 'log-missing' | 'log-unreadable' | 'supervisor-died';
+  kind: 'log-lost' | 'log-malformed' | 'log-missing' | 'log-unreadable' | 'supervisor-died';
   message: string;
 }
 

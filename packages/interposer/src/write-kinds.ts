@@ -8,45 +8,46 @@ import { RECORD, type WriteKind, type WriteLetter } from './types.js';
 const W = RECORD.write;
 const has = (arg: string, ...letters: WriteLetter[]) => letters.some((l) => arg.includes(l));
 
-/** What the records said of one path's writes, since the step last removed it. */
-export interface WriteHistory {
-  /** Its content was read (opened for reading) before anything wrote it. */
-  readFirst: boolean;
-  /** Written without truncating, not known empty: the old content may survive. */
-  inPlace: boolean;
-  /** Opened with O_CREAT or O_APPEND, not truncated, and empty when opened. */
-  emptyWhenOpened: boolean;
-  /** Truncated, made (mkdir), a new name (link), or renamed into place: nothing of the old version survives. */
-  replaced: boolean;
-  /** Its mode, owner or times set. */
-  retimed: boolean;
-}
+/**
+ * What the records said of one path's writes since the step last removed it, as bits (one byte per
+ * path in the reducer's typed arrays: a trace of 100,000 paths keeps no object per path).
+ */
+export type WriteHistory = number;
 
-export function newWriteHistory(): WriteHistory {
-  return { readFirst: false, inPlace: false, emptyWhenOpened: false, replaced: false, retimed: false };
-}
+/** Nothing written since the step started or last removed it. */
+export const NO_WRITES: WriteHistory = 0;
+/** Its content was read (opened for reading) before anything wrote it. */
+const READ_FIRST = 1;
+/** Written without truncating, not known empty: the old content may survive. */
+const IN_PLACE = 2;
+/** Opened with O_CREAT or O_APPEND, not truncated, and empty when opened. */
+const EMPTY_WHEN_OPENED = 4;
+/** Truncated, made (mkdir), a new name (link), or renamed into place: nothing of the old version survives. */
+const REPLACED = 8;
+/** Its mode, owner or times set. */
+const RETIMED = 16;
 
 /** A read of the content (not of its metadata: make's stat of a target is not reading it). */
-export function noteContentRead(h: WriteHistory): void {
-  if (!h.inPlace && !h.emptyWhenOpened && !h.replaced && !h.retimed) h.readFirst = true;
+export function noteContentRead(h: WriteHistory): WriteHistory {
+  return h & (IN_PLACE | EMPTY_WHEN_OPENED | REPLACED | RETIMED) ? h : h | READ_FIRST;
 }
 
 /** A write record's ARG letters (record.h). */
-export function noteWrite(h: WriteHistory, arg: string): void {
-  if (has(arg, W.truncate, W.mkdir, W.newName)) h.replaced = true;
-  else if (has(arg, W.metadata)) h.retimed = true;
-  else if (has(arg, W.empty)) h.emptyWhenOpened = true;
-  else h.inPlace = true;
+export function noteWrite(h: WriteHistory, arg: string): WriteHistory {
+  if (has(arg, W.truncate, W.mkdir, W.newName)) return h | REPLACED;
+  if (has(arg, W.metadata)) return h | RETIMED;
+  if (has(arg, W.empty)) return h | EMPTY_WHEN_OPENED;
+  return h | IN_PLACE;
 }
 
 /** Renamed into place over whatever was there. */
-export function noteReplaced(h: WriteHistory): void {
-  h.replaced = true;
+export function noteReplaced(h: WriteHistory): WriteHistory {
+  return h | REPLACED;
 }
 
 export function writeKindOf(h: WriteHistory): WriteKind {
-  if (h.replaced) return h.readFirst ? 'replaced-after-read' : 'new';
-  if (h.inPlace) return h.retimed ? 'in-place-retimed' : 'in-place';
-  if (h.emptyWhenOpened) return 'new-if-created';
-  return h.retimed ? 'metadata' : 'new';
+  if (h & REPLACED) return h & READ_FIRST ? 'replaced-after-read' : 'new';
+  if (h & IN_PLACE) return h & RETIMED ? 'in-place-retimed' : 'in-place';
+  if (h & EMPTY_WHEN_OPENED) return 'new-if-created';
+  return h & RETIMED ? 'metadata' : 'new';
 }

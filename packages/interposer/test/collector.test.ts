@@ -6,7 +6,7 @@
 import { closeSync, lstatSync, mkdirSync, openSync, symlinkSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { readTraceLog, reduceRecords, RECORD, type StepDependencies } from '../src/index.js';
+import { collectTrace, readTraceLog, reduceRecords, RECORD, type StepDependencies } from '../src/index.js';
 import { LogCollector } from '../src/collector.js';
 import { LOG_LAYOUT, newTraceLogHeader } from '../src/logs.js';
 import { reduceEvents } from '../src/reduce.js';
@@ -14,12 +14,16 @@ import { logWindow, trace, workspace, writeTraceLog, type LogWindow } from './he
 
 const K = RECORD.kind;
 
-/** The log's reduction through pm-collect (however small the log) and through src/logs.ts. */
-async function bothWays(logDir: string): Promise<{ native: StepDependencies; here: StepDependencies }> {
+/** The log's reduction through pm-collect (however small the log) and through src/logs.ts, with how many records each could not read. */
+async function bothWays(logDir: string): Promise<{ native: StepDependencies & { malformed: number }; here: StepDependencies & { malformed: number } }> {
   const summary = await new LogCollector(logDir, { followFrom: Infinity, readFrom: 0 }).finish();
   if (!summary) throw new Error('pm-collect gave no summary');
-  return { native: reduceEvents(summary), here: reduceRecords(readTraceLog(logDir).records) };
+  const { records, status } = readTraceLog(logDir);
+  return { native: { ...reduceEvents(summary), malformed: summary.status.malformed }, here: { ...reduceRecords(records), malformed: status!.malformed } };
 }
+
+/** Lines that are not records: an unknown kind, fields missing or too many, a time that is not a number, an ARG too long. */
+const NOT_RECORDS = ['Z\t5\t-\t/w/x', 'R\t5\t-', 'RR\t5\t-\t/w/x', 'R\t5x\t-\t/w/x', 'R\t\t-\t/w/x', 'M\t5\t-\t/w/a\t/w/b\t/w/c', `U\t5\t${'s'.repeat(16)}\t/w/x`, 'garbage'];
 
 /** A small deterministic generator (mulberry32). */
 function random(seed: number): (n: number) => number {
@@ -55,9 +59,34 @@ describe('pm-collect', () => {
         const path = kind === K.process ? programs[pick(3)] : p();
         windows[w] += `${kind}\t${time}\t${arg}\t${path}${kind === K.renamed ? `\t${p()}` : ''}\n`;
       }
+      // every third log has a line that is not a record, every fourth a writer cut short (no final newline)
+      const bad = seed % 3 === 0 ? 1 : 0;
+      const cut = seed % 4 === 0 ? 1 : 0;
+      if (bad) {
+        const w = pick(3);
+        const lines = windows[w].split('\n');
+        lines.splice(pick(lines.length), 0, NOT_RECORDS[pick(NOT_RECORDS.length)]);
+        windows[w] = lines.join('\n').replace(/^\n/, '');
+      }
+      if (cut) windows[2] += `W\t${time + 1}\tct\t${ws}/cut-sh`;
       const log = writeTraceLog(windows.map((text, i): LogWindow => [100 + i, text, 4]));
       const { native, here } = await bothWays(log);
       expect({ seed, ...native }).toEqual({ seed, ...here });
+      expect(here.malformed).toBe(bad + cut);
+    }
+  });
+
+  it('a record that cannot be read makes the trace incomplete, read here or by pm-collect', async () => {
+    const ws = workspace({ 'in.txt': 'x' });
+    for (const text of [`R\t1\t-\t${ws}/in.txt\nR\tone\t-\t${ws}/in.txt\n`, `R\t1\t-\t${ws}/in.txt\nW\t2\tct\t${ws}/out`]) {
+      const header = newTraceLogHeader();
+      header.writeBigUInt64LE(1n, LOG_LAYOUT.header.processes);
+      const log = writeTraceLog([[100, text, 1]], header);
+      for (const collector of [new LogCollector(log, { followFrom: Infinity, readFrom: Infinity }), new LogCollector(log, { followFrom: Infinity, readFrom: 0 })]) {
+        const { deps, problems } = await collectTrace(log, {}, collector);
+        expect(deps.reads).toEqual([`${ws}/in.txt`]);
+        expect(problems).toEqual([{ kind: 'log-malformed', message: expect.stringContaining('1 trace record(s) could not be read') }]);
+      }
     }
   });
 

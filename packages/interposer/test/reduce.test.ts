@@ -184,7 +184,7 @@ describe('reading the trace log', () => {
     const dir = writeTraceLog([[200, 'W\t5\tct\t/w/f\n', 1], [100, 'R\t2\t-\t/w/in\nW\t6\tct\t/w/f\n', 2], [200, 'K\t7\tf\t/w/f\n', 1]], header);
     const { records, status, error } = readTraceLog(dir);
     expect(error).toBeUndefined();
-    expect(status).toEqual({ lost: 3, processes: 2, supervisors: 0, supervisorsFinished: 0 });
+    expect(status).toEqual({ lost: 3, processes: 2, supervisors: 0, supervisorsFinished: 0, malformed: 0 });
     expect(records.map((r) => `${r.seq}${r.kind}${r.pid}`)).toEqual(['2R100', '5W200', '6W100', '7K200']);
     // in that order the second write is removed by the other process: no output
     expect(reduceRecords(records, { disk: fakeDisk({ '/w/in': 'file' }) }).writes).toEqual([]);

@@ -104,7 +104,7 @@ describe('logs that fill up or go away', () => {
     expect(t.stdout).toBe('in\nin\n');
     expect(t.ws.reads).toEqual(['input.txt']);
     expect(readdirSync(logDir)).toEqual(['trace.log']);
-    expect(readTraceLog(logDir).status).toEqual({ lost: 0, processes: 4, supervisors: 0, supervisorsFinished: 0 }); // sh, cat, sh, cat
+    expect(readTraceLog(logDir).status).toEqual({ lost: 0, processes: 4, supervisors: 0, supervisorsFinished: 0, malformed: 0 }); // sh, cat, sh, cat
     rmSync(dirname(logDir), { recursive: true, force: true });
   });
 
