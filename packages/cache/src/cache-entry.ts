@@ -40,9 +40,8 @@ export interface CachedExecution {
   deleted: string[];
   untraced: { path: string; reason: string }[];
   annotations: string[];
+  /** The output log's object (SHA-256). */
   outputLogHash: string | null;
-  /** SHA-256 of the output log, so that a restoring workspace can tell its own copy from another blob. */
-  outputLogSha256?: string;
   /** The execution that first made these outputs, when this one was itself adopted from a cache. */
   adoptedFrom?: string;
 }
@@ -118,8 +117,7 @@ const executionSchema = v.object({
   deleted: v.array(storedPath),
   untraced: v.array(v.object({ path: storedPath, reason: text })),
   annotations: v.array(text),
-  outputLogHash: v.nullable(xxh64),
-  outputLogSha256: v.optional(sha256),
+  outputLogHash: v.nullable(sha256),
 });
 
 const cacheEntrySchema = v.object({

@@ -1,42 +1,24 @@
 // Content-addressed store of file bodies (DESIGN §4): outputs, output logs and small inputs, named by
-// their xxh64 so identical bytes are kept once and a missing output can be restored without running.
-import { randomBytes } from 'node:crypto';
+// their SHA-256 so identical bytes are kept once, a missing output can be restored without running,
+// and an object is checked against its name whenever it is read (a restore computes the digest as it
+// copies). Small objects live in one database (small-objects.ts), larger ones as read-only files
+// (`cas/ab/<sha256>`); the per-file work runs on worker threads (file-pool.ts, file-ops.ts).
+import { createHash, randomBytes } from 'node:crypto';
 import fs from 'node:fs';
-import { fsPath } from '@prov-make/interposer/byte-path';
 import path from 'node:path';
-import { CorruptObjectError, DigestMismatchError, errnoCode, InvalidHashError, MissingObjectError, NotARegularFileError } from './errors.js';
-import { digestFileVersioned, hashBytes, hashFile, isContentHash, newDigester } from './hash.js';
-import { restorableMode } from './restore-mode.js';
-import { versionFromStats, type FileVersion } from './version.js';
-import { prepareRestorePath } from './workspace-path.js';
-
-export interface PutOptions {
-  /**
-   * The content hash if already known (e.g. from HashState for this very version): skips reading the
-   * file and makes a put of something already stored a single syscall. It is trusted, not re-checked.
-   */
-  hash?: string;
-}
+import { CorruptObjectError, errnoCode, InvalidHashError, MissingObjectError } from './errors.js';
+import { FilePool } from './file-pool.js';
+import { objectFile, SMALL_OBJECT_MAX, TOUCH_EVERY_MS, type ReadFile, type RestoreJob, type RestoreRequest, type StoreLayout } from './file-ops.js';
+import { SHA256_RE, sha256Bytes } from './hash.js';
+import { SmallObjects } from './small-objects.js';
+import type { FileVersion } from './version.js';
 
 export interface RestoreOptions {
   /** Absolute workspace root: the destination must be inside it, reached through real folders only. */
   workspaceRoot: string;
-  /** Permission bits for the restored file (default 0o644). */
+  /** Permission bits for the restored file (default 0o644; masked: restorableMode). */
   mode?: number;
-  /**
-   * Re-hash the copy before it replaces the destination (default true). A restore is where corrupt
-   * bytes would leak into the workspace, and objects are not fsynced when stored, so we check here.
-   */
-  verify?: boolean;
-  /**
-   * The SHA-256 the bytes must have (a cache entry names both digests): an object is found by its
-   * short local hash, which a forged entry could name to restore another file's bytes.
-   */
-  sha256?: string;
-  /**
-   * Where the copy is made before it is renamed into place (the workspace's `.prov-make/tmp`), so
-   * that no step sees a half-restored file; beside the destination when it is on another device.
-   */
+  /** Where the copy is made before it is renamed into place (the workspace's `.prov-make/tmp`). */
   tempDir?: string;
 }
 
@@ -55,65 +37,30 @@ export interface GcResult {
 
 interface ObjectInfo {
   hash: string;
-  file: string;
+  /** The object's file; undefined for one in the small-object database. */
+  file?: string;
   size: number;
   lastUsedMs: number;
 }
 
-// Copy-on-write where the filesystem supports it (btrfs, xfs, APFS), a plain copy elsewhere.
-// EXCL: a temp name someone planted (e.g. as a symlink) makes the copy fail instead of writing through it.
-const COPY_FLAGS = fs.constants.COPYFILE_FICLONE | fs.constants.COPYFILE_EXCL;
-
 /** Temp files older than this are leftovers of a killed process and are removed by gc. */
 const STALE_TEMP_MS = 60 * 60 * 1000;
 
-const VERIFY_CONCURRENCY = 4;
-
-function tempSuffix(): string {
-  return `${process.pid}-${randomBytes(6).toString('hex')}`;
-}
-
-/**
- * A free temp name for a restore to `dest`: in `tempDir` (made if missing) when given, so a step
- * listing or copying the destination's folder never meets it; beside `dest` otherwise.
- */
-async function restoreTemp(dest: string, tempDir: string | undefined): Promise<string> {
-  if (!tempDir) return path.join(path.dirname(dest), `.${path.basename(dest)}.prov-make-${tempSuffix()}.tmp`);
-  await fs.promises.mkdir(tempDir, { recursive: true });
-  return path.join(tempDir, `restore-${tempSuffix()}`);
-}
-
-/** Renames a restored copy into place; one made on another device is copied beside it first. */
-async function renameInto(tmp: string, dest: string): Promise<void> {
-  try {
-    await fs.promises.rename(fsPath(tmp), fsPath(dest));
-  } catch (err) {
-    if (errnoCode(err) !== 'EXDEV') throw err;
-    const beside = path.join(path.dirname(dest), `.${path.basename(dest)}.prov-make-${tempSuffix()}.tmp`);
-    try {
-      await fs.promises.copyFile(fsPath(tmp), fsPath(beside), COPY_FLAGS);
-      await fs.promises.rename(fsPath(beside), fsPath(dest));
-    } finally {
-      await fs.promises.rm(fsPath(beside), { force: true });
-    }
-  }
-}
-
 function assertHash(hash: string): void {
-  // Hashes become file names: anything but 16 hex digits could name a path outside the store.
-  if (!isContentHash(hash)) throw new InvalidHashError(hash);
+  // Hashes become file names: anything but 64 hex digits could name a path outside the store.
+  if (!SHA256_RE.test(hash)) throw new InvalidHashError(hash);
 }
 
 export class ContentStore {
   readonly dir: string;
-  private readonly objectsDir: string;
-  private readonly tempDir: string;
+  private readonly layout: StoreLayout;
+  private readonly pool = FilePool.shared();
+  private smallObjects: SmallObjects | null = null;
 
   /** `dir` may be anywhere (the CLI lets users move it); it is created on first write. */
   constructor(dir: string) {
     this.dir = path.resolve(dir);
-    this.objectsDir = path.join(this.dir, 'objects');
-    this.tempDir = path.join(this.dir, 'tmp');
+    this.layout = { casDir: path.join(this.dir, 'cas'), tempDir: path.join(this.dir, 'tmp') };
   }
 
   /** `<workspaceRoot>/.prov-make/cache`. */
@@ -121,46 +68,69 @@ export class ContentStore {
     return path.join(workspaceRoot, '.prov-make', 'cache');
   }
 
-  /** `<dir>/objects/<first two hex digits>/<hash>`: fan-out keeps directories small. */
+  /** Opened on first use (the database is created then). */
+  private get small(): SmallObjects {
+    return (this.smallObjects ??= SmallObjects.open(this.dir));
+  }
+
+  /**
+   * The database to keep objects in: opened again when its file is gone (a step ran `rm -rf` on the
+   * state folder), so what this run keeps is not written to a removed file. Checked per batch of writes.
+   */
+  private get smallForWrites(): SmallObjects {
+    if (this.smallObjects && !fs.existsSync(path.join(this.dir, SmallObjects.FILE))) {
+      void this.smallObjects.close().catch(() => undefined);
+      this.smallObjects = null;
+    }
+    return this.small;
+  }
+
+  /** The file a large object is kept in: `<dir>/cas/<first two hex digits>/<sha256>`. */
   objectPath(hash: string): string {
     assertHash(hash);
-    return path.join(this.objectsDir, hash.slice(0, 2), hash);
+    return objectFile(this.layout.casDir, hash);
   }
 
-  /** Synchronous: one stat, called in the engine's decide-what-to-do loop. */
+  /** Synchronous: called in the engine's decide-what-to-do loop. */
   has(hash: string): boolean {
-    return fs.existsSync(this.objectPath(hash));
+    return this.small.has(hash) || fs.existsSync(this.objectPath(hash));
   }
 
   /**
-   * Store a regular file; returns its hash. Without a known hash the file is copied first and the copy
-   * hashed, so an object's name always matches its bytes even if the source changes meanwhile.
+   * Reads workspace files once each for their version and both digests; when `keep`, regular files'
+   * bytes are kept from the same reads (so an object's name is the digest of its own bytes).
    */
-  async put(srcPath: string, options: PutOptions = {}): Promise<string> {
-    if (options.hash !== undefined) {
-      assertHash(options.hash);
-      if (await this.touch(options.hash)) return options.hash;
+  async readFiles(paths: string[], keep: boolean): Promise<ReadFile[]> {
+    const read = await this.pool.run(this.layout, { op: 'read', paths, keep });
+    if (!keep) return read;
+    const small: [string, Uint8Array][] = [];
+    for (const r of read) {
+      if (!r.bytes) continue;
+      small.push([r.digests!.sha256, r.bytes]);
+      delete r.bytes;
     }
-    const st = await fs.promises.lstat(fsPath(srcPath));
-    if (!st.isFile()) throw new NotARegularFileError(srcPath, st.isDirectory() ? 'dir' : st.isSymbolicLink() ? 'symlink' : 'other');
-    const tmp = await this.tempPath();
-    try {
-      await fs.promises.copyFile(fsPath(srcPath), tmp, COPY_FLAGS);
-      const hash = options.hash ?? (await hashFile(tmp));
-      await this.install(tmp, hash);
-      return hash;
-    } finally {
-      await fs.promises.rm(tmp, { force: true });
-    }
+    if (small.length) this.smallForWrites.putMany(small);
+    return read;
   }
 
-  /** Store bytes (e.g. a step's captured output); returns their hash. */
+  /** Makes sure the store holds these files (path, SHA-256 already known): only those it lacks are read. */
+  async keepKnown(files: [string, string][]): Promise<void> {
+    const missing = files.filter(([, hash]) => !this.has(hash)).map(([file]) => file);
+    if (missing.length) await this.readFiles(missing, true);
+  }
+
+  /** Store bytes (e.g. a step's captured output); returns their SHA-256. */
   async putBytes(data: Uint8Array | string): Promise<string> {
-    const hash = await hashBytes(data);
-    if (await this.touch(hash)) return hash;
-    const tmp = await this.tempPath();
+    const bytes = typeof data === 'string' ? Buffer.from(data) : data;
+    const hash = sha256Bytes(bytes);
+    if (bytes.length <= SMALL_OBJECT_MAX) {
+      this.smallForWrites.putMany([[hash, bytes]]);
+      return hash;
+    }
+    if (fs.existsSync(this.objectPath(hash))) return hash;
+    const tmp = this.tempPath();
     try {
-      await fs.promises.writeFile(tmp, data, { flag: 'wx' });
+      await fs.promises.writeFile(tmp, bytes, { flag: 'wx', mode: 0o444 });
       await this.install(tmp, hash);
       return hash;
     } finally {
@@ -169,33 +139,38 @@ export class ContentStore {
   }
 
   /**
-   * Store bytes as they arrive (a download), hashed while written and never held whole in memory.
-   * Kept only when their SHA-256 is `sha256`: returns their hash, or null (nothing kept) when not.
+   * Stores bytes as they arrive (a download), hashed while written and never held whole in memory.
+   * Kept only when their SHA-256 is `sha256`: returns it, or null (nothing kept) when not.
    */
   async putStream(chunks: AsyncIterable<Uint8Array>, sha256: string): Promise<string | null> {
-    const tmp = await this.tempPath();
+    assertHash(sha256);
+    const tmp = this.tempPath();
     try {
-      const digester = await newDigester();
-      const fh = await fs.promises.open(tmp, 'wx');
+      const digest = createHash('sha256');
+      let size = 0;
+      const fh = await fs.promises.open(tmp, 'wx', 0o444);
       try {
         for await (const chunk of chunks) {
-          digester.update(chunk);
+          digest.update(chunk);
+          size += chunk.length;
           await fh.write(chunk);
         }
       } finally {
         await fh.close();
       }
-      const digests = digester.digest();
-      if (digests.sha256 !== sha256) return null;
-      await this.install(tmp, digests.xxh64);
-      return digests.xxh64;
+      if (digest.digest('hex') !== sha256) return null;
+      if (size <= SMALL_OBJECT_MAX) this.smallForWrites.putMany([[sha256, await fs.promises.readFile(tmp)]]);
+      else await this.install(tmp, sha256);
+      return sha256;
     } finally {
       await fs.promises.rm(tmp, { force: true });
     }
   }
 
-  /** An object as a file-backed Blob (an upload streams it; it is never read whole). Throws MissingObjectError. */
+  /** An object as a Blob an upload streams (a large one is read from its file as it is sent). Throws MissingObjectError. */
   async blob(hash: string): Promise<Blob> {
+    const small = this.small.get(hash);
+    if (small) return new Blob([new Uint8Array(small)]); // a copy: a Blob takes no view of a shared buffer
     try {
       return await fs.openAsBlob(this.objectPath(hash));
     } catch (err) {
@@ -204,61 +179,76 @@ export class ContentStore {
     }
   }
 
-  /** An object's bytes (small things: logs, scripts). Throws MissingObjectError. */
+  /** A new temp name in the store's temp folder (made if missing). */
+  private tempPath(): string {
+    fs.mkdirSync(this.layout.tempDir, { recursive: true });
+    return path.join(this.layout.tempDir, `${process.pid}-${randomBytes(6).toString('hex')}`);
+  }
+
+  /** Renames a finished temp file to the object `sha256` (read-only: a stray writer cannot change it). */
+  private async install(tmp: string, sha256: string): Promise<void> {
+    const object = this.objectPath(sha256);
+    await fs.promises.mkdir(path.dirname(object), { recursive: true });
+    await fs.promises.rename(tmp, object);
+  }
+
+  /** An object's bytes (small things: logs, scripts), checked against its name. Throws MissingObjectError, CorruptObjectError. */
   async read(hash: string): Promise<Buffer> {
+    const data = this.small.get(hash) ?? (await this.readLarge(hash));
+    const actual = sha256Bytes(data);
+    if (actual !== hash) {
+      await this.remove([hash]);
+      throw new CorruptObjectError(hash, actual);
+    }
+    return data;
+  }
+
+  private async readLarge(hash: string): Promise<Buffer> {
+    let fh: fs.promises.FileHandle;
     try {
-      const data = await fs.promises.readFile(this.objectPath(hash));
-      await this.touch(hash);
-      return data;
+      fh = await fs.promises.open(this.objectPath(hash), 'r');
     } catch (err) {
       if (errnoCode(err) === 'ENOENT') throw new MissingObjectError(hash);
       throw err;
     }
+    try {
+      if (Date.now() - (await fh.stat()).mtimeMs > TOUCH_EVERY_MS) await fh.utimes(new Date(), new Date());
+      return await fh.readFile();
+    } finally {
+      await fh.close();
+    }
   }
 
   /**
-   * Copy an object to `destAbsPath` atomically (a temp file, then rename) with `mode` (masked:
-   * restorableMode), and return the restored file's version (record it with HashState.remember).
-   * Throws UnsafePathError when the destination is outside the workspace, has `..`, or sits under a
-   * symlinked folder; MissingObjectError; CorruptObjectError (the bad object is removed) or
-   * DigestMismatchError (the object is not the content `options.sha256` names).
+   * Copies objects to workspace files, each atomically (temp file beside it, then rename), with its
+   * mode, its bytes checked against the object's name on the way; returns the versions written.
+   * Throws UnsafePathError when a destination is outside the workspace, has `..`, or sits under a
+   * symlinked folder; MissingObjectError; CorruptObjectError (the bad object is removed).
    */
-  async restore(hash: string, destAbsPath: string, options: RestoreOptions): Promise<FileVersion> {
-    const object = this.objectPath(hash);
-    // Checked first so a missing object does not leave freshly created empty folders behind.
-    if (!this.has(hash)) throw new MissingObjectError(hash);
-    const dest = await prepareRestorePath(options.workspaceRoot, destAbsPath);
-    const tmp = await restoreTemp(dest, options.tempDir);
-    try {
-      try {
-        await fs.promises.copyFile(object, fsPath(tmp), COPY_FLAGS);
-      } catch (err) {
-        if (errnoCode(err) === 'ENOENT' && !this.has(hash)) throw new MissingObjectError(hash);
-        throw err;
-      }
-      if ((options.verify ?? true) || options.sha256) await this.verifyCopy(tmp, hash, options.sha256);
-      await fs.promises.chmod(fsPath(tmp), restorableMode(options.mode ?? 0o644));
-      await renameInto(tmp, dest); // rename replaces a symlink at dest, never writes through it
-    } finally {
-      await fs.promises.rm(fsPath(tmp), { force: true });
-    }
-    await this.touch(hash);
-    return versionFromStats(await fs.promises.lstat(fsPath(dest), { bigint: true }));
+  async restoreFiles(requests: RestoreRequest[], workspaceRoot: string, tempDir?: string): Promise<FileVersion[]> {
+    const jobs = requests.map((r): RestoreJob => {
+      assertHash(r.sha256);
+      const bytes = this.small.get(r.sha256);
+      return bytes ? { ...r, bytes } : r;
+    });
+    this.small.flushUses();
+    const outcomes = await this.pool.outcomes(this.layout, { op: 'restore', requests: jobs, root: path.resolve(workspaceRoot), tempDir });
+    const corrupt = jobs.filter((j, k) => j.bytes && 'error' in outcomes[k] && outcomes[k].error.code === 'E_CORRUPT_OBJECT').map((j) => j.sha256);
+    if (corrupt.length) this.small.remove(corrupt);
+    return FilePool.values(outcomes);
   }
 
-  private async verifyCopy(copy: string, hash: string, sha256: string | undefined): Promise<void> {
-    const actual = sha256 ? (await digestFileVersioned(copy)).digests : { xxh64: await hashFile(copy), sha256: undefined };
-    if (actual.xxh64 !== hash) {
-      await fs.promises.rm(this.objectPath(hash), { force: true });
-      throw new CorruptObjectError(hash, actual.xxh64);
-    }
-    if (sha256 && actual.sha256 !== sha256) throw new DigestMismatchError(hash, sha256);
+  /** One restoreFiles. */
+  async restore(hash: string, destAbsPath: string, options: RestoreOptions): Promise<FileVersion> {
+    const [version] = await this.restoreFiles([{ sha256: hash, path: destAbsPath, mode: options.mode ?? 0o644 }], options.workspaceRoot, options.tempDir);
+    return version;
   }
 
   /** Remove objects by hash (history pruned them); returns the bytes freed. Missing ones are skipped. */
   async remove(hashes: Iterable<string>): Promise<number> {
-    let freed = 0;
-    for (const hash of hashes) {
+    const all = [...hashes];
+    let freed = this.small.remove(all);
+    for (const hash of all) {
       const st = await fs.promises.lstat(this.objectPath(hash)).catch(() => null);
       if (!st) continue;
       await fs.promises.rm(this.objectPath(hash), { force: true });
@@ -279,26 +269,16 @@ export class ContentStore {
 
   /** Re-hash every object and delete those whose bytes no longer match their name. Returns their hashes. */
   async verify(): Promise<string[]> {
-    const objects = await this.listObjects();
     const removed: string[] = [];
-    let next = 0;
-    const worker = async (): Promise<void> => {
-      while (next < objects.length) {
-        const o = objects[next++];
-        let ok: boolean;
-        try {
-          ok = (await hashFile(o.file)) === o.hash;
-        } catch (err) {
-          if (errnoCode(err) === 'ENOENT') continue; // removed by a concurrent gc
-          ok = false; // unreadable (EIO, not a regular file): as useless as corrupt
-        }
-        if (!ok) {
-          await fs.promises.rm(o.file, { force: true, recursive: true });
-          removed.push(o.hash);
-        }
-      }
-    };
-    await Promise.all(Array.from({ length: VERIFY_CONCURRENCY }, worker));
+    for (const o of this.small.all()) if (sha256Bytes(o.bytes) !== o.sha256) removed.push(o.sha256);
+    this.small.remove(removed);
+    const files = await this.listFiles();
+    const ok = await this.pool.run(this.layout, { op: 'verify', hashes: files.map((o) => o.hash) });
+    for (let k = 0; k < files.length; k++) {
+      if (ok[k] !== false) continue; // true, or null: removed by a concurrent gc
+      await fs.promises.rm(files[k].file!, { force: true, recursive: true });
+      removed.push(files[k].hash);
+    }
     return removed.sort();
   }
 
@@ -313,51 +293,37 @@ export class ContentStore {
     let bytes = objects.reduce((sum, o) => sum + o.size, 0);
     let count = objects.length;
     const removed: string[] = [];
+    const small: string[] = [];
     let freedBytes = 0;
     for (const o of objects) {
       if (bytes <= maxBytes) break;
       if (keep.has(o.hash)) continue;
-      await fs.promises.rm(o.file, { force: true });
+      if (o.file) await fs.promises.rm(o.file, { force: true });
+      else small.push(o.hash);
       removed.push(o.hash);
       freedBytes += o.size;
       bytes -= o.size;
       count--;
     }
+    this.small.remove(small);
     return { removed, freedBytes, objects: count, bytes };
   }
 
-  // Last use is the object's mtime, bumped on every put/read/restore. Not atime: noatime/relatime mounts
-  // make it unreliable, and verify() reading every object would make them all look freshly used.
-  private async touch(hash: string): Promise<boolean> {
-    const now = new Date();
-    try {
-      await fs.promises.utimes(this.objectPath(hash), now, now);
-      return true;
-    } catch (err) {
-      if (errnoCode(err) === 'ENOENT') return false;
-      throw err;
-    }
-  }
-
-  private async tempPath(): Promise<string> {
-    // Temps live inside the store so the final rename never crosses filesystems.
-    await fs.promises.mkdir(this.tempDir, { recursive: true });
-    return path.join(this.tempDir, tempSuffix());
-  }
-
-  private async install(tmp: string, hash: string): Promise<void> {
-    const object = this.objectPath(hash);
-    await fs.promises.chmod(tmp, 0o444); // read-only: a stray writer cannot change an object in place
-    await fs.promises.mkdir(path.dirname(object), { recursive: true });
-    // Atomic: readers see the old object or the complete new one. Replacing an existing object with
-    // the same bytes is harmless and also counts as a use.
-    await fs.promises.rename(tmp, object);
+  async close(): Promise<void> {
+    await this.smallObjects?.close();
+    this.smallObjects = null;
   }
 
   private async listObjects(): Promise<ObjectInfo[]> {
+    const out = await this.listFiles();
+    for (const o of this.small.all()) out.push({ hash: o.sha256, size: o.bytes.length, lastUsedMs: o.lastUsedMs });
+    return out;
+  }
+
+  private async listFiles(): Promise<ObjectInfo[]> {
     let fanout: fs.Dirent[];
     try {
-      fanout = await fs.promises.readdir(this.objectsDir, { withFileTypes: true });
+      fanout = await fs.promises.readdir(this.layout.casDir, { withFileTypes: true });
     } catch (err) {
       if (errnoCode(err) === 'ENOENT') return [];
       throw err;
@@ -365,9 +331,9 @@ export class ContentStore {
     const out: ObjectInfo[] = [];
     for (const d of fanout) {
       if (!d.isDirectory() || !/^[0-9a-f]{2}$/.test(d.name)) continue;
-      const sub = path.join(this.objectsDir, d.name);
+      const sub = path.join(this.layout.casDir, d.name);
       for (const name of await fs.promises.readdir(sub)) {
-        if (!isContentHash(name) || !name.startsWith(d.name)) continue;
+        if (!SHA256_RE.test(name) || !name.startsWith(d.name)) continue;
         const file = path.join(sub, name);
         try {
           const st = await fs.promises.lstat(file);
@@ -383,14 +349,14 @@ export class ContentStore {
   private async removeStaleTemps(): Promise<void> {
     let names: string[];
     try {
-      names = await fs.promises.readdir(this.tempDir);
+      names = await fs.promises.readdir(this.layout.tempDir);
     } catch (err) {
       if (errnoCode(err) === 'ENOENT') return;
       throw err;
     }
     const cutoff = Date.now() - STALE_TEMP_MS;
     for (const name of names) {
-      const file = path.join(this.tempDir, name);
+      const file = path.join(this.layout.tempDir, name);
       const st = await fs.promises.lstat(file).catch(() => null);
       if (st && st.mtimeMs < cutoff) await fs.promises.rm(file, { force: true, recursive: true });
     }

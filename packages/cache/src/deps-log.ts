@@ -39,8 +39,11 @@ export interface StepState {
 
 /** Content hashes aligned with StepState.inputs / outputs (null: not hashable, e.g. a folder). */
 export interface StepHashes {
+  /** xxh64: what a token mismatch is confirmed against. */
   inputs: (string | null)[];
   outputs: (string | null)[];
+  /** SHA-256 of each output: its content-store object, restored when the output is damaged. */
+  outputSha256?: (string | null)[];
   /** st_mode of each output (type and permission bits), to restore it as it was. */
   outputModes: number[];
   /** Aligned with StepState.listed: the entry names each listing counted, joined by NUL (to name what appeared). */
@@ -131,6 +134,12 @@ function decoded(s: StoredState): StepState {
 export class DepsLog {
   private paths: string[] = [''];
   private ids = new Map<string, number>();
+  /**
+   * Whether the whole path table is read. It is read on first need: a run after one edit looks up
+   * the paths of a few steps' files (seedPaths gives them), and reading 50,000 entries from lmdb
+   * costs more than the whole decision.
+   */
+  private loaded = false;
   private pendingFiles: [string, number][] = [];
   /** Refreshed tokens by step: queued, written by flush() in one transaction. */
   private pendingRefresh = new Map<string, { inputs: Float64Array; outputs: Float64Array }>();
@@ -141,7 +150,6 @@ export class DepsLog {
     private readonly steps: Database<StoredState, string>,
     private readonly hashes: Database<StepHashes, string>,
   ) {
-    this.reload();
   }
 
   static open(path: string): DepsLog {
@@ -162,14 +170,30 @@ export class DepsLog {
     this.flush();
     this.paths = [''];
     this.ids = new Map();
+    this.loaded = false;
+  }
+
+  private load(): void {
+    if (this.loaded) return;
+    this.loaded = true;
     for (const { key, value } of this.files.getRange()) {
       this.paths[value] = key;
       this.ids.set(key, value);
     }
   }
 
+  /**
+   * Paths of ids known from elsewhere (the no-op snapshot, written from this table): pathOf answers
+   * them without reading the table. Anything that interns or looks up by path reads it all first.
+   */
+  seedPaths(ids: ArrayLike<number>, paths: readonly string[]): void {
+    if (this.loaded) return;
+    for (let k = 0; k < ids.length; k++) this.paths[ids[k]] = paths[k];
+  }
+
   /** Numeric id of a stored path (allocated on first use, persisted with the next put). */
   idOf(path: string): number {
+    this.load();
     let id = this.ids.get(path);
     if (id === undefined) {
       id = this.paths.length;
@@ -182,14 +206,19 @@ export class DepsLog {
 
   /** The id of a path already interned, without interning it. */
   knownIdOf(path: string): number | undefined {
+    this.load();
     return this.ids.get(path);
   }
 
   pathOf(id: number): string {
+    const seeded = this.paths[id];
+    if (seeded !== undefined) return seeded;
+    this.load();
     return this.paths[id];
   }
 
   get fileCount(): number {
+    this.load();
     return this.paths.length - 1;
   }
 

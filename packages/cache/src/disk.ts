@@ -33,10 +33,11 @@ export interface Disk {
   /** Removes a file or a link, or a folder when it is empty (a restore taken back); never follows a link. */
   unlink(path: string): void;
   /**
-   * Optional bulk check for the no-op fast path: whether every entry of `listFile` ("TOKEN\0PATH\0",
-   * paths relative to `root` or absolute) still has its token; undefined when it cannot tell.
+   * Optional bulk check for the no-op fast path: the ordinals of the entries of `listFile`
+   * ("TOKEN\0PATH\0", paths relative to `root` or absolute) whose token differs now; null when more
+   * than `max` differ; undefined when it cannot tell.
    */
-  tokensMatch?(root: string, listFile: string): boolean | undefined;
+  changedEntries?(root: string, listFile: string, max: number): number[] | null | undefined;
 }
 
 /** Where the node disk gets digests from: the hash memo (HashState) when the stores are open. */

@@ -63,12 +63,12 @@ export function errnoCode(err: unknown): string | undefined {
     : undefined;
 }
 
-/** An object found by its local hash is not the content a cache entry names by SHA-256. */
+/** An object is the content a cache entry names by SHA-256, but not by the short hash it names too (a forged entry). */
 export class DigestMismatchError extends CacheError {
   constructor(
-    readonly hash: string,
     readonly sha256: string,
+    readonly xxh64: string,
   ) {
-    super('E_DIGEST_MISMATCH', `cache object ${hash} is not the content the cache entry names (SHA-256 ${sha256.slice(0, 12)}…)`);
+    super('E_DIGEST_MISMATCH', `cache object ${sha256.slice(0, 12)} is not the content the cache entry names (xxh64 ${xxh64})`);
   }
 }

@@ -141,7 +141,7 @@ export class HashState {
     const recordedAtNs = nowNs();
     try {
       const read = await digestFileVersioned(absPath);
-      if (read.stable) this.rememberQuietly(absPath, read.version, read.digests.xxh64, recordedAtNs, read.digests.sha256);
+      this.rememberRead(absPath, read, recordedAtNs);
       return read.digests;
     } catch (err) {
       if (isAbsence(err)) return null;
@@ -159,6 +159,17 @@ export class HashState {
     const entry: HashStateEntry = { version, hash, recordedAtNs: String(recordedAtNs) };
     if (sha256) entry.sha256 = sha256;
     return this.memoWrite(() => this.db.put(pathKey(absPath), entry));
+  }
+
+  /**
+   * Remembers what one read of a file found (recordedAtNs: taken before it was read), unless it
+   * changed while being read or is racily clean: such an entry could never be trusted.
+   */
+  rememberRead(absPath: string, read: { version: FileVersion | null; digests: Digests | null; stable: boolean }, recordedAtNs: bigint): void {
+    const { version, digests } = read;
+    if (!version || !digests || !read.stable || (version.kind !== 'file' && version.kind !== 'symlink')) return;
+    if (isRacilyClean(version, recordedAtNs, this.racyWindowNs)) return;
+    this.rememberQuietly(absPath, version, digests.xxh64, recordedAtNs, digests.sha256);
   }
 
   forget(absPath: string): Promise<boolean> {

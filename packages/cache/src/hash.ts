@@ -1,5 +1,6 @@
-// Content hashing. Local identity uses xxh64 (fast, 16 hex chars); SHA-256 is for keys that leave the
-// machine (remote cache), where a crafted collision must be infeasible (DESIGN §4).
+// Content hashing. The local checks use xxh64 (fast, 16 hex chars: has this file changed? who made
+// this version?); stored content is named by SHA-256, locally and on a remote cache, where a crafted
+// collision must be infeasible (DESIGN §4). One read of a file feeds both.
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import xxhash from 'xxhash-wasm';
@@ -49,9 +50,13 @@ export async function hashBytes(data: Uint8Array | string): Promise<string> {
   return typeof data === 'string' ? hex64(h.h64(data, FILE_SEED)) : hex64(h.h64Raw(data, FILE_SEED));
 }
 
+// A symlink's "content" is its target text; a device's, FIFO's or socket's a stand-in of its type.
+const symlinkText = (target: string) => `symlink\0${target}`;
+const specialText = (mode: number) => `special\0${mode & 0o170000}`;
+
 /** The hash a symlink with this target gets: its "content" is the target string. */
 export async function hashSymlinkTarget(target: string): Promise<string> {
-  return h64Text(`symlink\0${target}`, SYMLINK_SEED);
+  return h64Text(symlinkText(target), SYMLINK_SEED);
 }
 
 /**
@@ -73,7 +78,7 @@ export async function hashDirectoryListing(dir: string): Promise<string> {
  * "content" is not a build input anyway. Depends only on the file type bits.
  */
 export async function hashSpecialFile(mode: number): Promise<string> {
-  return hex64((await xx()).h64(`special\0${mode & 0o170000}`, SPECIAL_SEED));
+  return hex64((await xx()).h64(specialText(mode), SPECIAL_SEED));
 }
 
 export interface HashedFile {
@@ -88,6 +93,45 @@ export interface HashedFile {
 export interface Digests {
   xxh64: string;
   sha256: string;
+}
+
+/** Both digests over bytes that come in chunks (a copy's, a read's). */
+export interface ContentDigest {
+  update(chunk: Uint8Array): void;
+  digests(): Digests;
+}
+
+/** The hashers ready for synchronous loops (a worker's): the wasm module is instantiated once, first. */
+export interface Hasher {
+  /** Both digests of bytes in memory. */
+  digests(bytes: Uint8Array): Digests;
+  begin(): ContentDigest;
+  /** symlinkDigests and specialFileDigests, synchronously. */
+  symlink(target: string): Digests;
+  special(mode: number): Digests;
+}
+
+export async function loadHasher(): Promise<Hasher> {
+  const h = await xx();
+  return {
+    digests: (bytes) => ({ xxh64: hex64(h.h64Raw(bytes, FILE_SEED)), sha256: sha256Bytes(bytes) }),
+    symlink(target) {
+      const bytes = encodePath(symlinkText(target)); // a target's raw bytes are hashed as they are
+      return { xxh64: hex64(h.h64Raw(bytes, SYMLINK_SEED)), sha256: sha256Bytes(bytes) };
+    },
+    special: (mode) => ({ xxh64: hex64(h.h64(specialText(mode), SPECIAL_SEED)), sha256: sha256Bytes(specialText(mode)) }),
+    begin() {
+      const xxh = h.create64(FILE_SEED);
+      const sha = createHash('sha256');
+      return {
+        update(chunk) {
+          xxh.update(chunk); // copies into wasm memory: the caller may reuse its buffer
+          sha.update(chunk);
+        },
+        digests: () => ({ xxh64: hex64(xxh.digest()), sha256: sha.digest('hex') }),
+      };
+    },
+  };
 }
 
 export interface DigestedFile {
@@ -109,12 +153,12 @@ interface ReadResult {
 
 /** The digests of a symlink's "content", its target text (each with its own domain separation). */
 export async function symlinkDigests(target: string): Promise<Digests> {
-  return { xxh64: await hashSymlinkTarget(target), sha256: sha256Bytes(encodePath(`symlink\0${target}`)) };
+  return (await loadHasher()).symlink(target);
 }
 
 /** The stand-in digests of a device, FIFO or socket (see hashSpecialFile). */
 export async function specialFileDigests(mode: number): Promise<Digests> {
-  return { xxh64: await hashSpecialFile(mode), sha256: sha256Bytes(`special\0${mode & 0o170000}`) };
+  return (await loadHasher()).special(mode);
 }
 
 /** Digests of bytes fed in chunks (a file being read, a download being written). */

@@ -39,10 +39,10 @@ export async function pruneHistory(stores: WorkspaceStores, localCache: LocalAct
   for (const e of all) if (!removedIds.has(e.id)) for (const h of objectsOf(e)) stillUsed.add(h);
   for (const name of stores.deps.stepNames()) {
     const hashes = stores.deps.getHashes(name);
-    for (const h of [...(hashes?.inputs ?? []), ...(hashes?.outputs ?? [])]) if (h) stillUsed.add(h);
+    for (const h of hashes?.outputSha256 ?? []) if (h) stillUsed.add(h);
   }
   for (const h of cachedObjects(localCache)) stillUsed.add(h);
-  for (const k of stores.history.keptEdits()) if (k.hash) stillUsed.add(k.hash); // a user's kept edit is theirs
+  for (const k of stores.history.keptEdits()) if (k.sha256) stillUsed.add(k.sha256); // a user's kept edit is theirs
   const objects = [...new Set(removed.flatMap(objectsOf))].filter((h) => !stillUsed.has(h) && stores.content.has(h)).sort();
   let freedBytes = 0;
   if (!dryRun) {
@@ -85,7 +85,7 @@ function isPruned(e: ExecutionRecord, rule: PruneRule, rank: number): boolean {
 function objectsOf(e: ExecutionRecord): string[] {
   const out: string[] = [];
   if (e.outputLogHash) out.push(e.outputLogHash);
-  for (const f of [...e.inputs, ...e.outputs]) if (f.hash) out.push(f.hash);
+  for (const f of [...e.inputs, ...e.outputs]) if (f.sha256) out.push(f.sha256);
   return out;
 }
 
@@ -93,6 +93,6 @@ function objectsOf(e: ExecutionRecord): string[] {
 function* cachedObjects(local: LocalActionCache): Generator<string> {
   for (const doc of local.documents()) {
     // path-set indexes and documents of another shape name no object
-    for (const o of parseCacheEntry(doc).value?.outputs ?? []) if (o.kind === 'file') yield o.hash;
+    for (const o of parseCacheEntry(doc).value?.outputs ?? []) if (o.kind === 'file') yield o.sha256;
   }
 }

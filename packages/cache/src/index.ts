@@ -23,11 +23,12 @@
  * Listing rules (listing-rules.ts): which entries a narrowed listing counts (Python's import system)
  * Disk (disk.ts): the workspace's files as the engine reaches them; nodeDisk(digestSource)
  *
- * Hashing (hash.ts) — xxh64 locally, SHA-256 for anything that leaves the machine, one read for both
+ * Hashing (hash.ts) — xxh64 for the local checks, SHA-256 names stored content; one read for both
  *   hashFile, hashFileVersioned, digestFileVersioned, hashBytes, sha256Bytes, sha256File, ...
  *
  * Hash memo (hash-state.ts): HashState.open(stateDir); hashOf(path, version?); digestsOf(path, version?)
- * Content store (content-store.ts): objects by xxh64 under `<cacheDir>/objects`; BlobStore (blob-store.ts)
+ * Content store (content-store.ts): objects by SHA-256 under `<cacheDir>/cas`, verified when read; BlobStore
+ *   (blob-store.ts); the per-file work on worker threads (file-pool.ts, file-ops.ts, file-jobs.ts)
  * Deps log (deps-log.ts): per step, ids with version tokens (TokenList) and the hashes that confirm them
  * Provenance (provenance-store.ts): every execution, indexed by step, writer, producer and reader
  * Step cache (step-cache.ts): BuildXL's two-level keys over the local action cache and the remote one;

@@ -11,7 +11,10 @@ export interface RecordedFile {
   /** Relative to the workspace when inside it, absolute otherwise (the caller decides; stored as is). */
   path: string;
   version: FileVersion | null;
+  /** xxh64: how versions are told apart locally (who produced what a step read). */
   hash: string | null;
+  /** SHA-256: the content-store object holding these bytes, when they were kept (absent in old records). */
+  sha256?: string | null;
 }
 
 export type ExecutionStatus = 'succeeded' | 'failed' | 'interrupted';
@@ -56,7 +59,7 @@ export interface ExecutionRecord {
   annotations: string[];
   /** Set when it ran as a cluster job (absent in records made before the Slurm executor). */
   job?: ExecutionJob;
-  /** Captured stdout+stderr, stored in the ContentStore. */
+  /** Captured stdout+stderr, stored in the ContentStore (its SHA-256). */
   outputLogHash: string | null;
   /** Outputs that existed before and that it changed in place (read first): `clean` never removes those files. */
   updated?: string[];
@@ -71,8 +74,10 @@ export interface KeptEdit {
   id: string;
   step: string;
   path: string;
-  /** xxh64 of the edited bytes, in the content store; null for a symlink (see target). */
+  /** xxh64 of the edited bytes (what `prov-make log` names); null for a symlink (see target). */
   hash: string | null;
+  /** The content-store object (SHA-256) holding the edited bytes. */
+  sha256?: string;
   /** A symlink's edited target (its bytes when it is not UTF-8: storedTarget). */
   target?: string | Uint8Array;
   size: number;

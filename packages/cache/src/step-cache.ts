@@ -17,6 +17,7 @@ import type { BlobStore } from './blob-store.js';
 import { parseCacheEntry, parseWeakIndex, type CacheEntry, type CachedOutput, type Parsed, type PathSet, type WeakIndex } from './cache-entry.js';
 import { cachedOutputsProblem, symlinkTargetProblem } from './cache-entry-paths.js';
 import type { Disk } from './disk.js';
+import type { ExecutionRecord, RecordedFile } from './provenance-store.js';
 import type { RemoteCache } from './remote-cache.js';
 import { executionRecordOf, succeeded, trusted, type ObservedInput, type StepRecord } from './step-record.js';
 import { countedEntries } from './listing-rules.js';
@@ -176,14 +177,11 @@ export class StepCache {
     const { blobs, remote } = this.o;
     for (const o of hit.entry.outputs) {
       signal?.throwIfAborted();
-      if (o.kind !== 'file' || blobs.has(o.hash)) continue;
+      if (o.kind !== 'file' || blobs.has(o.sha256)) continue;
+      // kept only when its bytes hash to the SHA-256 the entry names (else remote.getBlob warns)
       const kept = remote?.usable ? await remote.getBlob(o.sha256, o.size, (chunks) => blobs.keepStream(chunks, o.sha256)) : null;
       if (!kept) {
         this.o.warn(`the cache entry for ${o.path} names content the cache does not hold; the step runs instead`);
-        return false;
-      }
-      if (kept !== o.hash) {
-        this.o.warn(`the cached content of ${o.path} does not match its entry; the step runs instead`);
         return false;
       }
     }
@@ -206,15 +204,9 @@ export class StepCache {
     if (!outputs) return;
     const weak = this.weakKey(record.definitionHash);
     const strong = this.strongKey(weak, set, set.inputs.map((p) => observedSha(byPath.get(p)!)), this.listingTokens(set, leftOut));
-    const execution = { ...executionRecordOf(record), outputLogSha256: await this.logSha256(record.outputLogHash) };
+    const execution = publishedExecution(executionRecordOf(record));
     const entry: CacheEntry = { version: 1, step: record.step, definitionHash: record.definitionHash, pathSetId: set.id, outputs, execution };
     await this.put(strong, JSON.stringify(entry), this.indexKey(weak), set, outputs, signal);
-  }
-
-  /** The SHA-256 of a kept output log, with which an adopting workspace tells it from another blob. */
-  private async logSha256(hash: string | null): Promise<string | undefined> {
-    if (!hash || !this.o.blobs.has(hash)) return undefined;
-    return createHash('sha256').update(await this.o.blobs.read(hash)).digest('hex');
   }
 
   private async put(strong: string, entry: string, indexKey: string, set: PathSet, outputs: CachedOutput[], signal?: AbortSignal): Promise<void> {
@@ -228,11 +220,21 @@ export class StepCache {
     if (!remote?.usable || remote.readOnly) return;
     for (const o of outputs) {
       signal?.throwIfAborted(); // the entry is uploaded after its blobs, or not at all
-      if (o.kind === 'file') await remote.putBlob(o.sha256, () => blobs.blob(o.hash));
+      if (o.kind === 'file') await remote.putBlob(o.sha256, () => blobs.blob(o.sha256));
     }
     await remote.putEntry(strong, entry);
     await remote.putEntry(indexKey, merge(this.parse(await remote.getEntry(indexKey), parseWeakIndex, 'path-set index from the remote cache')));
   }
+}
+
+/**
+ * An execution as an entry publishes it: its inputs without their SHA-256, which would name a secret
+ * input's object in every workspace that keeps it (a forged entry naming it as an output's content
+ * would restore the secret there); the lookup hashes the inputs itself.
+ */
+function publishedExecution(e: ExecutionRecord): ExecutionRecord {
+  const withoutSha = ({ sha256: _, ...f }: RecordedFile): RecordedFile => f;
+  return { ...e, inputs: e.inputs.map(withoutSha), executed: e.executed.map(withoutSha) };
 }
 
 /** An input's content in a strong key, as contentSha would find it now. */

@@ -77,7 +77,7 @@ export interface StepRecord {
   annotations: string[];
   /** The cluster job it ran as, when it did. */
   job?: ExecutionJob;
-  /** Captured stdout+stderr in the content store. */
+  /** Captured stdout+stderr in the content store (its SHA-256). */
   outputLogHash: string | null;
   /** Outputs that were there before the step and that it changed in place (it read them first, as sed -i does). */
   updated?: string[];
@@ -117,6 +117,7 @@ export function stepStateOf(r: StepRecord): { state: StepState; hashes: StepHash
   const hashes: StepHashes = {
     inputs: r.inputs.map((f) => f.hash),
     outputs: r.outputs.map((f) => f.hash),
+    outputSha256: r.outputs.map((f) => f.sha256),
     // with the type bits: a folder is made again, not restored
     outputModes: r.outputs.map((f) => f.version?.mode ?? DEFAULT_OUTPUT_MODE),
   };
@@ -129,7 +130,7 @@ export function stepStateOf(r: StepRecord): { state: StepState; hashes: StepHash
 
 /** The provenance store's view: the execution as history keeps it. */
 export function executionRecordOf(r: StepRecord): ExecutionRecord {
-  const recorded = (f: ObservedFile): RecordedFile => ({ path: f.path, version: f.version, hash: f.hash });
+  const recorded = (f: ObservedFile): RecordedFile => ({ path: f.path, version: f.version, hash: f.hash, sha256: f.sha256 });
   return {
     id: r.executionId,
     runId: r.runId,

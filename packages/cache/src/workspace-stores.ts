@@ -90,6 +90,7 @@ export class WorkspaceStores {
   }
 
   async close(): Promise<void> {
+    await this.content.close();
     await this.hashes.close();
     await this.history.close();
     await this.deps.close();
@@ -105,20 +106,28 @@ export class WorkspaceStores {
  */
 export async function collectGarbage(at: StoreLocations, maxBytes: number): Promise<GcResult> {
   const keep = new Set<string>();
+  const history = existsSync(join(at.stateDir, PROVENANCE_FILE)) ? ProvenanceStore.open(at.stateDir) : null;
   const depsDir = join(at.stateDir, DEPS_LOG_DIR);
   if (existsSync(depsDir)) {
     const deps = DepsLog.open(depsDir);
     for (const name of deps.stepNames()) {
-      const hashes = deps.getHashes(name);
-      for (const h of [...(hashes?.outputs ?? []), ...(hashes?.inputs ?? [])]) if (h) keep.add(h);
+      for (const h of deps.getHashes(name)?.outputSha256 ?? []) if (h) keep.add(h);
+      // the inputs its last execution kept (by SHA-256 in its record: the deps log has their xxh64)
+      const executionId = deps.get(name)?.executionId;
+      const e = executionId ? history?.get(executionId) : undefined;
+      for (const f of e?.inputs ?? []) if (f.sha256) keep.add(f.sha256);
     }
     await deps.close();
   }
   // a user's kept edits are the user's: gc never takes them
-  if (existsSync(join(at.stateDir, PROVENANCE_FILE))) {
-    const history = ProvenanceStore.open(at.stateDir);
-    for (const e of history.keptEdits()) if (e.hash) keep.add(e.hash);
+  if (history) {
+    for (const e of history.keptEdits()) if (e.sha256) keep.add(e.sha256);
     await history.close();
   }
-  return new ContentStore(at.cacheDir).gc(maxBytes, keep);
+  const content = new ContentStore(at.cacheDir);
+  try {
+    return await content.gc(maxBytes, keep);
+  } finally {
+    await content.close();
+  }
 }

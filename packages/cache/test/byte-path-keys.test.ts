@@ -105,15 +105,25 @@ describe('stored paths holding bytes that are not UTF-8', () => {
     expect(l1.digests.sha256).not.toBe(l2.digests.sha256);
   });
 
-  it('are kept and restored by the content store under their own bytes', async () => {
+  it('are kept and restored by the content store under their own bytes, on its workers too', async () => {
     const ws = tempDir();
-    const src = join(ws, 'out\udcfe.txt');
-    writeFileSync(fsPath(src), 'bytes\n');
     const objects = new ContentStore(join(tempDir(), 'cache'));
-    const hash = await objects.put(src);
+    const one = join(ws, 'out\udcfe.txt');
+    writeFileSync(fsPath(one), 'bytes\n');
+    const [read] = await objects.readFiles([one], true);
     const dest = join(ws, 'sub\udcfd', 'again\udcff.txt');
-    await objects.restore(hash, dest, { workspaceRoot: ws });
+    await objects.restore(read.digests!.sha256, dest, { workspaceRoot: ws });
     expect(readFileSync(fsPath(dest), 'utf8')).toBe('bytes\n');
+
+    // enough files for the worker threads, one of them large (an object file of its own), and a link
+    const names = Array.from({ length: 40 }, (_, k) => join(ws, `many\udcfe${k}.txt`));
+    names.forEach((n, k) => writeFileSync(fsPath(n), k === 0 ? Buffer.alloc(100_000, 7) : `file ${k}\n`));
+    symlinkSync(fsPath('t\udcff'), fsPath(join(ws, 'link\udcfe')));
+    const reads = await objects.readFiles([...names, join(ws, 'link\udcfe')], true);
+    expect(reads.at(-1)!.target).toBe('t\udcff');
+    const back = join(ws, 'back\udcfc');
+    await objects.restoreFiles(names.map((n, k) => ({ sha256: reads[k].digests!.sha256, path: join(back, `f\udcfb${k}`), mode: 0o644 })), ws);
+    names.forEach((n, k) => expect(readFileSync(fsPath(join(back, `f\udcfb${k}`)))).toEqual(readFileSync(fsPath(n))));
   });
 
   it('are outputs a cache entry may restore, checked as the paths they stand for', () => {

@@ -3,11 +3,11 @@
  * folder that a fresh copy of the sources elsewhere (new absolute path, every mtime new) restores
  * from without running anything; PROV_MAKE_CACHE_DIR; `prov-make cache stats | verify | gc`.
  */
-import { cpSync, existsSync, readdirSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync, appendFileSync, chmodSync } from 'node:fs';
+import { cpSync, existsSync, readdirSync, readFileSync, rmSync, statSync, utimesSync, appendFileSync } from 'node:fs';
 import { basename, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { cli, reasonOf, runJson, statuses, workspace, write } from './cli-helpers.js';
+import { cli, reasonOf, rotCachedObject, runJson, statuses, workspace, write } from './cli-helpers.js';
 import { acDocuments, SHELL_OUTPUTS, SHELL_SOURCES } from './nginx.js';
 
 const EXAMPLE = fileURLToPath(new URL('../../../fixtures/example', import.meta.url));
@@ -191,9 +191,9 @@ describe('PROV_MAKE_CACHE_DIR and `prov-make cache`', () => {
     const env = { PROV_MAKE_CACHE_DIR: cache };
     const a = workspace(SHELL_SOURCES);
     expect(statuses(runJson(a, [], 'run', env))).toEqual({ upper: 'ran', listing: 'ran', count: 'ran', other: 'ran' });
-    expect(existsSync(join(cache, 'objects'))).toBe(true);
+    expect(existsSync(join(cache, 'small-objects.lmdb'))).toBe(true);
     expect(existsSync(join(cache, 'ac'))).toBe(true);
-    expect(existsSync(join(a, '.prov-make/cache/objects'))).toBe(false);
+    expect(existsSync(join(a, '.prov-make/cache/small-objects.lmdb'))).toBe(false);
 
     // One entry and one path-set index per step.
     const docs = acDocuments(join(cache, 'ac'));
@@ -226,17 +226,13 @@ describe('PROV_MAKE_CACHE_DIR and `prov-make cache`', () => {
     const a = workspace(SHELL_SOURCES);
     runJson(a, ['--cache-dir', cache]);
     const entry = acDocuments(join(cache, 'ac')).find((d) => d.doc.step === 'other')!;
-    const hash = entry.doc.outputs!.filter((o) => o.kind === 'file')[0].hash;
-    const object = join(cache, 'objects', hash.slice(0, 2), hash);
-    expect(existsSync(object)).toBe(true);
-    chmodSync(object, 0o644);
-    writeFileSync(object, 'garbage that does not hash to its name\n');
+    const hash = entry.doc.outputs!.filter((o) => o.kind === 'file')[0].sha256;
+    rotCachedObject(cache, hash, readFileSync(join(a, 'build/other.txt')));
 
     const clean = cli(a, ['cache', 'verify', '--cache-dir', cache]);
     expect(clean.code, clean.stderr).toBe(0);
     expect(clean.stdout).toMatch(/removed 1 corrupt object/);
     expect(clean.stdout).toContain(hash);
-    expect(existsSync(object)).toBe(false);
     const again = cli(a, ['cache', 'verify', '--json', '--cache-dir', cache]);
     expect(JSON.parse(again.stdout)).toEqual({ removed: [] });
     expect(cli(a, ['cache', 'verify', '--cache-dir', cache]).stdout).toMatch(/every object matches its hash/);
@@ -252,13 +248,10 @@ describe('PROV_MAKE_CACHE_DIR and `prov-make cache`', () => {
     const cache = workspace();
     const a = workspace(SHELL_SOURCES);
     runJson(a, ['--cache-dir', cache]);
-    const hashes = acDocuments(join(cache, 'ac')).filter((d) => d.doc.step === 'upper' || d.doc.step === 'listing').map((d) => d.doc.outputs!.filter((o) => o.kind === 'file')[0].hash).sort();
-    expect(hashes).toHaveLength(2);
-    for (const h of hashes) {
-      const f = join(cache, 'objects', h.slice(0, 2), h);
-      chmodSync(f, 0o644);
-      writeFileSync(f, readFileSync(f).subarray(0, 3)); // truncated
-    }
+    const outputs = acDocuments(join(cache, 'ac')).filter((d) => d.doc.step === 'upper' || d.doc.step === 'listing').map((d) => d.doc.outputs!.filter((o) => o.kind === 'file')[0]);
+    expect(outputs).toHaveLength(2);
+    for (const o of outputs) rotCachedObject(cache, o.sha256, readFileSync(join(a, o.path)));
+    const hashes = outputs.map((o) => o.sha256).sort();
     const r = cli(a, ['cache', 'verify', '--json'], { PROV_MAKE_CACHE_DIR: cache });
     expect(r.code, r.stderr).toBe(0);
     expect(JSON.parse(r.stdout)).toEqual({ removed: hashes });
@@ -319,10 +312,9 @@ describe('PROV_MAKE_CACHE_DIR and `prov-make cache`', () => {
     const cache = workspace();
     const a = workspace(SHELL_SOURCES);
     runJson(a, ['--cache-dir', cache]);
-    const keep = acDocuments(join(cache, 'ac')).filter((d) => d.doc.outputs).flatMap((d) => d.doc.outputs!.filter((o) => o.kind === 'file').map((o) => o.hash));
     const r = cli(a, ['cache', 'gc', '--max-size', '0', '--json', '--cache-dir', cache]);
     expect(r.code, r.stderr).toBe(0);
-    for (const h of keep) expect(existsSync(join(cache, 'objects', h.slice(0, 2), h)), h).toBe(true);
+    expectAllRestored(runJson(cloneSources(a, ['build']), ['--cache-dir', cache]), Object.keys(SHELL_OUTPUTS));
     expect(cli(a, ['cache', 'gc', '--max-size', 'lots', '--cache-dir', cache]).code).toBe(2);
   });
 });

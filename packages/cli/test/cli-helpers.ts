@@ -1,6 +1,6 @@
 /** Test helpers: temp workspaces and the real `prov-make` CLI as a child process. */
 import { execFileSync, spawn, spawnSync, type SpawnSyncReturns } from 'node:child_process';
-import { cpSync, mkdirSync, mkdtempSync, realpathSync, writeFileSync, rmSync } from 'node:fs';
+import { chmodSync, closeSync, cpSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, realpathSync, statSync, writeFileSync, writeSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -112,4 +112,27 @@ export function inTerminal(dir: string, args: string[], { width = 120, height = 
     keys: (...keys: string[]) => void tmux(['send-keys', '-t', session, ...keys]),
     close: () => void spawnSync('tmux', ['kill-session', '-t', session]),
   };
+}
+
+/**
+ * Bit rot behind prov-make's back: the cached object `sha256` (whose bytes are `content`) gets other
+ * bytes of the same length, in its file (cas/) or, for a small one, in the store's database file.
+ */
+export function rotCachedObject(cacheDir: string, sha256: string, content: string | Buffer): void {
+  const garbage = (n: number) => Buffer.alloc(n, 'x');
+  const file = join(cacheDir, 'cas', sha256.slice(0, 2), sha256);
+  if (existsSync(file)) {
+    chmodSync(file, 0o644);
+    writeFileSync(file, garbage(statSync(file).size));
+    return;
+  }
+  const db = join(cacheDir, 'small-objects.lmdb');
+  const bytes = readFileSync(db);
+  const needle = Buffer.from(content);
+  const fd = openSync(db, 'r+');
+  let found = 0;
+  // every copy: a page lmdb freed may still hold an older one
+  for (let at = bytes.indexOf(needle); at >= 0; at = bytes.indexOf(needle, at + 1), found++) writeSync(fd, garbage(needle.length), 0, needle.length, at);
+  closeSync(fd);
+  if (found === 0) throw new Error(`the object's bytes are not in ${db}`);
 }

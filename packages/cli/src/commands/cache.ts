@@ -32,25 +32,34 @@ export async function cacheMain(argv: string[]): Promise<number> {
   const ws = workspacePaths(findPipelineFile(process.cwd(), values.file), { cacheDir: values['cache-dir'] });
   makeStateDirs(ws);
   const store = new ContentStore(ws.cacheDir);
+  try {
+    return await cacheCommand(sub, store, ws, Boolean(values.json), values['max-size']);
+  } finally {
+    await store.close();
+  }
+}
+
+async function cacheCommand(sub: string, store: ContentStore, ws: ReturnType<typeof workspacePaths>, json: boolean, maxSize: string | undefined): Promise<number> {
   const out = (s: string) => process.stdout.write(s + '\n');
   switch (sub) {
     case 'stats': {
       const s = await store.stats();
       const ac = new LocalActionCache(ws.cacheDir).stats();
-      if (values.json) out(JSON.stringify({ dir: ws.cacheDir, objects: s.objects, bytes: s.bytes, entries: ac.entries }));
+      if (json) out(JSON.stringify({ dir: ws.cacheDir, objects: s.objects, bytes: s.bytes, entries: ac.entries }));
       else out(`${ws.cacheDir}: ${s.objects} objects, ${formatSize(s.bytes)}; ${ac.entries} cache entries`);
       return EXIT_OK;
     }
     case 'verify': {
       const removed = await store.verify();
-      if (values.json) out(JSON.stringify({ removed }));
+      if (json) out(JSON.stringify({ removed }));
       else out(removed.length ? `removed ${removed.length} corrupt object(s): ${removed.join(', ')}` : 'every object matches its hash');
       return EXIT_OK;
     }
     case 'gc': {
-      if (!values['max-size']) throw new UsageError('cache gc needs --max-size SIZE', 'example: prov-make cache gc --max-size 2G');
-      const r = await collectGarbage(ws, parseSize(values['max-size'], '--max-size'));
-      if (values.json) out(JSON.stringify(r));
+      if (!maxSize) throw new UsageError('cache gc needs --max-size SIZE', 'example: prov-make cache gc --max-size 2G');
+      await store.close(); // gc opens the store itself
+      const r = await collectGarbage(ws, parseSize(maxSize, '--max-size'));
+      if (json) out(JSON.stringify(r));
       else out(`removed ${r.removed.length} object(s), freed ${formatSize(r.freedBytes)}; ${r.objects} object(s), ${formatSize(r.bytes)} left`);
       return EXIT_OK;
     }

@@ -6,7 +6,7 @@
  */
 import { isAbsolute, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import type { ExecutionRecord, WorkspaceStores } from '@prov-make/cache';
+import type { ExecutionRecord, KeptEdit, WorkspaceStores } from '@prov-make/cache';
 import { diffJson, executionsJson, formatDiff, formatExecutions, formatRuns, runsJson } from '../format/history.js';
 import { shortHash } from '../format/units.js';
 import { replayedOutput, terminalText } from '../format/terminal-text.js';
@@ -155,7 +155,7 @@ export async function showMain(argv: string[]): Promise<number> {
     let used: UsedVersion | null;
     let user: string;
     if (values.version) {
-      used = { hash: values.version, size: null };
+      used = keptVersion(stores.history.keptEdits(), values.version);
       user = 'the version asked for';
     } else if (values.execution) {
       const e = stores.history.get(values.execution);
@@ -178,16 +178,22 @@ export async function showMain(argv: string[]): Promise<number> {
       process.stderr.write(`prov-make: ${shownPath(file)} is not among the inputs of ${user}\n`);
       return EXIT_FAILED;
     }
-    if (!stores.content.has(hash)) {
+    if (!used!.sha256 || !stores.content.has(used!.sha256)) {
       const kept = !isAbsolute(file) && used!.size !== null && used!.size <= KEEP_INPUTS_UP_TO;
       process.stderr.write(kept
         ? `prov-make: the version of ${shownPath(file)} used by ${user} (${shortHash(hash)}) was kept, but \`prov-make cache gc\` has removed it from the cache since\n`
         : `prov-make: the version of ${shownPath(file)} used by ${user} (${shortHash(hash)}) is not in the cache (only workspace inputs up to 256 KiB are kept)\n`);
       return EXIT_FAILED;
     }
-    process.stdout.write(replayedOutput(await stores.content.read(hash), process.stdout));
+    process.stdout.write(replayedOutput(await stores.content.read(used!.sha256), process.stdout));
     return EXIT_OK;
   });
+}
+
+/** `show --version HASH`: the kept edit `prov-make log` named by that xxh64 (its object is by SHA-256). */
+function keptVersion(edits: KeptEdit[], hash: string): UsedVersion {
+  const edit = edits.find((k) => k.hash === hash);
+  return { hash, sha256: edit?.sha256 ?? null, size: edit?.size ?? null };
 }
 
 export async function diffMain(argv: string[]): Promise<number> {

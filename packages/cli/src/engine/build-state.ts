@@ -17,9 +17,6 @@ const BUILTIN_IGNORES = ['**/__pycache__/**', '**/*.pyc'];
 
 export class BuildState {
   readonly steps: Step[];
-  /** Each step's state as of now: from the deps log, then as it commits. */
-  readonly states: (StepState | undefined)[];
-  readonly writers: OutputWriters;
   readonly tokens: TokenCache;
   readonly disk: Disk;
   readonly deps: DepsLog;
@@ -28,10 +25,16 @@ export class BuildState {
   /** Paths never treated as dependencies: prov-make's own state, ignore globs, byte-code caches. */
   readonly ignored: (absPath: string) => boolean;
   private graphMemo: StepGraph | null = null;
+  /**
+   * Each step's state as of now: from the deps log (decoded on first use: the run after an edit
+   * looks at a few steps), then as it commits. `null`: not decoded yet.
+   */
+  private readonly current: (StepState | undefined | null)[];
+  /** The states as the run found them: the graph is built from these, whenever it is built. */
+  private readonly initial: (StepState | undefined | null)[];
+  private writersMemo: OutputWriters | null = null;
   private readonly identities: StepIdentities;
   private readonly identityMemo: (StepIdentity | undefined)[] = [];
-  /** The states as the run found them: the graph is built from these, whenever it is built. */
-  private readonly initialStates: readonly (StepState | undefined)[];
 
   constructor(
     readonly paths: WorkspacePaths,
@@ -45,10 +48,8 @@ export class BuildState {
     this.disk = stores.disk;
     this.deps = stores.deps;
     this.steps = pipeline.steps;
-    this.states = this.steps.map((s) => this.deps.get(s.name));
-    this.initialStates = [...this.states];
-    this.writers = new OutputWriters(this.root, this.deps);
-    this.states.forEach((st, i) => st && this.writers.add(i, st));
+    this.current = this.steps.map(() => null);
+    this.initial = this.steps.map(() => null);
     this.tokens = new TokenCache(this.root, this.disk, this.deps);
     this.ignored = ignoreRule(paths, pipeline.ignore);
   }
@@ -59,7 +60,35 @@ export class BuildState {
    * nothing yet, but what it made before is still what its users read.
    */
   graph(): StepGraph {
-    return (this.graphMemo ??= stepGraph(this.steps, this.initialStates, (id) => this.deps.pathOf(id)));
+    return (this.graphMemo ??= stepGraph(this.steps, this.steps.map((_, i) => this.initialState(i)), (id) => this.deps.pathOf(id)));
+  }
+
+  /** Step i's state as of now (undefined: it never ran, or its state is unreadable). */
+  state(i: number): StepState | undefined {
+    const st = this.current[i];
+    return st === null ? this.initialState(i) : st;
+  }
+
+  /** Every step's state as of now (decodes them all). */
+  get states(): (StepState | undefined)[] {
+    return this.steps.map((_, i) => this.state(i));
+  }
+
+  private initialState(i: number): StepState | undefined {
+    let st = this.initial[i];
+    if (st === null) st = this.initial[i] = this.deps.get(this.steps[i].name);
+    return st;
+  }
+
+  /** Who writes what: built on first use, from every step's state (a listing check needs it). */
+  private get writers(): OutputWriters {
+    if (this.writersMemo) return this.writersMemo;
+    const writers = new OutputWriters(this.root, this.deps);
+    this.steps.forEach((_, i) => {
+      const st = this.state(i);
+      if (st) writers.add(i, st);
+    });
+    return (this.writersMemo = writers);
   }
 
   /** Step i in this run: its environment, definition and definition hash. */
@@ -72,22 +101,24 @@ export class BuildState {
   }
 
   setState(i: number, state: StepState): void {
-    const old = this.states[i];
-    if (old) this.writers.remove(i, old);
-    this.states[i] = state;
-    this.writers.add(i, state);
+    const old = this.state(i);
+    if (this.writersMemo) {
+      if (old) this.writersMemo.remove(i, old);
+      this.writersMemo.add(i, state);
+    }
+    this.current[i] = state;
   }
 
   /** Step i's listing exclusion (writers.ts): its outputs, later steps', and ignored paths. */
   leftOut(i: number): (absPath: string) => boolean {
-    const written = this.writers.leftOut(i);
-    return (abs) => this.ignored(abs) || written(abs);
+    let written: ((abs: string) => boolean) | undefined; // the writers are built when a listing is checked
+    return (abs) => this.ignored(abs) || (written ??= this.writers.leftOut(i))(abs);
   }
 
   /** The same exclusion as the next check will make, when step i's new outputs are not committed yet. */
   leftOutAfter(i: number, ownOutputs: ReadonlySet<string>): (absPath: string) => boolean {
-    const later = this.writers.ofLaterSteps(i);
-    return (abs) => this.ignored(abs) || ownOutputs.has(abs) || later(abs);
+    let later: ((abs: string) => boolean) | undefined;
+    return (abs) => this.ignored(abs) || ownOutputs.has(abs) || (later ??= this.writers.ofLaterSteps(i))(abs);
   }
 
   /** A folder's listing token now (and the names it counts), narrowed by `rules` when given. */

@@ -69,7 +69,7 @@ async function decideAndBuild(c: StepRun, i: number, t0: number): Promise<StepRe
 
 /** Tokens a hash confirmed: written with the next flush, and this run's states see them now. */
 function keepRefresh(b: BuildState, i: number, refresh: Refresh): void {
-  const state = b.states[i]!;
+  const state = b.state(i)!;
   b.deps.refreshTokens(b.steps[i].name, refresh.inputs, refresh.outputs);
   state.inputs.tokens = refresh.inputs;
   state.outputs.tokens = refresh.outputs;

@@ -6,6 +6,7 @@
 import type { StartedStep, StepRunner } from '../runner/step-runner.js';
 import type { BuildState } from './build-state.js';
 import { buildStep, type StepRun } from './build-step.js';
+import type { Focus } from './focus.js';
 import { Hazards } from './hazards.js';
 import { BuildPlan } from './plan.js';
 import type { RunEvents, RunReport, StepReport } from './report.js';
@@ -27,7 +28,8 @@ export interface BuildOptions {
 /** A stopped step gets SIGTERM, then SIGKILL if it is still there after this long. */
 const KILL_AFTER_MS = 3000;
 
-export async function build(b: BuildState, runner: StepRunner, options: BuildOptions, started: number): Promise<RunReport> {
+/** With a `focus` (focus.ts), only the steps it examines are checked: the others are up to date. */
+export async function build(b: BuildState, runner: StepRunner, options: BuildOptions, started: number, focus?: Focus): Promise<RunReport> {
   const targets = stepIndexes(b.pipeline, options.targets);
   checkStepFolders(b);
   const plan = new BuildPlan(b.steps.length, Math.max(1, options.jobs ?? 1), () => b.graph(), targets);
@@ -49,7 +51,7 @@ export async function build(b: BuildState, runner: StepRunner, options: BuildOpt
   const reports = new Map<number, StepReport>();
   let stoppedAfter: string | undefined;
   try {
-    stoppedAfter = await schedule(plan, run, reports, Boolean(options.keepGoing));
+    stoppedAfter = await schedule(plan, run, reports, Boolean(options.keepGoing), focus);
   } finally {
     options.signal?.removeEventListener('abort', onAbort);
   }
@@ -67,7 +69,7 @@ export async function build(b: BuildState, runner: StepRunner, options: BuildOpt
  * `keepGoing`, a failure stops it from starting more steps (running ones finish): returns the
  * failed step's name then.
  */
-async function schedule(plan: BuildPlan, run: StepRun, reports: Map<number, StepReport>, keepGoing: boolean): Promise<string | undefined> {
+async function schedule(plan: BuildPlan, run: StepRun, reports: Map<number, StepReport>, keepGoing: boolean, focus?: Focus): Promise<string | undefined> {
   const running = new Map<number, Promise<void>>();
   let stoppedAfter: string | undefined;
   const finish = (i: number, report: StepReport) => {
@@ -80,9 +82,9 @@ async function schedule(plan: BuildPlan, run: StepRun, reports: Map<number, Step
     let next: number | undefined;
     while (!run.interrupted() && stoppedAfter === undefined && (next = plan.next()) !== undefined) {
       const i = next;
-      const report = blocked(run.b, i, plan, reports);
+      const report = blocked(run.b, i, plan, reports) ?? (focus && !focus.examined.has(i) ? upToDate(run.b, i) : null);
       if (report) finish(i, report);
-      else running.set(i, buildStep(run, i).then((r) => finish(i, r)).finally(() => running.delete(i)));
+      else running.set(i, buildStep(run, i).then((r) => (focus?.done(i), finish(i, r))).finally(() => running.delete(i)));
     }
     if (running.size === 0) break;
     await Promise.race(running.values());
@@ -91,6 +93,11 @@ async function schedule(plan: BuildPlan, run: StepRun, reports: Map<number, Step
   const stuck = run.interrupted() || stoppedAfter !== undefined ? [] : plan.stuck;
   if (stuck.length) throw new Error(`internal: no runnable step among ${stuck.map((i) => run.b.steps[i].name).join(', ')}`);
   return run.interrupted() ? undefined : stoppedAfter;
+}
+
+/** A step the snapshot vouches for (focus.ts). */
+function upToDate(b: BuildState, i: number): StepReport {
+  return { name: b.steps[i].name, status: 'skipped', reason: { kind: 'up-to-date' }, durationMs: 0 };
 }
 
 /** A step the run did not start because an earlier failure stopped it. */
@@ -102,6 +109,6 @@ function notStarted(b: BuildState, i: number, failed: string): StepReport {
 function blocked(b: BuildState, i: number, plan: BuildPlan, reports: Map<number, StepReport>): StepReport | null {
   const j = plan.blockerOf(i);
   if (j === undefined) return null;
-  const reason = { kind: 'blocked', by: b.steps[j].name, byWasBlocked: reports.get(j)?.status === 'blocked', neverRan: !b.states[i] } as const;
+  const reason = { kind: 'blocked', by: b.steps[j].name, byWasBlocked: reports.get(j)?.status === 'blocked', neverRan: !b.state(i) } as const;
   return { name: b.steps[i].name, status: 'blocked', reason, durationMs: 0 };
 }

@@ -14,8 +14,10 @@ import type { DamagedOutput, DefinitionChange, Reason } from './reasons.js';
 
 export interface RestoreItem {
   path: string; // absolute
-  /** null for a folder or a symlink: made again, a folder empty (the files in it are outputs of their own). */
+  /** xxh64; null for a folder or a symlink: made again, a folder empty (the files in it are outputs of their own). */
   hash: string | null;
+  /** The content-store object (SHA-256) a file is restored from. */
+  sha256: string | null;
   mode: number;
   /** A symlink's target. */
   target?: string;
@@ -39,7 +41,7 @@ export interface CheckOptions {
 }
 
 export async function checkStep(b: BuildState, i: number, options: CheckOptions = {}): Promise<Verdict> {
-  const state = b.states[i];
+  const state = b.state(i);
   if (!state) return { action: 'run', reason: { kind: 'never-ran' } };
   if (options.force) return { action: 'run', reason: { kind: 'forced' } };
   if (state.definitionHash !== b.definitionHash(i)) {
@@ -121,18 +123,19 @@ async function checkOutputs(b: BuildState, i: number, state: StepState, inputTok
     const mode = recorded?.outputModes?.[k] ?? 0o100644;
     const output: DamagedOutput = { path, deleted: !st, folder: false };
     if (!st && (mode & 0o170000) === 0o040000) {
-      restore.push({ path: abs, hash: null, mode });
+      restore.push({ path: abs, hash: null, sha256: null, mode });
       damaged.push({ ...output, folder: true });
       continue;
     }
     const target = targetOf(recorded?.outputTargets?.[k]);
     if (target !== undefined && (!st || st.isSymbolicLink() || st.isFile())) {
-      restore.push({ path: abs, hash: null, mode, target });
+      restore.push({ path: abs, hash: null, sha256: null, mode, target });
       damaged.push(output);
       continue;
     }
-    if (hash === null || !b.stores.blobs.has(hash)) return { action: 'run', reason: { kind: 'output-lost', output } };
-    restore.push({ path: abs, hash, mode });
+    const sha256 = recorded?.outputSha256?.[k] ?? null;
+    if (hash === null || sha256 === null || !b.stores.blobs.has(sha256)) return { action: 'run', reason: { kind: 'output-lost', output } };
+    restore.push({ path: abs, hash, sha256, mode });
     damaged.push(output);
   }
   if (restore.length === 0) return { action: 'skip', reason: { kind: 'up-to-date' }, refresh: { inputs: inputTokens, outputs: refreshed } };

@@ -10,7 +10,7 @@ import type { BuildState } from './build-state.js';
 
 /** Keeps the hand-edited pure outputs of step i; returns their stored paths. */
 export async function keepEditedOutputs(b: BuildState, i: number): Promise<string[]> {
-  const state = b.states[i];
+  const state = b.state(i);
   const hashes = state && b.deps.getHashes(b.steps[i].name);
   if (!state || !hashes) return [];
   const inputs = new Set(state.inputs.ids);
@@ -28,10 +28,10 @@ export async function keepEditedOutputs(b: BuildState, i: number): Promise<strin
       if (target === targetOf(hashes.outputTargets?.[k])) continue;
       b.stores.history.keepEdit({ ...edit, hash: null, target: storedTarget(target) });
     } else {
-      const hash = (await b.disk.hash(abs, st))?.xxh64;
-      if (!hash || hash === hashes.outputs[k]) continue;
-      await b.stores.blobs.keep(abs, hash);
-      b.stores.history.keepEdit({ ...edit, hash });
+      const digests = await b.disk.hash(abs, st);
+      if (!digests || digests.xxh64 === hashes.outputs[k]) continue;
+      await b.stores.blobs.keep([[abs, digests.sha256]]);
+      b.stores.history.keepEdit({ ...edit, hash: digests.xxh64, sha256: digests.sha256 });
     }
     kept.push(path);
   }

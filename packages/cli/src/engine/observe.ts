@@ -6,7 +6,7 @@
  * the outputs of a trusted, successful execution are kept in the content store.
  */
 import { basename, dirname, isAbsolute } from 'node:path';
-import { newExecutionId, nowNs, rulesAfterReads, versionFromStats, type Distrust, type FileStat, type FileVersion, type ObservedInput, type ObservedListing, type ObservedOutput, type StepRecord } from '@prov-make/cache';
+import { newExecutionId, nowNs, rulesAfterReads, versionFromStats, type Distrust, type FileStat, type FileVersion, type ObservedInput, type ObservedListing, type ObservedOutput, type ReadFile, type StepRecord } from '@prov-make/cache';
 import type { TraceResult } from '@prov-make/interposer';
 import type { StepExecution } from '../runner/step-runner.js';
 import { faultKind } from '../system-fault.js';
@@ -28,10 +28,11 @@ export async function observe(b: BuildState, i: number, reason: string, run: Ste
   const recordedAtNs = nowNs();
   let distrust = traceDistrust(b, trace);
   const inputs: ObservedInput[] = [];
+  const kept: [string, string][] = [];
   const changed = changedWhileRunning(b, { startedAt: trace.startedAt, before, written: deps.writes });
   for (const abs of inputsAbs) {
     signal?.throwIfAborted();
-    const input = await observeInput(b, abs, executed.has(abs), trace.stats?.of(abs));
+    const input = await observeInput(b, abs, executed.has(abs), trace.stats?.of(abs), kept);
     inputs.push(input.file);
     // A file the step wrote itself, even only its times (touch, utime), has times the step set:
     // another writer racing the step on a file the step itself writes goes unseen there.
@@ -39,13 +40,9 @@ export async function observe(b: BuildState, i: number, reason: string, run: Ste
       distrust = { kind: 'input-changed-while-running', path: input.file.path };
     }
   }
+  await keepSoftly(b, () => b.stores.blobs.keep(kept));
   // Only regular files go to the cache; an execution that was not fully observed is never cached.
-  const keepOutputs = !distrust && trace.exitCode === 0;
-  const outputs: ObservedOutput[] = [];
-  for (const abs of outputsAbs) {
-    signal?.throwIfAborted();
-    outputs.push(await observeOutput(b, abs, keepOutputs));
-  }
+  const outputs = await observeOutputs(b, outputsAbs, !distrust && trace.exitCode === 0, signal);
   // Recorded after the step, leaving out exactly what the next check will: this execution's outputs
   // (carried ones included) and later steps' (writers.ts).
   const leftOut = b.leftOutAfter(i, new Set(outputsAbs));
@@ -108,12 +105,12 @@ function traceDistrust(b: BuildState, trace: TraceResult): Distrust | null {
  */
 const observedInRun = new WeakMap<BuildState, Map<string, ObservedInput>>();
 
-async function observeInput(b: BuildState, abs: string, executed: boolean, traced: FileStat | null | undefined): Promise<{ file: ObservedInput; st: FileStat | undefined }> {
+async function observeInput(b: BuildState, abs: string, executed: boolean, traced: FileStat | null | undefined, kept: [string, string][]): Promise<{ file: ObservedInput; st: FileStat | undefined }> {
   let seen = observedInRun.get(b);
   if (!seen) observedInRun.set(b, (seen = new Map()));
   const before = seen.get(abs);
   if (before && traced && isVersion(traced, before.version)) return { file: { ...before, executed }, st: traced };
-  const input = await observeNow(b, abs, executed, traced);
+  const input = await observeNow(b, abs, executed, traced, kept); // a version seen before was kept then
   if (input.file.version) seen.set(abs, input.file);
   return input;
 }
@@ -125,30 +122,52 @@ function isVersion(st: FileStat, v: FileVersion | null): boolean {
   return now.dev === v.dev && now.ino === v.ino && now.mtimeNs === v.mtimeNs && now.ctimeNs === v.ctimeNs && now.size === v.size && now.mode === v.mode;
 }
 
-/** `traced`: what lstat said after the step, when the trace's reader looked (then it is not asked again). */
-async function observeNow(b: BuildState, abs: string, executed: boolean, traced: FileStat | null | undefined): Promise<{ file: ObservedInput; st: FileStat | undefined }> {
+/**
+ * An input with its version and digests; a small workspace file is added to `kept` ([path, sha256]).
+ * `traced`: what lstat said after the step, when the trace's reader looked (then it is not asked again).
+ */
+async function observeNow(b: BuildState, abs: string, executed: boolean, traced: FileStat | null | undefined, kept: [string, string][]): Promise<{ file: ObservedInput; st: FileStat | undefined }> {
   const { path, id } = b.observedPath(abs);
   const st = traced === undefined ? b.disk.lstat(abs) : (traced ?? undefined);
   const digests = st && !st.isDirectory() ? await b.disk.hash(abs, st) : null;
   // Small workspace inputs (scripts, configs) are kept, so `prov-make show` can print the exact
   // version that made an output.
-  if (digests && st?.isFile() && st.size <= KEEP_INPUTS_UP_TO && !isAbsolute(path)) await keepSoftly(b, () => b.stores.blobs.keep(abs, digests.xxh64));
+  if (digests && st?.isFile() && st.size <= KEEP_INPUTS_UP_TO && !isAbsolute(path)) kept.push([abs, digests.sha256]);
   const version = st ? versionFromStats(st) : null;
   return { file: { path, id, version, hash: digests?.xxh64 ?? null, sha256: digests?.sha256 ?? null, executed }, st };
 }
 
-async function observeOutput(b: BuildState, abs: string, keepInCache: boolean): Promise<ObservedOutput> {
-  const { path, id } = b.observedPath(abs);
-  const st = b.disk.lstat(abs);
-  const version = st ? versionFromStats(st) : null;
-  const output: ObservedOutput = { path, id, version, hash: null, sha256: null };
-  if (st && (st.isFile() || st.isSymbolicLink())) {
-    const digests = await b.disk.hash(abs, st);
-    output.hash = digests?.xxh64 ?? null;
-    output.sha256 = digests?.sha256 ?? null;
-    if (output.hash && st.isFile() && keepInCache) await keepSoftly(b, () => b.stores.blobs.keep(abs, output.hash!));
-    if (st.isSymbolicLink()) output.target = b.disk.readlink(abs);
+/** Outputs read in chunks on the content store's workers (the next chunk is read while one is recorded). */
+const OUTPUT_CHUNK = 4096;
+
+/**
+ * Every output read once for its version and digests, a regular file's bytes kept from the same read
+ * when `keep` (a full or unwritable cache: read again without keeping, with keepSoftly's warning).
+ */
+async function observeOutputs(b: BuildState, paths: string[], keep: boolean, signal?: AbortSignal): Promise<ObservedOutput[]> {
+  const outputs: ObservedOutput[] = [];
+  const read = (at: number) => {
+    const some = paths.slice(at, at + OUTPUT_CHUNK);
+    const chunk = keep ? keepSoftly(b, () => b.stores.blobs.readFiles(some, true)).then((r) => r ?? ((keep = false), b.stores.blobs.readFiles(some, false))) : b.stores.blobs.readFiles(some, false);
+    chunk.catch(() => undefined); // read ahead: its failure is thrown where it is awaited
+    return chunk;
+  };
+  let next = read(0);
+  for (let at = 0; at < paths.length; at += OUTPUT_CHUNK) {
+    signal?.throwIfAborted();
+    const chunk = await next;
+    if (at + OUTPUT_CHUNK < paths.length) next = read(at + OUTPUT_CHUNK);
+    chunk.forEach((r, k) => outputs.push(observedOutput(b, paths[at + k], r)));
   }
+  return outputs;
+}
+
+function observedOutput(b: BuildState, abs: string, r: ReadFile): ObservedOutput {
+  const { path, id } = b.observedPath(abs);
+  // a folder's or a device's content is not recorded: a folder is made again, a device makes the step run
+  const digests = r.version?.kind === 'file' || r.version?.kind === 'symlink' ? r.digests : null;
+  const output: ObservedOutput = { path, id, version: r.version, hash: digests?.xxh64 ?? null, sha256: digests?.sha256 ?? null };
+  if (r.target !== undefined) output.target = r.target;
   return output;
 }
 

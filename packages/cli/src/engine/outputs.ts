@@ -38,7 +38,7 @@ export interface Produced {
  */
 export function hashesBeforeStep(b: BuildState, i: number): Map<string, string> {
   const known = new Map<string, string>();
-  const state = b.states[i];
+  const state = b.state(i);
   const hashes = state && b.deps.getHashes(b.steps[i].name);
   if (!state || !hashes) return known;
   const { ids, tokens } = state.inputs;
@@ -121,7 +121,7 @@ export const CLOCK_MARGIN_MS = 50;
 
 /** Step i's previous outputs (absolute), each 'both' when it was an input too, else 'pure'. */
 function previousOutputs(b: BuildState, i: number): Map<string, 'pure' | 'both'> {
-  const state = b.states[i];
+  const state = b.state(i);
   const outputs = new Map<string, 'pure' | 'both'>();
   if (!state) return outputs;
   const inputs = new Set(state.inputs.ids);
@@ -130,7 +130,7 @@ function previousOutputs(b: BuildState, i: number): Map<string, 'pure' | 'both'>
 }
 
 async function carryOver(b: BuildState, i: number, deps: StepDependencies, ownBefore: Map<string, 'pure' | 'both'>, produced: Produced): Promise<void> {
-  const state = b.states[i];
+  const state = b.state(i);
   if (!state || ownBefore.size === 0) return;
   const touched = new Set([...deps.writes, ...deps.deleted]);
   const hashes = b.deps.getHashes(b.steps[i].name);

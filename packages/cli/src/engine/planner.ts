@@ -5,6 +5,7 @@
  */
 import type { BuildState } from './build-state.js';
 import { checkStep, type Verdict } from './check.js';
+import type { Focus } from './focus.js';
 import { BuildPlan } from './plan.js';
 import type { Reason } from './reasons.js';
 import type { RunReport, StepReport } from './report.js';
@@ -17,7 +18,8 @@ export interface PlanOptions {
   force?: boolean;
 }
 
-export async function planSteps(b: BuildState, options: PlanOptions, started: number): Promise<RunReport> {
+/** With a `focus` (focus.ts), only the steps it examines are checked: the others are up to date. */
+export async function planSteps(b: BuildState, options: PlanOptions, started: number, focus?: Focus): Promise<RunReport> {
   const targets = stepIndexes(b.pipeline, options.targets);
   checkStepFolders(b);
   const plan = new BuildPlan(b.steps.length, 1, () => b.graph(), targets);
@@ -26,11 +28,16 @@ export async function planSteps(b: BuildState, options: PlanOptions, started: nu
   const wouldRun = new Set<number>();
   const steps: StepReport[] = [];
   for (let i = plan.next(); i !== undefined; i = plan.next()) {
+    if (focus && !focus.examined.has(i)) {
+      steps.push({ name: b.steps[i].name, status: 'up-to-date', reason: { kind: 'up-to-date' }, durationMs: 0 });
+      plan.finished(i, false);
+      continue;
+    }
     const forced = Boolean(options.force) && (targets.length === 0 || targets.includes(i));
     let verdict = await checkStep(b, i, { force: forced, expected: expectedXxh });
     if (verdict.action === 'run' && !forced) verdict = await withCacheHit(b, i, verdict, expectedXxh, expectedSha);
     if (verdict.action === 'restore') for (const r of verdict.restore) if (r.hash) expectedXxh.set(r.path, r.hash);
-    const upstream = verdict.action === 'skip' ? upstreamWouldRun(b, i, wouldRun) : undefined;
+    const upstream = verdict.action === 'skip' ? upstreamWouldRun(focus ? focus.uses(i) : b.graph().uses[i], wouldRun) : undefined;
     const reason: Reason = upstream === undefined ? verdict.reason : { kind: 'upstream-would-run', step: b.steps[upstream].name };
     const status = upstream !== undefined || verdict.action === 'run' ? 'would-run' : verdict.action === 'restore' ? 'would-restore' : 'up-to-date';
     if (status === 'would-run') wouldRun.add(i);
@@ -48,9 +55,9 @@ async function withCacheHit(b: BuildState, i: number, verdict: Verdict, expected
   return { action: 'restore', reason: { kind: 'in-cache', cause: verdict.reason }, restore: [] };
 }
 
-/** An earlier step that would run and makes something step i uses. */
-function upstreamWouldRun(b: BuildState, i: number, wouldRun: Set<number>): number | undefined {
+/** An earlier step that would run and makes something step i uses (`uses`: its StepGraph.uses). */
+function upstreamWouldRun(uses: Iterable<number>, wouldRun: Set<number>): number | undefined {
   if (wouldRun.size === 0) return undefined;
-  for (const j of b.graph().uses[i]) if (wouldRun.has(j)) return j;
+  for (const j of uses) if (wouldRun.has(j)) return j;
   return undefined;
 }

@@ -10,15 +10,16 @@ import {
   newExecutionId,
   nowNs,
   prepareRestoreFolders,
-  sha256Bytes,
   tokenToRecord,
   versionFromStats,
+  versionTokenToRecord,
   type CacheHit,
-  type CachedExecution,
   type CachedOutput,
   type Disk,
+  type FileVersion,
   type ObservedInput,
   type ObservedOutput,
+  type RestoreRequest,
   type StepRecord,
 } from '@prov-make/cache';
 import { definitionOf } from '../pipeline/definition.js';
@@ -37,26 +38,35 @@ function prepare(disk: Disk, root: string, abs: string): string {
 /** Restores the damaged outputs of step i, then takes every output's token as it is now. */
 export async function restoreOutputs(b: BuildState, i: number, items: RestoreItem[], signal?: AbortSignal): Promise<void> {
   // parents first: a deleted folder is made again before the files that go in it
+  const files: RestoreRequest[] = [];
   for (const item of [...items].sort(byPath)) {
     signal?.throwIfAborted();
     if (item.target !== undefined) b.disk.symlink(item.target, prepare(b.disk, b.root, item.path));
-    else if (item.hash === null) b.disk.mkdir(prepare(b.disk, b.root, item.path), item.mode & 0o7777);
-    else await b.stores.blobs.restore(item.hash, item.path, item.mode);
+    else if (item.sha256 === null) b.disk.mkdir(prepare(b.disk, b.root, item.path), item.mode & 0o7777);
+    else files.push({ sha256: item.sha256, path: item.path, mode: item.mode });
   }
-  const state = b.states[i]!;
+  const written = await restoreFiles(b, files);
+  const state = b.state(i)!;
   const now = nowNs();
   const tokens = Float64Array.from(state.outputs.ids, (id) => {
     b.tokens.forget(id);
-    return tokenToRecord(b.disk.lstat(b.abs(b.deps.pathOf(id))), now);
+    const abs = b.abs(b.deps.pathOf(id));
+    const version = written.get(abs);
+    return version ? versionTokenToRecord(version, now) : tokenToRecord(b.disk.lstat(abs), now);
   });
   b.deps.refreshTokens(b.steps[i].name, state.inputs.tokens, tokens);
   state.outputs.tokens = tokens;
 }
 
-async function restoreCached(b: BuildState, o: CachedOutput): Promise<void> {
-  const abs = b.abs(o.path);
-  if (o.kind === 'file') return b.stores.blobs.restore(o.hash, abs, o.mode, o.sha256);
-  prepare(b.disk, b.root, abs);
+/** Files restored by the blob store (all at once: it spreads them over its workers), by absolute path. */
+async function restoreFiles(b: BuildState, files: RestoreRequest[]): Promise<Map<string, FileVersion>> {
+  const versions = await b.stores.blobs.restore(files);
+  return new Map(files.map((f, k) => [f.path, versions[k]]));
+}
+
+/** A cached output that is not a file: a folder or a symlink, made again. */
+function remake(b: BuildState, o: Exclude<CachedOutput, { kind: 'file' }>): void {
+  const abs = prepare(b.disk, b.root, b.abs(o.path));
   if (o.kind === 'dir') b.disk.mkdir(abs, o.mode & 0o777);
   else b.disk.symlink(o.target, abs);
 }
@@ -64,22 +74,30 @@ async function restoreCached(b: BuildState, o: CachedOutput): Promise<void> {
 /**
  * Restores every output of an entry, or none: its paths are checked against the disk as it is now
  * (another step may have changed it since the lookup), and what was written before a failure (a
- * blob that is not what the entry names, a full disk) is removed again.
+ * blob that is not what the entry names, a full disk) is removed again. The versions of its files.
  */
-async function restoreEntry(b: BuildState, outputs: readonly CachedOutput[], signal?: AbortSignal): Promise<void> {
+async function restoreEntry(b: BuildState, outputs: readonly CachedOutput[], signal?: AbortSignal): Promise<Map<string, FileVersion>> {
   const problem = cachedOutputsProblem(b.root, outputs, b.disk);
   if (problem) throw new Error(problem);
-  const written: string[] = [];
+  const made: string[] = [];
+  const files: RestoreRequest[] = [];
   try {
-    // parents first: folders are made before what goes in them
+    // parents first: folders and links are made before the files that go in them
     for (const o of [...outputs].sort(byPath)) {
       signal?.throwIfAborted();
       const abs = b.abs(o.path);
-      if (o.kind !== 'dir' || !b.disk.lstat(abs)) written.push(abs);
-      await restoreCached(b, o);
+      if (o.kind === 'file') {
+        files.push({ sha256: o.sha256, xxh64: o.hash, path: abs, mode: o.mode });
+        continue;
+      }
+      if (o.kind !== 'dir' || !b.disk.lstat(abs)) made.push(abs);
+      remake(b, o);
     }
+    signal?.throwIfAborted();
+    return await restoreFiles(b, files);
   } catch (err) {
-    for (const abs of written.reverse()) b.disk.unlink(abs);
+    // the batch restores every file it can before the first failure is thrown: all are removed (the step runs)
+    for (const abs of [...files.map((f) => f.path), ...made].reverse()) b.disk.unlink(abs);
     throw err;
   }
 }
@@ -89,7 +107,7 @@ async function restoreEntry(b: BuildState, outputs: readonly CachedOutput[], sig
  * are now, its history that of the execution that made them. Returns the record to commit.
  */
 export async function adoptCacheHit(b: BuildState, i: number, hit: CacheHit, signal?: AbortSignal): Promise<StepRecord> {
-  await restoreEntry(b, hit.entry.outputs, signal);
+  const written = await restoreEntry(b, hit.entry.outputs, signal);
   const original = hit.entry.execution;
   const startedAt = Date.now();
   const recordedAtNs = nowNs();
@@ -99,7 +117,7 @@ export async function adoptCacheHit(b: BuildState, i: number, hit: CacheHit, sig
   for (const f of original.inputs) if (observed.has(f.path)) inputs.push(await observeNow(b, f.path, false));
   for (const f of original.executed) if (observed.has(f.path)) inputs.push(await observeNow(b, f.path, true));
   const outputs: ObservedOutput[] = [];
-  for (const o of hit.entry.outputs) outputs.push(await restoredOutput(b, o));
+  for (const o of hit.entry.outputs) outputs.push(await restoredOutput(b, o, written));
   const leftOut = b.leftOut(i);
   const step = b.steps[i];
   return {
@@ -128,15 +146,13 @@ export async function adoptCacheHit(b: BuildState, i: number, hit: CacheHit, sig
     deleted: original.deleted,
     untraced: original.untraced,
     annotations: original.annotations,
-    outputLogHash: await adoptedLog(b, original),
+    outputLogHash: adoptedLog(b, original.outputLogHash),
   };
 }
 
-/** The original's output log when this workspace holds those very bytes (checked by SHA-256), else none. */
-async function adoptedLog(b: BuildState, original: CachedExecution): Promise<string | null> {
-  const { outputLogHash: hash, outputLogSha256: sha256 } = original;
-  if (!hash || !sha256 || !b.stores.blobs.has(hash)) return null;
-  return sha256Bytes(await b.stores.blobs.read(hash)) === sha256 ? hash : null;
+/** The original's output log when this workspace holds it (its SHA-256 names it; read, it is checked), else none. */
+function adoptedLog(b: BuildState, hash: string | null): string | null {
+  return hash && b.stores.blobs.has(hash) ? hash : null;
 }
 
 async function observeNow(b: BuildState, path: string, executed: boolean): Promise<ObservedInput> {
@@ -146,13 +162,13 @@ async function observeNow(b: BuildState, path: string, executed: boolean): Promi
   return { path, id: b.deps.idOf(path), version: st ? versionFromStats(st) : null, hash: digests?.xxh64 ?? null, sha256: digests?.sha256 ?? null, executed };
 }
 
-async function restoredOutput(b: BuildState, o: CachedOutput): Promise<ObservedOutput> {
+async function restoredOutput(b: BuildState, o: CachedOutput, written: Map<string, FileVersion>): Promise<ObservedOutput> {
   const abs = b.abs(o.path);
   const id = b.deps.idOf(o.path);
   b.tokens.forget(id);
+  if (o.kind === 'file') return { path: o.path, id, version: written.get(abs) ?? null, hash: o.hash, sha256: o.sha256 };
   const st = b.disk.lstat(abs);
   const version = st ? versionFromStats(st) : null;
-  if (o.kind === 'file') return { path: o.path, id, version, hash: o.hash, sha256: o.sha256 };
   if (o.kind === 'dir') return { path: o.path, id, version, hash: null, sha256: null };
   const digests = st ? await b.disk.hash(abs, st) : null;
   return { path: o.path, id, version, hash: digests?.xxh64 ?? null, sha256: digests?.sha256 ?? null, target: o.target };

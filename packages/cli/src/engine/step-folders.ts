@@ -46,8 +46,10 @@ export function folderError(pipeline: Pipeline, step: Step, problem: FolderProbl
  * the steps before it ran; one an earlier step was meant to make is checked again when its step starts.
  */
 export function checkStepFolders(b: BuildState): void {
+  const problems = new Map<string, FolderProblem | null>(); // most steps share a folder: looked at once
   b.steps.forEach((step, i) => {
-    const problem = folderProblem(b, step);
+    let problem = problems.get(step.cwd);
+    if (problem === undefined) problems.set(step.cwd, (problem = folderProblem(b, step)));
     if (!problem) return;
     if (problem === 'missing' && b.steps.slice(0, i).some((_, j) => mayMake(b, j, step))) return;
     throw folderError(b.pipeline, step, problem);
@@ -55,7 +57,7 @@ export function checkStepFolders(b: BuildState): void {
 }
 
 function mayMake(b: BuildState, j: number, step: Step): boolean {
-  const st = b.states[j];
+  const st = b.state(j);
   if (!st) return b.steps[j].run.includes(step.cwdRelative.replace(/^\.\//, '').split('/')[0]);
   const stored = b.stored(step.cwd);
   for (const id of st.outputs.ids) {

@@ -92,9 +92,10 @@ export function graphExecutions(history: ProvenanceStore, pipeline: Pipeline | n
   return pipeline.steps.map((s) => history.latestSuccessfulForStep(s.name)).filter((e): e is ExecutionRecord => Boolean(e));
 }
 
-/** A version of an input as a step used it: its content hash and size. */
+/** A version of an input as a step used it: its xxh64, its content-store object (SHA-256) when its bytes were kept, and its size. */
 export interface UsedVersion {
   hash: string | null;
+  sha256: string | null;
   size: number | null;
 }
 
@@ -103,12 +104,14 @@ export async function inputVersionFor(ctx: LineageContext, file: string, output:
   const lineage = await buildLineage(ctx, output);
   if (!lineage.producedBy) return { made: false, used: null };
   // the version the output's own step read, if it read the file; else the nearest step's
-  for (const node of nearestFirst(lineage)) if (node !== lineage && node.path === file) return { made: true, used: { hash: node.version?.hash ?? null, size: node.version?.size ?? null } };
+  for (const node of nearestFirst(lineage)) {
+    if (node !== lineage && node.path === file) return { made: true, used: { hash: node.version?.hash ?? null, sha256: node.version?.sha256 ?? null, size: node.version?.size ?? null } };
+  }
   return { made: true, used: null };
 }
 
 /** The version of `file` as execution `e` read or ran it. */
 export function inputVersionIn(e: ExecutionRecord, file: string): UsedVersion | null {
   const f = [...e.inputs, ...e.executed].find((x) => x.path === file);
-  return f ? { hash: f.hash, size: f.version?.size ?? null } : null;
+  return f ? { hash: f.hash, sha256: f.sha256 ?? null, size: f.version?.size ?? null } : null;
 }

@@ -11,6 +11,8 @@ export interface VersionInfo {
   size: number | null;
   mtimeNs: string | null;
   hash: string | null;
+  /** Its content-store object, when the version's bytes were kept (SHA-256). */
+  sha256?: string | null;
   /** 'symlink' for a link: its size is its target's name, not the file it leads to. */
   kind?: 'file' | 'dir' | 'symlink' | 'other';
 }
@@ -59,7 +61,7 @@ export async function currentVersion(ctx: LineageContext, stored: string): Promi
 }
 
 function versionOf(r: RecordedFile): VersionInfo {
-  return { size: r.version?.size ?? null, mtimeNs: r.version?.mtimeNs ?? null, hash: r.hash, kind: r.version?.kind };
+  return { size: r.version?.size ?? null, mtimeNs: r.version?.mtimeNs ?? null, hash: r.hash, sha256: r.sha256 ?? null, kind: r.version?.kind };
 }
 
 function historyMark(ctx: LineageContext, e: ExecutionRecord): ProducerNode['history'] {

@@ -24,7 +24,8 @@ import { hasLeftovers } from '../runner/leftovers-file.js';
 import type { StepRunner } from '../runner/step-runner.js';
 import { otherRunInProgress, WorkspaceLock } from './lock.js';
 import { absolutePath, makeStateDirs, storedPath, workspacePaths, type PathOptions, type WorkspacePaths } from './paths.js';
-import { everythingUpToDate, forgetSnapshot, type SnapshotPlace } from '../engine/snapshot.js';
+import { checkSnapshot, forgetSnapshot, type SnapshotCheck, type SnapshotPlace } from '../engine/snapshot.js';
+import { FOCUS_MAX_CHANGED, focusOnChanges } from '../engine/focus.js';
 
 export interface OpenOptions extends PathOptions {
   /** The parsed pipeline, when the caller has it; otherwise the file is loaded through the parse cache. */
@@ -94,15 +95,16 @@ export class Workspace {
     const lock = await WorkspaceLock.acquire(this.paths.stateDir, { wait: options.waitForLock ?? true, onWait: options.events?.waitingForLock });
     try {
       await this.stopLeftovers();
-      const upToDate = !options.force && !options.targets?.length ? everythingUpToDate(this.snapshotPlace, source, parsed ? await this.stepIdentities(parsed) : undefined) : null;
-      if (upToDate) return allUpToDate(upToDate, 'skipped', options.events, started);
+      const snap = await this.snapshotCheck(source, parsed, options);
+      if (snap?.upToDate) return allUpToDate(snap.names, 'skipped', options.events, started);
       const pipeline = parsed ?? (await source.load());
-      forgetSnapshot(this.paths.stateDir); // a run killed from here on leaves no snapshot behind
       const [{ build }, state] = await Promise.all([import('../engine/builder.js'), this.buildState(pipeline)]);
+      const focus = snap ? (focusOnChanges(state, snap.snap, snap.changed) ?? undefined) : undefined;
+      forgetSnapshot(this.paths.stateDir); // a run killed from here on leaves no snapshot behind
       const slurm = !this.options.runner && (options.executor ?? pipeline.executor) === 'slurm';
       const runner = slurm ? await this.slurm() : this.runner;
       const jobs = options.jobs ?? (slurm ? (await import('../runner/slurm-runner.js')).SLURM_DEFAULT_JOBS : 1);
-      return await build(state, runner, { ...options, jobs }, started);
+      return await build(state, runner, { ...options, jobs }, started, focus);
     } finally {
       lock.release();
     }
@@ -127,11 +129,21 @@ export class Workspace {
     const source = this.source();
     const parsed = this.options.pipeline ?? (source.readable() ? null : await source.load());
     makeStateDirs(this.paths);
-    const upToDate = !options.force && !options.targets?.length ? everythingUpToDate(this.snapshotPlace, source, parsed ? await this.stepIdentities(parsed) : undefined) : null;
-    if (upToDate) return allUpToDate(upToDate, 'up-to-date', undefined, started);
+    const snap = await this.snapshotCheck(source, parsed, options);
+    if (snap?.upToDate) return allUpToDate(snap.names, 'up-to-date', undefined, started);
     const pipeline = parsed ?? (await source.load());
     const [{ planSteps }, state] = await Promise.all([import('../engine/planner.js'), this.buildState(pipeline)]);
-    return planSteps(state, options, started);
+    return planSteps(state, options, started, snap ? (focusOnChanges(state, snap.snap, snap.changed) ?? undefined) : undefined);
+  }
+
+  /**
+   * What the no-op snapshot says (snapshot.ts): everything up to date, or which files changed (when
+   * few did, so the engine examines only the steps they concern), or nothing. Not asked when
+   * targets or --force choose the steps.
+   */
+  private async snapshotCheck(source: PipelineSource, parsed: Pipeline | null, options: { force?: boolean; targets?: string[] }): Promise<SnapshotCheck> {
+    if (options.force || options.targets?.length) return null;
+    return checkSnapshot(this.snapshotPlace, source, parsed ? await this.stepIdentities(parsed) : undefined, FOCUS_MAX_CHANGED);
   }
 
   /**
@@ -204,10 +216,12 @@ function allUpToDate(names: string[], status: 'skipped' | 'up-to-date', events: 
 function withFileCheck(disk: Disk): Disk {
   return {
     ...disk,
-    tokensMatch(root, listFile) {
+    changedEntries(root, listFile, max) {
       if (!existsSync(fileCheckProgram)) return undefined;
-      const r = spawnSync(fileCheckProgram, [root, listFile], { stdio: 'ignore' });
-      return r.status === 0 || r.status === 1 ? r.status === 0 : undefined;
+      const r = spawnSync(fileCheckProgram, ['--changed', String(max), root, listFile], { stdio: ['ignore', 'pipe', 'ignore'], encoding: 'latin1' });
+      if (r.status === 3) return null; // more than max
+      if (r.status !== 0 && r.status !== 1) return undefined;
+      return r.stdout === '' ? [] : r.stdout.trimEnd().split('\n').map(Number);
     },
   };
 }

@@ -4,7 +4,7 @@
  * real disk, so files written "now" are racily clean; settle() ages every file by an hour.
  */
 import { posix } from 'node:path';
-import { hashBytes, sha256Bytes, symlinkDigests, type BlobStore, type Digests, type Disk, type FileStat } from '@prov-make/cache';
+import { hashBytes, sha256Bytes, symlinkDigests, versionFromStats, type BlobStore, type Digests, type Disk, type FileStat, type ReadFile } from '@prov-make/cache';
 
 interface Entry {
   kind: 'file' | 'dir' | 'symlink';
@@ -163,36 +163,47 @@ export class MemoryDisk implements Disk {
     if (this.entries.delete(path)) this.changed(posix.dirname(path));
   }
 
-  /** Blobs kept beside this disk (shared by its clones when passed to them). */
+  /** Blobs kept beside this disk, by SHA-256 (shared by its clones when passed to them). */
   blobs(store = new Map<string, Buffer>()): BlobStore & { store: Map<string, Buffer> } {
+    const readFile = async (abs: string, keep: boolean): Promise<ReadFile> => {
+      const e = this.entries.get(abs);
+      if (!e) return { version: null, digests: null, stable: true };
+      const version = versionFromStats(this.lstat(abs)!);
+      if (e.kind === 'dir') return { version, digests: null, stable: true };
+      if (e.kind === 'symlink') return { version, digests: await symlinkDigests(e.target), stable: true, target: e.target };
+      const digests = { xxh64: await hashBytes(e.data), sha256: sha256Bytes(e.data) };
+      if (keep) store.set(digests.sha256, e.data);
+      return { version, digests, stable: true };
+    };
     return {
       store,
-      has: (hash) => store.has(hash),
-      keep: async (abs, hash) => {
-        store.set(hash, this.entries.get(abs)!.data);
+      has: (sha256) => store.has(sha256),
+      readFiles: (paths, keep) => Promise.all(paths.map((p) => readFile(p, keep))),
+      keep: async (files) => {
+        for (const [abs] of files) await readFile(abs, true);
       },
       keepBytes: async (bytes) => {
-        const hash = await hashBytes(bytes);
-        store.set(hash, Buffer.from(bytes));
-        return hash;
+        const sha256 = sha256Bytes(bytes);
+        store.set(sha256, Buffer.from(bytes));
+        return sha256;
       },
       keepStream: async (chunks, sha256) => {
         const parts: Uint8Array[] = [];
         for await (const chunk of chunks) parts.push(chunk);
         const data = Buffer.concat(parts);
         if (sha256Bytes(data) !== sha256) return null;
-        const hash = await hashBytes(data);
-        store.set(hash, data);
-        return hash;
+        store.set(sha256, data);
+        return sha256;
       },
-      read: async (hash) => store.get(hash)!,
-      blob: async (hash) => new Blob([store.get(hash)!]),
-      restore: async (hash, abs, mode, sha256) => {
-        const data = store.get(hash);
-        if (!data) throw new Error(`no blob ${hash}`);
-        if (sha256 && sha256Bytes(data) !== sha256) throw new Error(`blob ${hash} is not ${sha256}`);
-        this.put(abs, { kind: 'file', data, target: '', mode: mode & 0o777 });
-      },
+      read: async (sha256) => store.get(sha256)!,
+      blob: async (sha256) => new Blob([new Uint8Array(store.get(sha256)!)]),
+      restore: async (files) =>
+        files.map(({ sha256, path, mode }) => {
+          const data = store.get(sha256);
+          if (!data) throw new Error(`no blob ${sha256}`);
+          this.put(path, { kind: 'file', data, target: '', mode: mode & 0o777 });
+          return versionFromStats(this.lstat(path)!);
+        }),
     };
   }
 }

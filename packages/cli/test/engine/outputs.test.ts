@@ -77,7 +77,7 @@ describe('what a step produced', () => {
     const stores = await t.ws.openStores();
     const [kept] = stores.history.keptEdits();
     expect(kept).toMatchObject({ step: 'go', path: 'out.txt', size: 8 });
-    expect((await stores.blobs.read(kept.hash!)).toString()).toBe('my edit\n');
+    expect((await stores.blobs.read(kept.sha256!)).toString()).toBe('my edit\n'); // the object is named by its SHA-256
   });
 
   it('an incremental step that rewrites less: its untouched outputs are still its own, its listing does not change', async () => {

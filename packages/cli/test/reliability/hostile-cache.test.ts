@@ -97,6 +97,8 @@ describe('a hostile cache', () => {
     // the remote's own records publish the secret input's short hash
     const secretHash = remoteEntryOf(nginx, 'secret', 'digest').doc as { execution: { inputs: { path: string; hash: string }[] } };
     const hash = secretHash.execution.inputs.find((f) => f.path === 'src/secret.txt')!.hash;
+    // its SHA-256, which names the object in every store that keeps the input, is not published
+    expect(JSON.stringify(secretHash)).not.toContain(sha256(sources['src/secret.txt']));
     forge('secret', 'publish', (doc) => Object.assign(doc.outputs.find((o: { kind: string }) => o.kind === 'file'), { hash, size: sources['src/secret.txt'].length }));
 
     // B ran the pipeline before with an older public.txt, so its own cache keeps the secret input
