@@ -27,7 +27,14 @@ function notedGroups(ws: string): number[] {
   }
 }
 
-const gone = (pid: number) => !existsSync(`/proc/${pid}`) || /\) Z /.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+/** Exited (or a zombie): a process may end between two looks at /proc, so one read decides. */
+function gone(pid: number): boolean {
+  try {
+    return /\) Z /.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+  } catch {
+    return true;
+  }
+}
 
 /** An unrelated `sleep` in a session (and process group) of its own, with exactly this pid. */
 function takePid(pid: number): ChildProcess {
