@@ -3,7 +3,7 @@
 // and an object is checked against its name whenever it is read (a restore computes the digest as it
 // copies). Small objects live in one database (small-objects.ts), larger ones as read-only files
 // (`cas/ab/<sha256>`); the per-file work runs on worker threads (file-pool.ts, file-ops.ts).
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { CorruptObjectError, errnoCode, InvalidHashError, MissingObjectError } from './errors.js';
@@ -16,8 +16,10 @@ import type { FileVersion } from './version.js';
 export interface RestoreOptions {
   /** Absolute workspace root: the destination must be inside it, reached through real folders only. */
   workspaceRoot: string;
-  /** Permission bits for the restored file (default 0o644). */
+  /** Permission bits for the restored file (default 0o644; masked: restorableMode). */
   mode?: number;
+  /** Where the copy is made before it is renamed into place (the workspace's `.prov-make/tmp`). */
+  tempDir?: string;
 }
 
 export interface StoreStats {
@@ -71,6 +73,18 @@ export class ContentStore {
     return (this.smallObjects ??= SmallObjects.open(this.dir));
   }
 
+  /**
+   * The database to keep objects in: opened again when its file is gone (a step ran `rm -rf` on the
+   * state folder), so what this run keeps is not written to a removed file. Checked per batch of writes.
+   */
+  private get smallForWrites(): SmallObjects {
+    if (this.smallObjects && !fs.existsSync(path.join(this.dir, SmallObjects.FILE))) {
+      void this.smallObjects.close().catch(() => undefined);
+      this.smallObjects = null;
+    }
+    return this.small;
+  }
+
   /** The file a large object is kept in: `<dir>/cas/<first two hex digits>/<sha256>`. */
   objectPath(hash: string): string {
     assertHash(hash);
@@ -95,7 +109,7 @@ export class ContentStore {
       small.push([r.digests!.sha256, r.bytes]);
       delete r.bytes;
     }
-    if (small.length) this.small.putMany(small);
+    if (small.length) this.smallForWrites.putMany(small);
     return read;
   }
 
@@ -110,21 +124,72 @@ export class ContentStore {
     const bytes = typeof data === 'string' ? Buffer.from(data) : data;
     const hash = sha256Bytes(bytes);
     if (bytes.length <= SMALL_OBJECT_MAX) {
-      this.small.putMany([[hash, bytes]]);
+      this.smallForWrites.putMany([[hash, bytes]]);
       return hash;
     }
-    const object = this.objectPath(hash);
-    if (fs.existsSync(object)) return hash;
-    fs.mkdirSync(this.layout.tempDir, { recursive: true });
-    const tmp = path.join(this.layout.tempDir, `${process.pid}-${randomBytes(6).toString('hex')}`);
+    if (fs.existsSync(this.objectPath(hash))) return hash;
+    const tmp = this.tempPath();
     try {
       await fs.promises.writeFile(tmp, bytes, { flag: 'wx', mode: 0o444 });
-      await fs.promises.mkdir(path.dirname(object), { recursive: true });
-      await fs.promises.rename(tmp, object);
+      await this.install(tmp, hash);
       return hash;
     } finally {
       await fs.promises.rm(tmp, { force: true });
     }
+  }
+
+  /**
+   * Stores bytes as they arrive (a download), hashed while written and never held whole in memory.
+   * Kept only when their SHA-256 is `sha256`: returns it, or null (nothing kept) when not.
+   */
+  async putStream(chunks: AsyncIterable<Uint8Array>, sha256: string): Promise<string | null> {
+    assertHash(sha256);
+    const tmp = this.tempPath();
+    try {
+      const digest = createHash('sha256');
+      let size = 0;
+      const fh = await fs.promises.open(tmp, 'wx', 0o444);
+      try {
+        for await (const chunk of chunks) {
+          digest.update(chunk);
+          size += chunk.length;
+          await fh.write(chunk);
+        }
+      } finally {
+        await fh.close();
+      }
+      if (digest.digest('hex') !== sha256) return null;
+      if (size <= SMALL_OBJECT_MAX) this.smallForWrites.putMany([[sha256, await fs.promises.readFile(tmp)]]);
+      else await this.install(tmp, sha256);
+      return sha256;
+    } finally {
+      await fs.promises.rm(tmp, { force: true });
+    }
+  }
+
+  /** An object as a Blob an upload streams (a large one is read from its file as it is sent). Throws MissingObjectError. */
+  async blob(hash: string): Promise<Blob> {
+    const small = this.small.get(hash);
+    if (small) return new Blob([new Uint8Array(small)]); // a copy: a Blob takes no view of a shared buffer
+    try {
+      return await fs.openAsBlob(this.objectPath(hash));
+    } catch (err) {
+      if (errnoCode(err) === 'ENOENT') throw new MissingObjectError(hash);
+      throw err;
+    }
+  }
+
+  /** A new temp name in the store's temp folder (made if missing). */
+  private tempPath(): string {
+    fs.mkdirSync(this.layout.tempDir, { recursive: true });
+    return path.join(this.layout.tempDir, `${process.pid}-${randomBytes(6).toString('hex')}`);
+  }
+
+  /** Renames a finished temp file to the object `sha256` (read-only: a stray writer cannot change it). */
+  private async install(tmp: string, sha256: string): Promise<void> {
+    const object = this.objectPath(sha256);
+    await fs.promises.mkdir(path.dirname(object), { recursive: true });
+    await fs.promises.rename(tmp, object);
   }
 
   /** An object's bytes (small things: logs, scripts), checked against its name. Throws MissingObjectError, CorruptObjectError. */
@@ -160,14 +225,14 @@ export class ContentStore {
    * Throws UnsafePathError when a destination is outside the workspace, has `..`, or sits under a
    * symlinked folder; MissingObjectError; CorruptObjectError (the bad object is removed).
    */
-  async restoreFiles(requests: RestoreRequest[], workspaceRoot: string): Promise<FileVersion[]> {
+  async restoreFiles(requests: RestoreRequest[], workspaceRoot: string, tempDir?: string): Promise<FileVersion[]> {
     const jobs = requests.map((r): RestoreJob => {
       assertHash(r.sha256);
       const bytes = this.small.get(r.sha256);
       return bytes ? { ...r, bytes } : r;
     });
     this.small.flushUses();
-    const outcomes = await this.pool.outcomes(this.layout, { op: 'restore', requests: jobs, root: path.resolve(workspaceRoot) });
+    const outcomes = await this.pool.outcomes(this.layout, { op: 'restore', requests: jobs, root: path.resolve(workspaceRoot), tempDir });
     const corrupt = jobs.filter((j, k) => j.bytes && 'error' in outcomes[k] && outcomes[k].error.code === 'E_CORRUPT_OBJECT').map((j) => j.sha256);
     if (corrupt.length) this.small.remove(corrupt);
     return FilePool.values(outcomes);
@@ -175,7 +240,7 @@ export class ContentStore {
 
   /** One restoreFiles. */
   async restore(hash: string, destAbsPath: string, options: RestoreOptions): Promise<FileVersion> {
-    const [version] = await this.restoreFiles([{ sha256: hash, path: destAbsPath, mode: options.mode ?? 0o644 }], options.workspaceRoot);
+    const [version] = await this.restoreFiles([{ sha256: hash, path: destAbsPath, mode: options.mode ?? 0o644 }], options.workspaceRoot, options.tempDir);
     return version;
   }
 

@@ -3,12 +3,15 @@
  * engine's decisions can be unit-tested on an in-memory disk. State stores (lmdb, the content store,
  * the snapshot files) are not behind it: they are files of prov-make's own, not of the workspace.
  */
-import { lstatSync, mkdirSync, renameSync, rmSync, symlinkSync } from 'node:fs';
+import { lstatSync, mkdirSync, renameSync, rmdirSync, rmSync, symlinkSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { dirname, join } from 'node:path';
 import { fsPath, readdirPaths, readlinkPath, realPathOf } from '@prov-make/interposer/byte-path';
 import type { Digests } from './hash.js';
 import type { FileStat, FileVersion } from './version.js';
+
+/** prov-make's own temp files in the state folder (restores in progress): where no step looks, emptied by each run. */
+export const TEMP_DIR = 'tmp';
 
 export interface Disk {
   /** What lstat says, or undefined when the path does not exist (or cannot be reached: ENOTDIR, EACCES). */
@@ -27,6 +30,8 @@ export interface Disk {
   mkdir(path: string, mode?: number): void;
   /** Puts a symlink at `path`, replacing what is there (atomically: never writing through an old link). */
   symlink(target: string, path: string): void;
+  /** Removes a file or a link, or a folder when it is empty (a restore taken back); never follows a link. */
+  unlink(path: string): void;
   /**
    * Optional bulk check for the no-op fast path: the ordinals of the entries of `listFile`
    * ("TOKEN\0PATH\0", paths relative to `root` or absolute) whose token differs now; null when more
@@ -40,8 +45,12 @@ export interface DigestSource {
   digestsOf(path: string, version?: FileVersion | null): Promise<Digests | null>;
 }
 
-/** The real file system. Without a digest source it hashes by reading (and loads the hasher only then). */
-export function nodeDisk(digests?: DigestSource): Disk {
+/**
+ * The real file system. Without a digest source it hashes by reading (and loads the hasher only
+ * then). A new symlink is made in `tempDir` (prov-make's own, where no step looks) and renamed into
+ * place; beside it when there is none, or it is on another device.
+ */
+export function nodeDisk(digests?: DigestSource, tempDir?: string): Disk {
   // Loaded on the first hash, not above: the no-op fast path uses this disk and never hashes.
   let versions: Promise<typeof import('./version.js')> | undefined;
   let hashing: Promise<typeof import('./hash.js')> | undefined;
@@ -82,13 +91,30 @@ export function nodeDisk(digests?: DigestSource): Disk {
       mkdirSync(fsPath(path), { recursive: true, mode });
     },
     symlink(target, path) {
-      const tmp = join(dirname(path), `.prov-make-link-${randomBytes(6).toString('hex')}`);
-      symlinkSync(fsPath(target), fsPath(tmp));
+      const name = `.prov-make-link-${randomBytes(6).toString('hex')}`;
+      const beside = join(dirname(path), name);
+      let tmp = tempDir ? join(tempDir, name) : beside;
       try {
-        renameSync(fsPath(tmp), fsPath(path)); // replaces a file or link at `path`; a folder there makes it fail
-      } catch (err) {
+        if (tempDir) mkdirSync(tempDir, { recursive: true });
+        symlinkSync(fsPath(target), fsPath(tmp));
+        try {
+          renameSync(fsPath(tmp), fsPath(path)); // replaces a file or link at `path`; a folder there makes it fail
+        } catch (err) {
+          if ((err as NodeJS.ErrnoException).code !== 'EXDEV') throw err;
+          rmSync(fsPath(tmp), { force: true });
+          symlinkSync(fsPath(target), fsPath((tmp = beside)));
+          renameSync(fsPath(tmp), fsPath(path));
+        }
+      } finally {
         rmSync(fsPath(tmp), { force: true });
-        throw err;
+      }
+    },
+    unlink(path) {
+      try {
+        if (lstatSync(fsPath(path), { throwIfNoEntry: false })?.isDirectory()) rmdirSync(fsPath(path));
+        else rmSync(fsPath(path), { force: true });
+      } catch {
+        /* not empty, or gone: left as it is */
       }
     },
   };

@@ -62,3 +62,13 @@ export function errnoCode(err: unknown): string | undefined {
     ? err.code
     : undefined;
 }
+
+/** An object is the content a cache entry names by SHA-256, but not by the short hash it names too (a forged entry). */
+export class DigestMismatchError extends CacheError {
+  constructor(
+    readonly sha256: string,
+    readonly xxh64: string,
+  ) {
+    super('E_DIGEST_MISMATCH', `cache object ${sha256.slice(0, 12)} is not the content the cache entry names (xxh64 ${xxh64})`);
+  }
+}

@@ -10,7 +10,8 @@ import type { FileVersion } from './version.js';
 export type FileJob =
   /** Read workspace files (version, digests), copying regular ones into the store when `keep`. */
   | { op: 'read'; paths: string[]; keep: boolean }
-  | { op: 'restore'; requests: RestoreJob[]; root: string }
+  /** `tempDir`: where copies are made before they are renamed into place (the workspace's `.prov-make/tmp`). */
+  | { op: 'restore'; requests: RestoreJob[]; root: string; tempDir?: string }
   | { op: 'verify'; hashes: string[] };
 
 export interface JobResults {
@@ -68,7 +69,7 @@ export function runJob(ops: FileOps, job: FileJob): Outcome<unknown>[] {
     case 'read': return each(job.paths, (p) => ops.read(p, job.keep));
     case 'restore': {
       const folders = checkedFolders();
-      return each(job.requests, (r) => ops.restore(r, job.root, folders));
+      return each(job.requests, (r) => ops.restore(r, job.root, folders, job.tempDir));
     }
     case 'verify': return each(job.hashes, (h) => ops.verify(h));
   }

@@ -13,8 +13,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { threadId } from 'node:worker_threads';
 import { fsPath, readlinkPath } from '@prov-make/interposer/byte-path';
-import { CorruptObjectError, errnoCode, MissingObjectError } from './errors.js';
+import { CorruptObjectError, DigestMismatchError, errnoCode, MissingObjectError } from './errors.js';
 import { HASH_CHUNK_BYTES, SHA256_RE, type ContentDigest, type Digests, type Hasher } from './hash.js';
+import { restorableMode } from './restore-mode.js';
 import { sameVersion, versionFromStats, type FileVersion } from './version.js';
 import { prepareRestoreFolders, type FolderOps } from './workspace-path.js';
 
@@ -47,6 +48,8 @@ export interface RestoreRequest {
   sha256: string;
   path: string;
   mode: number;
+  /** The short hash a cache entry names too: checked in the same read, so no record keeps a forged one. */
+  xxh64?: string;
 }
 
 /** A restore as a worker gets it: a small object comes with its bytes, a large one is a file of the store. */
@@ -134,10 +137,11 @@ export class FileOps {
    * outside `root`), checking its digest on the way; returns the version written. Atomic: a temp file
    * beside the destination, renamed over it (never writing through a symlink there).
    */
-  restore(req: RestoreJob, root: string, folders: FolderOps = checkedFolders()): FileVersion {
+  restore(req: RestoreJob, root: string, folders: FolderOps = checkedFolders(), tempDir?: string): FileVersion {
     assertSha256(req.sha256);
     const dest = prepareRestoreFolders(folders, root, req.path);
-    if (req.bytes) return this.writeVerified(req, dest, (out) => this.written(out, req.bytes!, sha256Only()));
+    const tmp = this.restoreTemp(dest, tempDir);
+    if (req.bytes) return this.writeVerified(req, dest, tmp, (out) => this.written(out, req.bytes!, this.restoreDigest(req)));
     const object = objectFile(this.layout.casDir, req.sha256);
     let src: number;
     try {
@@ -149,7 +153,7 @@ export class FileOps {
     try {
       const st = fs.fstatSync(src);
       if (Date.now() - st.mtimeMs > TOUCH_EVERY_MS) fs.futimesSync(src, new Date(), new Date());
-      return this.writeVerified(req, dest, (out) => this.pump(src, st.size, sha256Only(), out), { object, size: st.size });
+      return this.writeVerified(req, dest, tmp, (out) => this.pump(src, st.size, this.restoreDigest(req), out), { object, size: st.size });
     } finally {
       fs.closeSync(src);
     }
@@ -171,6 +175,46 @@ export class FileOps {
     } finally {
       fs.closeSync(fd);
     }
+  }
+
+  /**
+   * Where a restore to `dest` is copied first: in `tempDir` (made if missing), so a step listing or
+   * copying the destination's folder never meets a half-restored file; beside `dest` without one.
+   */
+  private restoreTemp(dest: string, tempDir: string | undefined): string {
+    if (!tempDir) return this.besideTemp(dest);
+    fs.mkdirSync(tempDir, { recursive: true });
+    return path.join(tempDir, `restore-${this.tempPrefix}-${this.seq++}`);
+  }
+
+  private besideTemp(dest: string): string {
+    return path.join(path.dirname(dest), `.${path.basename(dest)}.prov-make-${this.tempPrefix}-${this.seq++}.tmp`);
+  }
+
+  /**
+   * Renames a restored copy (of `version`) into place; one made on another device is copied beside
+   * it first. The version at `dest`.
+   */
+  private renameInto(tmp: string, dest: string, version: FileVersion): FileVersion {
+    try {
+      fs.renameSync(fsPath(tmp), fsPath(dest)); // replaces a symlink at dest, never writes through it
+      return version;
+    } catch (err) {
+      if (errnoCode(err) !== 'EXDEV') throw err;
+      const beside = this.besideTemp(dest);
+      try {
+        fs.copyFileSync(fsPath(tmp), fsPath(beside), fs.constants.COPYFILE_EXCL);
+        fs.renameSync(fsPath(beside), fsPath(dest));
+      } finally {
+        fs.rmSync(fsPath(beside), { force: true });
+      }
+      return versionFromStats(fs.lstatSync(fsPath(dest), { bigint: true }));
+    }
+  }
+
+  /** What a restore checks: the object's name (SHA-256), and the short hash its request names too. */
+  private restoreDigest(req: RestoreRequest): ContentDigest {
+    return req.xxh64 === undefined ? sha256Only() : this.hasher.begin();
   }
 
   /** A new, unique temp name in the store. */
@@ -316,12 +360,11 @@ export class FileOps {
   }
 
   /**
-   * A temp file beside `dest` filled by `fill` (or a clone of a large `object`, read to check it),
-   * checked against the object's name, given the mode, renamed to `dest`.
+   * A temp file `tmp` filled by `fill` (or a clone of a large `object`, read to check it), checked
+   * against the object's name, given the mode (masked: restorableMode), renamed to `dest`.
    */
-  private writeVerified(req: RestoreRequest, dest: string, fill: (out: number) => Digests, large?: { object: string; size: number }): FileVersion {
-    const tmp = path.join(path.dirname(dest), `.${path.basename(dest)}.prov-make-${this.tempPrefix}-${this.seq++}.tmp`);
-    const mode = req.mode & 0o7777;
+  private writeVerified(req: RestoreRequest, dest: string, tmp: string, fill: (out: number) => Digests, large?: { object: string; size: number }): FileVersion {
+    const mode = restorableMode(req.mode);
     const cloned = !!large && large.size > this.buf.length && this.clones !== false && this.tryClone(large.object, tmp);
     let out: number;
     try {
@@ -332,17 +375,17 @@ export class FileOps {
     }
     let open = true;
     try {
-      const { sha256 } = cloned ? this.pump(out, large!.size, sha256Only()) : fill(out);
+      const { sha256, xxh64 } = cloned ? this.pump(out, large!.size, this.restoreDigest(req)) : fill(out);
       if (sha256 !== req.sha256) {
         if (large) fs.rmSync(large.object, { force: true });
         throw new CorruptObjectError(req.sha256, sha256);
       }
+      if (req.xxh64 !== undefined && xxh64 !== req.xxh64) throw new DigestMismatchError(req.sha256, req.xxh64);
       if (cloned || (mode & ~this.umask) !== mode) fs.fchmodSync(out, mode);
       const version = versionFromStats(fs.fstatSync(out, { bigint: true }));
       fs.closeSync(out);
       open = false;
-      fs.renameSync(fsPath(tmp), fsPath(dest));
-      return version;
+      return this.renameInto(tmp, dest, version);
     } catch (err) {
       if (open) closeQuietly(out);
       fs.rmSync(fsPath(tmp), { force: true });

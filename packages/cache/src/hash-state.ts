@@ -34,6 +34,10 @@ export interface HashStateOptions {
 export const HASH_STATE_FILE = 'hash-state.lmdb';
 
 export class HashState {
+  /** A memo write failed: see memoWrite. */
+  private failed = false;
+  private onFailure!: () => void;
+  private readonly failure = new Promise<boolean>((resolve) => (this.onFailure = () => resolve(false)));
   private constructor(
     private readonly db: RootDatabase<HashStateEntry, string>,
     private readonly racyWindowNs: bigint,
@@ -154,7 +158,7 @@ export class HashState {
     assertAbsolute(absPath);
     const entry: HashStateEntry = { version, hash, recordedAtNs: String(recordedAtNs) };
     if (sha256) entry.sha256 = sha256;
-    return this.db.put(pathKey(absPath), entry);
+    return this.memoWrite(() => this.db.put(pathKey(absPath), entry));
   }
 
   /**
@@ -169,24 +173,68 @@ export class HashState {
   }
 
   forget(absPath: string): Promise<boolean> {
-    return this.db.remove(pathKey(absPath));
+    return this.memoWrite(() => this.db.remove(pathKey(absPath)));
   }
 
-  /** Wait until every remembered entry is committed and flushed to disk. */
+  /**
+   * A memo write that failed (a full disk) is only a memo entry lost: false, never a rejection; and
+   * once one failed, the memo is left alone for the rest of this process (each try would fail again,
+   * and lmdb prints each failure).
+   */
+  private memoWrite(write: () => Promise<boolean>): Promise<boolean> {
+    if (this.failed) return Promise.resolve(false);
+    ignoreFailedCommits();
+    const written = write().catch((err: { commitError?: Promise<unknown> }) => {
+      err?.commitError?.catch(() => undefined);
+      this.failed = true;
+      this.onFailure();
+      return false;
+    });
+    // Writes queued behind a failed commit are never settled by lmdb: they end with the failure.
+    return Promise.race([written, this.failure]);
+  }
+
+  /**
+   * Wait until every remembered entry is committed and flushed to disk. A write that failed (a full
+   * disk) only loses memo entries: those files are hashed again next time.
+   */
   async flush(): Promise<void> {
-    await this.db.committed;
-    await this.db.flushed;
+    try {
+      if (!this.failed) await Promise.race([this.db.committed, this.failure]);
+      if (!this.failed) await Promise.race([this.db.flushed, this.failure]);
+    } catch {
+      /* see above */
+    }
   }
 
   async close(): Promise<void> {
     await this.flush();
-    await this.db.close();
+    // After a failed commit lmdb's close waits for writes that never end; the file is as safe open
+    // (every commit is atomic) and the process is about to exit.
+    if (!this.failed) await this.db.close();
   }
 
   // Losing a memo entry only costs a re-hash, so a failed write must not become an unhandled rejection.
   private rememberQuietly(absPath: string, version: FileVersion, hash: string, recordedAtNs: bigint, sha256?: string): void {
     this.remember(absPath, version, hash, recordedAtNs, sha256).catch(() => undefined);
   }
+}
+
+let ignoring = false;
+
+/**
+ * lmdb rejects the promises of every write queued into a commit that failed, some of them created
+ * inside lmdb where no caller can catch them. Those (they carry `commitError`) are the memo's
+ * background writes; anything else is left to end the process as before.
+ */
+function ignoreFailedCommits(): void {
+  if (ignoring) return;
+  ignoring = true;
+  process.on('unhandledRejection', (reason) => {
+    const commit = reason as { commitError?: Promise<unknown> } | null;
+    if (!commit?.commitError) throw reason;
+    commit.commitError.catch(() => undefined);
+  });
 }
 
 function isAbsence(err: unknown): boolean {

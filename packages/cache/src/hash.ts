@@ -161,6 +161,24 @@ export async function specialFileDigests(mode: number): Promise<Digests> {
   return (await loadHasher()).special(mode);
 }
 
+/** Digests of bytes fed in chunks (a file being read, a download being written). */
+export interface Digester {
+  update(chunk: Uint8Array): void;
+  digest(): { xxh64: string; sha256: string | null };
+}
+
+export async function newDigester(withSha = true): Promise<Digester> {
+  const xxh = (await xx()).create64(FILE_SEED);
+  const sha = withSha ? createHash('sha256') : null;
+  return {
+    update(chunk) {
+      xxh.update(chunk);
+      sha?.update(chunk);
+    },
+    digest: () => ({ xxh64: hex64(xxh.digest()), sha256: sha ? sha.digest('hex') : null }),
+  };
+}
+
 async function readSymlink(path: string, withSha: boolean): Promise<ReadResult> {
   const before = versionFromStats(await fs.promises.lstat(fsPath(path), { bigint: true }));
   if (before.kind !== 'symlink') throw new NotARegularFileError(path, before.kind);
@@ -196,7 +214,6 @@ async function readAll(fd: number, size: bigint, chunk: (bytes: Uint8Array) => v
  * version that was read. Throws NotARegularFileError for directories and special files, ENOENT when missing.
  */
 async function readContent(path: string, withSha: boolean): Promise<ReadResult> {
-  const h = await xx();
   let fd: number;
   try {
     fd = fs.openSync(fsPath(path), OPEN_FLAGS);
@@ -208,15 +225,11 @@ async function readContent(path: string, withSha: boolean): Promise<ReadResult> 
     const st = fs.fstatSync(fd, { bigint: true });
     const version = versionFromStats(st);
     if (version.kind !== 'file') throw new NotARegularFileError(path, version.kind);
-    const xxh = h.create64(FILE_SEED);
-    const sha = withSha ? createHash('sha256') : null;
-    await readAll(fd, st.size, (bytes) => {
-      xxh.update(bytes); // update copies into wasm memory, so the buffer can be reused
-      sha?.update(bytes);
-    });
+    const digester = await newDigester(withSha);
+    await readAll(fd, st.size, (bytes) => digester.update(bytes)); // update copies, so the buffer can be reused
     const after = fs.fstatSync(fd, { bigint: true });
     const stable = sameVersion(version, versionFromStats(after)) && after.ctimeNs === st.ctimeNs;
-    return { xxh64: hex64(xxh.digest()), sha256: sha ? sha.digest('hex') : null, version, stable };
+    return { ...digester.digest(), version, stable };
   } finally {
     fs.closeSync(fd);
   }

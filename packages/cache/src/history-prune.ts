@@ -7,7 +7,7 @@
  * revert is still restored from the cache; an execution taken from it may then have no output log),
  * or that holds a user's edit kept before a restore.
  */
-import type { CacheEntry } from './step-cache.js';
+import { parseCacheEntry } from './cache-entry.js';
 import type { ExecutionRecord } from './provenance-store.js';
 import type { WorkspaceStores } from './workspace-stores.js';
 import type { LocalActionCache } from './action-cache.js';
@@ -92,12 +92,7 @@ function objectsOf(e: ExecutionRecord): string[] {
 /** Objects the local action cache's entries restore (their outputs; not the logs of the executions they name). */
 function* cachedObjects(local: LocalActionCache): Generator<string> {
   for (const doc of local.documents()) {
-    let entry: Partial<CacheEntry>;
-    try {
-      entry = JSON.parse(doc.toString('utf8')) as Partial<CacheEntry>;
-    } catch {
-      continue;
-    }
-    for (const o of entry.outputs ?? []) if (o.kind === 'file') yield o.sha256;
+    // path-set indexes and documents of another shape name no object
+    for (const o of parseCacheEntry(doc).value?.outputs ?? []) if (o.kind === 'file') yield o.sha256;
   }
 }

@@ -31,7 +31,9 @@
  *   (blob-store.ts); the per-file work on worker threads (file-pool.ts, file-ops.ts, file-jobs.ts)
  * Deps log (deps-log.ts): per step, ids with version tokens (TokenList) and the hashes that confirm them
  * Provenance (provenance-store.ts): every execution, indexed by step, writer, producer and reader
- * Step cache (step-cache.ts): BuildXL's two-level keys over the local action cache and the remote one
+ * Step cache (step-cache.ts): BuildXL's two-level keys over the local action cache and the remote one;
+ *   its documents checked against schemas (cache-entry.ts) and where an entry may write
+ *   (cache-entry-paths.ts: cachedOutputsProblem, symlinkTargetProblem); restorableMode (restore-mode.ts)
  * Definitions (definition.ts): StepDefinition, canonicalDefinition, hashDefinition
  * Ids (execution-id.ts): newExecutionId, newRunId.  Atomic writes (atomic-write.ts): writeFileAtomic
  * Stored paths (workspace-key.ts): toWorkspaceKey, fromWorkspaceKey, isInsideFolder
@@ -56,6 +58,9 @@ export * from './provenance-store.js';
 export * from './deps-log.js';
 export * from './distrust.js';
 export * from './step-record.js';
+export * from './cache-entry.js';
+export * from './cache-entry-paths.js';
+export * from './restore-mode.js';
 export * from './step-cache.js';
 export * from './workspace-stores.js';
 export * from './history-prune.js';

@@ -10,6 +10,8 @@ import path from 'node:path';
 import { open, type RootDatabase } from 'lmdb';
 
 const HEADER = 4;
+/** Free space a new database needs for its first pages (and some headroom). */
+const NEW_DATABASE_ROOM = 1024 * 1024;
 const HOUR_MS = 3_600_000;
 
 export interface SmallObject {
@@ -22,6 +24,9 @@ const key = (sha256: string) => Buffer.from(sha256, 'hex');
 const hourNow = () => Math.floor(Date.now() / HOUR_MS);
 
 export class SmallObjects {
+  /** The database's file in the cache folder. */
+  static readonly FILE = 'small-objects.lmdb';
+
   /** Objects read since the last flush whose last use must move to now. */
   private touch: string[] = [];
 
@@ -29,7 +34,13 @@ export class SmallObjects {
 
   static open(cacheDir: string): SmallObjects {
     fs.mkdirSync(cacheDir, { recursive: true });
-    return new SmallObjects(open<Buffer, Buffer>({ path: path.join(cacheDir, 'small-objects.lmdb'), encoding: 'binary', keyEncoding: 'binary', compression: false }));
+    // lmdb maps a new database whose first pages it could not write (a full disk) and dies of SIGBUS
+    // reading them: without room for them, creating it is refused as the full disk it is.
+    if (!fs.statSync(path.join(cacheDir, SmallObjects.FILE), { throwIfNoEntry: false })?.size) {
+      const room = fs.statfsSync(cacheDir);
+      if (room.bavail * room.bsize < NEW_DATABASE_ROOM) throw Object.assign(new Error(`no space left on the device for ${path.join(cacheDir, SmallObjects.FILE)}`), { code: 'ENOSPC' });
+    }
+    return new SmallObjects(open<Buffer, Buffer>({ path: path.join(cacheDir, SmallObjects.FILE), encoding: 'binary', keyEncoding: 'binary', compression: false }));
   }
 
   has(sha256: string): boolean {

@@ -14,14 +14,15 @@ import { createHash } from 'node:crypto';
 import { isAbsolute, join } from 'node:path';
 import type { ActionDocuments } from './action-cache.js';
 import type { BlobStore } from './blob-store.js';
+import { parseCacheEntry, parseWeakIndex, type CacheEntry, type CachedOutput, type Parsed, type PathSet, type WeakIndex } from './cache-entry.js';
+import { cachedOutputsProblem, symlinkTargetProblem } from './cache-entry-paths.js';
 import type { Disk } from './disk.js';
-import type { ExecutionRecord } from './provenance-store.js';
+import type { ExecutionRecord, RecordedFile } from './provenance-store.js';
 import type { RemoteCache } from './remote-cache.js';
 import { executionRecordOf, succeeded, trusted, type ObservedInput, type StepRecord } from './step-record.js';
 import { countedEntries } from './listing-rules.js';
 import { listingToken } from './version-token.js';
 import { fromWorkspaceKey } from './workspace-key.js';
-import { checkRestorePath } from './workspace-path.js';
 
 const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
 /** Path sets kept per definition: enough for a few branches, bounded so lookups stay cheap. */
@@ -29,36 +30,6 @@ const MAX_PATH_SETS = 16;
 /** The "content" of a folder in a strong key: only its existence counts (its listing is a path of its own). */
 const FOLDER = 'dir';
 const MISSING = '-';
-
-export interface PathSet {
-  id: string;
-  inputs: string[];
-  absent: string[];
-  listed: string[];
-  /** Listing rules of the listings they narrowed, by path (listing-rules.ts). */
-  listedRules?: Record<string, string[]>;
-}
-
-interface WeakIndex {
-  version: 1;
-  pathSets: PathSet[];
-}
-
-export interface CacheEntry {
-  version: 1;
-  step: string;
-  definitionHash: string;
-  pathSetId: string;
-  /** Files (restored from blobs), folders (made again) and symlinks (made again from their target). */
-  outputs: CachedOutput[];
-  /** The execution that made the outputs, for the restoring workspace's history. */
-  execution: ExecutionRecord;
-}
-
-export type CachedOutput =
-  | { kind: 'file'; path: string; hash: string; sha256: string; size: number; mode: number }
-  | { kind: 'dir'; path: string; mode: number }
-  | { kind: 'symlink'; path: string; target: string };
 
 export interface CacheHit {
   entry: CacheEntry;
@@ -130,23 +101,30 @@ export class StepCache {
     return this.strongKey(weak, set, inputs, this.listingTokens(set, q.leftOut));
   }
 
-  private parse<T>(bytes: Buffer | null, what: string): T | null {
+  /** A document checked against its schema, or null (with a warning naming what is wrong). */
+  private parse<T>(bytes: Buffer | null, parse: (b: Buffer) => Parsed<T>, what: string): T | null {
     if (!bytes) return null;
-    try {
-      return JSON.parse(bytes.toString('utf8')) as T;
-    } catch {
-      this.o.warn(`ignored a cache ${what} that is not valid JSON`);
-      return null;
-    }
+    const parsed = parse(bytes);
+    if (parsed.problem !== undefined) this.o.warn(`ignored a cache ${what}: ${parsed.problem}`);
+    return parsed.value ?? null;
+  }
+
+  private index(bytes: Buffer | null, from: string): PathSet[] {
+    return this.parse(bytes, parseWeakIndex, `path-set index from the ${from} cache`)?.pathSets ?? [];
   }
 
   private async pathSets(weak: string): Promise<PathSet[]> {
     const key = this.indexKey(weak);
     const { local, remote } = this.o;
-    const mine = this.parse<WeakIndex>(local.get(key), 'path-set index')?.pathSets ?? [];
-    const theirs = remote?.usable ? this.parse<WeakIndex>(await remote.getEntry(key), 'path-set index')?.pathSets ?? [] : [];
+    const mine = this.index(local.get(key), 'local');
+    const theirs = remote?.usable ? this.index(await remote.getEntry(key), 'remote') : [];
     const seen = new Set<string>();
-    return [...mine, ...theirs].filter((s) => s && Array.isArray(s.inputs) && !seen.has(s.id) && seen.add(s.id));
+    return [...mine, ...theirs].filter((s) => !seen.has(s.id) && seen.add(s.id));
+  }
+
+  /** A new run: the remote is asked again, with a full time budget. */
+  beginRun(): void {
+    this.o.remote?.beginRun();
   }
 
   /** A cached execution of this step that matches the files as they are now, or null. */
@@ -157,9 +135,9 @@ export class StepCache {
       const strong = await this.currentKey(weak, set, q);
       if (!strong) continue;
       let from: CacheHit['from'] = 'local';
-      let entry = this.parse<CacheEntry>(local.get(strong), 'entry');
+      let entry = this.parse(local.get(strong), parseCacheEntry, `entry for step ${q.step} from the local cache`);
       if (!entry && remote?.usable) {
-        entry = this.parse<CacheEntry>(await remote.getEntry(strong), 'entry');
+        entry = this.parse(await remote.getEntry(strong), parseCacheEntry, `entry for step ${q.step} from the remote cache`);
         from = 'remote';
       }
       if (!entry) continue;
@@ -173,23 +151,10 @@ export class StepCache {
     return null;
   }
 
-  /** Forged or broken entries are refused before anything is written. */
+  /** Forged or broken entries are refused before anything is written (their shape is the schema's). */
   private checkEntry(entry: CacheEntry, definitionHash: string): string | null {
-    if (entry?.version !== 1 || !Array.isArray(entry.outputs) || !entry.execution) return 'it is not a prov-make cache entry';
-    if (entry.definitionHash !== definitionHash) return 'it was made by another definition';
-    for (const o of entry.outputs) {
-      if (typeof o.path !== 'string') return 'an output is malformed';
-      if (o.kind === 'file' && (typeof o.hash !== 'string' || !/^[0-9a-f]{64}$/.test(String(o.sha256)))) return 'an output is malformed';
-      if (o.kind === 'symlink' && (typeof o.target !== 'string' || o.target.includes('\0'))) return 'an output is malformed';
-      if (o.kind !== 'file' && o.kind !== 'dir' && o.kind !== 'symlink') return 'an output is malformed';
-      if (isAbsolute(o.path)) return `output ${o.path} is an absolute path`;
-      try {
-        checkRestorePath(this.o.root, fromWorkspaceKey(this.o.root, o.path));
-      } catch (err) {
-        return `output ${o.path} is not a safe path (${(err as Error).message})`;
-      }
-    }
-    return null;
+    if (entry.definitionHash !== definitionHash || entry.execution.definitionHash !== definitionHash) return 'it was made by another definition';
+    return cachedOutputsProblem(this.o.root, entry.outputs, this.o.disk);
   }
 
   /**
@@ -204,18 +169,19 @@ export class StepCache {
     return hit;
   }
 
-  /** Brings every blob of a hit into the local store (verified); false if one is missing. */
-  async fetchBlobs(hit: CacheHit): Promise<boolean> {
+  /**
+   * Brings every blob of a hit into the local store, streamed and verified against its SHA-256;
+   * false if one is missing. A blob already kept is checked against its SHA-256 as it is restored.
+   */
+  async fetchBlobs(hit: CacheHit, signal?: AbortSignal): Promise<boolean> {
     const { blobs, remote } = this.o;
     for (const o of hit.entry.outputs) {
+      signal?.throwIfAborted();
       if (o.kind !== 'file' || blobs.has(o.sha256)) continue;
-      const bytes = remote?.usable ? await remote.getBlob(o.sha256) : null;
-      if (!bytes) {
+      // kept only when its bytes hash to the SHA-256 the entry names (else remote.getBlob warns)
+      const kept = remote?.usable ? await remote.getBlob(o.sha256, o.size, (chunks) => blobs.keepStream(chunks, o.sha256)) : null;
+      if (!kept) {
         this.o.warn(`the cache entry for ${o.path} names content the cache does not hold; the step runs instead`);
-        return false;
-      }
-      if ((await blobs.keepBytes(bytes)) !== o.sha256) {
-        this.o.warn(`the cached content of ${o.path} does not match its entry; the step runs instead`);
         return false;
       }
     }
@@ -226,7 +192,7 @@ export class StepCache {
    * Records a trusted, successful execution locally and on the remote. `leftOut` is the step's
    * listing exclusion as a later lookup will compute it (its new outputs and later steps').
    */
-  async store(record: StepRecord, leftOut: (abs: string) => boolean): Promise<void> {
+  async store(record: StepRecord, leftOut: (abs: string) => boolean, signal?: AbortSignal): Promise<void> {
     if (!trusted(record) || !succeeded(record)) return;
     const byPath = new Map(record.inputs.map((f) => [f.path, f]));
     const rules = Object.fromEntries(record.listed.flatMap((l) => (l.rules?.length ? [[l.path, l.rules]] : [])));
@@ -238,23 +204,37 @@ export class StepCache {
     if (!outputs) return;
     const weak = this.weakKey(record.definitionHash);
     const strong = this.strongKey(weak, set, set.inputs.map((p) => observedSha(byPath.get(p)!)), this.listingTokens(set, leftOut));
-    const entry: CacheEntry = { version: 1, step: record.step, definitionHash: record.definitionHash, pathSetId: set.id, outputs, execution: executionRecordOf(record) };
-    await this.put(strong, JSON.stringify(entry), this.indexKey(weak), set, outputs);
+    const execution = publishedExecution(executionRecordOf(record));
+    const entry: CacheEntry = { version: 1, step: record.step, definitionHash: record.definitionHash, pathSetId: set.id, outputs, execution };
+    await this.put(strong, JSON.stringify(entry), this.indexKey(weak), set, outputs, signal);
   }
 
-  private async put(strong: string, entry: string, indexKey: string, set: PathSet, outputs: CachedOutput[]): Promise<void> {
+  private async put(strong: string, entry: string, indexKey: string, set: PathSet, outputs: CachedOutput[], signal?: AbortSignal): Promise<void> {
     const { local, remote, blobs } = this.o;
     local.put(strong, entry);
     const merge = (existing: WeakIndex | null): string => {
       const others = (existing?.pathSets ?? []).filter((s) => s.id !== set.id);
       return JSON.stringify({ version: 1, pathSets: [set, ...others].slice(0, MAX_PATH_SETS) } satisfies WeakIndex);
     };
-    local.put(indexKey, merge(this.parse<WeakIndex>(local.get(indexKey), 'path-set index')));
+    local.put(indexKey, merge(this.parse(local.get(indexKey), parseWeakIndex, 'path-set index from the local cache')));
     if (!remote?.usable || remote.readOnly) return;
-    for (const o of outputs) if (o.kind === 'file') await remote.putBlob(o.sha256, () => blobs.read(o.sha256));
+    for (const o of outputs) {
+      signal?.throwIfAborted(); // the entry is uploaded after its blobs, or not at all
+      if (o.kind === 'file') await remote.putBlob(o.sha256, () => blobs.blob(o.sha256));
+    }
     await remote.putEntry(strong, entry);
-    await remote.putEntry(indexKey, merge(this.parse<WeakIndex>(await remote.getEntry(indexKey), 'path-set index')));
+    await remote.putEntry(indexKey, merge(this.parse(await remote.getEntry(indexKey), parseWeakIndex, 'path-set index from the remote cache')));
   }
+}
+
+/**
+ * An execution as an entry publishes it: its inputs without their SHA-256, which would name a secret
+ * input's object in every workspace that keeps it (a forged entry naming it as an output's content
+ * would restore the secret there); the lookup hashes the inputs itself.
+ */
+function publishedExecution(e: ExecutionRecord): ExecutionRecord {
+  const withoutSha = ({ sha256: _, ...f }: RecordedFile): RecordedFile => f;
+  return { ...e, inputs: e.inputs.map(withoutSha), executed: e.executed.map(withoutSha) };
 }
 
 /** An input's content in a strong key, as contentSha would find it now. */
@@ -272,8 +252,8 @@ function cachedOutputs(record: StepRecord): CachedOutput[] | null {
     const { kind, size, mode } = o.version;
     if (kind === 'file' && o.hash && o.sha256) outputs.push({ kind, path: o.path, hash: o.hash, sha256: o.sha256, size, mode: mode & 0o7777 });
     else if (kind === 'dir') outputs.push({ kind, path: o.path, mode: mode & 0o7777 });
-    else if (kind === 'symlink' && o.target !== undefined) outputs.push({ kind, path: o.path, target: o.target });
-    else return null; // a device or socket cannot be cached: the step runs
+    else if (kind === 'symlink' && o.target !== undefined && !symlinkTargetProblem(o.path, o.target)) outputs.push({ kind, path: o.path, target: o.target });
+    else return null; // a device or socket cannot be cached, nor a link a restore would refuse: the step runs
   }
   return outputs;
 }

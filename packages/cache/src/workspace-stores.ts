@@ -5,16 +5,17 @@
  * through commit().
  */
 import { existsSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { LocalActionCache } from './action-cache.js';
 import { contentBlobs, type BlobStore } from './blob-store.js';
 import { ContentStore, type GcResult } from './content-store.js';
 import { DepsLog, type StepState } from './deps-log.js';
-import { nodeDisk, type Disk } from './disk.js';
+import { nodeDisk, TEMP_DIR, type Disk } from './disk.js';
 import { HashState } from './hash-state.js';
 import { PROVENANCE_FILE, ProvenanceStore } from './provenance-store.js';
 import { RemoteCache, type RemoteCacheOptions } from './remote-cache.js';
 import { StepCache } from './step-cache.js';
+import { checkStores, noteStoresClosed } from './store-check.js';
 import { executionRecordOf, stepStateOf, type StepRecord } from './step-record.js';
 
 /** Where a workspace keeps things. */
@@ -35,9 +36,12 @@ export interface OpenStoresOptions {
   remote?: RemoteCacheOptions;
   /** Where cache warnings go (default: stderr). */
   warn?: (message: string) => void;
+  /** Check the lmdb stores before use when they were not closed cleanly (store-check.ts; default true). */
+  check?: boolean;
 }
 
 const DEPS_LOG_DIR = 'deps';
+export { TEMP_DIR } from './disk.js';
 
 const warnOnStderr = (message: string): void => {
   process.stderr.write(`prov-make: warning: ${message}\n`);
@@ -53,19 +57,25 @@ export class WorkspaceStores {
     readonly blobs: BlobStore,
     readonly steps: StepCache,
     readonly warn: (message: string) => void,
+    private readonly stateDir: string,
   ) {}
 
   static open(at: StoreLocations, options: OpenStoresOptions = {}): WorkspaceStores {
+    const warn = options.warn ?? warnOnStderr;
+    const damaged = options.check === false ? null : checkStores(at.stateDir);
+    if (damaged) {
+      const where = (p: string) => relative(process.cwd(), p) || '.';
+      warn(`${where(join(at.stateDir, damaged.file))} is damaged (${damaged.problem}): the recorded state was moved to ${where(damaged.movedTo)} and is rebuilt`);
+    }
     const hashes = HashState.open(at.stateDir);
     const history = ProvenanceStore.open(at.stateDir);
     const deps = DepsLog.open(join(at.stateDir, DEPS_LOG_DIR));
     const content = new ContentStore(at.cacheDir);
-    const warn = options.warn ?? warnOnStderr;
-    const disk = options.disk ?? nodeDisk(hashes);
-    const blobs = options.blobs ?? contentBlobs(content, at.root, hashes);
+    const disk = options.disk ?? nodeDisk(hashes, join(at.stateDir, TEMP_DIR));
+    const blobs = options.blobs ?? contentBlobs(content, at.root, hashes, join(at.stateDir, TEMP_DIR));
     const remote = options.remote ? new RemoteCache({ ...options.remote, warn }) : null;
     const steps = new StepCache({ root: at.root, disk, blobs, local: new LocalActionCache(at.cacheDir), remote, warn });
-    return new WorkspaceStores(deps, hashes, history, content, disk, blobs, steps, warn);
+    return new WorkspaceStores(deps, hashes, history, content, disk, blobs, steps, warn, at.stateDir);
   }
 
   /**
@@ -84,6 +94,7 @@ export class WorkspaceStores {
     await this.hashes.close();
     await this.history.close();
     await this.deps.close();
+    noteStoresClosed(this.stateDir);
   }
 }
 

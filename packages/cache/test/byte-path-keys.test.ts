@@ -9,12 +9,15 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { fsPath } from '@prov-make/interposer/byte-path';
 import {
+  cachedOutputsProblem,
   ContentStore,
   DepsLog,
   digestFileVersioned,
   fromWorkspaceKey,
   hashDefinition,
   hashListing,
+  isStoredPath,
+  keyOf,
   newExecutionId,
   pathOfKey,
   ProvenanceStore,
@@ -121,5 +124,17 @@ describe('stored paths holding bytes that are not UTF-8', () => {
     const back = join(ws, 'back\udcfc');
     await objects.restoreFiles(names.map((n, k) => ({ sha256: reads[k].digests!.sha256, path: join(back, `f\udcfb${k}`), mode: 0o644 })), ws);
     names.forEach((n, k) => expect(readFileSync(fsPath(join(back, `f\udcfb${k}`)))).toEqual(readFileSync(fsPath(n))));
+  });
+
+  it('are outputs a cache entry may restore, checked as the paths they stand for', () => {
+    const nothingThere = { lstat: () => undefined };
+    const key = toWorkspaceKey(ROOT, join(ROOT, 'd\udcfd', 'out\udcff.txt'));
+    expect(isStoredPath(key)).toBe(true);
+    expect(cachedOutputsProblem(ROOT, [{ kind: 'dir', path: keyOf('d\udcfd'), mode: 0o755 }, { kind: 'symlink', path: key, target: 't\udcfe' }], nothingThere)).toBeNull();
+    // a crafted key: one that climbs, one that is not a path's own key (so it could alias another)
+    expect(isStoredPath('./../out\\xff')).toBe(false);
+    expect(cachedOutputsProblem(ROOT, [{ kind: 'dir', path: './..\\xff/../..', mode: 0o755 }], nothingThere)).toMatch(/not a safe path|not a normal path/);
+    expect(isStoredPath('./plain.txt')).toBe(false);
+    expect(cachedOutputsProblem(ROOT, [{ kind: 'file', path: keyOf('d\udcfd'), hash: '0'.repeat(16), sha256: '0'.repeat(64), size: 0, mode: 0o644 }, { kind: 'dir', path: key, mode: 0o755 }], nothingThere)).toMatch(/is under output .*, a file/);
   });
 });

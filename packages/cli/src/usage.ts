@@ -1,5 +1,6 @@
 import type { CommandModule } from './commands/command.js';
 import { suggest } from './pipeline/suggest.js';
+import { systemFaultOf } from './system-fault.js';
 
 /** Usage errors: bad flags or arguments. Printed with the command's synopsis; exit code 2. */
 export class UsageError extends Error {
@@ -29,6 +30,11 @@ export function reportError(err: unknown): number {
     process.stderr.write(`prov-make: error: ${e.message}\n`);
     if (e.hint) process.stderr.write(`  hint: ${e.hint}\n`);
     return EXIT_USAGE;
+  }
+  const fault = systemFaultOf(err);
+  if (fault) {
+    process.stderr.write(`prov-make: error: ${fault.problem}\n  hint: ${fault.fix}\n`);
+    return EXIT_FAILED;
   }
   const formatted = (err as { format?: () => string })?.format;
   if (typeof formatted === 'function') {

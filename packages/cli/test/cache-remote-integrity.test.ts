@@ -5,11 +5,11 @@
  * symlinked folder) are refused. Either way the step runs and the build succeeds.
  */
 import { createHash } from 'node:crypto';
-import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { existsSync, mkdirSync, readdirSync, readFileSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runJson, statuses, workspace } from './cli-helpers.js';
-import { acDocuments, SHELL_OUTPUTS, SHELL_SOURCES, startNginx, type Nginx } from './nginx.js';
+import { clone, remoteEntryOf, SHELL_OUTPUTS, startNginx, uploadShellPipeline, type Nginx } from './nginx.js';
 
 let nginx: Nginx;
 beforeAll(async () => {
@@ -20,32 +20,8 @@ afterAll(async () => {
 });
 
 const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
-
-/** Fresh clone of the sources into `<new temp>/<sub>` (so "../" from the workspace lands in a folder we watch). */
-function clone(from: string, sub = ''): { root: string; ws: string } {
-  const root = workspace();
-  const ws = sub ? join(root, sub) : root;
-  mkdirSync(ws, { recursive: true });
-  cpSync(from, ws, { recursive: true, filter: (src) => !/^(\.prov-make|build)(\/|$)/.test(relative(from, src)) });
-  return { root, ws };
-}
-
-/** A uploads SHELL_PIPELINE to its own namespace on the remote; returns A and the namespace URL. */
-function upload(ns: string): { a: string; url: string } {
-  const url = `${nginx.url('cache')}${ns}/`;
-  const a = workspace(SHELL_SOURCES);
-  const r = runJson(a, ['--remote', url]);
-  expect(r.code, r.stderr).toBe(0);
-  expect(statuses(r)).toEqual({ upper: 'ran', listing: 'ran', count: 'ran', other: 'ran' });
-  return { a, url };
-}
-
-/** The remote's entry document of a step (the JSON file on the nginx side). */
-function remoteEntry(ns: string, step: string) {
-  const found = acDocuments(nginx.file(`${ns}/ac`)).filter((d) => d.doc.step === step);
-  expect(found).toHaveLength(1);
-  return found[0];
-}
+const upload = (ns: string) => uploadShellPipeline(nginx, ns);
+const remoteEntry = (ns: string, step: string) => remoteEntryOf(nginx, ns, step);
 
 describe('remote cache integrity', () => {
   it('a garbage blob and a truncated blob on the server are rejected as corrupt: those steps run, the others restore, the build succeeds', () => {
@@ -158,14 +134,14 @@ describe('remote cache integrity', () => {
     const upper = remoteEntry('junk', 'upper');
     const other = remoteEntry('junk', 'other');
     writeFileSync(upper.file, '{ not json');
-    other.doc = { ...other.doc, definitionHash: '0'.repeat(16) } as typeof other.doc;
+    other.doc = { ...other.doc, definitionHash: '0'.repeat(64) } as typeof other.doc;
     writeFileSync(other.file, JSON.stringify(other.doc));
 
     const { ws: b } = clone(a);
     const r = runJson(b, ['--remote', url, '--cache-dir', workspace()]);
     expect(r.code, r.stderr).toBe(0);
     expect(statuses(r)).toEqual({ upper: 'ran', listing: 'restored', count: 'restored', other: 'ran' });
-    expect(r.stderr).toMatch(/prov-make: warning: ignored a cache entry that is not valid JSON/);
+    expect(r.stderr).toMatch(/prov-make: warning: ignored a cache entry for step upper from the remote cache: it is not valid JSON/);
     expect(r.stderr).toMatch(/prov-make: warning: rejected a remote cache entry for step other: it was made by another definition/);
   });
 });

@@ -7,12 +7,15 @@
  *   /cache/   open
  *   /bearer/  needs `Authorization: Bearer s3cret`
  *   /basic/   needs basic auth cache-user / cache-pass (htpasswd made with `openssl passwd -apr1`)
+ *   /slow/    /cache/'s files, read-only, sent at 100 bytes a second
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
+import { expect } from 'vitest';
+import { runJson, statuses, workspace } from './cli-helpers.js';
 
 export const NGINX = ['/usr/sbin/nginx', '/usr/bin/nginx'].find((p) => existsSync(p)) ?? 'nginx';
 export const BEARER_TOKEN = 's3cret';
@@ -25,7 +28,7 @@ export interface Nginx {
   /** Folder nginx serves: `<root>/cache`, `<root>/bearer`, `<root>/basic` hold what was PUT. */
   root: string;
   /** Base URL of a location: url('cache') = http://127.0.0.1:PORT/cache/ */
-  url(location?: 'cache' | 'bearer' | 'basic'): string;
+  url(location?: 'cache' | 'bearer' | 'basic' | 'slow'): string;
   /** Files (relative paths) stored under a location, e.g. `ac/<sha>` and `cas/<sha>`. */
   files(location?: 'cache' | 'bearer' | 'basic'): string[];
   /** Absolute path of a stored file. */
@@ -84,6 +87,8 @@ function config(prefix: string, root: string, port: number, dropDirectives: Set<
     `      if ($http_authorization != "Bearer ${BEARER_TOKEN}") { return 401; }`,
     `      root ${root}; ${dav}`,
     `    }`,
+    // the cache's files, read-only and slowly (the remote's time budget)
+    `    location /slow/ { alias ${root}/cache/; limit_rate 100; }`,
     `    location /basic/ {`,
     `      auth_basic "prov-make cache"; auth_basic_user_file ${prefix}/conf/htpasswd;`,
     `      root ${root}; ${dav}`,
@@ -208,4 +213,30 @@ export function acDocuments(acRoot: string): { rel: string; file: string; doc: {
   return walk(acRoot)
     .filter((rel) => !rel.endsWith('.tmp'))
     .map((rel) => ({ rel, file: join(acRoot, rel), doc: JSON.parse(readFileSync(join(acRoot, rel), 'utf8')) }));
+}
+
+/** A fresh clone of the sources into `<new temp>/<sub>` (so "../" from the workspace lands in a folder we watch). */
+export function clone(from: string, sub = ''): { root: string; ws: string } {
+  const root = workspace();
+  const ws = sub ? join(root, sub) : root;
+  mkdirSync(ws, { recursive: true });
+  cpSync(from, ws, { recursive: true, filter: (src) => !/^(\.prov-make|build)(\/|$)/.test(relative(from, src)) });
+  return { root, ws };
+}
+
+/** A workspace uploads SHELL_PIPELINE (or `sources`) to its own namespace on the remote; returns it and the namespace URL. */
+export function uploadShellPipeline(nginx: Nginx, ns: string, sources = SHELL_SOURCES): { a: string; url: string } {
+  const url = `${nginx.url('cache')}${ns}/`;
+  const a = workspace(sources);
+  const r = runJson(a, ['--remote', url]);
+  expect(r.code, r.stderr).toBe(0);
+  expect(new Set(Object.values(statuses(r)))).toEqual(new Set(['ran']));
+  return { a, url };
+}
+
+/** The remote's entry document of a step (the JSON file on the nginx side). */
+export function remoteEntryOf(nginx: Nginx, ns: string, step: string) {
+  const found = acDocuments(nginx.file(`${ns}/ac`)).filter((d) => d.doc.step === step);
+  expect(found).toHaveLength(1);
+  return found[0];
 }

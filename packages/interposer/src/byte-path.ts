@@ -97,24 +97,3 @@ export function readlinkPath(path: string): string {
   const target = readlinkSync(fsPath(path));
   return target.includes(LOSSY) ? decodePath(readlinkSync(fsPath(path), 'buffer')) : target;
 }
-
-// eslint-disable-next-line no-control-regex
-const NEEDS_ESCAPE = /[\u0000-\u001f\u007f-\u009f\\\udc80-\udcff]/u;
-// eslint-disable-next-line no-control-regex
-const ESCAPED = /[\u0000-\u001f\u007f-\u009f\\\udc80-\udcff]/gu;
-const NAMED: Record<string, string> = { '\n': '\\n', '\t': '\\t', '\r': '\\r', '\\': '\\\\' };
-
-/**
- * A path as a terminal may show it: control characters (a newline, an escape sequence) and raw bytes
- * escaped (`in\xff.txt`, `a\nb`), backslashes doubled so that the form is unambiguous.
- */
-export function displayPath(path: string): string {
-  if (!NEEDS_ESCAPE.test(path)) return path;
-  return path.replace(ESCAPED, (ch) => {
-    const c = ch.charCodeAt(0);
-    const named = NAMED[ch];
-    if (named) return named;
-    const byte = c >= 0xdc80 ? c - RAW_BASE : c;
-    return c >= 0x80 && c < 0xdc80 ? `\\u${c.toString(16).padStart(4, '0')}` : `\\x${byte.toString(16).padStart(2, '0')}`;
-  });
-}

@@ -4,12 +4,13 @@
 import { spawn, type ChildProcess, type StdioOptions } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { rm } from 'node:fs/promises';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, statfsSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statfsSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { LogCollector } from './collector.js';
 import { LOG_LAYOUT, newTraceLogHeader, readTraceLog, type TraceLog, type TraceStatus } from './logs.js';
+import { formatIdentity, isRunning, parseIdentity, thisProcess } from './process-identity.js';
 import { programEscape, supervisorTraces } from './program.js';
 import { realPathOf } from './byte-path.js';
 import { reduceEvents } from './reduce.js';
@@ -106,12 +107,32 @@ export function logBase(): string {
   return tmpdir();
 }
 
-/** Creates a log folder with an empty trace log (capped at `capBytes` when given). */
+const LOG_PREFIX = 'prov-make-trace-';
+
+/**
+ * Creates a log folder with an empty trace log (capped at `capBytes` when given). One made here is
+ * named by this process (removeAbandonedLogs), so that a kill -9 does not leave it for ever.
+ */
 export function prepareLogDir(logDir?: string, capBytes?: number): string {
-  const dir = logDir ?? mkdtempSync(join(logBase(), 'prov-make-trace-'));
+  const dir = logDir ?? mkdtempSync(join(logBase(), `${LOG_PREFIX}${formatIdentity(thisProcess())}-`));
   mkdirSync(dir, { recursive: true });
   writeFileSync(join(dir, LOG_LAYOUT.file), newTraceLogHeader(capBytes));
   return dir;
+}
+
+/** Removes the log folders of processes that are gone (killed before they could remove them). */
+export function removeAbandonedLogs(base = logBase()): void {
+  let names: string[];
+  try {
+    names = readdirSync(base);
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    if (!name.startsWith(LOG_PREFIX)) continue;
+    const owner = parseIdentity(name.slice(LOG_PREFIX.length).split('-')[0]);
+    if (owner && !isRunning(owner)) rmSync(join(base, name), { recursive: true, force: true });
+  }
 }
 
 /** Starts `command` (a shell command line, or an argv) under the interposer. */

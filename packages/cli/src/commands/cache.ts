@@ -5,6 +5,7 @@ import { formatSize } from '../format/units.js';
 import { UsageError, EXIT_OK } from '../usage.js';
 import { makeStateDirs, workspacePaths } from '../workspace/paths.js';
 import type { CommandModule } from './command.js';
+import { parseSize } from './remote-options.js';
 import { findPipelineFile } from './workspace-args.js';
 
 export const CACHE_HELP = `usage: prov-make cache stats
@@ -16,13 +17,6 @@ corrupt ones; gc removes least recently used objects until the cache fits in SIZ
 outputs of every step's last execution.
   --cache-dir DIR   the cache folder (default .prov-make/cache; or PROV_MAKE_CACHE_DIR)
   -f, --file FILE   the pipeline file`;
-
-export function parseSize(text: string): number {
-  const m = /^(\d+(?:\.\d+)?)\s*([kmgt]?)i?b?$/i.exec(text.trim());
-  if (!m) throw new UsageError(`--max-size expects a size like 500M or 2G, not "${text}"`);
-  const mult = { '': 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3, t: 1024 ** 4 }[m[2].toLowerCase() as '' | 'k' | 'm' | 'g' | 't'];
-  return Math.floor(Number(m[1]) * mult);
-}
 
 const CACHE_OPTIONS = { 'max-size': { type: 'string' }, 'cache-dir': { type: 'string' }, json: { type: 'boolean' }, file: { type: 'string', short: 'f' }, help: { type: 'boolean', short: 'h' } } as const;
 
@@ -64,7 +58,7 @@ async function cacheCommand(sub: string, store: ContentStore, ws: ReturnType<typ
     case 'gc': {
       if (!maxSize) throw new UsageError('cache gc needs --max-size SIZE', 'example: prov-make cache gc --max-size 2G');
       await store.close(); // gc opens the store itself
-      const r = await collectGarbage(ws, parseSize(maxSize));
+      const r = await collectGarbage(ws, parseSize(maxSize, '--max-size'));
       if (json) out(JSON.stringify(r));
       else out(`removed ${r.removed.length} object(s), freed ${formatSize(r.freedBytes)}; ${r.objects} object(s), ${formatSize(r.bytes)} left`);
       return EXIT_OK;

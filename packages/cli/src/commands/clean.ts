@@ -1,7 +1,7 @@
 /** `prov-make clean [STEP...] [--dry-run] [--json]`: remove the files the steps produced, as recorded. */
 import { isAbsolute, join, relative } from 'node:path';
 import { pathOfKey } from '@prov-make/cache/workspace-key';
-import { displayPath } from '@prov-make/interposer/byte-path';
+import { displayPath } from '../format/terminal-text.js';
 import { parseArgs } from 'node:util';
 import { EXIT_OK } from '../usage.js';
 import type { CleanResult, KeptItem } from '../workspace/clean.js';

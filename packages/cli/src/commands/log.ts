@@ -9,6 +9,7 @@ import { parseArgs } from 'node:util';
 import type { ExecutionRecord, KeptEdit, WorkspaceStores } from '@prov-make/cache';
 import { diffJson, executionsJson, formatDiff, formatExecutions, formatRuns, runsJson } from '../format/history.js';
 import { shortHash } from '../format/units.js';
+import { replayedOutput, terminalText } from '../format/terminal-text.js';
 import { diffRuns, inputVersionFor, inputVersionIn, runsOf, stepOrder, type UsedVersion } from '../provenance/history.js';
 import { KEEP_INPUTS_UP_TO } from '../engine/observe.js';
 import { UsageError, EXIT_FAILED, EXIT_OK } from '../usage.js';
@@ -90,11 +91,11 @@ export async function logMain(argv: string[]): Promise<number> {
     if (step && all.length === 0) throw unknownStep(step, history.steps());
     if (values.runs) {
       const runs = runsOf(all).reverse().slice(0, newest);
-      process.stdout.write(values.json ? JSON.stringify(runsJson(runs)) + '\n' : formatRuns(runs));
+      process.stdout.write(values.json ? JSON.stringify(runsJson(runs)) + '\n' : terminalText(formatRuns(runs)));
     } else {
       const shown = all.reverse().slice(0, newest);
       const edits = history.keptEdits().filter((k) => !step || k.step === step);
-      process.stdout.write(values.json ? JSON.stringify(executionsJson(shown)) + '\n' : formatExecutions(shown, edits));
+      process.stdout.write(values.json ? JSON.stringify(executionsJson(shown)) + '\n' : terminalText(formatExecutions(shown, edits)));
     }
     return EXIT_OK;
   });
@@ -141,7 +142,7 @@ async function printOutput(e: ExecutionRecord | undefined, executionId: string |
     process.stderr.write(`prov-make: the output of execution ${e.id} is no longer in the cache (removed by \`cache gc\`?)\n`);
     return EXIT_FAILED;
   }
-  process.stdout.write(await content.read(e.outputLogHash));
+  process.stdout.write(replayedOutput(await content.read(e.outputLogHash), process.stdout));
   return EXIT_OK;
 }
 
@@ -184,7 +185,7 @@ export async function showMain(argv: string[]): Promise<number> {
         : `prov-make: the version of ${shownPath(file)} used by ${user} (${shortHash(hash)}) is not in the cache (only workspace inputs up to 256 KiB are kept)\n`);
       return EXIT_FAILED;
     }
-    process.stdout.write(await stores.content.read(used!.sha256));
+    process.stdout.write(replayedOutput(await stores.content.read(used!.sha256), process.stdout));
     return EXIT_OK;
   });
 }
@@ -211,7 +212,7 @@ export async function diffMain(argv: string[]): Promise<number> {
     const [a, b] = positionals.length ? [pick(positionals[0]), pick(positionals[1])] : runs.slice(-2);
     const pipeline = await ws.pipeline().catch(() => null);
     const diff = diffRuns(all, a, b, stepOrder(pipeline, all));
-    process.stdout.write(values.json ? JSON.stringify(diffJson(diff)) + '\n' : formatDiff(diff));
+    process.stdout.write(values.json ? JSON.stringify(diffJson(diff)) + '\n' : terminalText(formatDiff(diff)));
     return EXIT_OK;
   });
 }

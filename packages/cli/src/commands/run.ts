@@ -3,7 +3,6 @@
  * `prov-make status [pipeline.yml] [STEP...] [--exit-code] [--json]`.
  */
 import { parseArgs } from 'node:util';
-import type { RemoteCacheOptions } from '@prov-make/cache';
 import type { RunEvents, RunReport } from '../engine/report.js';
 import { formatPlan, formatSummary, reportJson, startupErrorJson } from '../format/run.js';
 import { EXECUTORS, type ExecutorName } from '../pipeline/types.js';
@@ -11,6 +10,7 @@ import { friendlier, UsageError, EXIT_FAILED, EXIT_OK } from '../usage.js';
 import type { LockedError } from '../workspace/lock.js';
 import { openWorkspace, type Workspace } from '../workspace/workspace.js';
 import type { CommandModule } from './command.js';
+import { REMOTE_HELP, REMOTE_OPTIONS, remoteOptions, type RemoteValues } from './remote-options.js';
 import { pipelineFileAndRest } from './workspace-args.js';
 
 export const RUN_HELP = `usage: prov-make run [pipeline.yml] [STEP...] [options]
@@ -29,10 +29,7 @@ nearest one in a parent folder (and says so).
   --force             run the steps even if up to date
   --json              print one JSON object on stdout: {"ok", "steps": [{"name", "status", "reason", "durationMs"}]}
   --cache-dir DIR     content cache folder (default .prov-make/cache; or PROV_MAKE_CACHE_DIR)
-  --remote URL        remote cache with Bazel's HTTP layout (/ac/, /cas/); or PROV_MAKE_REMOTE
-                      auth: PROV_MAKE_REMOTE_TOKEN (bearer), or user:password in the URL, or
-                      PROV_MAKE_REMOTE_USER and PROV_MAKE_REMOTE_PASSWORD (basic)
-  --remote-read-only  use the remote cache but never upload (untrusted jobs); or PROV_MAKE_REMOTE_READ_ONLY=1
+${REMOTE_HELP}
   --no-wait           fail at once if another prov-make runs in this workspace
   -f, --file FILE     the pipeline file
 Durations are each step's command's own wall time, as \`prov-make log\` shows them.
@@ -46,13 +43,12 @@ Says which steps would run, restore from the cache, or are up to date, and why. 
   --exit-code        exit 1 when a step would run or be restored (a CI check that all is up to date)
   --force            as \`run --force\` would
   --json             one JSON object: {"ok", "steps": [{"name", "status": "would-run"|"up-to-date"|"would-restore", ...}]}
-  --cache-dir DIR, --remote URL, --remote-read-only, -f FILE   as for \`run\`
+  --cache-dir DIR, --remote URL, --remote-*, -f FILE   as for \`run\`
 Exit code: 0 (or 1 with --exit-code when something would run), 2 bad usage or pipeline.`;
 
 export const CACHE_OPTIONS = {
   'cache-dir': { type: 'string' },
-  remote: { type: 'string' },
-  'remote-read-only': { type: 'boolean' },
+  ...REMOTE_OPTIONS,
   file: { type: 'string', short: 'f' },
   help: { type: 'boolean', short: 'h' },
 } as const;
@@ -73,11 +69,11 @@ const STATUS_OPTIONS = { ...CACHE_OPTIONS, force: { type: 'boolean' }, json: { t
 export const RUN: CommandModule = { main: runMain, options: RUN_OPTIONS, operands: 'steps' };
 export const STATUS: CommandModule = { main: statusMain, options: STATUS_OPTIONS, operands: 'steps' };
 
-type CacheValues = { 'cache-dir'?: string; remote?: string; 'remote-read-only'?: boolean };
+type CacheValues = RemoteValues & { 'cache-dir'?: string };
 
 /** The workspace of the pipeline file, with the cache options of the command line. */
 export function openWithCacheOptions(file: string, values: CacheValues): Workspace {
-  return openWorkspace(file, { cacheDir: values['cache-dir'], remote: remoteOptions(values.remote, Boolean(values['remote-read-only'])) });
+  return openWorkspace(file, { cacheDir: values['cache-dir'], remote: remoteOptions(values) });
 }
 
 export async function runMain(argv: string[]): Promise<number> {
@@ -184,40 +180,27 @@ function executorOption(text: string | undefined): ExecutorName | undefined {
   throw new UsageError(`--executor expects ${EXECUTORS.join(' or ')}, not "${text}"`);
 }
 
-/** Ctrl-C (or SIGTERM) once stops the running steps; twice quits at once. Returns the undo. */
+/**
+ * Ctrl-C, SIGTERM or SIGHUP (the terminal closed) once stops the running steps; a second quits at
+ * once (the local runner kills the steps' groups on the way out). Returns the undo.
+ */
 export function interruptible(abort: AbortController, quiet: boolean): () => void {
-  let signals = 0;
-  const onSignal = () => {
-    signals++;
-    if (signals > 1) process.exit(130);
+  const signals = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
+  let received = 0;
+  const onSignal = (signal: NodeJS.Signals) => {
+    received++;
+    if (signal === 'SIGHUP') ignoreTerminalErrors(); // what is still printed goes nowhere
+    if (received > 1) process.exit(130);
     if (!quiet) process.stderr.write('\nprov-make: interrupted: stopping running steps (Ctrl-C again to quit at once)\n');
     abort.abort();
   };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
+  for (const s of signals) process.on(s, onSignal);
   return () => {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
+    for (const s of signals) process.off(s, onSignal);
   };
 }
 
-/** The remote cache from flags and environment (PROV_MAKE_REMOTE*), or undefined. */
-export function remoteOptions(flag: string | undefined, readOnlyFlag: boolean): RemoteCacheOptions | undefined {
-  const url = flag ?? process.env.PROV_MAKE_REMOTE;
-  if (!url) return undefined;
-  try {
-    new URL(url);
-  } catch {
-    throw new UsageError(`--remote expects an http(s) URL, not "${url}"`, 'example: --remote http://127.0.0.1:8080/cache');
-  }
-  const env = process.env;
-  const timeout = Number(env.PROV_MAKE_REMOTE_TIMEOUT_MS);
-  return {
-    url,
-    token: env.PROV_MAKE_REMOTE_TOKEN || undefined,
-    user: env.PROV_MAKE_REMOTE_USER || undefined,
-    password: env.PROV_MAKE_REMOTE_PASSWORD || undefined,
-    readOnly: readOnlyFlag || /^(1|true|yes)$/i.test(env.PROV_MAKE_REMOTE_READ_ONLY ?? ''),
-    timeoutMs: Number.isFinite(timeout) && timeout > 0 ? timeout : undefined,
-  };
+/** A closed terminal fails writes (EIO, EPIPE): they must not end the run before its steps are stopped. */
+function ignoreTerminalErrors(): void {
+  for (const stream of [process.stdout, process.stderr]) if (stream.listenerCount('error') === 0) stream.on('error', () => undefined);
 }

@@ -3,7 +3,8 @@
  * what it read, wrote, deleted, probed, listed and executed.
  */
 import { parseArgs } from 'node:util';
-import { displayPath, hasRawBytes, traceCommand, type TraceResult } from '@prov-make/interposer';
+import { hasRawBytes, traceCommand, type TraceResult } from '@prov-make/interposer';
+import { displayPath } from '../format/terminal-text.js';
 import { formatTrace, traceJson } from '../format/trace.js';
 import { UsageError } from '../usage.js';
 import type { CommandModule } from './command.js';

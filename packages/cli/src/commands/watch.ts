@@ -10,7 +10,7 @@ import { EXIT_OK } from '../usage.js';
 import type { CommandModule } from './command.js';
 import { CACHE_OPTIONS, interruptible, jobsOption, openWithCacheOptions } from './run.js';
 import { pipelineFileAndRest } from './workspace-args.js';
-import { displayPath } from '@prov-make/interposer/byte-path';
+import { displayPath } from '../format/terminal-text.js';
 
 export const WATCH_HELP = `usage: prov-make watch [pipeline.yml] [STEP...] [options]
 
@@ -23,7 +23,7 @@ file is shown, and watching goes on. Ctrl-C stops the running steps and ends.
 
   -j, --jobs N        run up to N steps at once (default 1; with the Slurm executor, 100)
   -k, --keep-going    after a failure, go on with the steps that do not use the failed one
-  --cache-dir DIR, --remote URL, --remote-read-only, -f FILE   as for \`run\`
+  --cache-dir DIR, --remote URL, --remote-*, -f FILE   as for \`run\`
 It watches folders, not files (one inotify watch per folder). When the system's limit is reached
 it says so and how to raise it (fs.inotify.max_user_watches).
 Exit code: 130 when stopped with Ctrl-C, 2 bad usage.`;

@@ -3,6 +3,7 @@ import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { formatWhy, whyJson } from '../format/why.js';
+import { terminalText } from '../format/terminal-text.js';
 import { lineageToDot, lineageToProv } from '../provenance/export.js';
 import { usesChains, type WhyAnswer } from '../provenance/why.js';
 import { UsageError, EXIT_FAILED, EXIT_OK } from '../usage.js';
@@ -69,7 +70,7 @@ export async function whyMain(argv: string[]): Promise<number> {
     if (values.prov) process.stdout.write(JSON.stringify(lineageToProv([answer.lineage]), null, 2) + '\n');
     else if (values.dot) process.stdout.write(lineageToDot([answer.lineage]));
     else if (values.json) process.stdout.write(JSON.stringify(whyJson(answer, depth)) + '\n');
-    else process.stdout.write(formatWhy(answer, { all: values.all, depth }));
+    else process.stdout.write(terminalText(formatWhy(answer, { all: values.all, depth })));
     return answer.known ? EXIT_OK : EXIT_FAILED;
   } finally {
     await ws.close();

@@ -1,9 +1,11 @@
 /** Which workspace a command works on: from its arguments, or the nearest pipeline.yml. */
 import { existsSync, statSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
+import { STDIN_PATH, workspaceRootOf } from '../pipeline/pipeline-file.js';
 import { DEFAULT_PIPELINE_FILE, STATE_DIR_NAME } from '../workspace/paths.js';
 import { openWorkspace, type Workspace } from '../workspace/workspace.js';
-import { displayPath, hasRawBytes } from '@prov-make/interposer/byte-path';
+import { hasRawBytes } from '@prov-make/interposer/byte-path';
+import { displayPath } from '../format/terminal-text.js';
 import { UsageError } from '../usage.js';
 
 /**
@@ -21,6 +23,11 @@ export function pipelineFileAndRest(positionals: string[], fileFlag?: string): {
   return { file: found, rest };
 }
 
+/** A pipeline file as named on the command line: `-` is standard input. */
+function pipelinePath(text: string): string {
+  return text === '-' ? STDIN_PATH : resolve(text);
+}
+
 function isFile(p: string): boolean {
   return existsSync(p) && statSync(p).isFile();
 }
@@ -28,7 +35,7 @@ function isFile(p: string): boolean {
 /** -f FILE, or ./pipeline.yml, or the nearest one in a parent folder. */
 export function findPipelineFile(start: string, explicit?: string): string {
   refuseNonUtf8Folder(explicit ?? start);
-  if (explicit) return resolve(explicit);
+  if (explicit) return pipelinePath(explicit);
   for (let dir = resolve(start); ; dir = dirname(dir)) {
     const candidate = join(dir, DEFAULT_PIPELINE_FILE);
     if (existsSync(candidate)) return candidate;
@@ -50,7 +57,7 @@ function refuseNonUtf8Folder(path: string): void {
 /** For the commands that read history (log, show, diff, graph): a workspace that has recorded something. */
 export function openRecorded(file?: string, cacheDir?: string): Workspace {
   const pipelineFile = findPipelineFile(process.cwd(), file);
-  if (!existsSync(join(dirname(pipelineFile), STATE_DIR_NAME))) {
+  if (!existsSync(join(workspaceRootOf(pipelineFile), STATE_DIR_NAME))) {
     throw new UsageError(`nothing recorded yet for ${pipelineFile}`, 'run `prov-make run` first');
   }
   return openWorkspace(pipelineFile, { cacheDir });

@@ -11,9 +11,11 @@ import { checkStep, type Refresh } from './check.js';
 import type { Hazards } from './hazards.js';
 import { keepEditedOutputs } from './kept-edits.js';
 import { observe } from './observe.js';
+import { diskFullFault } from './disk-full.js';
 import { hashesBeforeStep } from './outputs.js';
 import { describe, type Reason } from './reasons.js';
 import type { RunEvents, StepReport } from './report.js';
+import { systemFaultOf } from '../system-fault.js';
 import { adoptCacheHit, restoreOutputs } from './restore.js';
 import { folderProblem } from './step-folders.js';
 
@@ -27,11 +29,23 @@ export interface StepRun {
   /** Steps running now, to cancel them. */
   live: Map<number, StartedStep>;
   interrupted(): boolean;
+  /** Aborted with the run: long work on files (observing, keeping, restoring) stops at the next file. */
+  signal: AbortSignal;
 }
 
+/** One step, to its end or to an interruption (then nothing of what it did is recorded: it runs again next time). */
 export async function buildStep(c: StepRun, i: number): Promise<StepReport> {
-  const { b } = c;
   const t0 = Date.now();
+  try {
+    return await decideAndBuild(c, i, t0);
+  } catch (err) {
+    if (!c.interrupted()) throw err;
+    return { name: c.b.steps[i].name, status: 'failed', reason: { kind: 'interrupted' }, durationMs: Date.now() - t0 };
+  }
+}
+
+async function decideAndBuild(c: StepRun, i: number, t0: number): Promise<StepReport> {
+  const { b } = c;
   const name = b.steps[i].name;
   const forced = c.forced(i);
   const verdict = await checkStep(b, i, { force: forced });
@@ -41,9 +55,10 @@ export async function buildStep(c: StepRun, i: number): Promise<StepReport> {
   let reason = verdict.reason;
   if (verdict.action === 'restore') {
     try {
-      await restoreOutputs(b, i, verdict.restore);
+      await restoreOutputs(b, i, verdict.restore, c.signal);
       return { name, status: 'restored', reason, durationMs: Date.now() - t0 };
     } catch (err) {
+      if (c.interrupted()) throw err;
       reason = { kind: 'restore-failed', message: (err as Error).message };
     }
   }
@@ -66,11 +81,12 @@ async function fromCache(c: StepRun, i: number, cause: Reason): Promise<Reason |
   const { steps, warn } = b.stores;
   const name = b.steps[i].name;
   const hit = await steps.lookup({ step: name, definitionHash: b.definitionHash(i), leftOut: b.leftOut(i) });
-  if (!hit || !(await steps.fetchBlobs(hit))) return null;
+  if (!hit || !(await steps.fetchBlobs(hit, c.signal))) return null;
   try {
-    commit(b, i, await adoptCacheHit(b, i, hit));
+    commit(b, i, await adoptCacheHit(b, i, hit, c.signal));
     return { kind: 'from-cache', cause, from: hit.from };
   } catch (err) {
+    if (c.interrupted()) throw err;
     warn(`could not restore step ${name} from the cache (${(err as Error).message}); running it`);
     return null;
   }
@@ -114,19 +130,28 @@ async function runStep(c: StepRun, i: number, reason: Reason, t0: number): Promi
   const exitCode = run.trace.exitCode;
   // Nothing is recorded for an interrupted step: next time it runs again.
   if (run.cancelled || c.interrupted()) return { name: step.name, status: 'failed', reason: { kind: 'interrupted' }, durationMs: Date.now() - t0, exitCode };
-  const record = await observe(b, i, describe(reason), run, before);
-  commit(b, i, record);
+  let record: StepRecord;
+  try {
+    record = await observe(b, i, describe(reason), run, before, c.signal);
+    commit(b, i, record);
+  } catch (err) {
+    const fault = systemFaultOf(err);
+    if (!fault) throw err;
+    // Not recorded: the next run runs it again.
+    const message = `${diskFullFault(b.root, run.trace.deps.writes) ?? fault.problem}; nothing was recorded: it runs again next time`;
+    return { name: step.name, status: 'failed', reason: { kind: 'fault', message }, durationMs: Date.now() - t0, exitCode, output: run.output.toString('utf8') };
+  }
   for (const p of [...run.trace.deps.writes, ...run.trace.deps.deleted]) {
     const id = b.deps.knownIdOf(b.stored(p));
     if (id !== undefined) b.tokens.forget(id);
   }
   c.hazards.afterCommit(b, i, record);
   const ok = succeeded(record);
-  if (ok) await b.stores.steps.store(record, b.leftOut(i));
+  if (ok) await offerToCache(c, i, record);
   const report: StepReport = {
     name: step.name,
     status: ok ? 'ran' : 'failed',
-    reason: ok ? reason : failureOf(run, reason),
+    reason: ok ? reason : failureOf(b, run, reason),
     // the command's own time, as `log` shows it (checks and hashing are the run's)
     durationMs: record.finishedAt - record.startedAt,
     exitCode,
@@ -135,8 +160,22 @@ async function runStep(c: StepRun, i: number, reason: Reason, t0: number): Promi
   return report;
 }
 
+/**
+ * Offers a trusted execution to the cache, locally and to the remote. It is recorded already: an
+ * interruption or a cache that cannot be written (full, read-only) only leaves it out of the cache.
+ */
+async function offerToCache(c: StepRun, i: number, record: StepRecord): Promise<void> {
+  const { b } = c;
+  try {
+    await b.stores.steps.store(record, b.leftOut(i), c.signal);
+  } catch (err) {
+    if (!c.interrupted()) b.stores.warn(`could not keep step ${record.step} in the cache (${(err as Error).message}); the run goes on`);
+  }
+}
+
 /** Why an execution failed: the scheduler's verdict on its job, or the command's exit status. */
-function failureOf(run: StepExecution, cause: Reason): Reason {
+function failureOf(b: BuildState, run: StepExecution, cause: Reason): Reason {
   if (run.failure) return { kind: 'job-failed', scheduler: 'Slurm', failure: run.failure, cause };
-  return { kind: 'failed', exitCode: run.trace.exitCode, signal: run.trace.signal, cause };
+  const fault = diskFullFault(b.root, run.trace.deps.writes);
+  return { kind: 'failed', exitCode: run.trace.exitCode, signal: run.trace.signal, cause, ...(fault && { fault }) };
 }

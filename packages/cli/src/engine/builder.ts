@@ -36,16 +36,18 @@ export async function build(b: BuildState, runner: StepRunner, options: BuildOpt
   const events = options.events ?? {};
   const hazards = new Hazards(events.hazard);
   const live = new Map<number, StartedStep>();
-  let interrupted = false;
+  // what the steps see: aborted once the run is, so work after a step (hashing, keeping, restoring) stops too
+  const stop = new AbortController();
   const onAbort = () => {
-    interrupted = true;
+    stop.abort();
     for (const r of live.values()) r.cancel('SIGTERM');
     setTimeout(() => { for (const r of live.values()) r.cancel('SIGKILL'); }, KILL_AFTER_MS).unref();
   };
   options.signal?.addEventListener('abort', onAbort, { once: true });
   if (options.signal?.aborted) onAbort();
   const forced = (i: number) => Boolean(options.force) && (targets.length === 0 || targets.includes(i));
-  const run: StepRun = { b, runner, hazards, events, forced, live, interrupted: () => interrupted };
+  const interrupted = () => stop.signal.aborted;
+  const run: StepRun = { b, runner, hazards, events, forced, live, interrupted, signal: stop.signal };
   const reports = new Map<number, StepReport>();
   let stoppedAfter: string | undefined;
   try {
@@ -56,10 +58,10 @@ export async function build(b: BuildState, runner: StepRunner, options: BuildOpt
   hazards.twoWriters(b);
   hazards.readBeforeWrite(b);
   const steps = plan.order.filter((i) => reports.has(i) || stoppedAfter !== undefined).map((i) => reports.get(i) ?? notStarted(b, i, stoppedAfter!));
-  const ok = !interrupted && hazards.found.length === 0 && steps.every((s) => s.status !== 'failed' && s.status !== 'blocked');
+  const ok = !interrupted() && hazards.found.length === 0 && steps.every((s) => s.status !== 'failed' && s.status !== 'blocked');
   b.deps.flush();
   recordSnapshot(b, ok && steps.length === b.steps.length);
-  return { ok, steps, hazards: hazards.found, interrupted, durationMs: Date.now() - started };
+  return { ok, steps, hazards: hazards.found, interrupted: interrupted(), durationMs: Date.now() - started };
 }
 
 /**

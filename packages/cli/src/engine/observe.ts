@@ -9,6 +9,7 @@ import { basename, dirname, isAbsolute } from 'node:path';
 import { newExecutionId, nowNs, rulesAfterReads, versionFromStats, type Distrust, type FileStat, type FileVersion, type ObservedInput, type ObservedListing, type ObservedOutput, type ReadFile, type StepRecord } from '@prov-make/cache';
 import type { TraceResult } from '@prov-make/interposer';
 import type { StepExecution } from '../runner/step-runner.js';
+import { faultKind } from '../system-fault.js';
 import type { BuildState } from './build-state.js';
 import { changedWhileRunning } from './changed-while-running.js';
 import { filesOf, whatItProduced } from './outputs.js';
@@ -16,7 +17,7 @@ import { filesOf, whatItProduced } from './outputs.js';
 /** Workspace inputs up to this size are kept in the content cache (documented in the README). */
 export const KEEP_INPUTS_UP_TO = 256n * 1024n;
 
-export async function observe(b: BuildState, i: number, reason: string, run: StepExecution, before: Map<string, string>): Promise<StepRecord> {
+export async function observe(b: BuildState, i: number, reason: string, run: StepExecution, before: Map<string, string>, signal?: AbortSignal): Promise<StepRecord> {
   const { trace } = run;
   const deps = trace.deps;
   const keep = (p: string) => !b.ignored(p);
@@ -30,6 +31,7 @@ export async function observe(b: BuildState, i: number, reason: string, run: Ste
   const kept: [string, string][] = [];
   const changed = changedWhileRunning(b, { startedAt: trace.startedAt, before, written: deps.writes });
   for (const abs of inputsAbs) {
+    signal?.throwIfAborted();
     const input = await observeInput(b, abs, executed.has(abs), trace.stats?.of(abs), kept);
     inputs.push(input.file);
     // A file the step wrote itself, even only its times (touch, utime), has times the step set:
@@ -38,9 +40,9 @@ export async function observe(b: BuildState, i: number, reason: string, run: Ste
       distrust = { kind: 'input-changed-while-running', path: input.file.path };
     }
   }
-  await b.stores.blobs.keep(kept);
+  await keepSoftly(b, () => b.stores.blobs.keep(kept));
   // Only regular files go to the cache; an execution that was not fully observed is never cached.
-  const outputs = await observeOutputs(b, outputsAbs, !distrust && trace.exitCode === 0);
+  const outputs = await observeOutputs(b, outputsAbs, !distrust && trace.exitCode === 0, signal);
   // Recorded after the step, leaving out exactly what the next check will: this execution's outputs
   // (carried ones included) and later steps' (writers.ts).
   const leftOut = b.leftOutAfter(i, new Set(outputsAbs));
@@ -72,7 +74,7 @@ export async function observe(b: BuildState, i: number, reason: string, run: Ste
     untraced: deps.untraced.map((u) => ({ path: b.stored(u.path), reason: u.reason })),
     annotations: run.annotations,
     ...(run.job ? { job: run.job } : {}),
-    outputLogHash: run.output.length ? await b.stores.blobs.keepBytes(run.output) : null,
+    outputLogHash: run.output.length ? await keepSoftly(b, () => b.stores.blobs.keepBytes(run.output)) : null,
     // there before the step wrote them: first looked at or read (clean keeps those), or inputs too (outputs.ts)
     updated: outputsAbs.filter((p) => inputSet.has(p) || firstRead.has(p)).map((abs) => b.stored(abs)),
   };
@@ -138,16 +140,21 @@ async function observeNow(b: BuildState, abs: string, executed: boolean, traced:
 /** Outputs read in chunks on the content store's workers (the next chunk is read while one is recorded). */
 const OUTPUT_CHUNK = 4096;
 
-/** Every output read once for its version and digests, a regular file's bytes kept from the same read when `keep`. */
-async function observeOutputs(b: BuildState, paths: string[], keep: boolean): Promise<ObservedOutput[]> {
+/**
+ * Every output read once for its version and digests, a regular file's bytes kept from the same read
+ * when `keep` (a full or unwritable cache: read again without keeping, with keepSoftly's warning).
+ */
+async function observeOutputs(b: BuildState, paths: string[], keep: boolean, signal?: AbortSignal): Promise<ObservedOutput[]> {
   const outputs: ObservedOutput[] = [];
   const read = (at: number) => {
-    const chunk = b.stores.blobs.readFiles(paths.slice(at, at + OUTPUT_CHUNK), keep);
+    const some = paths.slice(at, at + OUTPUT_CHUNK);
+    const chunk = keep ? keepSoftly(b, () => b.stores.blobs.readFiles(some, true)).then((r) => r ?? ((keep = false), b.stores.blobs.readFiles(some, false))) : b.stores.blobs.readFiles(some, false);
     chunk.catch(() => undefined); // read ahead: its failure is thrown where it is awaited
     return chunk;
   };
   let next = read(0);
   for (let at = 0; at < paths.length; at += OUTPUT_CHUNK) {
+    signal?.throwIfAborted();
     const chunk = await next;
     if (at + OUTPUT_CHUNK < paths.length) next = read(at + OUTPUT_CHUNK);
     chunk.forEach((r, k) => outputs.push(observedOutput(b, paths[at + k], r)));
@@ -162,4 +169,23 @@ function observedOutput(b: BuildState, abs: string, r: ReadFile): ObservedOutput
   const output: ObservedOutput = { path, id, version: r.version, hash: digests?.xxh64 ?? null, sha256: digests?.sha256 ?? null };
   if (r.target !== undefined) output.target = r.target;
   return output;
+}
+
+const warnedCacheFault = new WeakSet<BuildState>();
+
+/**
+ * Keeps something in the content store, or (the cache full or not writable) leaves it out with one
+ * warning per run: the observation is recorded all the same, and a missing object is a cache miss.
+ */
+async function keepSoftly<T>(b: BuildState, keep: () => Promise<T>): Promise<T | null> {
+  try {
+    return await keep();
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    const fault = faultKind(err) ?? (code === 'EACCES' || code === 'EPERM' ? 'permission denied' : null);
+    if (!fault) throw err;
+    if (!warnedCacheFault.has(b)) b.stores.warn(`could not keep outputs in the cache (${fault}); the run goes on without caching them`);
+    warnedCacheFault.add(b);
+    return null;
+  }
 }

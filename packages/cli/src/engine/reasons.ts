@@ -62,11 +62,14 @@ export type Reason =
   | { kind: 'in-cache'; cause: Reason }
   /** `status`: an earlier step would run, and it may change what this one reads. */
   | { kind: 'upstream-would-run'; step: string }
-  | { kind: 'failed'; exitCode: number | null; signal: string | null; cause: Reason }
+  /** `fault`: what the machine did to it (`no space left on the device (while writing X)`). */
+  | { kind: 'failed'; exitCode: number | null; signal: string | null; cause: Reason; fault?: string }
   /** The scheduler ended its job (or the job could not start the command). */
   | { kind: 'job-failed'; scheduler: 'Slurm'; failure: JobFailure; cause: Reason }
   /** Its job was refused (sbatch named the option): it did not start, and nothing is recorded. */
   | { kind: 'not-started'; message: string }
+  /** prov-make could not record it: the machine's fault (a full disk), said as such. */
+  | { kind: 'fault'; message: string }
   | { kind: 'interrupted' }
   /** Its working folder could not be used when it was to start (engine/step-folders.ts). */
   | { kind: 'folder-unusable'; cwd: string; problem: 'missing' | 'not-a-folder' | 'outside'; at: string }
@@ -95,9 +98,10 @@ export function describe(r: Reason | Distrust): string {
     case 'from-cache': return `${r.cause.kind === 'output-lost' ? describeDamage(r.cause.output) : describe(r.cause)}; restored its outputs from the ${r.from === 'remote' ? 'remote ' : ''}cache`;
     case 'in-cache': return `${describe(r.cause)}; its outputs are in the cache`;
     case 'upstream-would-run': return `it may need to after ${r.step} runs (its outputs are inputs here)`;
-    case 'failed': return `${r.signal ? `killed by ${r.signal}` : `exit code ${r.exitCode}`} (it ran because ${describe(r.cause)})`;
+    case 'failed': return `${r.fault ? `${r.fault}: ` : ''}${r.signal ? `killed by ${r.signal}` : `exit code ${r.exitCode}`} (it ran because ${describe(r.cause)})`;
     case 'job-failed': return `${describeJobFailure(r.scheduler, r.failure)} (it ran because ${describe(r.cause)})`;
-    case 'not-started': return r.message;
+    case 'not-started':
+    case 'fault': return r.message;
     case 'interrupted': return 'interrupted';
     case 'folder-unusable': return `its folder ${r.cwd} ${r.problem === 'missing' ? 'does not exist' : r.problem === 'not-a-folder' ? 'is not a folder' : 'leads outside the workspace'} (cwd at ${r.at}): it did not start`;
     case 'blocked': return describeBlocked(r);

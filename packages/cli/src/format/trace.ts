@@ -1,6 +1,7 @@
 /** `trace` output: a group per kind of access for people, one JSON object for scripts (DESIGN section 6). */
 import { relative, sep } from 'node:path';
-import { describeUntracedReason, displayPath, type StepDependencies, type TraceResult } from '@prov-make/interposer';
+import { describeUntracedReason, type StepDependencies, type TraceResult } from '@prov-make/interposer';
+import { displayPath } from './terminal-text.js';
 
 /** `complete`: false when something escaped observation (the problems are warnings on stderr). */
 export type TraceJson = { exitCode: number | null; complete: boolean } & Omit<StepDependencies, 'untraced'> & { untraced: string[] };

@@ -10,6 +10,7 @@ export interface SourcePosition {
 export type PipelineErrorCode =
   | 'file-not-found'
   | 'file-unreadable'
+  | 'file-too-large'
   | 'yaml-syntax'
   | 'unknown-alias'
   | 'empty-file'

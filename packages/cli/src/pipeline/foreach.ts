@@ -14,6 +14,7 @@ import picomatch from 'picomatch';
 import { isScalar, isSeq, type Pair } from 'yaml';
 import { listingToken } from '@prov-make/cache/version-token';
 import { PipelineError, type SourcePosition } from './errors.js';
+import { RUN_FIX, runProblem, STEP_NAME_FIX, stepNameProblem } from './limits.js';
 import type { NodeReader } from './node-reader.js';
 import { suggest } from './suggest.js';
 import type { ForeachSpec, Pipeline, Step } from './types.js';
@@ -84,7 +85,10 @@ export function expandForeach(pipeline: Pipeline): Pipeline {
       taken.add(name);
       names.push(name);
       const { foreach: _template, fileDefinitionHash: _hash, ...rest } = step;
-      steps.push({ ...rest, name, run: substitute(step.run, item), item: { step: step.name, item } });
+      const run = substitute(step.run, item);
+      const tooLong = stepNameProblem(name) ?? runProblem(run, `step "${name}"`);
+      if (tooLong) throw itemError(pipeline, step, `${tooLong} (item "${item}" of foreach step "${step.name}")`, stepNameProblem(name) ? STEP_NAME_FIX : RUN_FIX);
+      steps.push({ ...rest, name, run, item: { step: step.name, item } });
     }
     groups.set(step.name, names);
   }
@@ -97,13 +101,13 @@ export function expandForeach(pipeline: Pipeline): Pipeline {
 }
 
 function nameClash(pipeline: Pipeline, step: Step, name: string, item: string): PipelineError {
-  return new PipelineError({
-    code: 'bad-foreach',
-    file: pipeline.file,
-    position: step.foreach!.at,
-    problem: `item "${item}" of foreach step "${step.name}" would be the step "${name}", which is already a step`,
-    fix: 'rename the step or the file, or narrow the glob (names are <step>.<item>, with "/" as "." and other characters outside letters, digits, "_", "." and "-" as "_")',
-  });
+  return itemError(pipeline, step, `item "${item}" of foreach step "${step.name}" would be the step "${name}", which is already a step`,
+    'rename the step or the file, or narrow the glob (names are <step>.<item>, with "/" as "." and other characters outside letters, digits, "_", "." and "-" as "_")');
+}
+
+/** A problem with one item of a foreach step, at the step's foreach key. */
+function itemError(pipeline: Pipeline, step: Step, problem: string, fix: string): PipelineError {
+  return new PipelineError({ code: 'bad-foreach', file: pipeline.file, position: step.foreach!.at, problem, fix });
 }
 
 /** {item}, {name} (the last path part) and {stem} (the name without its last extension). */

@@ -8,6 +8,7 @@ import { createHash } from 'node:crypto';
 import { accessSync, constants, readFileSync, statSync, type BigIntStats } from 'node:fs';
 import { join } from 'node:path';
 import { isWithinRacyWindow, RACY_WINDOW_NS } from '@prov-make/cache/version-token';
+import { isStreamPath, readPipelineFile } from './pipeline-file.js';
 import type { Pipeline } from './types.js';
 
 /** A pipeline not parsed yet: the no-op fast path needs only the content key of its bytes. */
@@ -34,10 +35,11 @@ function stampOf(st: BigIntStats): string {
   return `${st.dev}:${st.ino}:${st.size}:${st.mtimeNs}:${st.ctimeNs}:${st.mode}`;
 }
 
-/** The bytes and, when they cannot have changed unseen since, the stamp that names them. */
+/** The bytes and, when they cannot have changed unseen since, the stamp that names them (none for a pipe). */
 function readStamped(file: string): { bytes: Buffer; stamp: string | undefined } {
+  if (isStreamPath(file)) return { bytes: readPipelineFile(file), stamp: undefined };
   const before = statSync(file, { bigint: true });
-  const bytes = readFileSync(file);
+  const bytes = readPipelineFile(file);
   const after = statSync(file, { bigint: true });
   const now = BigInt(Date.now()) * 1_000_000n;
   const settled = !isWithinRacyWindow(after.mtimeNs, now, RACY_WINDOW_NS) && !isWithinRacyWindow(after.ctimeNs, now, RACY_WINDOW_NS);
@@ -50,6 +52,7 @@ export function pipelineSource(file: string, stateDir: string): PipelineSource {
   return {
     file,
     readable() {
+      if (isStreamPath(file)) return true;
       try {
         accessSync(file, constants.R_OK);
         return statSync(file).isFile();
@@ -58,6 +61,7 @@ export function pipelineSource(file: string, stateDir: string): PipelineSource {
       }
     },
     stamp() {
+      if (isStreamPath(file)) return undefined;
       try {
         return stampOf(statSync(file, { bigint: true }));
       } catch {
@@ -67,7 +71,7 @@ export function pipelineSource(file: string, stateDir: string): PipelineSource {
     contentKey() {
       if (key) return key.value;
       try {
-        key = { value: contentKeyOf(file, readFileSync(file)) };
+        key = { value: contentKeyOf(file, readPipelineFile(file)) };
       } catch {
         key = { value: undefined }; // load() reports the problem
       }

@@ -5,7 +5,7 @@
  * exact line and column of the node at fault. It stops at the first problem and throws one
  * PipelineError (see errors.ts) that says what is wrong and what to do.
  */
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import * as path from 'node:path';
 import picomatch from 'picomatch';
 import { isAlias, isMap, isScalar, isSeq, LineCounter, parseDocument, visit, type Document, type Pair } from 'yaml';
@@ -13,6 +13,8 @@ import { mergeResources, type SlurmResources } from '../executor/slurm-resources
 import { PipelineError, type PipelineErrorCode, type SourcePosition } from './errors.js';
 import { readExecutor, readResources } from './executor-keys.js';
 import { checkPlaceholders, readForeach } from './foreach.js';
+import { RUN_FIX, runProblem, STEP_NAME_FIX, stepNameProblem } from './limits.js';
+import { readPipelineFile, workspaceRootOf } from './pipeline-file.js';
 import type { NodeReader } from './node-reader.js';
 import { suggest } from './suggest.js';
 import { readPassEnv, readShell } from './run-keys.js';
@@ -39,9 +41,9 @@ export function loadPipeline(file: string): Pipeline {
   const abs = path.resolve(file);
   let text: string;
   try {
-    text = readFileSync(abs, 'utf8');
+    text = readPipelineFile(abs).toString('utf8');
   } catch (e) {
-    throw readError(abs, e);
+    throw e instanceof PipelineError ? e : readError(abs, e);
   }
   return parsePipeline(text, abs);
 }
@@ -151,7 +153,7 @@ class Loader {
     private readonly file: string,
     private readonly text: string,
   ) {
-    this.workspace = path.dirname(file);
+    this.workspace = workspaceRootOf(file);
   }
 
   load(): Pipeline {
@@ -483,6 +485,8 @@ class Loader {
   }
 
   private checkStepName(name: string, position: SourcePosition): void {
+    const tooLong = stepNameProblem(name);
+    if (tooLong) this.fail('bad-step-name', position, tooLong, STEP_NAME_FIX);
     if (name === '.' || name === '..') {
       this.fail('bad-step-name', position, `invalid step name "${name}": it is reserved in file names`,
         'choose a name with at least one letter or digit, e.g. "build"');
@@ -607,6 +611,8 @@ class Loader {
     if (run.includes('\0')) {
       this.fail('bad-run', value, `run in ${owner} contains a NUL character`, 'a shell command cannot contain NUL ("\\0"): remove it');
     }
+    const tooLong = runProblem(run, owner);
+    if (tooLong) this.fail('bad-run', value, tooLong, RUN_FIX);
     return run;
   }
 

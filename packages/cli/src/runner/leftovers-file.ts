@@ -45,6 +45,10 @@ export class LeftoversFile {
   }
 
   private write(): void {
-    writeFileSync(this.file, [...this.live].join('\n'));
+    try {
+      writeFileSync(this.file, [...this.live].join('\n'));
+    } catch {
+      /* the state folder is gone (a step removed it): nothing to note for the next run */
+    }
   }
 }

@@ -1,12 +1,14 @@
 /**
- * One `prov-make run` at a time per workspace. The lock file holds the owner's pid and host
- * (`1234@login1`); a lock left by a killed run (its pid is gone) is taken over. A workspace on a
- * shared file system may be run from several hosts (a cluster's login nodes): a lock held from
- * another host is never taken as stale, since its pid cannot be checked from here.
+ * One `prov-make run` at a time per workspace. The lock file holds the owner's pid, start time and
+ * host (`1234.5678@login1`); a lock left by a killed run (that process is gone, whoever has its pid
+ * now) is taken over. A workspace on a shared file system may be run from several hosts (a
+ * cluster's login nodes): a lock held from another host is never taken as stale, since its process
+ * cannot be checked from here.
  */
 import { closeSync, openSync, readFileSync, renameSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
+import { formatIdentity, isRunning, parseIdentity, thisProcess, type ProcessIdentity } from '@prov-make/interposer';
 
 export class LockedError extends Error {
   readonly code = 'E_LOCKED';
@@ -31,11 +33,13 @@ export interface LockOptions {
 interface Owner {
   text: string;
   pid: number;
+  /** The owner's start time; absent in a lock an older version wrote (its pid alone). */
+  identity: ProcessIdentity | null;
   /** null: this host. */
   host: string | null;
 }
 
-const ME = `${process.pid}@${hostname()}`;
+const ME = `${formatIdentity(thisProcess())}@${hostname()}`;
 
 export class WorkspaceLock {
   private constructor(private readonly file: string) {}
@@ -46,7 +50,7 @@ export class WorkspaceLock {
     for (;;) {
       if (tryCreate(file)) return new WorkspaceLock(file);
       const owner = readOwner(file);
-      if (owner === null || (owner.host === null && !isAlive(owner.pid))) {
+      if (owner === null || (owner.host === null && !isAlive(owner))) {
         if (takeOver(file, owner)) return new WorkspaceLock(file);
         continue;
       }
@@ -60,6 +64,12 @@ export class WorkspaceLock {
   release(): void {
     if (readOwner(this.file)?.text === ME) rmSync(this.file, { force: true });
   }
+}
+
+/** Whether another process's run holds the lock now (a live one here, or any on another host). */
+export function otherRunInProgress(stateDir: string): boolean {
+  const owner = readOwner(join(stateDir, 'lock'));
+  return owner !== null && owner.text !== ME && (owner.host !== null || isAlive(owner));
 }
 
 function tryCreate(file: string): boolean {
@@ -86,21 +96,24 @@ function takeOver(file: string, stale: Owner | null): boolean {
   return readOwner(file)?.text === ME;
 }
 
-/** `1234@host` (or a bare pid, as older versions wrote it: this host). */
+/** `1234.5678@host` (or `1234@host`, or a bare pid, as older versions wrote it: this host). */
 function readOwner(file: string): Owner | null {
   try {
     const text = readFileSync(file, 'utf8').trim();
-    const [, pid, host] = /^(\d+)(?:@(.+))?$/.exec(text) ?? [];
-    if (!pid || Number(pid) <= 0) return null;
-    return { text, pid: Number(pid), host: host && host !== hostname() ? host : null };
+    const [, process, host] = /^([\d.]+)(?:@(.+))?$/.exec(text) ?? [];
+    const identity = parseIdentity(process ?? '');
+    const pid = identity?.pid ?? Number(process);
+    if (!Number.isInteger(pid) || pid <= 0) return null;
+    return { text, pid, identity, host: host && host !== hostname() ? host : null };
   } catch {
     return null;
   }
 }
 
-function isAlive(pid: number): boolean {
+function isAlive(owner: Owner): boolean {
+  if (owner.identity) return isRunning(owner.identity);
   try {
-    process.kill(pid, 0);
+    process.kill(owner.pid, 0);
     return true;
   } catch (err) {
     return (err as NodeJS.ErrnoException).code === 'EPERM';

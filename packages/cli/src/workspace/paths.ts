@@ -4,9 +4,10 @@
  * survives a move or a fresh clone at another path.
  */
 import { mkdirSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { fromWorkspaceKey, pathOfKey, toWorkspaceKey } from '@prov-make/cache/workspace-key';
-import { displayPath } from '@prov-make/interposer/byte-path';
+import { displayPath } from '../format/terminal-text.js';
+import { workspaceRootOf } from '../pipeline/pipeline-file.js';
 
 /** What `prov-make run` reads when no pipeline file is named. */
 export const DEFAULT_PIPELINE_FILE = 'pipeline.yml';
@@ -36,7 +37,7 @@ export interface PathOptions {
 /** The paths of the workspace of `pipelineFile` (nothing is made on disk: see makeStateDirs). */
 export function workspacePaths(pipelineFile: string, options: PathOptions = {}): WorkspacePaths {
   const file = resolve(pipelineFile);
-  const root = dirname(file);
+  const root = workspaceRootOf(file);
   const stateDir = resolve(options.stateDir ?? join(root, STATE_DIR_NAME));
   const cacheDir = resolve(options.cacheDir ?? process.env.PROV_MAKE_CACHE_DIR ?? join(stateDir, 'cache'));
   return { root, pipelineFile: file, stateDir, cacheDir, runDir: join(stateDir, 'run'), slurmJobsFile: join(stateDir, 'run', 'slurm-jobs') };

@@ -5,10 +5,12 @@
  * loads them. The disk, the step runner and the blob store can be injected (engine unit tests).
  */
 import type { BlobStore, Disk, RemoteCacheOptions, WorkspaceStores } from '@prov-make/cache';
-import { nodeDisk } from '@prov-make/cache/disk';
+import { nodeDisk, TEMP_DIR } from '@prov-make/cache/disk';
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileCheckProgram } from '@prov-make/interposer';
+import { terminalText } from '../format/terminal-text.js';
 import { pipelineSource, type PipelineSource } from '../pipeline/load.js';
 import type { ExecutorName, Pipeline } from '../pipeline/types.js';
 import type { BuildState } from '../engine/build-state.js';
@@ -20,7 +22,7 @@ import type { WhyAnswer } from '../provenance/why.js';
 import { LocalStepRunner } from '../runner/local-runner.js';
 import { hasLeftovers } from '../runner/leftovers-file.js';
 import type { StepRunner } from '../runner/step-runner.js';
-import { WorkspaceLock } from './lock.js';
+import { otherRunInProgress, WorkspaceLock } from './lock.js';
 import { absolutePath, makeStateDirs, storedPath, workspacePaths, type PathOptions, type WorkspacePaths } from './paths.js';
 import { checkSnapshot, forgetSnapshot, type SnapshotCheck, type SnapshotPlace } from '../engine/snapshot.js';
 import { FOCUS_MAX_CHANGED, focusOnChanges } from '../engine/focus.js';
@@ -50,6 +52,11 @@ export interface RunOptions extends BuildOptions {
 }
 
 export type { PlanOptions };
+
+/** A cache warning on stderr: what it quotes from an entry (paths, a forged target) shown escaped. */
+const warnOnTerminal = (message: string): void => {
+  process.stderr.write(`prov-make: warning: ${terminalText(message)}\n`);
+};
 
 export class Workspace {
   readonly paths: WorkspacePaths;
@@ -103,9 +110,10 @@ export class Workspace {
     }
   }
 
-  /** What a killed run left, whatever its executor: process groups, and the Slurm jobs its ids file names. */
+  /** What a killed run left, whatever its executor: process groups, the Slurm jobs its ids file names, its temp files. */
   private async stopLeftovers(): Promise<void> {
     await this.runner.stopLeftovers();
+    rmSync(join(this.paths.stateDir, TEMP_DIR), { recursive: true, force: true }); // only a run uses it, under the lock
     if (!this.options.runner && (this.slurmRunner || hasLeftovers(this.paths.slurmJobsFile))) await (await this.slurm()).stopLeftovers();
   }
 
@@ -172,8 +180,10 @@ export class Workspace {
     if (this.stores) return this.stores;
     const { WorkspaceStores } = await import('@prov-make/cache');
     makeStateDirs(this.paths);
-    const { disk, blobs, remote, warn } = this.options;
-    this.stores = WorkspaceStores.open(this.paths, { disk, blobs, remote, warn });
+    const { disk, blobs, remote, warn = warnOnTerminal } = this.options;
+    // While another run writes the stores, their pages are checked by that run, not read half-written here.
+    const check = !otherRunInProgress(this.paths.stateDir);
+    this.stores = WorkspaceStores.open(this.paths, { disk, blobs, remote, warn, check });
     return this.stores;
   }
 
@@ -181,6 +191,7 @@ export class Workspace {
     const [{ BuildState }, stores] = await Promise.all([import('../engine/build-state.js'), this.openStores()]);
     // Another run may have interned paths since this process last ran (watch mode): read them again.
     if (this.runs++ > 0) stores.deps.reload();
+    stores.steps.beginRun(); // a remote that failed last time is asked again, with a new time budget
     return new BuildState(this.paths, pipeline, stores, this.callerEnv);
   }
 

@@ -157,6 +157,12 @@ export class MemoryDisk implements Disk {
     this.put(path, { kind: 'symlink', data: Buffer.alloc(0), target, mode: 0o777 });
   }
 
+  unlink(path: string): void {
+    const prefix = `${path}/`;
+    if ([...this.entries.keys()].some((p) => p.startsWith(prefix))) return; // a folder that is not empty
+    if (this.entries.delete(path)) this.changed(posix.dirname(path));
+  }
+
   /** Blobs kept beside this disk, by SHA-256 (shared by its clones when passed to them). */
   blobs(store = new Map<string, Buffer>()): BlobStore & { store: Map<string, Buffer> } {
     const readFile = async (abs: string, keep: boolean): Promise<ReadFile> => {
@@ -181,12 +187,21 @@ export class MemoryDisk implements Disk {
         store.set(sha256, Buffer.from(bytes));
         return sha256;
       },
+      keepStream: async (chunks, sha256) => {
+        const parts: Uint8Array[] = [];
+        for await (const chunk of chunks) parts.push(chunk);
+        const data = Buffer.concat(parts);
+        if (sha256Bytes(data) !== sha256) return null;
+        store.set(sha256, data);
+        return sha256;
+      },
       read: async (sha256) => store.get(sha256)!,
+      blob: async (sha256) => new Blob([new Uint8Array(store.get(sha256)!)]),
       restore: async (files) =>
         files.map(({ sha256, path, mode }) => {
           const data = store.get(sha256);
           if (!data) throw new Error(`no blob ${sha256}`);
-          this.put(path, { kind: 'file', data, target: '', mode: mode & 0o7777 });
+          this.put(path, { kind: 'file', data, target: '', mode: mode & 0o777 });
           return versionFromStats(this.lstat(path)!);
         }),
     };
