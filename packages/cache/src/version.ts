@@ -5,6 +5,7 @@
 import fs from 'node:fs';
 import { fsPath } from '@prov-make/interposer/byte-path';
 import { errnoCode } from './errors.js';
+import type { PathStat } from '@prov-make/interposer';
 
 export type FileKind = 'file' | 'dir' | 'symlink' | 'other';
 
@@ -24,18 +25,9 @@ export interface FileVersion {
  * What one lstat says, as the engine needs it. Node's BigIntStats is one; an in-memory disk (engine
  * unit tests) makes its own.
  */
-export interface FileStat {
-  dev: bigint;
-  ino: bigint;
-  mode: bigint;
-  size: bigint;
-  mtimeNs: bigint;
-  ctimeNs: bigint;
+export interface FileStat extends PathStat {
   /** When the file was made (statx), where the file system keeps it; 0 or absent where it does not. */
   birthtimeNs?: bigint;
-  isFile(): boolean;
-  isDirectory(): boolean;
-  isSymbolicLink(): boolean;
 }
 
 function fileKind(st: FileStat): FileKind {

@@ -126,8 +126,8 @@ export interface TraceProblem {
   message: string;
 }
 
-/** What lstat said of a path (the fields of Node's BigIntStats that a file version is made of; the same
- * shape as @prov-make/cache's FileStat, which this package does not depend on). */
+/** What lstat said of a path (the fields of Node's BigIntStats that a file version is made of;
+ * @prov-make/cache's FileStat adds the birth time). */
 export interface PathStat {
   dev: bigint;
   ino: bigint;

@@ -202,5 +202,8 @@ export function interruptible(abort: AbortController, quiet: boolean): () => voi
 
 /** A closed terminal fails writes (EIO, EPIPE): they must not end the run before its steps are stopped. */
 function ignoreTerminalErrors(): void {
-  for (const stream of [process.stdout, process.stderr]) if (stream.listenerCount('error') === 0) stream.on('error', () => undefined);
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.removeAllListeners('error'); // the bin's own handler ends the process on EPIPE
+    stream.on('error', () => undefined);
+  }
 }
