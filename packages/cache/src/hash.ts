@@ -259,25 +259,3 @@ export async function hashFile(path: string): Promise<string> {
 export function sha256Bytes(data: Uint8Array | string): string {
   return createHash('sha256').update(data).digest('hex');
 }
-
-/**
- * SHA-256 hex of a file's bytes, following symlinks: remote CAS blobs are plain bytes (Bazel's layout),
- * so the key must be exactly the hash of what is uploaded.
- */
-export async function sha256File(path: string): Promise<string> {
-  const fh = await fs.promises.open(fsPath(path), fs.constants.O_RDONLY | (fs.constants.O_NONBLOCK ?? 0));
-  try {
-    const st = await fh.stat();
-    if (!st.isFile()) throw new NotARegularFileError(path, st.isDirectory() ? 'dir' : 'other');
-    const hasher = createHash('sha256');
-    const buf = Buffer.allocUnsafe(HASH_CHUNK_BYTES);
-    for (;;) {
-      const { bytesRead } = await fh.read(buf, 0, buf.length, null);
-      if (bytesRead === 0) break;
-      hasher.update(buf.subarray(0, bytesRead));
-    }
-    return hasher.digest('hex');
-  } finally {
-    await fh.close();
-  }
-}

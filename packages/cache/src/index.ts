@@ -24,7 +24,7 @@
  * Disk (disk.ts): the workspace's files as the engine reaches them; nodeDisk(digestSource)
  *
  * Hashing (hash.ts) — xxh64 for the local checks, SHA-256 names stored content; one read for both
- *   hashFile, hashFileVersioned, digestFileVersioned, hashBytes, sha256Bytes, sha256File, ...
+ *   hashFile, hashFileVersioned, digestFileVersioned, hashBytes, sha256Bytes, ...
  *
  * Hash memo (hash-state.ts): HashState.open(stateDir); hashOf(path, version?); digestsOf(path, version?)
  * Content store (content-store.ts): objects by SHA-256 under `<cacheDir>/cas`, verified when read; BlobStore

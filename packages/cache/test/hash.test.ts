@@ -3,6 +3,7 @@ import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
+  digestFileVersioned,
   hashBytes,
   hashDirectoryListing,
   hashFile,
@@ -11,7 +12,6 @@ import {
   hashSymlinkTarget,
   NotARegularFileError,
   sha256Bytes,
-  sha256File,
 } from '../src/index.js';
 import { tempDir } from './helpers.js';
 
@@ -82,7 +82,7 @@ describe('content hashing', () => {
     const data = randomBytes(300_000);
     writeFileSync(join(dir, 'f'), data);
     const expected = createHash('sha256').update(data).digest('hex');
-    expect(await sha256File(join(dir, 'f'))).toBe(expected);
+    expect((await digestFileVersioned(join(dir, 'f'))).digests.sha256).toBe(expected);
     expect(sha256Bytes(data)).toBe(expected);
     expect(sha256Bytes('abc')).toBe('ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad');
   });

@@ -17,7 +17,6 @@
 
 /* flags: how the path strings can be decoded and ordered (paths are always in byte order) */
 #define PM_SUMMARY_ASCII 1u        /* every byte below 0x80: each byte is one character */
-#define PM_SUMMARY_ASTRAL 2u       /* a character past U+FFFF: JavaScript's order may differ from bytes' */
 
 struct pm_summary_header {
   uint64_t magic;
@@ -62,11 +61,11 @@ int summary_write(const char *file, const struct pm_follower *f, const struct pm
     .path_bytes = (uint32_t)paths->used, .flags = PM_SUMMARY_ASCII, .lost = f->lost, .processes = f->processes, .supervisors = f->supervisors,
     .finished = f->finished, .malformed = f->malformed + f->cut_short,
   };
-  for (size_t i = 0; i < paths->used; i++) {
-    unsigned char c = (unsigned char)paths->bytes[i];
-    if (c >= 0x80) h.flags &= ~PM_SUMMARY_ASCII;
-    if (c >= 0xf0) h.flags |= PM_SUMMARY_ASTRAL;
-  }
+  for (size_t i = 0; i < paths->used; i++)
+    if ((unsigned char)paths->bytes[i] >= 0x80) {
+      h.flags &= ~PM_SUMMARY_ASCII;
+      break;
+    }
   size_t n = paths->count;
   int rc = put(out, &h, sizeof h) | put(out, paths->bytes, paths->used) | put(out, events->args, events->args_count * sizeof events->args[0]);
   rc |= put(out, disk->kind, n) | put(out, disk->parent, n * 4) | put(out, disk->real, n * 4);

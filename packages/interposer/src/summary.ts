@@ -14,8 +14,8 @@ import type { RecordKind } from './types.js';
 export const SUMMARY_LAYOUT = {
   magic: 0x314d55534d50n,
   headerSize: 72,
-  /** Header flags: every path byte below 0x80; a path holds a character past U+FFFF. */
-  flags: { ascii: 1, astral: 2 },
+  /** Header flags: every path byte below 0x80. */
+  flags: { ascii: 1 },
   /** PM_NONE: no path. */
   none: 0xffffffff,
   argSize: 16,

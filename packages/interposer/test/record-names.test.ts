@@ -65,7 +65,6 @@ describe('record names', () => {
     const define = (name: string, text = c) => new RegExp(`^#define ${name} (\\w+)`, 'm').exec(text)?.[1];
     expect(BigInt(define('PM_SUMMARY_MAGIC')!.replace(/ull$/, ''))).toBe(SUMMARY_LAYOUT.magic);
     expect(Number(define('PM_SUMMARY_ASCII')!.replace(/u$/, ''))).toBe(SUMMARY_LAYOUT.flags.ascii);
-    expect(Number(define('PM_SUMMARY_ASTRAL')!.replace(/u$/, ''))).toBe(SUMMARY_LAYOUT.flags.astral);
     const header = /struct pm_summary_header \{([^}]*)\}/.exec(c)![1];
     const bytes = [...header.matchAll(/uint(32|64)_t ([\w, ]+);/g)].reduce((n, [, bits, names]) => n + (Number(bits) / 8) * names.split(',').length, 0);
     expect(bytes).toBe(SUMMARY_LAYOUT.headerSize);
